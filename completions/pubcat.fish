@@ -1,0 +1,228 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pubcat_global_optspecs
+    string join \n v/verbose q/quiet o/output= color= H/header= k/insecure ca= connect-timeout= h/help V/version
+end
+
+function __fish_pubcat_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pubcat_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pubcat_using_subcommand
+    set -l cmd (__fish_pubcat_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pubcat -n "__fish_pubcat_needs_command" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_needs_command" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_needs_command" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_needs_command" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_needs_command" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_needs_command" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_needs_command" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_needs_command" -s V -l version -d 'Print version'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "publish" -d 'Send messages: arguments, a file, or stdin (one message per line)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "pub" -d 'Send messages: arguments, a file, or stdin (one message per line)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "sub" -d 'Print every message from a stream, with scriptable exit conditions'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a stream across reconnects, resuming from the last id (not built yet)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: topics are URL paths, ws://HOST:PORT/{topic}'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s f -l file -d 'Send this file\'s contents as one message' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
+whole\t'All of stdin is one message'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s n -l count -d 'Send each message this many times' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l rate -d 'Send at most this many messages per second (0 = as fast as possible)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s f -l file -d 'Send this file\'s contents as one message' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
+whole\t'All of stdin is one message'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s n -l count -d 'Send each message this many times' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l rate -d 'Send at most this many messages per second (0 = as fast as possible)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s l -l listen -d 'Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history -d 'Messages kept per topic for replay' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messages queued per subscriber before the publisher waits' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size -d 'Largest message accepted, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "publish" -d 'Send messages: arguments, a file, or stdin (one message per line)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "tail" -d 'Follow a stream across reconnects, resuming from the last id (not built yet)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "serve" -d 'Run the embedded broker: topics are URL paths, ws://HOST:PORT/{topic}'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "man" -d 'Print the man page (roff) on stdout'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,337 @@
+//! The whole command-line surface: each flag's doc comment is its `--help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::render::{ColorChoice, Format};
+
+const EXAMPLES: &str = "\
+Examples:
+  pubcat serve                                      # a broker on 127.0.0.1:7878
+  pubcat sub ws://127.0.0.1:7878/events             # print every message
+  echo deployed | pubcat pub ws://127.0.0.1:7878/events
+  pubcat sub ws://127.0.0.1:7878/jobs --until '\"status\":\"ready\"' --timeout 60s
+  pubcat sub wss://example.com/feed -o json | jq .body
+
+Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
+4 server refused or errored, 5 not confirmed/lost, 6 local I/O, 130 interrupted.";
+
+/// Publish, subscribe to, tail and benchmark real-time message streams.
+///
+/// pubcat speaks WebSocket (ws, wss) today; SSE, long-poll, STOMP, Socket.IO
+/// and SockJS are coming. Messages go to stdout; status and errors to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "pubcat", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Log handshakes and closes to stderr (-v); every frame too (-vv).
+    /// Secrets (passwords, tokens, Authorization, cookies) are redacted.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// How to print messages [default: toast on a terminal, line otherwise].
+    #[arg(short, long, value_enum, global = true, env = "PUBCAT_OUTPUT")]
+    pub output: Option<Format>,
+
+    /// When to use colour (NO_COLOR is respected in auto).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Add a request header, e.g. -H 'Authorization: Bearer T' (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: VALUE",
+        global = true
+    )]
+    pub headers: Vec<String>,
+
+    /// Do not verify the server's TLS certificate (for testing only).
+    #[arg(short = 'k', long, global = true)]
+    pub insecure: bool,
+
+    /// Trust the CA certificates in this PEM file, besides the system's.
+    #[arg(long, value_name = "FILE", global = true, env = "PUBCAT_CA")]
+    pub ca: Option<PathBuf>,
+
+    /// Give up connecting (TCP, TLS and handshake) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, global = true)]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send messages: arguments, a file, or stdin (one message per line).
+    ///
+    /// Waits for the connection to open, sends every message, then closes
+    /// cleanly: pubcat exits only after everything was written and the
+    /// server acknowledged the close, so no message is lost at EOF.
+    #[command(visible_alias = "pub", after_help = PUBLISH_EXAMPLES)]
+    Publish(PublishArgs),
+
+    /// Print every message from a stream, with scriptable exit conditions.
+    #[command(visible_alias = "sub", after_help = SUBSCRIBE_EXAMPLES)]
+    Subscribe(SubscribeArgs),
+
+    /// Follow a stream across reconnects, resuming from the last id (not built yet).
+    Tail(PendingArgs),
+
+    /// Load-test a server: throughput and latency percentiles (not built yet).
+    Bench(PendingArgs),
+
+    /// Run the embedded broker: topics are URL paths, ws://HOST:PORT/{topic}.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  pubcat completions bash > /etc/bash_completion.d/pubcat")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff) on stdout.
+    #[command(hide = true)]
+    Man,
+}
+
+const PUBLISH_EXAMPLES: &str = "\
+Examples:
+  pubcat pub ws://127.0.0.1:7878/events hello world     # two messages
+  echo deployed | pubcat pub ws://127.0.0.1:7878/events # one per stdin line
+  pubcat pub ws://127.0.0.1:7878/blobs --binary --file image.png
+  seq 1000 | pubcat pub ws://127.0.0.1:7878/n --rate 100";
+
+const SUBSCRIBE_EXAMPLES: &str = "\
+Examples:
+  pubcat sub ws://127.0.0.1:7878/events
+  pubcat sub ws://127.0.0.1:7878/events -n 1 --timeout 30s   # wait for one message
+  pubcat sub ws://127.0.0.1:7878/jobs --until 'done|failed' --timeout 5m
+  pubcat sub ws://127.0.0.1:7878/events --idle 2s -o json > events.ndjson
+
+Exit codes: 0 count reached, --until matched, --idle passed, or the server
+closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
+refused or closed with an error; 130 Ctrl-C.";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  pubcat serve                           # ws://127.0.0.1:7878/{topic}
+  pubcat serve --listen 127.0.0.1:0      # any free port, printed on stderr
+  curl -d hi http://127.0.0.1:7878/events   # HTTP publish, answers {\"id\":N}";
+
+/// Where to connect and how.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Server URL: ws://, wss://; `:PORT/path` means ws://127.0.0.1:PORT/path.
+    #[arg(env = "PUBCAT_URL", value_name = "URL")]
+    pub url: String,
+
+    /// Destination where the protocol has them (STOMP, Socket.IO); for raw
+    /// WebSocket the topic is the URL path.
+    #[arg(short, long, value_name = "TOPIC")]
+    pub topic: Vec<String>,
+
+    /// Offer this WebSocket subprotocol (repeatable); the server must pick one.
+    #[arg(long, value_name = "NAME")]
+    pub subprotocol: Vec<String>,
+
+    /// Send a ping this often; a peer that answers nothing for that long is
+    /// declared dead (exit 3). 0 turns it off.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub ping_interval: Duration,
+
+    /// Largest message accepted from the server, in bytes (K, M suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
+    pub max_message_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StdinMode {
+    /// Each line is one message (the trailing \n or \r\n is not sent).
+    Line,
+    /// All of stdin is one message.
+    Whole,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+
+    /// Messages to send, each one message. Without any (and without --file),
+    /// stdin is read.
+    #[arg(value_name = "MESSAGE")]
+    pub messages: Vec<String>,
+
+    /// Send this file's contents as one message.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "messages")]
+    pub file: Option<PathBuf>,
+
+    /// How stdin becomes messages.
+    #[arg(long, value_enum, default_value_t = StdinMode::Line)]
+    pub stdin_mode: StdinMode,
+
+    /// Send each message this many times.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 1)]
+    pub count: u64,
+
+    /// Send at most this many messages per second (0 = as fast as possible).
+    #[arg(
+        long,
+        value_name = "PER_SECOND",
+        default_value_t = 0.0,
+        conflicts_with = "interval"
+    )]
+    pub rate: f64,
+
+    /// Wait this long between messages (the inverse of --rate).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub interval: Option<Duration>,
+
+    /// Send binary frames instead of text (text frames must be UTF-8).
+    #[arg(short, long)]
+    pub binary: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+
+    /// Exit 0 after this many messages.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Exit 1 if the exit condition (--count, --until) has not held by then;
+    /// alone, listen this long and exit 0.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<Duration>,
+
+    /// Exit 0 at the first message whose body matches this regex (it is printed).
+    #[arg(long, value_name = "REGEX")]
+    pub until: Option<String>,
+
+    /// Exit 0 once nothing has arrived for this long.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub idle: Option<Duration>,
+}
+
+/// Arguments accepted by commands that are not built yet, so that trying
+/// them gives the clear "not built yet" line, not a usage error.
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any).
+    #[arg(
+        short,
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7878",
+        env = "PUBCAT_LISTEN"
+    )]
+    pub listen: SocketAddr,
+
+    /// Messages kept per topic for replay.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub history: usize,
+
+    /// Messages queued per subscriber before the publisher waits.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub queue: usize,
+
+    /// How long a publisher waits for a full subscriber queue before that
+    /// subscriber is disconnected (close 1013; it can resume from history).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub slow_timeout: Duration,
+
+    /// Largest message accepted, in bytes (K, M suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = byte_size)]
+    pub max_message_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `30s`, `1m30s`, `500ms`; a bare number is seconds.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("`{s}` is not a duration"));
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration like 30s, 500ms or 2m: {e}"))
+}
+
+/// `65536`, `64K`, `16M`, `1G` (binary multiples).
+pub fn byte_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult: usize = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'B' => 1,
+                _ => return Err(format!("`{s}`: unknown size suffix (use K, M or G)")),
+            };
+            (&t[..i], mult)
+        }
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size like 65536, 64K or 16M"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_and_sizes_parse() {
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(duration("soon").is_err());
+        assert!(duration("-1").is_err());
+        assert_eq!(byte_size("64K"), Ok(65536));
+        assert_eq!(byte_size("16M"), Ok(16 << 20));
+        assert_eq!(byte_size("100"), Ok(100));
+        assert!(byte_size("0").is_err());
+        assert!(byte_size("12Q").is_err());
+    }
+}

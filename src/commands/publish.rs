@@ -1,0 +1,329 @@
+//! `pubcat publish URL [MESSAGE]...`
+//!
+//! Opens the connection first, then sends; input that arrives before the
+//! socket is open waits in the pipe, so nothing is dropped. Messages are fed
+//! into the socket's write buffer and flushed only when the input has
+//! nothing more ready (a flush per message costs 16x), then the close
+//! handshake tells us the server has read everything we wrote.
+
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::cli::{Global, PublishArgs, StdinMode};
+use crate::error::{Error, Kind, Outcome, Result};
+use crate::session::{Incoming, Session};
+use crate::shutdown::Interrupt;
+use crate::{status, trace, verbose, warn};
+
+pub async fn run(global: &Global, args: PublishArgs, mut interrupt: Interrupt) -> Result<Outcome> {
+    let (endpoint, opts) = super::connection(global, &args.conn)?;
+    let interval = match (args.interval, args.rate) {
+        (Some(i), _) => Some(i),
+        (None, r) if r > 0.0 && r.is_finite() => Some(Duration::from_secs_f64(1.0 / r)),
+        (None, 0.0) => None,
+        (None, r) => return Err(Error::usage(format!("--rate {r} must be 0 or more"))),
+    };
+
+    // Read fixed inputs before connecting: a missing --file is a usage error
+    // that should not cost a connection.
+    let fixed: Option<Vec<Bytes>> = if let Some(path) = &args.file {
+        let body = tokio::fs::read(path)
+            .await
+            .map_err(|e| Error::usage(format!("cannot read --file {}: {e}", path.display())))?;
+        Some(vec![Bytes::from(body)])
+    } else if !args.messages.is_empty() {
+        Some(
+            args.messages
+                .iter()
+                .map(|m| Bytes::from(m.clone()))
+                .collect(),
+        )
+    } else {
+        None
+    };
+
+    let session = tokio::select! {
+        s = Session::connect(&endpoint, &opts) => s?,
+        _ = interrupt.wait() => return Ok(Outcome::Interrupted),
+    };
+    let mut p = Publisher {
+        session,
+        binary: args.binary,
+        count: args.count,
+        interval,
+        next_due: None,
+        sent: 0,
+        warned_utf8: false,
+        interrupt,
+    };
+
+    let result = match fixed {
+        Some(messages) => p.send_all(&messages).await,
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                status!("connected; type messages, one per line, Ctrl-D to finish");
+            }
+            match args.stdin_mode {
+                StdinMode::Line => p.send_lines(spawn_stdin_reader()).await,
+                StdinMode::Whole => {
+                    let body = read_all(spawn_stdin_reader()).await?;
+                    p.send_all(&[body]).await
+                }
+            }
+        }
+    };
+    let interrupted = match result {
+        Ok(()) => false,
+        Err(e) if e.kind == Kind::Interrupted => true,
+        Err(e) => return Err(e),
+    };
+
+    p.session.flush().await?;
+    let sent = p.sent;
+    let confirmed = p
+        .session
+        .close(|m| {
+            trace!(
+                "ignoring a message received while closing ({} bytes)",
+                m.body.len()
+            );
+            Ok(())
+        })
+        .await?;
+    if interrupted {
+        status!("interrupted after {sent} message(s)");
+        return Ok(Outcome::Interrupted);
+    }
+    if !confirmed {
+        return Err(Error::new(
+            Kind::Lost,
+            format!(
+                "sent {sent} message(s) but the server did not complete the close handshake, so it may not have read them all"
+            ),
+        ));
+    }
+    verbose!("sent {sent} message(s); close handshake complete");
+    Ok(Outcome::Done)
+}
+
+struct Publisher {
+    session: Session,
+    binary: bool,
+    count: u64,
+    interval: Option<Duration>,
+    next_due: Option<Instant>,
+    sent: u64,
+    warned_utf8: bool,
+    interrupt: Interrupt,
+}
+
+impl Publisher {
+    async fn send_all(&mut self, messages: &[Bytes]) -> Result<()> {
+        for m in messages {
+            self.send(m).await?;
+            if self.interrupt.is_set() {
+                return Err(Error::new(Kind::Interrupted, "interrupted"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Send `body` (`count` times), pacing when asked.
+    async fn send(&mut self, body: &Bytes) -> Result<()> {
+        for _ in 0..self.count {
+            if let Some(interval) = self.interval {
+                let due = *self.next_due.get_or_insert_with(Instant::now);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
+                }
+                self.next_due = Some(due + interval);
+            }
+            let as_binary = self.session.feed(body.clone(), self.binary).await?;
+            if as_binary && !self.binary && !self.warned_utf8 {
+                self.warned_utf8 = true;
+                warn!(
+                    "message {} is not valid UTF-8, so it was sent as a binary frame (--binary sends every message as binary)",
+                    self.sent + 1
+                );
+            }
+            self.sent += 1;
+            if self.interval.is_some() {
+                self.session.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One message per line of input, as the lines arrive.
+    async fn send_lines(
+        &mut self,
+        mut input: mpsc::Receiver<std::io::Result<Bytes>>,
+    ) -> Result<()> {
+        let mut splitter = LineSplitter::default();
+        let mut lines = Vec::new();
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
+                incoming = self.session.next() => {
+                    match incoming? {
+                        Incoming::Message(m) => {
+                            trace!("ignoring a received message ({} bytes)", m.body.len());
+                            continue;
+                        }
+                        Incoming::Closed { reason, .. } => {
+                            return Err(Error::server(format!(
+                                "the server closed the connection ({reason}) after {} message(s) were sent",
+                                self.sent
+                            )));
+                        }
+                    }
+                }
+                chunk = input.recv() => chunk,
+            };
+            let done = match chunk {
+                Some(Ok(chunk)) => {
+                    splitter.push(chunk, &mut lines);
+                    false
+                }
+                Some(Err(e)) => return Err(Error::local(format!("reading stdin: {e}"))),
+                None => {
+                    lines.extend(splitter.finish());
+                    true
+                }
+            };
+            for line in lines.drain(..) {
+                self.send(&line).await?;
+            }
+            if done {
+                return Ok(());
+            }
+            // Flush once the input has nothing more ready, so interactive
+            // lines go out at once and bulk input is batched.
+            if input.is_empty() {
+                self.session.flush().await?;
+            }
+        }
+    }
+}
+
+/// Read stdin on a plain thread in large chunks: tokio's stdin does a
+/// blocking-pool hop per read, and a line reader copies every line.
+fn spawn_stdin_reader() -> mpsc::Receiver<std::io::Result<Bytes>> {
+    const CHUNK: usize = 256 * 1024;
+    let (tx, rx) = mpsc::channel(8);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut buf = BytesMut::zeroed(CHUNK);
+            match stdin.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(buf.freeze())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn read_all(mut input: mpsc::Receiver<std::io::Result<Bytes>>) -> Result<Bytes> {
+    let mut all = BytesMut::new();
+    while let Some(chunk) = input.recv().await {
+        let chunk = chunk.map_err(|e| Error::local(format!("reading stdin: {e}")))?;
+        all.extend_from_slice(&chunk);
+    }
+    Ok(all.freeze())
+}
+
+/// Splits a byte stream into lines without copying: a line inside one chunk
+/// is a slice of it; only a line spanning chunks is copied together.
+#[derive(Default)]
+struct LineSplitter {
+    partial: BytesMut,
+}
+
+impl LineSplitter {
+    fn push(&mut self, chunk: Bytes, out: &mut Vec<Bytes>) {
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &chunk) {
+            let line = if self.partial.is_empty() {
+                chunk.slice(start..nl)
+            } else {
+                self.partial.extend_from_slice(&chunk[start..nl]);
+                self.partial.split().freeze()
+            };
+            out.push(strip_cr(line));
+            start = nl + 1;
+        }
+        if start < chunk.len() {
+            self.partial.extend_from_slice(&chunk[start..]);
+        }
+    }
+
+    /// The last line, when the input did not end with a newline.
+    fn finish(&mut self) -> Option<Bytes> {
+        (!self.partial.is_empty()).then(|| strip_cr(self.partial.split().freeze()))
+    }
+}
+
+fn strip_cr(line: Bytes) -> Bytes {
+    if line.last() == Some(&b'\r') {
+        line.slice(..line.len() - 1)
+    } else {
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.push(Bytes::copy_from_slice(c), &mut out);
+        }
+        out.extend(s.finish());
+        out.into_iter().map(|b| b.to_vec()).collect()
+    }
+
+    #[test]
+    fn lines_split_across_chunks_and_line_ends() {
+        assert_eq!(
+            split(&[b"a\nb\r\nc"]),
+            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
+        assert_eq!(
+            split(&[b"he", b"llo\nwor", b"ld\n"]),
+            vec![b"hello".to_vec(), b"world".to_vec()]
+        );
+        assert_eq!(split(&[b"\n\n"]), vec![Vec::<u8>::new(), Vec::new()]);
+        assert_eq!(split(&[b""]), Vec::<Vec<u8>>::new());
+        assert_eq!(split(&[b"x\r", b"\n"]), vec![b"x".to_vec()]);
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_lines() {
+        let input = b"one\ntwo\r\n\nthree";
+        let want = split(&[input]);
+        for i in 0..=input.len() {
+            assert_eq!(split(&[&input[..i], &input[i..]]), want, "split at {i}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `pubcat serve`: run the embedded broker until Ctrl-C.
+
+use crate::cli::ServeArgs;
+use crate::error::{Error, Outcome, Result};
+use crate::server::{self, ServerConfig};
+use crate::shutdown::Interrupt;
+use crate::status;
+
+pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Result<Outcome> {
+    let config = ServerConfig {
+        listen: args.listen,
+        history: args.history,
+        queue: args.queue,
+        slow_timeout: args.slow_timeout,
+        max_message_size: args.max_message_size,
+        quiet,
+    };
+    let bound = server::bind(config).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (another server is there: pick another --listen port, or 0 for any)"
+        } else {
+            ""
+        };
+        Error::local(format!("cannot listen on {}: {e}{hint}", args.listen))
+    })?;
+    let addr = bound.local_addr();
+    // Tests and scripts read this line to learn the port of `--listen :0`.
+    status!("listening on ws://{addr}/{{topic}} (health: http://{addr}/_/health)");
+    bound
+        .run(async move { interrupt.wait().await })
+        .await
+        .map_err(|e| Error::local(format!("server failed: {e}")))?;
+    status!("shut down");
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,231 @@
+//! `pubcat subscribe URL`: print every message, with exit conditions for
+//! scripts (`--count`, `--until`, `--timeout`, `--idle`).
+//!
+//! Output is flushed once per burst, not per message: a burst is drained
+//! from the socket's buffer without waiting, printed, then flushed, so
+//! `| grep --line-buffered` sees each message live while bulk streams are
+//! not slowed by a write per line.
+
+use std::io::ErrorKind;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+use tokio::time::{Instant, sleep_until};
+
+use crate::cli::{Global, SubscribeArgs};
+use crate::error::{Error, Kind, Outcome, Result};
+use crate::message::Message;
+use crate::render::Printer;
+use crate::session::{Incoming, Session};
+use crate::shutdown::Interrupt;
+use crate::{status, verbose};
+
+/// Most messages handled before the loop looks at timers and signals again.
+const BURST: usize = 4096;
+
+/// Far enough in the future to stand for "never".
+const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+pub async fn run(
+    global: &Global,
+    args: SubscribeArgs,
+    mut interrupt: Interrupt,
+) -> Result<Outcome> {
+    let (endpoint, opts) = super::connection(global, &args.conn)?;
+    let until = args
+        .until
+        .as_deref()
+        .map(Regex::new)
+        .transpose()
+        .map_err(|e| Error::usage(format!("--until is not a valid regex: {e}")))?;
+    let started = Instant::now();
+    let mut session = tokio::select! {
+        s = Session::connect(&endpoint, &opts) => s?,
+        _ = interrupt.wait() => return Ok(Outcome::Interrupted),
+    };
+    verbose!("subscribed to {}", session.topic());
+
+    let mut sub = Subscriber {
+        printer: super::printer(global),
+        count: args.count,
+        until,
+        received: 0,
+    };
+    if args.count == Some(0) {
+        return sub.finish(&mut session, Outcome::Done).await;
+    }
+
+    let deadline = args.timeout.map(|t| started + t);
+    let timeout = sleep_until(deadline.unwrap_or(started + NEVER));
+    tokio::pin!(timeout);
+    let idle = sleep_until(Instant::now() + args.idle.unwrap_or(NEVER));
+    tokio::pin!(idle);
+    let ping_every = args.conn.ping_interval;
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + ping_every.max(Duration::from_millis(1)),
+        ping_every.max(Duration::from_millis(1)),
+    );
+    // Anything the server sends counts as a sign of life, not just pongs.
+    let mut heard_since_ping = true;
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = interrupt.wait() => {
+                sub.finish(&mut session, Outcome::Interrupted).await?;
+                return Ok(Outcome::Interrupted);
+            }
+            _ = &mut timeout => {
+                if sub.has_condition() {
+                    sub.finish(&mut session, Outcome::Done).await?;
+                    return Err(Error::new(Kind::Timeout, format!(
+                        "timed out after {} with {} message(s) received and the exit condition not met",
+                        humantime::format_duration(args.timeout.unwrap_or_default()),
+                        sub.received
+                    )));
+                }
+                return sub.finish(&mut session, Outcome::Done).await;
+            }
+            _ = &mut idle => {
+                verbose!("nothing received for {}", humantime::format_duration(args.idle.unwrap_or_default()));
+                return sub.finish(&mut session, Outcome::Done).await;
+            }
+            _ = ping.tick(), if !ping_every.is_zero() => {
+                if !heard_since_ping {
+                    return Err(Error::connect(format!(
+                        "no answer from the server for {}: connection considered dead",
+                        humantime::format_duration(ping_every)
+                    )));
+                }
+                heard_since_ping = false;
+                session.ping().await?;
+            }
+            first = session.next() => {
+                heard_since_ping = true;
+                let mut next = Some(first);
+                let mut handled = 0;
+                while let Some(incoming) = next {
+                    if let Some(end) = sub.handle(incoming?)? {
+                        return match end {
+                            End::Done => sub.finish(&mut session, Outcome::Done).await,
+                            End::Closed(reason, clean) => sub.closed_by_server(reason, clean),
+                        };
+                    }
+                    handled += 1;
+                    next = if handled < BURST { session.next_ready() } else { None };
+                }
+                match sub.printer.flush() {
+                    Ok(()) => {}
+                    Err(e) => return sub.output_failed(&mut session, e).await,
+                }
+                if let Some(d) = args.idle {
+                    idle.as_mut().reset(Instant::now() + d);
+                }
+            }
+        }
+    }
+}
+
+enum End {
+    /// The exit condition held.
+    Done,
+    /// The server closed: its description, and whether it was clean.
+    Closed(String, bool),
+}
+
+struct Subscriber {
+    printer: Printer<std::io::Stdout>,
+    count: Option<u64>,
+    until: Option<Regex>,
+    received: u64,
+}
+
+impl Subscriber {
+    fn has_condition(&self) -> bool {
+        self.count.is_some() || self.until.is_some()
+    }
+
+    fn handle(&mut self, incoming: Incoming) -> Result<Option<End>> {
+        match incoming {
+            Incoming::Message(m) => {
+                self.print(&m)?;
+                if self.until.as_ref().is_some_and(|re| re.is_match(&m.body)) {
+                    verbose!("--until matched message {}", self.received);
+                    return Ok(Some(End::Done));
+                }
+                if self.count.is_some_and(|n| self.received >= n) {
+                    return Ok(Some(End::Done));
+                }
+                Ok(None)
+            }
+            Incoming::Closed { reason, clean } => Ok(Some(End::Closed(reason, clean))),
+        }
+    }
+
+    fn print(&mut self, m: &Message) -> Result<()> {
+        self.received += 1;
+        // A closed stdout (`| head`) is handled where the burst is flushed.
+        match self.printer.print(m) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
+        }
+    }
+
+    /// Flush what was printed, close cleanly (printing what the server had
+    /// already sent: it must not be lost), and end with `outcome`.
+    async fn finish(&mut self, session: &mut Session, outcome: Outcome) -> Result<Outcome> {
+        // After the condition held, later messages are not ours to print:
+        // `--count 5` prints exactly five.
+        let keep = outcome == Outcome::Interrupted;
+        let printer = &mut self.printer;
+        session
+            .close(|m| {
+                if keep {
+                    printer
+                        .print(&m)
+                        .map_err(|e| Error::local(format!("writing to stdout: {e}")))?;
+                }
+                Ok(())
+            })
+            .await?;
+        match self.printer.flush() {
+            Ok(()) => Ok(outcome),
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(outcome),
+            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
+        }
+    }
+
+    fn closed_by_server(&mut self, reason: String, clean: bool) -> Result<Outcome> {
+        let flushed = self.printer.flush();
+        if !clean {
+            return Err(Error::server(format!(
+                "the server closed the connection: {reason}"
+            )));
+        }
+        if let Err(e) = flushed
+            && e.kind() != ErrorKind::BrokenPipe
+        {
+            return Err(Error::local(format!("writing to stdout: {e}")));
+        }
+        if self.has_condition() {
+            return Err(Error::server(format!(
+                "the server closed the connection ({reason}) after {} message(s), before the exit condition held",
+                self.received
+            )));
+        }
+        status!("the server closed the connection ({reason})");
+        Ok(Outcome::Done)
+    }
+
+    async fn output_failed(&mut self, session: &mut Session, e: std::io::Error) -> Result<Outcome> {
+        if e.kind() == ErrorKind::BrokenPipe {
+            // The reader went away (`| head -n 3`): not an error, just done.
+            verbose!("stdout closed; closing the connection");
+            let _ = session.close(|_| Ok(())).await;
+            return Ok(Outcome::Done);
+        }
+        let _ = session.close(|_| Ok(())).await;
+        Err(Error::local(format!("writing to stdout: {e}")))
+    }
+}

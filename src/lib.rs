@@ -1,0 +1,18 @@
+//! pubcat: a command-line pub/sub client and toolkit.
+//!
+//! Layers, each knowing only the one below it:
+//! `cli` → `commands` → `session` → `transport`; `render` owns stdout;
+//! `server` is the embedded broker.
+
+pub mod cli;
+pub mod commands;
+pub mod endpoint;
+pub mod error;
+pub mod log;
+pub mod message;
+pub mod render;
+pub mod server;
+pub mod session;
+pub mod shutdown;
+pub mod tls;
+pub mod transport;

@@ -1,0 +1,134 @@
+//! Status, handshake and frame logging on stderr, at the verbosity the user
+//! asked for (`-q`, default, `-v`, `-vv`). stdout never sees any of it.
+//!
+//! Anything that may carry a secret goes through [`redact_header`] or
+//! [`redact_url`] first.
+
+use std::sync::atomic::{AtomicI8, Ordering};
+
+static LEVEL: AtomicI8 = AtomicI8::new(0);
+
+/// -1 quiet, 0 default, 1 `-v` (handshakes, closes), 2 `-vv` (every frame).
+pub fn set_level(level: i8) {
+    LEVEL.store(level, Ordering::Relaxed);
+}
+
+pub fn level() -> i8 {
+    LEVEL.load(Ordering::Relaxed)
+}
+
+/// A status line (connected, listening, closed); hidden by `-q`.
+#[macro_export]
+macro_rules! status {
+    ($($arg:tt)*) => {
+        if $crate::log::level() >= 0 {
+            eprintln!("pubcat: {}", format_args!($($arg)*));
+        }
+    };
+}
+
+/// A warning; hidden only by `-q`.
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        if $crate::log::level() >= 0 {
+            eprintln!("pubcat: warning: {}", format_args!($($arg)*));
+        }
+    };
+}
+
+/// A `-v` line: handshakes, negotiated options, close codes.
+#[macro_export]
+macro_rules! verbose {
+    ($($arg:tt)*) => {
+        if $crate::log::level() >= 1 {
+            eprintln!("* {}", format_args!($($arg)*));
+        }
+    };
+}
+
+/// A `-vv` line: every frame.
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)*) => {
+        if $crate::log::level() >= 2 {
+            eprintln!("> {}", format_args!($($arg)*));
+        }
+    };
+}
+
+const SECRET_WORDS: [&str; 7] = [
+    "authorization",
+    "cookie",
+    "token",
+    "secret",
+    "passcode",
+    "password",
+    "api-key",
+];
+
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    // The WebSocket key is a nonce, not a credential, and is useful to see.
+    if name.starts_with("sec-websocket-") {
+        return false;
+    }
+    SECRET_WORDS.iter().any(|w| name.contains(w)) || name == "key" || name.ends_with("_key")
+}
+
+/// The value to show for a header in `-v` output.
+pub fn redact_header<'a>(name: &str, value: &'a str) -> &'a str {
+    if is_secret_name(name) {
+        "[redacted]"
+    } else {
+        value
+    }
+}
+
+/// A URL fit to print: the password and secret-looking query values hidden.
+pub fn redact_url(url: &url::Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("[redacted]"));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_secret_name(&k) || k == "auth" || k == "sig" {
+                    "[redacted]".to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_headers_are_redacted() {
+        assert_eq!(redact_header("Authorization", "Bearer x"), "[redacted]");
+        assert_eq!(redact_header("X-Api-Key", "k"), "[redacted]");
+        assert_eq!(redact_header("Cookie", "a=b"), "[redacted]");
+        assert_eq!(redact_header("passcode", "guest"), "[redacted]");
+        assert_eq!(redact_header("Sec-WebSocket-Key", "abc=="), "abc==");
+        assert_eq!(redact_header("Content-Type", "text/plain"), "text/plain");
+    }
+
+    #[test]
+    fn url_password_and_token_are_redacted() {
+        let u = url::Url::parse("wss://bob:hunter2@host/x?token=abc&room=1").unwrap();
+        let shown = redact_url(&u);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("abc"), "{shown}");
+        assert!(shown.contains("room=1"), "{shown}");
+        assert!(shown.contains("bob"), "{shown}");
+    }
+}

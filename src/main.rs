@@ -1,0 +1,72 @@
+//! Parse the command line, run the command, map the result to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use pubcat::cli::{Cli, Command};
+use pubcat::commands;
+use pubcat::error::{Error, Kind, Outcome};
+use pubcat::shutdown::Interrupt;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    pubcat::log::set_level(if cli.global.quiet {
+        -1
+    } else {
+        cli.global.verbose.min(2) as i8
+    });
+
+    // A client is one connection: a single-threaded runtime is the fastest
+    // for it. The broker serves many, so it gets every core.
+    let runtime = match &cli.command {
+        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(&Error::local(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Do not wait for the stdin reader thread, which may sit in a read.
+    runtime.shutdown_background();
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(Kind::Interrupted.code()),
+        Err(e) => fail(&e),
+    }
+}
+
+async fn run(cli: Cli) -> Result<Outcome, Error> {
+    let global = cli.global;
+    match cli.command {
+        Command::Publish(args) => commands::publish::run(&global, args, Interrupt::install()).await,
+        Command::Subscribe(args) => {
+            commands::subscribe::run(&global, args, Interrupt::install()).await
+        }
+        Command::Serve(args) => {
+            commands::serve::run(args, global.quiet, Interrupt::install()).await
+        }
+        Command::Tail(_) => Err(Error::usage(
+            "`pubcat tail` is not built yet (it comes with SSE and long-poll); use `pubcat subscribe` for now",
+        )),
+        Command::Bench(_) => Err(Error::usage(
+            "`pubcat bench` is not built yet; see the README for the plan",
+        )),
+        Command::Completions(args) => commands::completions::run(&args).map(|()| Outcome::Done),
+        Command::Man => commands::completions::man().map(|()| Outcome::Done),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("pubcat: error: {e}");
+    e.exit_code()
+}

@@ -1,0 +1,45 @@
+//! The one envelope every layer shares: transports and dialects produce it,
+//! renderers and bench consume it.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+/// A message as pubcat received it.
+#[derive(Clone, Debug)]
+pub struct Message {
+    /// Topic or destination: the URL path for raw WebSocket and HTTP, the
+    /// STOMP destination, the Socket.IO namespace.
+    pub topic: Arc<str>,
+    /// Event name where the protocol has one (SSE `event:`, Socket.IO event).
+    pub event: Option<String>,
+    /// The server's id for the message, where it gives one (used to resume).
+    pub id: Option<String>,
+    /// Protocol headers (STOMP frame headers, HTTP headers of a long-poll reply).
+    pub headers: Vec<(String, String)>,
+    /// The body, byte-exact.
+    pub body: Bytes,
+    /// True when the body arrived as binary (a WebSocket binary frame).
+    pub binary: bool,
+    /// When pubcat received it.
+    pub received_at: SystemTime,
+    /// The transport it came over: "ws", "wss", "sse", "poll", ...
+    pub transport: &'static str,
+}
+
+impl Message {
+    /// A message with just a topic, a body and a transport; the rest empty.
+    pub fn new(topic: Arc<str>, body: Bytes, binary: bool, transport: &'static str) -> Self {
+        Message {
+            topic,
+            event: None,
+            id: None,
+            headers: Vec::new(),
+            body,
+            binary,
+            received_at: SystemTime::now(),
+            transport,
+        }
+    }
+}

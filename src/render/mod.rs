@@ -1,0 +1,167 @@
+//! Everything written to stdout for received messages goes through here:
+//! the format, colour, and when bytes actually leave the buffer.
+//!
+//! A desktop notification (`--notify`, OSC 9) would hook into
+//! [`Printer::print`], beside the format dispatch: it sees every message.
+
+mod json;
+mod line;
+mod toast;
+
+use std::ffi::OsStr;
+use std::io::{self, BufWriter, Write};
+
+use crate::message::Message;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A small card per message (for terminals).
+    Toast,
+    /// One line per message: the body, CR/LF escaped, binary as hex.
+    Line,
+    /// NDJSON: one envelope object per line.
+    Json,
+    /// Each body byte-exact, then a newline.
+    Raw,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The user's choice, else toast on a terminal and line when piped.
+pub fn resolve_format(choice: Option<Format>, stdout_is_tty: bool) -> Format {
+    choice.unwrap_or(if stdout_is_tty {
+        Format::Toast
+    } else {
+        Format::Line
+    })
+}
+
+/// Colour only on a terminal, unless forced; `NO_COLOR` set to anything but
+/// the empty string turns auto off (<https://no-color.org>).
+pub fn use_color(choice: ColorChoice, stdout_is_tty: bool, no_color: Option<&OsStr>) -> bool {
+    match choice {
+        ColorChoice::Never => false,
+        ColorChoice::Always => true,
+        ColorChoice::Auto => stdout_is_tty && no_color.is_none_or(OsStr::is_empty),
+    }
+}
+
+/// Buffers rendered messages; the caller decides when to flush (once per
+/// burst), because a write per message costs several times the throughput.
+pub struct Printer<W: Write> {
+    out: BufWriter<W>,
+    format: Format,
+    color: bool,
+    width: usize,
+    scratch: Vec<u8>,
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, format: Format, color: bool, width: usize) -> Self {
+        if color {
+            // `colored` otherwise second-guesses us from the environment;
+            // the decision was made by `use_color`. Without colour the
+            // renderers never call into `colored`, so this is the only switch.
+            colored::control::set_override(true);
+        }
+        Printer {
+            out: BufWriter::with_capacity(64 * 1024, out),
+            format,
+            color,
+            width: width.max(20),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn print(&mut self, msg: &Message) -> io::Result<()> {
+        match self.format {
+            Format::Raw => line::raw(&mut self.out, msg),
+            Format::Line => line::line(&mut self.out, msg),
+            Format::Json => {
+                self.scratch.clear();
+                json::envelope(&mut self.scratch, msg);
+                self.out.write_all(&self.scratch)
+            }
+            Format::Toast => {
+                self.scratch.clear();
+                toast::card(&mut self.scratch, msg, self.color, self.width);
+                self.out.write_all(&self.scratch)
+            }
+        }
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Printer<io::Stdout> {
+    /// A printer on stdout, as wide as the terminal (80 when unknown).
+    pub fn stdout(format: Format, color: bool) -> Self {
+        let width = terminal_size::terminal_size_of(io::stdout())
+            .map(|(w, _)| w.0 as usize)
+            .unwrap_or(80);
+        Printer::new(io::stdout(), format, color, width)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    pub fn msg(topic: &str, body: &[u8], binary: bool) -> Message {
+        Message::new(
+            Arc::from(topic),
+            bytes::Bytes::copy_from_slice(body),
+            binary,
+            "ws",
+        )
+    }
+
+    pub fn render(format: Format, color: bool, width: usize, m: &Message) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut p = Printer::new(&mut out, format, color, width);
+            p.print(m).unwrap();
+            p.flush().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn format_and_colour_choices() {
+        assert_eq!(resolve_format(None, true), Format::Toast);
+        assert_eq!(resolve_format(None, false), Format::Line);
+        assert_eq!(resolve_format(Some(Format::Json), true), Format::Json);
+        let one = OsStr::new("1");
+        let empty = OsStr::new("");
+        assert!(use_color(ColorChoice::Auto, true, None));
+        assert!(use_color(ColorChoice::Auto, true, Some(empty)));
+        assert!(!use_color(ColorChoice::Auto, true, Some(one)));
+        assert!(!use_color(ColorChoice::Auto, false, None));
+        assert!(use_color(ColorChoice::Always, false, Some(one)));
+        assert!(!use_color(ColorChoice::Never, true, None));
+    }
+
+    #[test]
+    fn machine_formats_never_carry_escape_codes() {
+        for format in [Format::Line, Format::Json, Format::Raw] {
+            for m in [
+                msg("t", b"{\"a\":1}", false),
+                msg("t", &[0x1b, 0, 255], true),
+            ] {
+                let out = render(format, true, 80, &m);
+                assert!(
+                    !out.contains(&0x1b) || format == Format::Raw && m.binary,
+                    "{format:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! One WebSocket connection to the broker: a subscriber and a publisher on
+//! one topic at once.
+//!
+//! The connection is split into a reader (each text or binary frame is
+//! published, binary flag kept, never echoed back to this connection) and a
+//! writer (the backlog, then every message published by others, batched:
+//! `recv_many`, `feed` each, one `flush`). Both run in one task; whichever
+//! ends first decides how the connection closes:
+//!
+//! | what happened | close sent |
+//! |---|---|
+//! | client sent Close | tungstenite's echo of it |
+//! | broker dropped the subscriber as too slow | 1013 `subscriber too slow; resume from id N` |
+//! | server shutting down | 1001 `server shutting down` |
+//! | incoming message over the size limit | 1009 |
+//! | protocol error | 1002 |
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::broker::{EndReason, Payload, Stored, Subscription, Topic};
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Messages taken from the queue per write batch: enough to amortize the
+/// flush, small enough that shutdown and drops are noticed between batches.
+const BATCH: usize = 256;
+
+/// How long we wait for the peer's side of a close handshake (or for a
+/// close frame to get out) before dropping the TCP connection.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// What a connection did, for the close log line.
+#[derive(Debug, Default)]
+pub(crate) struct ConnStats {
+    /// Messages received from the client (and published).
+    pub messages_in: u64,
+    /// Messages sent to the client.
+    pub messages_out: u64,
+    /// Why it ended, in words.
+    pub reason: String,
+}
+
+/// What the connection needs besides the socket.
+pub(crate) struct Conn {
+    pub peer: SocketAddr,
+    /// The topic as the client wrote it, with the leading slash, for logs.
+    pub path: String,
+    pub sub: Subscription,
+    /// `?since=ID` if given: where the client's knowledge ends.
+    pub since: Option<u64>,
+    /// Flips to true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    pub quiet: bool,
+}
+
+enum ReadEnd {
+    ClientClose(Option<u16>),
+    Eof,
+    Error(WsError),
+}
+
+enum WriteEnd {
+    Shutdown,
+    /// The broker dropped us; `drained` says every queued message was sent.
+    Dropped(Option<EndReason>, bool),
+    Error(WsError),
+}
+
+/// Serve one upgraded connection until it closes. `stats` is filled as it
+/// goes, so a caller that gives up on this future (forced shutdown) still
+/// has the counts.
+pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
+    let (mut sink, mut stream) = ws.split();
+    let topic = Arc::clone(conn.sub.topic());
+    let me = conn.sub.id();
+    // Where this client's view of the topic ends: what it said it has, or
+    // the head when it joined live.
+    let head = conn.sub.head();
+    let mut last_sent = conn.since.map_or(head, |s| s.min(head));
+
+    let end = {
+        let reader = read_loop(&mut stream, &topic, me, &mut stats.messages_in);
+        let writer = write_loop(
+            &mut sink,
+            &mut conn.sub,
+            &mut conn.shutdown,
+            &mut stats.messages_out,
+            &mut last_sent,
+        );
+        // Publishing is cancel-safe (see `Topic::publish`), so dropping the
+        // reader mid-publish when the writer ends loses nothing.
+        tokio::select! {
+            r = reader => Ok(r),
+            w = writer => Err(w),
+        }
+    };
+
+    stats.reason = match end {
+        Ok(ReadEnd::ClientClose(code)) => {
+            // tungstenite queued the echo of the client's Close; reading on
+            // flushes it and then reports the end.
+            drain(&mut stream).await;
+            match code {
+                Some(code) => format!("client closed {code}"),
+                None => "client closed".to_string(),
+            }
+        }
+        Ok(ReadEnd::Eof) => "connection dropped without a close".to_string(),
+        Ok(ReadEnd::Error(e)) => {
+            let (code, why) = match &e {
+                WsError::Capacity(_) => (Some(CloseCode::Size), "message too big"),
+                WsError::Protocol(_) | WsError::Utf8(_) => {
+                    (Some(CloseCode::Protocol), "protocol error")
+                }
+                _ => (None, ""),
+            };
+            if let Some(code) = code {
+                close(&mut sink, &mut stream, code, why.to_string()).await;
+            }
+            format!("read error: {e}")
+        }
+        Err(WriteEnd::Shutdown) => {
+            close(
+                &mut sink,
+                &mut stream,
+                CloseCode::Away,
+                "server shutting down".to_string(),
+            )
+            .await;
+            "server shutting down".to_string()
+        }
+        Err(WriteEnd::Dropped(reason, drained)) => {
+            // If the whole queue went out, the broker's resume point is the
+            // precise one (it also skips this client's own messages);
+            // otherwise only what we actually sent counts.
+            let resume_after = match reason {
+                Some(EndReason::TooSlow { resume_after, .. }) if drained => resume_after,
+                _ => last_sent,
+            };
+            let waited = match reason {
+                Some(EndReason::TooSlow { waited, .. }) => waited,
+                None => Duration::ZERO,
+            };
+            if !conn.quiet {
+                eprintln!(
+                    "pubcat: slow subscriber {} {} dropped: queue full for {waited:?}; resume from id {resume_after}",
+                    conn.peer, conn.path
+                );
+            }
+            let why = format!("subscriber too slow; resume from id {resume_after}");
+            close(&mut sink, &mut stream, CloseCode::Again, why.clone()).await;
+            why
+        }
+        Err(WriteEnd::Error(e)) => format!("write error: {e}"),
+    };
+}
+
+async fn read_loop(
+    stream: &mut SplitStream<Ws>,
+    topic: &Arc<Topic>,
+    me: super::broker::SubscriberId,
+    count: &mut u64,
+) -> ReadEnd {
+    while let Some(item) = stream.next().await {
+        let payload = match item {
+            Ok(Message::Text(t)) => Payload::Text(t),
+            Ok(Message::Binary(b)) => Payload::Binary(b),
+            Ok(Message::Close(frame)) => {
+                return ReadEnd::ClientClose(frame.map(|f| u16::from(f.code)));
+            }
+            // tungstenite answers pings itself; the answer goes out on the
+            // next read or flush, and this loop reads again right away.
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+            // The peer vanished (killed, network gone): not a protocol
+            // error worth answering, just the end.
+            Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => break,
+            Err(e) => return ReadEnd::Error(e),
+        };
+        topic.publish(payload, Some(me)).await;
+        *count += 1;
+    }
+    ReadEnd::Eof
+}
+
+async fn write_loop(
+    sink: &mut SplitSink<Ws, Message>,
+    sub: &mut Subscription,
+    shutdown: &mut watch::Receiver<bool>,
+    count: &mut u64,
+    last_sent: &mut u64,
+) -> WriteEnd {
+    // The backlog is the first batch.
+    let mut batch = sub.take_backlog();
+    loop {
+        if !batch.is_empty() {
+            // Race the writes against the broker dropping us and shutdown:
+            // a client that stopped reading blocks `flush` for ever.
+            tokio::select! {
+                r = write_batch(sink, &batch, count, last_sent) => {
+                    if let Err(e) = r {
+                        return WriteEnd::Error(e);
+                    }
+                }
+                reason = sub.ended() => return WriteEnd::Dropped(Some(reason), false),
+                _ = shutting_down(shutdown) => return WriteEnd::Shutdown,
+            }
+            batch.clear();
+        }
+        tokio::select! {
+            biased;
+            _ = shutting_down(shutdown) => return WriteEnd::Shutdown,
+            n = sub.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    // Only the broker closes our queue, after draining it here.
+                    return WriteEnd::Dropped(sub.end_reason(), true);
+                }
+            }
+        }
+    }
+}
+
+/// `feed` each message (no flush per message: 16× slower, performance.md
+/// mistake 2), then one `flush`.
+async fn write_batch(
+    sink: &mut SplitSink<Ws, Message>,
+    batch: &[Arc<Stored>],
+    count: &mut u64,
+    last_sent: &mut u64,
+) -> Result<(), WsError> {
+    for m in batch {
+        sink.feed(to_frame(m)).await?;
+        *count += 1;
+        *last_sent = m.id;
+    }
+    sink.flush().await
+}
+
+/// Text as text, binary as binary; both share the stored buffer.
+fn to_frame(m: &Stored) -> Message {
+    match &m.payload {
+        Payload::Text(t) => Message::Text(t.clone()),
+        Payload::Binary(b) => Message::Binary(b.clone()),
+    }
+}
+
+/// Resolves once the server is shutting down (or the server side went away).
+async fn shutting_down(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|down| *down).await;
+}
+
+/// Send a Close and wait (bounded) for the client's answer.
+async fn close(
+    sink: &mut SplitSink<Ws, Message>,
+    stream: &mut SplitStream<Ws>,
+    code: CloseCode,
+    reason: String,
+) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if let Ok(Ok(())) =
+        tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await
+    {
+        drain(stream).await;
+    }
+}
+
+/// Read until the connection reports its end (which is also how a queued
+/// close echo gets flushed), for at most [`CLOSE_GRACE`].
+async fn drain(stream: &mut SplitStream<Ws>) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+}

@@ -1,0 +1,3 @@
+//! Transports move frames and bytes; they know nothing of protocols.
+
+pub mod ws;

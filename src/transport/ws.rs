@@ -1,0 +1,321 @@
+//! WebSocket (ws, wss) client transport on tokio-tungstenite.
+//!
+//! We open the TCP connection ourselves so that TCP_NODELAY is set (Nagle
+//! costs a one-shot publish ~45 ms) and TLS goes through the shared rustls
+//! configuration, then hand the stream to tungstenite for the handshake.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use http::{HeaderName, HeaderValue};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Error as WsError};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::log::{redact_header, redact_url};
+use crate::tls::{self, TlsOptions};
+use crate::{trace, verbose};
+
+/// A byte stream, plain or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+pub type Ws = WebSocketStream<Pin<Box<dyn Io>>>;
+
+/// How to open a WebSocket.
+#[derive(Clone, Debug, Default)]
+pub struct WsOptions {
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub subprotocols: Vec<String>,
+    pub max_message_size: usize,
+    pub connect_timeout: Duration,
+    pub tls: TlsOptions,
+}
+
+/// Parse `-H 'Name: value'` flags.
+pub fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    raw.iter()
+        .map(|h| {
+            let (name, value) = h
+                .split_once(':')
+                .ok_or_else(|| Error::usage(format!("header `{h}` is not `Name: value`")))?;
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| Error::usage(format!("header name `{}` is not valid", name.trim())))?;
+            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+                Error::usage(format!("header `{}` has a value that is not valid", name))
+            })?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// Connect, do the opening handshake, and return the open socket.
+pub async fn connect(url: &Url, opts: &WsOptions) -> Result<Ws> {
+    let started = Instant::now();
+    match tokio::time::timeout(opts.connect_timeout, connect_inner(url, opts)).await {
+        Ok(result) => {
+            if result.is_ok() {
+                verbose!(
+                    "connected in {:.1} ms",
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            result
+        }
+        Err(_) => Err(Error::connect(format!(
+            "timed out after {} connecting to {} (raise --connect-timeout?)",
+            humantime::format_duration(opts.connect_timeout),
+            redact_url(url)
+        ))),
+    }
+}
+
+async fn connect_inner(url: &Url, opts: &WsOptions) -> Result<Ws> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::usage(format!("URL `{}` has no host", redact_url(url))))?;
+    // Url keeps IPv6 literals in brackets; the resolver wants them bare.
+    let host_bare = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_or_known_default().unwrap_or(80);
+    // Build the TLS configuration first: a bad --ca is a usage error that
+    // should not wait for a connection.
+    let tls_config = if url.scheme() == "wss" {
+        Some(tls::client_config(&opts.tls, &[b"http/1.1"])?)
+    } else {
+        None
+    };
+    let tcp = tcp_connect(host_bare, port).await?;
+    let io: Pin<Box<dyn Io>> = if let Some(config) = tls_config {
+        let name = rustls::pki_types::ServerName::try_from(host_bare.to_string())
+            .map_err(|e| Error::usage(format!("`{host}` is not a valid TLS server name: {e}")))?;
+        let stream = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| Error::connect(tls::describe_failure(host, &e)))?;
+        verbose!(
+            "TLS {} established with {host}",
+            stream
+                .get_ref()
+                .1
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default()
+        );
+        Box::pin(stream)
+    } else {
+        Box::pin(tcp)
+    };
+
+    let request = build_request(url, opts)?;
+    verbose!("GET {} HTTP/1.1", request.uri());
+    for (name, value) in request.headers() {
+        verbose!(
+            "  {name}: {}",
+            redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
+        );
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(opts.max_message_size))
+        .max_frame_size(Some(opts.max_message_size));
+    match tokio_tungstenite::client_async_with_config(request, io, Some(config)).await {
+        Ok((ws, response)) => {
+            verbose!("HTTP/1.1 {}", response.status());
+            for (name, value) in response.headers() {
+                verbose!(
+                    "  {name}: {}",
+                    redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
+                );
+            }
+            Ok(ws)
+        }
+        Err(e) => Err(handshake_error(url, e)),
+    }
+}
+
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Error::connect(format!("could not resolve host `{host}`: {e}")))?
+        .collect();
+    let mut last_err: Option<io::Error> = None;
+    for addr in &addrs {
+        trace!("TCP connect {addr}");
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                // Nagle would hold small frames back ~40 ms waiting for ACKs.
+                stream
+                    .set_nodelay(true)
+                    .map_err(|e| Error::connect(format!("TCP_NODELAY on {addr}: {e}")))?;
+                verbose!("TCP connected to {addr}");
+                return Ok(stream);
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    let shown = addrs
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| format!("{host}:{port}"));
+    Err(match last_err {
+        Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => Error::connect(format!(
+            "connection refused by {shown} (is the server running? `pubcat serve` starts one)"
+        )),
+        Some(e) => Error::connect(format!("could not connect to {shown}: {e}")),
+        None => Error::connect(format!("host `{host}` resolved to no address")),
+    })
+}
+
+fn build_request(url: &Url, opts: &WsOptions) -> Result<http::Request<()>> {
+    // Credentials in the URL become Basic auth; they never go on the wire in
+    // the request target or the Host header.
+    let mut target = url.clone();
+    let basic = (!url.username().is_empty()).then(|| {
+        let user = percent_decode(url.username());
+        let pass = url.password().map(percent_decode).unwrap_or_default();
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    });
+    let _ = target.set_username("");
+    let _ = target.set_password(None);
+    let mut request = target
+        .as_str()
+        .into_client_request()
+        .map_err(|e| Error::usage(format!("invalid URL `{}`: {e}", redact_url(url))))?;
+    let headers = request.headers_mut();
+    if let Some(b) = basic {
+        let value = HeaderValue::from_str(&format!("Basic {b}"))
+            .map_err(|_| Error::usage("the URL's user name or password is not valid"))?;
+        headers.insert(http::header::AUTHORIZATION, value);
+    }
+    if !opts.subprotocols.is_empty() {
+        let value = HeaderValue::from_str(&opts.subprotocols.join(", "))
+            .map_err(|_| Error::usage("a --subprotocol name is not valid"))?;
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
+    }
+    for (name, value) in &opts.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    Ok(request)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn handshake_error(url: &Url, err: WsError) -> Error {
+    let shown = redact_url(url);
+    match err {
+        WsError::Http(response) => {
+            let status = response.status();
+            let body = response
+                .body()
+                .as_deref()
+                .map(|b| {
+                    String::from_utf8_lossy(&b[..b.len().min(200)])
+                        .trim()
+                        .replace('\n', " ")
+                })
+                .unwrap_or_default();
+            let hint = match status.as_u16() {
+                401 | 403 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
+                404 => " (check the path)",
+                426 => " (the server wants another protocol version)",
+                _ => "",
+            };
+            let body = if body.is_empty() {
+                String::new()
+            } else {
+                format!(": {body}")
+            };
+            Error::server(format!(
+                "{shown} refused the WebSocket handshake with HTTP {status}{body}{hint}"
+            ))
+        }
+        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+            SubProtocolError::NoSubProtocol,
+        )) => Error::server(format!(
+            "{shown} accepted none of the offered subprotocols (drop --subprotocol, or check its name)"
+        )),
+        WsError::Protocol(p) => {
+            Error::server(format!("WebSocket handshake with {shown} failed: {p}"))
+        }
+        WsError::Io(e) => Error::connect(format!(
+            "connection to {shown} failed during the handshake: {e}"
+        )),
+        WsError::Tls(e) => Error::connect(format!("TLS with {shown} failed: {e}")),
+        WsError::Url(e) => Error::usage(format!("invalid URL `{shown}`: {e}")),
+        other => Error::connect(format!("WebSocket handshake with {shown} failed: {other}")),
+    }
+}
+
+/// Describe a close frame for humans: `1000 normal`, `1011 internal error: why`.
+pub fn describe_close(frame: Option<&tungstenite::protocol::CloseFrame>) -> String {
+    match frame {
+        None => "1005 (no status)".to_string(),
+        Some(f) => {
+            let name = match f.code {
+                CloseCode::Normal => "normal",
+                CloseCode::Away => "going away",
+                CloseCode::Protocol => "protocol error",
+                CloseCode::Unsupported => "unsupported data",
+                CloseCode::Invalid => "invalid payload",
+                CloseCode::Policy => "policy violation",
+                CloseCode::Size => "message too big",
+                CloseCode::Error => "server error",
+                CloseCode::Restart => "service restart",
+                CloseCode::Again => "try again later",
+                _ => "",
+            };
+            let code = u16::from(f.code);
+            let mut s = code.to_string();
+            if !name.is_empty() {
+                s.push(' ');
+                s.push_str(name);
+            }
+            if !f.reason.is_empty() {
+                s.push_str(": ");
+                s.push_str(&f.reason);
+            }
+            s
+        }
+    }
+}
+
+/// True for close codes that mean "all is well" (normal, going away).
+pub fn is_clean_close(frame: Option<&tungstenite::protocol::CloseFrame>) -> bool {
+    match frame {
+        None => true,
+        Some(f) => matches!(f.code, CloseCode::Normal | CloseCode::Away),
+    }
+}
+
+/// The error for a connection that broke mid-stream.
+pub fn stream_error(url: &Url, err: WsError) -> Error {
+    let shown = redact_url(url);
+    match err {
+        WsError::Capacity(e) => Error::server(format!(
+            "{shown} sent a message over the size limit ({e}); raise --max-message-size"
+        )),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Error::connect(format!(
+            "connection to {shown} lost (1006: closed without a close frame)"
+        )),
+        WsError::Protocol(p) => Error::server(format!("{shown} broke the WebSocket protocol: {p}")),
+        WsError::Utf8(e) => {
+            Error::server(format!("{shown} sent a text frame that is not UTF-8: {e}"))
+        }
+        WsError::Io(e) => Error::connect(format!("connection to {shown} lost: {e}")),
+        other => Error::connect(format!("connection to {shown} failed: {other}")),
+    }
+}

@@ -1,0 +1,409 @@
+//! The real binary against a real broker (`pubcat serve`) on 127.0.0.1.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Broker, collect, pubcat, wait_with_timeout};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Start `pubcat sub URL ARGS...` and wait until the broker counts it.
+fn subscriber(broker: &Broker, topic: &str, args: &[&str]) -> std::process::Child {
+    let child = pubcat()
+        .arg("sub")
+        .arg(broker.url(topic))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn subscriber");
+    broker.wait_for_subscribers(topic, 1);
+    child
+}
+
+fn finish(mut child: std::process::Child) -> (i32, Vec<u8>, String) {
+    let out = collect(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut child, LIMIT);
+    let stdout = out.join().unwrap();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn publish(broker: &Broker, topic: &str, args: &[&str], stdin: &[u8]) -> (i32, String) {
+    let mut child = pubcat()
+        .arg("pub")
+        .arg(broker.url(topic))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn publisher");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let (code, stdout, stderr) = finish(child);
+    writer.join().unwrap();
+    assert!(stdout.is_empty(), "publish printed on stdout: {stdout:?}");
+    (code, stderr)
+}
+
+#[test]
+fn hundred_thousand_piped_lines_all_arrive_in_order() {
+    let broker = Broker::start();
+    let sub = subscriber(
+        &broker,
+        "bulk",
+        &["--count", "100000", "--timeout", "60s", "-o", "raw"],
+    );
+    let input: String = (1..=100_000).map(|i| format!("{i}\n")).collect();
+    let (code, stderr) = publish(&broker, "bulk", &[], input.as_bytes());
+    assert_eq!(code, 0, "publish failed: {stderr}");
+    let (code, stdout, stderr) = finish(sub);
+    assert_eq!(code, 0, "subscriber failed: {stderr}");
+    assert!(
+        stdout == input.as_bytes(),
+        "received {} bytes, not the 100,000 lines in order",
+        stdout.len()
+    );
+}
+
+#[test]
+fn message_arguments_and_a_last_line_without_newline_are_sent() {
+    let broker = Broker::start();
+    let sub = subscriber(
+        &broker,
+        "args",
+        &["-n", "4", "-o", "line", "--timeout", "30s"],
+    );
+    let (code, stderr) = publish(&broker, "args", &["one", "two words"], b"");
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = publish(&broker, "args", &[], b"three\nfour");
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = finish(sub);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        "one\ntwo words\nthree\nfour\n"
+    );
+}
+
+#[test]
+fn until_exits_0_on_a_match_and_prints_it() {
+    let broker = Broker::start();
+    let sub = subscriber(
+        &broker,
+        "jobs",
+        &[
+            "--until",
+            r#""status":"ready""#,
+            "--timeout",
+            "30s",
+            "-o",
+            "line",
+        ],
+    );
+    let (code, stderr) = publish(
+        &broker,
+        "jobs",
+        &[],
+        b"{\"status\":\"starting\"}\n{\"status\":\"ready\"}\n{\"status\":\"after\"}\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = finish(sub);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        "{\"status\":\"starting\"}\n{\"status\":\"ready\"}\n"
+    );
+}
+
+#[test]
+fn until_exits_1_when_the_timeout_passes_first() {
+    let broker = Broker::start();
+    let out = pubcat()
+        .args([
+            "sub",
+            &broker.url("quiet"),
+            "--until",
+            "never",
+            "--timeout",
+            "300ms",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn idle_exits_0_after_silence() {
+    let broker = Broker::start();
+    let out = pubcat()
+        .args([
+            "sub",
+            &broker.url("idle"),
+            "--idle",
+            "200ms",
+            "--timeout",
+            "30s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn refused_connection_exits_3_with_one_line() {
+    let port = common::closed_port();
+    let out = pubcat()
+        .args(["pub", &format!("ws://127.0.0.1:{port}/x"), "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn bad_urls_exit_2() {
+    for url in ["ftp://host/x", "ws://", "ws://[::1/x", "ws://host:99999/x"] {
+        let out = pubcat().args(["sub", url]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("pubcat: error:"), "{url}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn unknown_host_exits_3() {
+    let out = pubcat()
+        .args([
+            "sub",
+            "ws://no-such-host.invalid/x",
+            "--connect-timeout",
+            "10s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resolve"));
+}
+
+#[test]
+fn handshake_rejected_by_http_status_exits_4_with_the_status() {
+    let broker = Broker::start();
+    let out = pubcat()
+        .args(["sub", &format!("ws://{}/_/health", broker.addr)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HTTP 200") || stderr.contains("HTTP 4"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn binary_frames_round_trip_byte_exact() {
+    let broker = Broker::start();
+    let blob: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob.bin");
+    std::fs::write(&path, &blob).unwrap();
+    let sub = subscriber(
+        &broker,
+        "blob",
+        &["-n", "2", "-o", "raw", "--timeout", "30s"],
+    );
+    let (code, stderr) = publish(
+        &broker,
+        "blob",
+        &["--binary", "--file", path.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // Invalid UTF-8 on stdin is not lost: it goes as a binary frame.
+    let (code, stderr) = publish(&broker, "blob", &[], b"\xff\xfe\x00ok\n");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+    let (code, stdout, stderr) = finish(sub);
+    assert_eq!(code, 0, "{stderr}");
+    let mut want = blob.clone();
+    want.push(b'\n');
+    want.extend_from_slice(b"\xff\xfe\x00ok\n");
+    assert_eq!(stdout, want);
+}
+
+#[test]
+fn binary_shows_as_hex_in_line_output_and_base64_in_json() {
+    let broker = Broker::start();
+    let line = subscriber(
+        &broker,
+        "hex",
+        &["-n", "1", "-o", "line", "--timeout", "30s"],
+    );
+    let (code, stderr) = publish(&broker, "hex", &["--binary", "\u{1}AB"], b"");
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = finish(line);
+    assert_eq!(String::from_utf8_lossy(&stdout), "014142\n");
+
+    let json = subscriber(
+        &broker,
+        "b64",
+        &["-n", "2", "-o", "json", "--timeout", "30s"],
+    );
+    let (code, stderr) = publish(&broker, "b64", &["--binary", "AB"], b"");
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = publish(&broker, "b64", &["text\nbody"], b"");
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = finish(json);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["body_base64"], "QUI=");
+    assert_eq!(rows[0]["topic"], "b64");
+    assert_eq!(rows[0]["transport"], "ws");
+    assert_eq!(rows[1]["body"], "text\nbody");
+    assert!(rows[1].get("body_base64").is_none());
+}
+
+#[test]
+fn sigint_on_subscribe_closes_cleanly_and_exits_130() {
+    let broker = Broker::start();
+    let child = subscriber(&broker, "ctrlc", &[]);
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, 130, "{stderr}");
+    // The broker saw a close handshake, not a dropped connection.
+    let line = broker.wait_for_log("ws close");
+    assert!(line.contains("1000"), "{line}");
+}
+
+#[test]
+fn publish_without_a_server_close_answer_is_not_reported_as_success() {
+    // A server that accepts the handshake and then never answers our close:
+    // pubcat cannot know the messages were read, so it must not exit 0.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = std::io::Read::read(&mut s, &mut buf).unwrap();
+        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+        let key = req
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Sec-WebSocket-Key: ")
+                    .or_else(|| l.strip_prefix("sec-websocket-key: "))
+            })
+            .unwrap()
+            .trim()
+            .to_string();
+        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+        write!(
+            s,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .unwrap();
+        // Read and ignore everything, never answer.
+        while std::io::Read::read(&mut s, &mut buf)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    });
+    let out = pubcat()
+        .args(["pub", &format!("ws://{addr}/x"), "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tail_and_bench_say_they_are_not_built_and_exit_2() {
+    for cmd in ["tail", "bench"] {
+        let out = pubcat()
+            .arg(cmd)
+            .arg("ws://127.0.0.1:1/x")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not built yet"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1);
+    }
+}
+
+#[test]
+fn committed_completions_match_the_binary() {
+    let files = [
+        ("bash", "pubcat.bash"),
+        ("zsh", "_pubcat"),
+        ("fish", "pubcat.fish"),
+        ("elvish", "pubcat.elv"),
+        ("powershell", "_pubcat.ps1"),
+    ];
+    for (shell, file) in files {
+        let out = pubcat().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let path = format!("{}/completions/{file}", env!("CARGO_MANIFEST_DIR"));
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == out.stdout,
+            "{path} is stale: regenerate with `cargo run -- completions {shell} > completions/{file}`"
+        );
+    }
+    let man = pubcat().arg("man").output().unwrap();
+    let path = format!("{}/completions/pubcat.1", env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        std::fs::read(&path).unwrap_or_default() == man.stdout,
+        "{path} is stale: regenerate with `cargo run -- man > completions/pubcat.1`"
+    );
+}

@@ -1,0 +1,215 @@
+//! Shared test helpers: run the real `pubcat` binary and a real broker
+//! (`pubcat serve`) on 127.0.0.1 with an ephemeral port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pubcat");
+
+/// A `pubcat` command with a clean environment for tests.
+pub fn pubcat() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("PUBCAT_URL")
+        .env_remove("PUBCAT_OUTPUT")
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+/// `pubcat serve --listen 127.0.0.1:0`, killed on drop. Its stderr lines are
+/// kept so tests can check what the broker saw.
+pub struct Broker {
+    child: Child,
+    pub addr: SocketAddr,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Broker {
+        let mut child = pubcat()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn pubcat serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("pubcat serve exited before listening")
+                .expect("read serve stderr");
+            if let Some(rest) = line.split("listening on ws://").nth(1) {
+                let addr = rest.split('/').next().expect("addr");
+                break addr.parse().expect("listen address");
+            }
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Broker { child, addr, log }
+    }
+
+    pub fn url(&self, topic: &str) -> String {
+        format!("ws://{}/{}", self.addr, topic)
+    }
+
+    /// Wait (bounded) until `topic` has at least `n` subscribers, as the
+    /// broker itself reports it: the signal that a subscriber is live.
+    pub fn wait_for_subscribers(&self, topic: &str, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, body) = http(self.addr, "GET", "/_/stats", b"");
+            let stats: serde_json::Value = serde_json::from_slice(&body).expect("stats json");
+            if subscriber_count(&stats, topic) >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {n} subscriber(s) on {topic}: {stats}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait (bounded) until a broker log line contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "broker never logged `{needle}`: {:?}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn subscriber_count(stats: &serde_json::Value, topic: &str) -> u64 {
+    stats["topics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["topic"] == topic)
+        .and_then(|t| t["subscribers"].as_u64())
+        .unwrap_or(0)
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 request over a real socket: (status, body).
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    http_with(addr, method, path, body, &[])
+}
+
+/// [`http`] with extra request headers.
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{extra}Connection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let mut body = raw[head_end + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 2 + size + 2..];
+    }
+}
+
+/// A port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Wait for a child with a bound; kill it and fail if it takes longer.
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Everything a child wrote to a piped stream, read on a thread so a full
+/// pipe never blocks it.
+pub fn collect(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = r.read_to_end(&mut v);
+        v
+    })
+}

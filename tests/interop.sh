@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The interop suite: start the real servers pubcat is tested against (they
+# install what they need on first use), run the interop tests against them,
+# stop them again. Used by .ci/run; run it by hand the same way.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+peers=(nchan)
+stop() { for p in "${peers[@]}"; do bash "tests/peers/$p.sh" stop || true; done; }
+trap stop EXIT
+
+for p in "${peers[@]}"; do bash "tests/peers/$p.sh" start >/dev/null; done
+PUBCAT_INTEROP=1 cargo test --locked --test interop_nchan -- --test-threads=2

@@ -1,0 +1,235 @@
+//! Interop with Nchan (nginx + nchan), a real pub/sub server we did not
+//! write. Start it with `bash tests/peers/nchan.sh start`, then run
+//! `PUBCAT_INTEROP=1 cargo test --test interop_nchan` (`.ci/run` does both).
+
+mod common;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{collect, pubcat, wait_with_timeout};
+
+const HTTP: &str = "127.0.0.1:18080";
+const TLS_PORT: u16 = 18443;
+
+/// None when interop tests are not asked for; a loud failure when they are
+/// but Nchan is not there.
+fn nchan() -> Option<SocketAddr> {
+    if std::env::var_os("PUBCAT_INTEROP").is_none() {
+        eprintln!(
+            "interop test not run: set PUBCAT_INTEROP=1 (after `bash tests/peers/nchan.sh start`)"
+        );
+        return None;
+    }
+    let addr: SocketAddr = HTTP.parse().unwrap();
+    let up = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
+        && common::http(addr, "GET", "/health", b"").0 == 200;
+    assert!(
+        up,
+        "PUBCAT_INTEROP is set but Nchan is not answering on {HTTP}: start it with `bash tests/peers/nchan.sh start`"
+    );
+    Some(addr)
+}
+
+/// A channel name no earlier run has used (Nchan keeps history for an hour).
+fn channel(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("pubcat-{name}-{}-{nanos}", std::process::id())
+}
+
+/// Wait (bounded) until Nchan reports `n` subscribers on the channel.
+fn wait_for_subscribers(addr: SocketAddr, ch: &str, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = common::http_with(
+            addr,
+            "GET",
+            &format!("/pub/{ch}"),
+            b"",
+            &[("Accept", "application/json")],
+        );
+        if status == 200
+            && let Ok(info) = serde_json::from_slice::<serde_json::Value>(&body)
+            && info["subscribers"].as_u64().unwrap_or(0) >= n
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Nchan never saw {n} subscriber(s) on {ch}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ca_path() -> std::path::PathBuf {
+    let root = std::env::var_os("PEERS_STATE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("pubsub-peers"));
+    root.join("nchan/tls/ca.pem")
+}
+
+#[test]
+fn publish_over_ws_reaches_a_ws_subscriber_in_order() {
+    let Some(addr) = nchan() else { return };
+    let ch = channel("ws");
+    let mut sub = pubcat()
+        .args([
+            "sub",
+            &format!("ws://{addr}/sub/{ch}"),
+            "-n",
+            "1000",
+            "-o",
+            "raw",
+            "--timeout",
+            "60s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = collect(sub.stdout.take().unwrap());
+    let err = collect(sub.stderr.take().unwrap());
+    wait_for_subscribers(addr, &ch, 1);
+
+    let input: String = (1..=1000).map(|i| format!("message {i}\n")).collect();
+    let mut publisher = pubcat()
+        .args(["pub", &format!("ws://{addr}/pub/{ch}")])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    publisher
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let perr = collect(publisher.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut publisher, Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "publish failed: {}",
+        String::from_utf8_lossy(&perr.join().unwrap())
+    );
+
+    let status = wait_with_timeout(&mut sub, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert!(status.success(), "subscriber failed: {stderr}");
+    assert!(
+        out.join().unwrap() == input.as_bytes(),
+        "not all 1000 messages arrived in order"
+    );
+}
+
+#[test]
+fn http_published_messages_replay_to_a_late_ws_subscriber() {
+    let Some(addr) = nchan() else { return };
+    let ch = channel("replay");
+    for i in 1..=3 {
+        let (status, _) = common::http(
+            addr,
+            "POST",
+            &format!("/pub/{ch}"),
+            format!("old {i}").as_bytes(),
+        );
+        assert!(status == 201 || status == 202, "POST answered {status}");
+    }
+    let out = pubcat()
+        .args([
+            "sub",
+            &format!("ws://{addr}/sub/{ch}"),
+            "-n",
+            "3",
+            "-o",
+            "json",
+            "--timeout",
+            "20s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(bodies, ["old 1", "old 2", "old 3"]);
+}
+
+#[test]
+fn wss_with_the_servers_ca() {
+    let Some(addr) = nchan() else { return };
+    let ch = channel("wss");
+    let (status, _) = common::http(addr, "POST", &format!("/pub/{ch}"), b"over tls");
+    assert!(status == 201 || status == 202);
+    let url = format!("wss://localhost:{TLS_PORT}/sub/{ch}");
+    let out = pubcat()
+        .args([
+            "sub",
+            &url,
+            "-n",
+            "1",
+            "-o",
+            "line",
+            "--timeout",
+            "20s",
+            "--ca",
+        ])
+        .arg(ca_path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over tls\n");
+
+    let out = pubcat()
+        .args(["sub", &url, "-n", "1", "--timeout", "20s"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_forbidden_endpoint_is_a_server_refusal() {
+    let Some(addr) = nchan() else { return };
+    let out = pubcat()
+        .args([
+            "sub",
+            &format!("ws://{addr}/no-such-endpoint"),
+            "--timeout",
+            "10s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+}
