@@ -105,7 +105,7 @@ pub fn redact_url(url: &url::Url) -> String {
             .collect();
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
-    url.to_string()
+    url.to_string().replace("%5Bredacted%5D", "[redacted]")
 }
 
 #[cfg(test)]

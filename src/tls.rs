@@ -142,6 +142,9 @@ pub fn describe_failure(host: &str, err: &std::io::Error) -> String {
         Some(rustls::Error::InvalidCertificate(_)) => {
             " (trust its CA with --ca FILE, or skip the check with --insecure)"
         }
+        Some(rustls::Error::InvalidMessage(_)) => {
+            " (the server does not seem to speak TLS: try ws:// or http://)"
+        }
         _ => "",
     };
     format!("TLS handshake with {host} failed: {err}{hint}")

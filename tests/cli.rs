@@ -323,6 +323,20 @@ fn sigint_on_subscribe_closes_cleanly_and_exits_130() {
 }
 
 #[test]
+fn a_peer_that_stops_answering_pings_is_declared_dead_with_exit_3() {
+    let broker = Broker::start();
+    let child = subscriber(&broker, "frozen", &["--ping-interval", "300ms"]);
+    // A stopped process still has its kernel ACK TCP, but answers no ping.
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    assert_eq!(unsafe { libc::kill(broker.child.id() as i32, libc::SIGSTOP) }, 0);
+    let (code, _, stderr) = finish(child);
+    // SAFETY: as above.
+    unsafe { libc::kill(broker.child.id() as i32, libc::SIGCONT) };
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("no answer from the server"), "{stderr}");
+}
+
+#[test]
 fn publish_without_a_server_close_answer_is_not_reported_as_success() {
     // A server that accepts the handshake and then never answers our close:
     // pubcat cannot know the messages were read, so it must not exit 0.

@@ -37,7 +37,13 @@ pub async fn run(
         .as_deref()
         .map(Regex::new)
         .transpose()
-        .map_err(|e| Error::usage(format!("--until is not a valid regex: {e}")))?;
+        .map_err(|e| {
+            // regex's message draws a caret under the pattern over several
+            // lines; its last line says what is wrong.
+            let why = e.to_string();
+            let why = why.lines().last().unwrap_or_default().trim_start_matches("error: ").to_string();
+            Error::usage(format!("--until `{}` is not a valid regex: {why}", args.until.as_deref().unwrap_or_default()))
+        })?;
     let started = Instant::now();
     let mut session = tokio::select! {
         s = Session::connect(&endpoint, &opts) => s?,

@@ -117,7 +117,7 @@ async fn connect_inner(url: &Url, opts: &WsOptions) -> Result<Ws> {
     };
 
     let request = build_request(url, opts)?;
-    verbose!("GET {} HTTP/1.1", request.uri());
+    verbose!("GET {} HTTP/1.1", request_target(url));
     for (name, value) in request.headers() {
         verbose!(
             "  {name}: {}",
@@ -201,10 +201,24 @@ fn build_request(url: &Url, opts: &WsOptions) -> Result<http::Request<()>> {
             .map_err(|_| Error::usage("a --subprotocol name is not valid"))?;
         headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
     }
+    // A header the user gives replaces one we would send (e.g. the Basic
+    // auth from the URL); repeating it in -H sends it several times.
+    for (name, _) in &opts.headers {
+        headers.remove(name);
+    }
     for (name, value) in &opts.headers {
         headers.append(name.clone(), value.clone());
     }
     Ok(request)
+}
+
+/// Path and query as sent, with secret-looking query values hidden.
+fn request_target(url: &Url) -> String {
+    let shown = Url::parse(&redact_url(url)).unwrap_or_else(|_| url.clone());
+    match shown.query() {
+        Some(q) => format!("{}?{q}", shown.path()),
+        None => shown.path().to_string(),
+    }
 }
 
 fn percent_decode(s: &str) -> String {

@@ -22,7 +22,7 @@ pub fn pubcat() -> Command {
 /// `pubcat serve --listen 127.0.0.1:0`, killed on drop. Its stderr lines are
 /// kept so tests can check what the broker saw.
 pub struct Broker {
-    child: Child,
+    pub child: Child,
     pub addr: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
 }
