@@ -29,8 +29,19 @@ pub struct Message {
 }
 
 impl Message {
-    /// A message with just a topic, a body and a transport; the rest empty.
+    /// A message with just a topic, a body and a transport, received now.
     pub fn new(topic: Arc<str>, body: Bytes, binary: bool, transport: &'static str) -> Self {
+        Self::received(topic, body, binary, transport, SystemTime::now())
+    }
+
+    /// The same, with the time it was received.
+    pub fn received(
+        topic: Arc<str>,
+        body: Bytes,
+        binary: bool,
+        transport: &'static str,
+        received_at: SystemTime,
+    ) -> Self {
         Message {
             topic,
             event: None,
@@ -38,7 +49,7 @@ impl Message {
             headers: Vec::new(),
             body,
             binary,
-            received_at: SystemTime::now(),
+            received_at,
             transport,
         }
     }

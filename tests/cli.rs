@@ -328,7 +328,10 @@ fn a_peer_that_stops_answering_pings_is_declared_dead_with_exit_3() {
     let child = subscriber(&broker, "frozen", &["--ping-interval", "300ms"]);
     // A stopped process still has its kernel ACK TCP, but answers no ping.
     // SAFETY: kill(2) on our own child's pid has no memory effects.
-    assert_eq!(unsafe { libc::kill(broker.child.id() as i32, libc::SIGSTOP) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(broker.child.id() as i32, libc::SIGSTOP) },
+        0
+    );
     let (code, _, stderr) = finish(child);
     // SAFETY: as above.
     unsafe { libc::kill(broker.child.id() as i32, libc::SIGCONT) };

@@ -41,8 +41,16 @@ pub async fn run(
             // regex's message draws a caret under the pattern over several
             // lines; its last line says what is wrong.
             let why = e.to_string();
-            let why = why.lines().last().unwrap_or_default().trim_start_matches("error: ").to_string();
-            Error::usage(format!("--until `{}` is not a valid regex: {why}", args.until.as_deref().unwrap_or_default()))
+            let why = why
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
+            Error::usage(format!(
+                "--until `{}` is not a valid regex: {why}",
+                args.until.as_deref().unwrap_or_default()
+            ))
         })?;
     let started = Instant::now();
     let mut session = tokio::select! {

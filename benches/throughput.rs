@@ -1,0 +1,405 @@
+//! Throughput of `pubcat publish`/`subscribe` against a minimal
+//! tokio-tungstenite client doing the same work, in the same run:
+//! 1,000,000 64-byte messages piped in (publish) and out (subscribe) over
+//! loopback, and a one-shot `echo hi | pubcat pub`. Prints figures; asserts
+//! only correctness (every message arrived), never time.
+//!
+//! `cargo bench --bench throughput`; PUBCAT_BENCH_MESSAGES and
+//! PUBCAT_BENCH_RUNS make it shorter or longer.
+//!
+//! The minimal client is this same executable run with PUBCAT_BENCH_ROLE set,
+//! so it reads stdin and writes stdout through pipes exactly as pubcat does.
+
+use std::io::{BufWriter, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+const SIZE: usize = 64;
+
+/// Builds the command for a role ("pub" or "sub") of one contender.
+type MakeCommand<'a> = Box<dyn Fn(&str) -> Command + 'a>;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    match std::env::var("PUBCAT_BENCH_ROLE").as_deref() {
+        Ok("pub") => return minimal_pub(),
+        Ok("sub") => return minimal_sub(),
+        _ => {}
+    }
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let n = env_or("PUBCAT_BENCH_MESSAGES", 1_000_000);
+    let runs = env_or("PUBCAT_BENCH_RUNS", 3);
+    let servers = Servers::start(n);
+    let pubcat = env!("CARGO_BIN_EXE_pubcat");
+    let me = std::env::current_exe().expect("current exe");
+
+    let dir = std::env::temp_dir().join(format!("pubcat-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("input.txt");
+    let mut f = BufWriter::new(std::fs::File::create(&input).expect("input file"));
+    for i in 0..n {
+        writeln!(f, "{:0>width$}", i, width = SIZE).expect("write input");
+    }
+    f.flush().expect("flush input");
+    drop(f);
+    let hi = dir.join("hi.txt");
+    std::fs::write(&hi, "hi\n").expect("hi file");
+
+    let sink = format!("ws://{}/sink", servers.sink);
+    let source = format!("ws://{}/source", servers.source);
+    let mut table = Vec::new();
+    let mut failed = false;
+
+    let contenders: Vec<(&str, MakeCommand)> = vec![
+        (
+            "pubcat",
+            Box::new(|role: &str| {
+                let mut c = Command::new(pubcat);
+                c.arg("-q");
+                match role {
+                    "pub" => c.arg("pub"),
+                    _ => c.args(["sub", "-o", "raw", "-n"]).arg(n.to_string()),
+                };
+                c
+            }),
+        ),
+        (
+            "minimal",
+            Box::new(|role: &str| {
+                let mut c = Command::new(&me);
+                c.env("PUBCAT_BENCH_ROLE", role)
+                    .env("PUBCAT_BENCH_N", n.to_string());
+                c
+            }),
+        ),
+    ];
+
+    // Publish: stdin from the file, done when the sink has counted n.
+    let mut publish: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut receive: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for _ in 0..runs {
+        for (i, (name, make)) in contenders.iter().enumerate() {
+            let started = Instant::now();
+            let status = make("pub")
+                .arg(&sink)
+                .stdin(std::fs::File::open(&input).expect("input"))
+                .stdout(Stdio::null())
+                .status()
+                .expect("spawn publisher");
+            let counted = servers
+                .sink_counts
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or(0);
+            let secs = started.elapsed().as_secs_f64();
+            if !status.success() || counted != n {
+                eprintln!("FAIL: {name} publish: exit {status}, sink counted {counted} of {n}");
+                failed = true;
+            }
+            publish[i].push(n as f64 / secs);
+        }
+        // Subscribe: stdout into a pipe we read and check.
+        for (i, (name, make)) in contenders.iter().enumerate() {
+            let started = Instant::now();
+            let mut child = make("sub")
+                .arg(&source)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn subscriber");
+            let mut out = child.stdout.take().expect("stdout");
+            let mut buf = vec![0u8; 1 << 16];
+            let (mut bytes, mut lines) = (0usize, 0usize);
+            loop {
+                match out.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => {
+                        bytes += k;
+                        lines += memchr::memchr_iter(b'\n', &buf[..k]).count();
+                    }
+                }
+            }
+            let status = child.wait().expect("wait subscriber");
+            let secs = started.elapsed().as_secs_f64();
+            if !status.success() || lines != n || bytes != n * (SIZE + 1) {
+                eprintln!("FAIL: {name} subscribe: exit {status}, {lines} lines, {bytes} bytes");
+                failed = true;
+            }
+            receive[i].push(n as f64 / secs);
+        }
+    }
+    let one_shot_runs = 20;
+    let mut one_shot: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for _ in 0..one_shot_runs {
+        for (i, (name, make)) in contenders.iter().enumerate() {
+            let started = Instant::now();
+            let status = make("pub")
+                .arg(format!("ws://{}/oneshot", servers.sink))
+                .stdin(std::fs::File::open(&hi).expect("hi"))
+                .status()
+                .expect("spawn one-shot");
+            one_shot[i].push(started.elapsed().as_secs_f64() * 1e3);
+            let counted = servers
+                .sink_counts
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or(0);
+            if !status.success() || counted != 1 {
+                eprintln!("FAIL: {name} one-shot: exit {status}, sink counted {counted}");
+                failed = true;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let rate = |v: f64| format!("{:.2} M msg/s", v / 1e6);
+    let ms = |v: f64| format!("{v:.1} ms");
+    let (p, m) = (median(&publish[0]), median(&publish[1]));
+    table.push((
+        format!("publish {SIZE}B x{n}"),
+        rate(p),
+        rate(m),
+        p / m,
+        ">= 0.80",
+        p / m >= 0.8,
+    ));
+    let (p, m) = (median(&receive[0]), median(&receive[1]));
+    table.push((
+        format!("subscribe {SIZE}B x{n}"),
+        rate(p),
+        rate(m),
+        p / m,
+        ">= 0.80",
+        p / m >= 0.8,
+    ));
+    let (p, m) = (median(&one_shot[0]), median(&one_shot[1]));
+    table.push((
+        "one-shot pub (median of 20)".into(),
+        ms(p),
+        ms(m),
+        p / m,
+        "< 2.00",
+        p / m < 2.0,
+    ));
+
+    println!(
+        "{:<30} {:>15} {:>15} {:>7}  {:<8}",
+        "workload", "pubcat", "minimal", "ratio", "target"
+    );
+    for (w, a, b, r, t, ok) in table {
+        println!(
+            "{w:<30} {a:>15} {b:>15} {r:>7.2}  {t:<8} {}",
+            if ok { "ok" } else { "MISS" }
+        );
+    }
+    println!(
+        "(medians of {runs} interleaved runs; minimal = tokio-tungstenite with TCP_NODELAY, feed/flush, BufWriter)"
+    );
+    if which("websocat").is_none() {
+        println!("websocat not on PATH: not compared (cargo install websocat --version '^1')");
+    }
+    if failed {
+        eprintln!("FAIL: a run lost messages or failed; see above");
+        std::process::exit(1);
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(cmd))
+            .find(|f| f.is_file())
+    })
+}
+
+/// The in-process servers: a sink that counts what each connection sent
+/// and a source that sends n messages to each connection.
+struct Servers {
+    sink: SocketAddr,
+    source: SocketAddr,
+    sink_counts: mpsc::Receiver<usize>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Servers {
+    fn start(n: usize) -> Servers {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (tx, rx) = mpsc::channel();
+        let (sink, source) = rt.block_on(async {
+            let sink = listen().await;
+            let source = listen().await;
+            (sink, source)
+        });
+        let sink_addr = sink.local_addr().expect("addr");
+        let source_addr = source.local_addr().expect("addr");
+        rt.spawn(async move {
+            while let Ok((tcp, _)) = sink.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = tcp.set_nodelay(true);
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    let mut count = 0;
+                    while let Some(Ok(m)) = ws.next().await {
+                        if m.is_text() || m.is_binary() {
+                            count += 1;
+                        }
+                    }
+                    let _ = tx.send(count);
+                });
+            }
+        });
+        rt.spawn(async move {
+            let body = Utf8Bytes::from("x".repeat(SIZE));
+            while let Ok((tcp, _)) = source.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let _ = tcp.set_nodelay(true);
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    for i in 0..n {
+                        if ws.feed(Message::Text(body.clone())).await.is_err() {
+                            return;
+                        }
+                        if i % 1024 == 1023 && ws.flush().await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = ws.close(None).await;
+                    while let Some(Ok(_)) = ws.next().await {}
+                });
+            }
+        });
+        Servers {
+            sink: sink_addr,
+            source: source_addr,
+            sink_counts: rx,
+            _rt: rt,
+        }
+    }
+}
+
+async fn listen() -> tokio::net::TcpListener {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(true).expect("reuseaddr");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    socket.listen(1024).expect("listen")
+}
+
+async fn minimal_connect(url: &str) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+    let addr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .expect("host");
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    tcp.set_nodelay(true).expect("nodelay");
+    tokio_tungstenite::client_async(url, tcp)
+        .await
+        .expect("handshake")
+        .0
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The baseline publisher: stdin lines as text messages, fed and flushed
+/// when no more input is ready, then the close handshake.
+fn minimal_pub() {
+    let url = std::env::args().next_back().expect("url");
+    current_thread().block_on(async {
+        let mut ws = minimal_connect(&url).await;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut buf = BytesMut::zeroed(256 * 1024);
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(k) => {
+                        buf.truncate(k);
+                        if tx.blocking_send(buf.freeze()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let mut rest = BytesMut::new();
+        while let Some(chunk) = rx.recv().await {
+            rest.extend_from_slice(&chunk);
+            let data = rest.split().freeze();
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', &data) {
+                let text = Utf8Bytes::try_from(data.slice(start..nl)).expect("utf8");
+                ws.feed(Message::Text(text)).await.expect("feed");
+                start = nl + 1;
+            }
+            rest.extend_from_slice(&data[start..]);
+            if rx.is_empty() {
+                ws.flush().await.expect("flush");
+            }
+        }
+        ws.close(None).await.expect("close");
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+}
+
+/// The baseline subscriber: n bodies + '\n' into a buffered stdout.
+fn minimal_sub() {
+    let url = std::env::args().next_back().expect("url");
+    let n = env_or("PUBCAT_BENCH_N", 1_000_000);
+    current_thread().block_on(async {
+        let mut ws = minimal_connect(&url).await;
+        let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let mut got = 0;
+        while got < n {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    out.write_all(t.as_bytes()).expect("write");
+                    out.write_all(b"\n").expect("write");
+                    got += 1;
+                }
+                Some(Ok(Message::Binary(b))) => {
+                    out.write_all(&b).expect("write");
+                    out.write_all(b"\n").expect("write");
+                    got += 1;
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        out.flush().expect("flush");
+        let _ = ws.close(None).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+}
