@@ -384,6 +384,54 @@ fn publish_without_a_server_close_answer_is_not_reported_as_success() {
 }
 
 #[test]
+fn pubcat_url_is_the_default_url_and_a_bare_word_is_a_message() {
+    let broker = Broker::start();
+    let sub = subscriber(
+        &broker,
+        "env",
+        &["-n", "2", "-o", "line", "--timeout", "30s"],
+    );
+    let out = pubcat()
+        .env("PUBCAT_URL", broker.url("env"))
+        .args(["pub", "hello", "world"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, stdout, stderr) = finish(sub);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&stdout), "hello\nworld\n");
+}
+
+#[test]
+fn sigint_on_publish_closes_cleanly_and_exits_130() {
+    let broker = Broker::start();
+    let mut child = pubcat()
+        .args(["pub", &broker.url("stop"), "--rate", "50"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep stdin open (the publisher is mid-stream), and wait until the
+    // broker has the connection before interrupting.
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(b"a\nb\n").unwrap();
+    broker.wait_for_log("ws connect");
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let (code, _, stderr) = finish(child);
+    drop(input);
+    assert_eq!(code, 130, "{stderr}");
+    let line = broker.wait_for_log("ws close");
+    assert!(line.contains("1000"), "{line}");
+}
+
+#[test]
 fn tail_and_bench_say_they_are_not_built_and_exit_2() {
     for cmd in ["tail", "bench"] {
         let out = pubcat()

@@ -19,7 +19,12 @@ use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
 use crate::{status, trace, verbose, warn};
 
-pub async fn run(global: &Global, args: PublishArgs, mut interrupt: Interrupt) -> Result<Outcome> {
+pub async fn run(
+    global: &Global,
+    mut args: PublishArgs,
+    mut interrupt: Interrupt,
+) -> Result<Outcome> {
+    take_url_from_env(&mut args);
     let (endpoint, opts) = super::connection(global, &args.conn)?;
     let interval = match (args.interval, args.rate) {
         (Some(i), _) => Some(i),
@@ -109,6 +114,21 @@ pub async fn run(global: &Global, args: PublishArgs, mut interrupt: Interrupt) -
     }
     verbose!("sent {sent} message(s); close handshake complete");
     Ok(Outcome::Done)
+}
+
+/// With `PUBCAT_URL` set, `pubcat pub hello` means the message "hello", not
+/// the URL "hello": clap fills the URL slot first, so move a first argument
+/// that does not look like a URL back to the messages.
+fn take_url_from_env(args: &mut PublishArgs) {
+    let Ok(env_url) = std::env::var("PUBCAT_URL") else {
+        return;
+    };
+    let given = &args.conn.url;
+    let looks_like_url = given.contains("://") || given.starts_with(':');
+    if *given != env_url && !looks_like_url && args.file.is_none() {
+        let message = std::mem::replace(&mut args.conn.url, env_url);
+        args.messages.insert(0, message);
+    }
 }
 
 struct Publisher {
