@@ -50,6 +50,11 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Prin
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
@@ -59,6 +64,7 @@ whole\t'All of stdin is one message'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s n -l count -d 'Send each message this many times' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l rate -d 'Send at most this many messages per second (0 = as fast as possible)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l content-type -d 'Content-Type of messages published over HTTP [default: text/plain, or application/octet-stream with --binary]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -70,11 +76,17 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Report each message\'s server id (HTTP) on stderr; fail (exit 5) when the server does not acknowledge a message'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
@@ -84,6 +96,7 @@ whole\t'All of stdin is one message'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s n -l count -d 'Send each message this many times' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l rate -d 'Send at most this many messages per second (0 = as fast as possible)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l content-type -d 'Content-Type of messages published over HTTP [default: text/plain, or application/octet-stream with --binary]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -95,11 +108,17 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Ad
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Report each message\'s server id (HTTP) on stderr; fail (exit 5) when the server does not acknowledge a message'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
@@ -122,6 +141,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::endpoint::Transport;
 use crate::render::{ColorChoice, Format};
 
 const EXAMPLES: &str = "\
@@ -21,8 +22,8 @@ Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
 
 /// Publish, subscribe to, tail and benchmark real-time message streams.
 ///
-/// pubcat speaks WebSocket (ws, wss) today; SSE, long-poll, STOMP, Socket.IO
-/// and SockJS are coming. Messages go to stdout; status and errors to stderr.
+/// pubcat speaks WebSocket (ws, wss), Server-Sent Events, HTTP long-poll and
+/// HTTP publish today; STOMP, Socket.IO and SockJS are coming. Messages go to stdout; status and errors to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "pubcat", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
@@ -135,7 +136,8 @@ Examples:
 /// Where to connect and how.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Server URL: ws://, wss://; `:PORT/path` means ws://127.0.0.1:PORT/path.
+    /// Server URL: ws://, wss://, http://, https://; `:PORT/path` means
+    /// ws://127.0.0.1:PORT/path.
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 
@@ -143,6 +145,16 @@ pub struct ConnectArgs {
     /// WebSocket the topic is the URL path.
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
+
+    /// The transport [default: ws for ws:// URLs; for http(s):// URLs sse to
+    /// receive, http (POST) to publish]. The URL's scheme follows it.
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    pub transport: Option<Transport>,
+
+    /// Longest a long-poll request may be held by the server before pubcat
+    /// gives up on it and asks again.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub poll_timeout: Duration,
 
     /// Offer this WebSocket subprotocol (repeatable); the server must pick one.
     #[arg(long, value_name = "NAME")]
@@ -204,6 +216,16 @@ pub struct PublishArgs {
     /// Send binary frames instead of text (text frames must be UTF-8).
     #[arg(short, long)]
     pub binary: bool,
+
+    /// Content-Type of messages published over HTTP [default: text/plain,
+    /// or application/octet-stream with --binary].
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+
+    /// Report each message's server id (HTTP) on stderr; fail (exit 5) when
+    /// the server does not acknowledge a message.
+    #[arg(long)]
+    pub confirm: bool,
 }
 
 #[derive(Debug, Args)]

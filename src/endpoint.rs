@@ -7,25 +7,44 @@ use url::Url;
 use crate::error::{Error, Result};
 
 /// Which transport carries the messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Transport {
+    /// WebSocket (ws://, wss://).
     Ws,
+    /// Server-Sent Events: a GET with `Accept: text/event-stream` (receive only).
+    Sse,
+    /// HTTP long-poll, in the Nchan convention (receive only).
+    Poll,
+    /// HTTP POST, one request per message (publish only).
+    Http,
+}
+
+/// What the command does with the endpoint, which picks the default
+/// transport for http(s) URLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Publish,
+    Subscribe,
 }
 
 #[derive(Clone, Debug)]
 pub struct Endpoint {
+    /// The URL with the scheme the transport needs (ws(s) or http(s)).
     pub url: Url,
     pub transport: Transport,
-    /// The topic as shown to the user: for raw WebSocket, the URL path.
+    /// The topic as shown to the user: the URL path.
     pub topic: Arc<str>,
-    /// The name the transport is shown under ("ws", "wss").
+    /// The name the transport is shown under ("ws", "wss", "sse", ...).
     pub transport_name: &'static str,
 }
 
 impl Endpoint {
     /// Parse what the user typed. `:7878/events` is shorthand for
     /// `ws://127.0.0.1:7878/events`; a URL without a scheme gets `ws://`.
-    pub fn parse(input: &str) -> Result<Endpoint> {
+    /// http(s) URLs default to SSE for receiving and POST for publishing;
+    /// `transport` overrides that, switching the scheme to match (one Nchan
+    /// or pubcat-serve URL serves every transport).
+    pub fn parse(input: &str, transport: Option<Transport>, role: Role) -> Result<Endpoint> {
         let input = input.trim();
         if input.is_empty() {
             return Err(Error::usage(
@@ -39,29 +58,61 @@ impl Endpoint {
         } else {
             input.to_string()
         };
-        let url = Url::parse(&full).map_err(|e| {
+        let mut url = Url::parse(&full).map_err(|e| {
             Error::usage(format!(
                 "invalid URL `{input}`: {e} (expected e.g. ws://127.0.0.1:7878/events)"
             ))
         })?;
-        let (transport, transport_name) = match url.scheme() {
-            "ws" => (Transport::Ws, "ws"),
-            "wss" => (Transport::Ws, "wss"),
-            "http" | "https" => {
-                return Err(Error::usage(format!(
-                    "`{}` URLs (SSE, long-poll, HTTP publish) are not supported yet; use ws:// or wss://",
-                    url.scheme()
-                )));
-            }
+        let tls = match url.scheme() {
+            "ws" | "http" => false,
+            "wss" | "https" => true,
             other => {
                 return Err(Error::usage(format!(
-                    "unknown scheme `{other}://` in `{input}`: use ws:// or wss://"
+                    "unknown scheme `{other}://` in `{input}`: use ws://, wss://, http:// or https://"
                 )));
             }
         };
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Error::usage(format!("URL `{input}` has no host")));
         }
+        let is_ws = url.scheme().starts_with("ws");
+        let transport = transport.unwrap_or(match (is_ws, role) {
+            (true, _) => Transport::Ws,
+            (false, Role::Subscribe) => Transport::Sse,
+            (false, Role::Publish) => Transport::Http,
+        });
+        match (transport, role) {
+            (Transport::Sse | Transport::Poll, Role::Publish) => {
+                return Err(Error::usage(
+                    "SSE and long-poll only receive: publish with --transport http or ws",
+                ));
+            }
+            (Transport::Http, Role::Subscribe) => {
+                return Err(Error::usage(
+                    "--transport http only publishes: subscribe with sse, poll or ws",
+                ));
+            }
+            _ => {}
+        }
+        let scheme = match (transport, tls) {
+            (Transport::Ws, false) => "ws",
+            (Transport::Ws, true) => "wss",
+            (_, false) => "http",
+            (_, true) => "https",
+        };
+        if url.scheme() != scheme {
+            // Url refuses some scheme changes (special to non-special); all
+            // four here are special, so this only fails on a bug.
+            url.set_scheme(scheme)
+                .map_err(|()| Error::usage(format!("cannot use {scheme}:// for `{input}`")))?;
+        }
+        let transport_name = match (transport, tls) {
+            (Transport::Ws, false) => "ws",
+            (Transport::Ws, true) => "wss",
+            (Transport::Sse, _) => "sse",
+            (Transport::Poll, _) => "poll",
+            (Transport::Http, _) => "http",
+        };
         let path = url.path().trim_start_matches('/');
         let topic: Arc<str> = if path.is_empty() {
             "/".into()
@@ -75,34 +126,47 @@ impl Endpoint {
             transport_name,
         })
     }
-
-    pub fn is_tls(&self) -> bool {
-        matches!(self.url.scheme(), "wss" | "https")
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sub(s: &str) -> Result<Endpoint> {
+        Endpoint::parse(s, None, Role::Subscribe)
+    }
+
     #[test]
     fn shorthand_and_schemes() {
-        let e = Endpoint::parse(":7878/events").unwrap();
+        let e = sub(":7878/events").unwrap();
         assert_eq!(e.url.as_str(), "ws://127.0.0.1:7878/events");
         assert_eq!(&*e.topic, "events");
-        let e = Endpoint::parse("localhost:1/a/b").unwrap();
+        let e = sub("localhost:1/a/b").unwrap();
         assert_eq!(e.url.as_str(), "ws://localhost:1/a/b");
         assert_eq!(&*e.topic, "a/b");
-        let e = Endpoint::parse("wss://example.com").unwrap();
-        assert!(e.is_tls());
+        let e = sub("wss://example.com").unwrap();
         assert_eq!(&*e.topic, "/");
         assert_eq!(e.transport_name, "wss");
     }
 
     #[test]
+    fn http_urls_pick_a_transport_by_role_and_flag() {
+        let e = sub("http://h/x").unwrap();
+        assert_eq!((e.transport, e.transport_name), (Transport::Sse, "sse"));
+        let e = Endpoint::parse("https://h/x", None, Role::Publish).unwrap();
+        assert_eq!((e.transport, e.url.scheme()), (Transport::Http, "https"));
+        let e = Endpoint::parse("http://h/x", Some(Transport::Ws), Role::Subscribe).unwrap();
+        assert_eq!(e.url.as_str(), "ws://h/x");
+        let e = Endpoint::parse("wss://h/x", Some(Transport::Poll), Role::Subscribe).unwrap();
+        assert_eq!(e.url.as_str(), "https://h/x");
+        assert!(Endpoint::parse("http://h/x", Some(Transport::Sse), Role::Publish).is_err());
+        assert!(Endpoint::parse("http://h/x", Some(Transport::Http), Role::Subscribe).is_err());
+    }
+
+    #[test]
     fn bad_urls_are_usage_errors() {
-        for bad in ["", "ftp://x/y", "ws://", "ws://[::1/x", "http://x/y"] {
-            let err = Endpoint::parse(bad).unwrap_err();
+        for bad in ["", "ftp://x/y", "ws://", "ws://[::1/x"] {
+            let err = sub(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::Usage, "{bad}: {err}");
         }
     }

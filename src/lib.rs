@@ -5,6 +5,7 @@
 //! `server` is the embedded broker.
 
 pub mod cli;
+pub mod codec;
 pub mod commands;
 pub mod endpoint;
 pub mod error;

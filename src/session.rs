@@ -1,25 +1,30 @@
 //! A session: a dialect speaking over a transport, seen by commands as a
 //! stream of [`Message`]s in and bodies out.
 //!
-//! Today the only dialect is raw frames over WebSocket: a text or binary
-//! frame is one message. Later dialects (STOMP, Socket.IO) and transports
-//! (SSE, long-poll, SockJS) plug in here, and so do reconnect and resume for
-//! `tail`, so commands never touch frames.
+//! Today the dialect is raw messages: a WebSocket text or binary frame, an
+//! SSE event, a long-poll message or an HTTP POST is one message. Later
+//! dialects (STOMP, Socket.IO) and transports (SockJS) plug in here, and so
+//! do reconnect and resume for `tail`, so commands never touch frames.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
+use url::Url;
 
-use crate::endpoint::Endpoint;
-use crate::error::Result;
+use crate::endpoint::{Endpoint, Transport};
+use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::transport::ws::{self, Ws, WsOptions};
-use crate::{trace, verbose};
+use crate::transport::Options;
+use crate::transport::poll::PollLink;
+use crate::transport::sse::SseLink;
+use crate::transport::ws::{self, Ws};
+use crate::{status, trace, verbose};
 
 /// What a session yields.
 #[derive(Debug)]
@@ -32,29 +37,68 @@ pub enum Incoming {
     },
 }
 
+/// The transport under a session.
+enum Link {
+    Ws(Box<Ws>),
+    Sse(Box<SseLink>),
+    Poll(Box<PollLink>),
+    Post {
+        client: reqwest::Client,
+        url: Url,
+        content_type: Option<String>,
+    },
+}
+
 pub struct Session {
-    ws: Ws,
+    link: Link,
     endpoint: Endpoint,
     /// Set once we have sent our close frame.
     closing: bool,
     /// The receive time given to messages: taken when a wait for the
-    /// socket ends and reused for the burst drained after it, because a
+    /// transport ends and reused for the burst drained after it, because a
     /// clock read per message costs ~8% of receive throughput.
     received_at: SystemTime,
+    /// True while [`Session::next_ready`] drains a burst.
+    draining: bool,
+    /// Report each acknowledged message on stderr (`--confirm`).
+    confirm: bool,
+    sent: u64,
 }
 
 /// How long to wait for the server's answer to our close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 impl Session {
-    pub async fn connect(endpoint: &Endpoint, opts: &WsOptions) -> Result<Session> {
-        let ws = ws::connect(&endpoint.url, opts).await?;
+    pub async fn connect(endpoint: &Endpoint, opts: &Options) -> Result<Session> {
+        let link = match endpoint.transport {
+            Transport::Ws => Link::Ws(Box::new(ws::connect(&endpoint.url, opts).await?)),
+            Transport::Sse => Link::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?)),
+            Transport::Poll => Link::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
+            Transport::Http => Link::Post {
+                client: crate::transport::http::client(&endpoint.url, opts)?,
+                url: endpoint.url.clone(),
+                content_type: opts.content_type.clone(),
+            },
+        };
         Ok(Session {
-            ws,
+            link,
             endpoint: endpoint.clone(),
             closing: false,
             received_at: SystemTime::now(),
+            draining: false,
+            confirm: false,
+            sent: 0,
         })
+    }
+
+    /// Report the server's acknowledgement of each message on stderr.
+    pub fn set_confirm(&mut self, confirm: bool) {
+        self.confirm = confirm;
+    }
+
+    /// True when the transport itself acknowledges each message.
+    pub fn acknowledges(&self) -> bool {
+        matches!(self.link, Link::Post { .. })
     }
 
     pub fn topic(&self) -> &Arc<str> {
@@ -64,9 +108,37 @@ impl Session {
     /// The next message or close. Pings and pongs are handled here.
     pub async fn next(&mut self) -> Result<Incoming> {
         loop {
-            let frame = self.ws.next().await;
-            self.received_at = SystemTime::now();
-            if let Some(incoming) = self.on_frame(frame)? {
+            let incoming = match &mut self.link {
+                Link::Ws(ws) => {
+                    let frame = ws.next().await;
+                    self.stamp();
+                    self.on_frame(frame)?
+                }
+                Link::Sse(sse) => {
+                    let event = sse.next().await?;
+                    self.stamp();
+                    Some(match event {
+                        Some(e) => Incoming::Message(self.sse_message(e)),
+                        None => Incoming::Closed {
+                            reason: "the server ended the event stream (204)".into(),
+                            clean: true,
+                        },
+                    })
+                }
+                Link::Poll(poll) => {
+                    let m = poll.next().await?;
+                    self.stamp();
+                    let mut msg = self.message(m.body, m.binary);
+                    msg.id = m.id;
+                    Some(Incoming::Message(msg))
+                }
+                Link::Post { .. } => {
+                    // Nothing ever arrives on a POST-only session.
+                    std::future::pending::<()>().await;
+                    None
+                }
+            };
+            if let Some(incoming) = incoming {
                 return Ok(incoming);
             }
         }
@@ -76,14 +148,23 @@ impl Session {
     /// reader drain a burst and flush its output once per burst. Messages of
     /// one burst share the receive time of its first.
     pub fn next_ready(&mut self) -> Option<Result<Incoming>> {
-        loop {
-            let frame = self.ws.next().now_or_never()?;
-            match self.on_frame(frame) {
-                Ok(Some(incoming)) => return Some(Ok(incoming)),
-                Ok(None) => continue,
-                Err(e) => return Some(Err(e)),
-            }
+        self.draining = true;
+        let next = self.next().now_or_never();
+        self.draining = false;
+        next
+    }
+
+    fn stamp(&mut self) {
+        if !self.draining {
+            self.received_at = SystemTime::now();
         }
+    }
+
+    fn sse_message(&self, e: crate::codec::sse::Event) -> Message {
+        let mut m = self.message(Bytes::from(e.data), false);
+        m.id = e.id.filter(|id| !id.is_empty());
+        m.event = Some(e.event);
+        m
     }
 
     fn on_frame(
@@ -93,8 +174,9 @@ impl Session {
         match frame {
             Some(Ok(Frame::Text(text))) => {
                 trace!("recv text {} bytes", text.len());
-                let body = Bytes::from(text);
-                Ok(Some(Incoming::Message(self.message(body, false))))
+                Ok(Some(Incoming::Message(
+                    self.message(Bytes::from(text), false),
+                )))
             }
             Some(Ok(Frame::Binary(body))) => {
                 trace!("recv binary {} bytes", body.len());
@@ -143,45 +225,84 @@ impl Session {
     /// rather than being lost; returns true when that happened.
     pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<bool> {
         let as_binary = binary || std::str::from_utf8(&body).is_err();
-        let frame = if as_binary {
-            Frame::Binary(body)
-        } else {
-            // SAFETY: checked just above; `try_from` would copy nothing
-            // either, but would need a second reference to keep the bytes
-            // for the binary fallback, and that refcount traffic shows up at
-            // millions of messages a second.
-            Frame::Text(unsafe { Utf8Bytes::from_bytes_unchecked(body) })
-        };
-        self.ws
-            .feed(frame)
-            .await
-            .map_err(|e| ws::stream_error(&self.endpoint.url, e))?;
+        self.sent += 1;
+        match &mut self.link {
+            Link::Ws(ws) => {
+                let frame = if as_binary {
+                    Frame::Binary(body)
+                } else {
+                    // SAFETY: checked just above; `try_from` would need a
+                    // second reference to keep the bytes for the binary
+                    // fallback, and that refcount traffic shows up at
+                    // millions of messages a second.
+                    Frame::Text(unsafe { Utf8Bytes::from_bytes_unchecked(body) })
+                };
+                ws.feed(frame)
+                    .await
+                    .map_err(|e| ws::stream_error(&self.endpoint.url, e))?;
+            }
+            Link::Post {
+                client,
+                url,
+                content_type,
+            } => {
+                let ct = content_type.as_deref().unwrap_or(if as_binary {
+                    "application/octet-stream"
+                } else {
+                    "text/plain; charset=utf-8"
+                });
+                let id = crate::transport::http::post(client, url, body, ct).await?;
+                if self.confirm {
+                    match id {
+                        Some(id) => status!("message {} confirmed, id {id}", self.sent),
+                        None => status!("message {} confirmed", self.sent),
+                    }
+                }
+            }
+            Link::Sse(_) | Link::Poll(_) => {
+                return Err(Error::usage("this transport only receives messages"));
+            }
+        }
         Ok(as_binary)
     }
 
     pub async fn flush(&mut self) -> Result<()> {
-        self.ws
-            .flush()
-            .await
-            .map_err(|e| ws::stream_error(&self.endpoint.url, e))
+        match &mut self.link {
+            Link::Ws(ws) => ws
+                .flush()
+                .await
+                .map_err(|e| ws::stream_error(&self.endpoint.url, e)),
+            _ => Ok(()),
+        }
     }
 
-    pub async fn ping(&mut self) -> Result<()> {
-        trace!("send ping");
-        self.ws
-            .send(Frame::Ping(Bytes::from_static(b"pubcat")))
-            .await
-            .map_err(|e| ws::stream_error(&self.endpoint.url, e))
+    /// Send a keep-alive ping where the transport has one; false when it
+    /// does not (then silence is no sign of a dead peer).
+    pub async fn ping(&mut self) -> Result<bool> {
+        match &mut self.link {
+            Link::Ws(ws) => {
+                trace!("send ping");
+                ws.send(Frame::Ping(Bytes::from_static(b"pubcat")))
+                    .await
+                    .map_err(|e| ws::stream_error(&self.endpoint.url, e))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Close cleanly: send close 1000, then keep reading until the server
     /// answers, handing any message that was already on its way to
     /// `on_message` (it is valid and must not be lost). Returns whether the
-    /// server completed the close handshake in time.
+    /// server completed the close handshake in time. HTTP transports have
+    /// nothing to close: every POST was answered already.
     pub async fn close(
         &mut self,
         mut on_message: impl FnMut(Message) -> Result<()>,
     ) -> Result<bool> {
+        let Link::Ws(ws) = &mut self.link else {
+            return Ok(true);
+        };
         if !self.closing {
             self.closing = true;
             verbose!("sending close 1000");
@@ -189,7 +310,7 @@ impl Session {
                 code: CloseCode::Normal,
                 reason: "".into(),
             };
-            if let Err(e) = self.ws.close(Some(frame)).await {
+            if let Err(e) = WebSocketStream::close(ws, Some(frame)).await {
                 verbose!("close frame not sent: {e}");
                 return Ok(false);
             }

@@ -45,6 +45,18 @@ pub fn client_config(opts: &TlsOptions, alpn: &[&[u8]]) -> Result<Arc<ClientConf
     Ok(Arc::new(config))
 }
 
+/// A configuration for clients that are built for plain http:// URLs: no
+/// root store is loaded (tens of milliseconds), so a redirect to https://
+/// fails verification instead of silently trusting anything.
+pub fn plain_config() -> Result<Arc<ClientConfig>> {
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::local(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(RootCertStore::empty())
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 fn roots(ca: Option<&Path>) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     // A broken system store is not fatal: --ca may be all the user needs.

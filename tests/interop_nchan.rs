@@ -233,3 +233,153 @@ fn a_forbidden_endpoint_is_a_server_refusal() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
 }
+
+/// POST `bodies` to a fresh channel and return its name.
+fn channel_with(addr: SocketAddr, name: &str, bodies: &[&str]) -> String {
+    let ch = channel(name);
+    for b in bodies {
+        let (status, _) = common::http(addr, "POST", &format!("/pub/{ch}"), b.as_bytes());
+        assert!(status == 201 || status == 202, "POST answered {status}");
+    }
+    ch
+}
+
+fn json_rows(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect()
+}
+
+#[test]
+fn sse_subscribe_gets_history_with_nchan_ids() {
+    let Some(addr) = nchan() else { return };
+    let ch = channel_with(addr, "sse", &["one", "two\nlines", "three"]);
+    let out = pubcat()
+        .args([
+            "sub",
+            &format!("http://{addr}/sub/{ch}"),
+            "-n",
+            "3",
+            "-o",
+            "json",
+            "--timeout",
+            "20s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_rows(&out.stdout);
+    let bodies: Vec<&str> = rows.iter().map(|r| r["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["one", "two\nlines", "three"]);
+    for r in &rows {
+        assert_eq!(r["transport"], "sse");
+        assert_eq!(r["event"], "message");
+        // Nchan ids are `<time>:<seq>`.
+        assert!(r["id"].as_str().is_some_and(|id| id.contains(':')), "{r}");
+    }
+}
+
+#[test]
+fn long_poll_subscribe_follows_etag_and_last_modified() {
+    let Some(addr) = nchan() else { return };
+    let ch = channel_with(addr, "poll", &["p1", "p2", "p3"]);
+    let out = pubcat()
+        .args([
+            "sub",
+            &format!("http://{addr}/sub/{ch}"),
+            "--transport",
+            "poll",
+            "-n",
+            "3",
+            "-o",
+            "line",
+            "--timeout",
+            "20s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "p1\np2\np3\n");
+}
+
+#[test]
+fn http_publish_reaches_an_sse_subscriber() {
+    let Some(addr) = nchan() else { return };
+    let ch = channel("httppub");
+    let out = pubcat()
+        .args([
+            "pub",
+            &format!("http://{addr}/pub/{ch}"),
+            "alpha",
+            "beta",
+            "--confirm",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("message 2 confirmed"));
+    let out = pubcat()
+        .args([
+            "sub",
+            &format!("http://{addr}/sub/{ch}"),
+            "-n",
+            "2",
+            "-o",
+            "line",
+            "--timeout",
+            "20s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "alpha\nbeta\n");
+}
+
+#[test]
+fn refusals_over_http_exit_4_without_retrying() {
+    let Some(addr) = nchan() else { return };
+    // Publishing to a subscribe-only location is 403 in Nchan.
+    let out = pubcat()
+        .args(["pub", &format!("http://{addr}/sub/x"), "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 403"));
+    let out = pubcat()
+        .args(["sub", &format!("http://{addr}/nope"), "--timeout", "10s"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+}

@@ -8,16 +8,16 @@ pub mod subscribe;
 use std::io::IsTerminal;
 
 use crate::cli::{ConnectArgs, Global};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Role};
 use crate::error::Result;
 use crate::render::{self, Format, Printer};
 use crate::tls::TlsOptions;
-use crate::transport::ws::{WsOptions, parse_headers};
+use crate::transport::{Options, parse_headers};
 
 /// Resolve the URL and connection flags of a client command.
-pub fn connection(global: &Global, conn: &ConnectArgs) -> Result<(Endpoint, WsOptions)> {
-    let endpoint = Endpoint::parse(&conn.url)?;
-    let opts = WsOptions {
+pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(Endpoint, Options)> {
+    let endpoint = Endpoint::parse(&conn.url, conn.transport, role)?;
+    let opts = Options {
         headers: parse_headers(&global.headers)?,
         subprotocols: conn.subprotocol.clone(),
         max_message_size: conn.max_message_size,
@@ -26,6 +26,8 @@ pub fn connection(global: &Global, conn: &ConnectArgs) -> Result<(Endpoint, WsOp
             ca: global.ca.clone(),
             insecure: global.insecure,
         },
+        content_type: None,
+        poll_timeout: conn.poll_timeout,
     };
     Ok((endpoint, opts))
 }

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::{Global, PublishArgs, StdinMode};
+use crate::endpoint::Role;
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
@@ -25,7 +26,8 @@ pub async fn run(
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
     take_url_from_env(&mut args);
-    let (endpoint, opts) = super::connection(global, &args.conn)?;
+    let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Publish)?;
+    opts.content_type = args.content_type.clone();
     let interval = match (args.interval, args.rate) {
         (Some(i), _) => Some(i),
         (None, r) if r > 0.0 && r.is_finite() => Some(Duration::from_secs_f64(1.0 / r)),
@@ -55,6 +57,14 @@ pub async fn run(
         s = Session::connect(&endpoint, &opts) => s?,
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
+    if args.confirm && !session.acknowledges() {
+        return Err(Error::usage(format!(
+            "--confirm needs a transport that acknowledges messages (http), and {} does not",
+            endpoint.transport_name
+        )));
+    }
+    let mut session = session;
+    session.set_confirm(args.confirm);
     let mut p = Publisher {
         session,
         binary: args.binary,

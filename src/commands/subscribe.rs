@@ -13,6 +13,7 @@ use regex::bytes::Regex;
 use tokio::time::{Instant, sleep_until};
 
 use crate::cli::{Global, SubscribeArgs};
+use crate::endpoint::Role;
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::message::Message;
 use crate::render::Printer;
@@ -31,7 +32,7 @@ pub async fn run(
     args: SubscribeArgs,
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
-    let (endpoint, opts) = super::connection(global, &args.conn)?;
+    let (endpoint, opts) = super::connection(global, &args.conn, Role::Subscribe)?;
     let until = args
         .until
         .as_deref()
@@ -111,8 +112,8 @@ pub async fn run(
                         humantime::format_duration(ping_every)
                     )));
                 }
-                heard_since_ping = false;
-                session.ping().await?;
+                // Transports without pings (SSE, long-poll) leave it true.
+                heard_since_ping = !session.ping().await?;
             }
             first = session.next() => {
                 heard_since_ping = true;

@@ -7,10 +7,10 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -21,9 +21,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
 use url::Url;
 
+use super::Options;
 use crate::error::{Error, Result};
 use crate::log::{redact_header, redact_url};
-use crate::tls::{self, TlsOptions};
+use crate::tls;
 use crate::{trace, verbose};
 
 /// A byte stream, plain or TLS.
@@ -32,35 +33,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 pub type Ws = WebSocketStream<Pin<Box<dyn Io>>>;
 
-/// How to open a WebSocket.
-#[derive(Clone, Debug, Default)]
-pub struct WsOptions {
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub subprotocols: Vec<String>,
-    pub max_message_size: usize,
-    pub connect_timeout: Duration,
-    pub tls: TlsOptions,
-}
-
-/// Parse `-H 'Name: value'` flags.
-pub fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
-    raw.iter()
-        .map(|h| {
-            let (name, value) = h
-                .split_once(':')
-                .ok_or_else(|| Error::usage(format!("header `{h}` is not `Name: value`")))?;
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| Error::usage(format!("header name `{}` is not valid", name.trim())))?;
-            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-                Error::usage(format!("header `{}` has a value that is not valid", name))
-            })?;
-            Ok((name, value))
-        })
-        .collect()
-}
-
 /// Connect, do the opening handshake, and return the open socket.
-pub async fn connect(url: &Url, opts: &WsOptions) -> Result<Ws> {
+pub async fn connect(url: &Url, opts: &Options) -> Result<Ws> {
     let started = Instant::now();
     match tokio::time::timeout(opts.connect_timeout, connect_inner(url, opts)).await {
         Ok(result) => {
@@ -80,7 +54,7 @@ pub async fn connect(url: &Url, opts: &WsOptions) -> Result<Ws> {
     }
 }
 
-async fn connect_inner(url: &Url, opts: &WsOptions) -> Result<Ws> {
+async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
     let host = url
         .host_str()
         .ok_or_else(|| Error::usage(format!("URL `{}` has no host", redact_url(url))))?;
@@ -175,7 +149,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream> {
     })
 }
 
-fn build_request(url: &Url, opts: &WsOptions) -> Result<http::Request<()>> {
+fn build_request(url: &Url, opts: &Options) -> Result<http::Request<()>> {
     // Credentials in the URL become Basic auth; they never go on the wire in
     // the request target or the Host header.
     let mut target = url.clone();

@@ -1,0 +1,3 @@
+//! Pure protocol codecs: bytes in, frames out, no I/O.
+
+pub mod sse;

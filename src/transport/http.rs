@@ -1,0 +1,133 @@
+//! HTTP on reqwest, for SSE, long-poll and POST publishing: one client
+//! builder so the TLS settings (`--ca`, `--insecure`), headers and timeouts
+//! mean the same as for WebSocket.
+
+use std::error::Error as _;
+use std::io;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use url::Url;
+
+use super::Options;
+use crate::error::{Error, Result};
+use crate::log::{redact_header, redact_url};
+use crate::{tls, verbose};
+
+/// A client for `url`, with the user's headers on every request.
+pub fn client(url: &Url, opts: &Options) -> Result<reqwest::Client> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &opts.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    let tls = if url.scheme() == "https" {
+        tls::client_config(&opts.tls, &[b"http/1.1"])?
+    } else {
+        tls::plain_config()?
+    };
+    reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .tcp_nodelay(true)
+        .default_headers(headers)
+        .tls_backend_preconfigured((*tls).clone())
+        .build()
+        .map_err(|e| Error::local(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// Log a request and its response headers at `-v`.
+pub fn log_exchange(method: &str, url: &Url, response: &reqwest::Response) {
+    if crate::log::level() < 1 {
+        return;
+    }
+    verbose!("{method} {} -> HTTP {}", redact_url(url), response.status());
+    for (name, value) in response.headers() {
+        verbose!(
+            "  {name}: {}",
+            redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
+        );
+    }
+}
+
+/// One line for a failed request: what failed and what to try.
+pub fn request_error(url: &Url, err: reqwest::Error) -> Error {
+    let shown = redact_url(url);
+    let host = url.host_str().unwrap_or_default();
+    // The useful part is at the bottom of the source chain.
+    let mut source = err.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            if io.kind() == io::ErrorKind::ConnectionRefused {
+                return Error::connect(format!(
+                    "connection refused by {shown} (is the server running? `pubcat serve` starts one)"
+                ));
+            }
+            if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
+                return Error::connect(tls::describe_failure(host, io));
+            }
+        }
+        if let Some(tls_err) = s.downcast_ref::<rustls::Error>() {
+            let io = io::Error::other(tls_err.clone());
+            return Error::connect(tls::describe_failure(host, &io));
+        }
+        source = s.source();
+    }
+    if err.is_timeout() {
+        return Error::connect(format!(
+            "timed out talking to {shown} (raise --connect-timeout?)"
+        ));
+    }
+    if err.is_connect() {
+        let why = err
+            .source()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| err.to_string());
+        return Error::connect(format!("could not connect to {shown}: {why}"));
+    }
+    Error::connect(format!("request to {shown} failed: {err}"))
+}
+
+/// The first part of a response body, for an error line.
+pub async fn body_excerpt(response: reqwest::Response) -> String {
+    let body = response.bytes().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    let text = text.trim().replace(['\n', '\r'], " ");
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// POST one message; the server's id for it when it gives one (`{"id": N}`).
+pub async fn post(
+    client: &reqwest::Client,
+    url: &Url,
+    body: Bytes,
+    content_type: &str,
+) -> Result<Option<String>> {
+    let response = client
+        .post(url.clone())
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| request_error(url, e))?;
+    log_exchange("POST", url, &response);
+    let status = response.status();
+    if !status.is_success() {
+        let body = body_excerpt(response).await;
+        return Err(Error::server(format!(
+            "{} answered HTTP {status} to the POST{body}",
+            redact_url(url)
+        )));
+    }
+    let body = response.bytes().await.unwrap_or_default();
+    let id = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| match &v["id"] {
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::String(s) => Some(s.clone()),
+            _ => None,
+        });
+    Ok(id)
+}

@@ -1,0 +1,215 @@
+//! HTTP long-poll in the Nchan convention: a GET the server holds until a
+//! message newer than the client's cursor exists. The cursor is the
+//! response's `Etag` and `Last-Modified`, sent back byte for byte as
+//! `If-None-Match` and `If-Modified-Since`; 304, 408 and 204 mean "nothing
+//! yet, ask again".
+//!
+//! Nchan answers one message per request, its body as is. `pubcat serve`
+//! answers every message it has after the cursor at once, as a JSON array,
+//! marked by the `X-Pubcat-Batch: 1` header (a JSON message published to
+//! Nchan is never taken for a batch).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::HeaderValue;
+use http::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use url::Url;
+
+use super::Options;
+use super::http::{body_excerpt, client, log_exchange, request_error};
+use crate::error::{Error, Kind, Result};
+use crate::log::redact_url;
+use crate::{status, verbose};
+
+/// Longest wait between failed attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A message as a long-poll answer carried it.
+#[derive(Debug)]
+pub struct Polled {
+    pub id: Option<String>,
+    pub body: Bytes,
+    pub binary: bool,
+}
+
+pub struct PollLink {
+    client: reqwest::Client,
+    url: Url,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+    pending: VecDeque<Polled>,
+    poll_timeout: Duration,
+    /// False until one request has been answered: a first failure is
+    /// final (exit 3), later ones are retried.
+    answered: bool,
+    failures: u32,
+}
+
+impl PollLink {
+    pub fn new(url: &Url, opts: &Options) -> Result<PollLink> {
+        Ok(PollLink {
+            client: client(url, opts)?,
+            url: url.clone(),
+            etag: None,
+            last_modified: None,
+            pending: VecDeque::new(),
+            poll_timeout: opts.poll_timeout,
+            answered: false,
+            failures: 0,
+        })
+    }
+
+    /// The next message, waiting as long as it takes.
+    pub async fn next(&mut self) -> Result<Polled> {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(m);
+            }
+            if self.failures > 0 {
+                let delay = (Duration::from_millis(500) * 2u32.saturating_pow(self.failures - 1))
+                    .min(MAX_BACKOFF);
+                tokio::time::sleep(delay).await;
+            }
+            match self.poll_once().await {
+                Ok(()) => {
+                    self.answered = true;
+                    self.failures = 0;
+                }
+                Err(e) if e.kind == Kind::Connect && self.answered => {
+                    self.failures += 1;
+                    status!(
+                        "long-poll request failed ({e}); retrying (attempt {})",
+                        self.failures
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn poll_once(&mut self) -> Result<()> {
+        let mut request = self.client.get(self.url.clone()).timeout(self.poll_timeout);
+        if let Some(etag) = &self.etag {
+            request = request.header(IF_NONE_MATCH, etag.clone());
+        }
+        if let Some(lm) = &self.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, lm.clone());
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() && self.answered => {
+                verbose!("long-poll held past --poll-timeout; asking again");
+                return Ok(());
+            }
+            Err(e) => return Err(request_error(&self.url, e)),
+        };
+        log_exchange("GET", &self.url, &response);
+        let status = response.status().as_u16();
+        match status {
+            200 => {}
+            304 | 408 | 204 => return Ok(()),
+            _ => {
+                let body = body_excerpt(response).await;
+                return Err(Error::server(format!(
+                    "{} answered the long-poll with HTTP {status}{body}",
+                    redact_url(&self.url)
+                )));
+            }
+        }
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) if self.answered => {
+                // The cursor has not moved yet: asking again gets the same
+                // message, so nothing is lost.
+                return Err(Error::connect(format!("long-poll body cut short: {e}")));
+            }
+            Err(e) => return Err(request_error(&self.url, e)),
+        };
+        if let Some(etag) = headers.get(ETAG) {
+            self.etag = Some(etag.clone());
+        }
+        if let Some(lm) = headers.get(LAST_MODIFIED) {
+            self.last_modified = Some(lm.clone());
+        }
+        if headers.contains_key("x-pubcat-batch") {
+            self.pending.extend(parse_batch(&body).map_err(|why| {
+                Error::server(format!(
+                    "{} sent a broken batch: {why}",
+                    redact_url(&self.url)
+                ))
+            })?);
+        } else {
+            let content_type = headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let binary = content_type.starts_with("application/octet-stream")
+                || std::str::from_utf8(&body).is_err();
+            let id = headers
+                .get(ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim_matches('"').to_string());
+            self.pending.push_back(Polled { id, body, binary });
+        }
+        Ok(())
+    }
+}
+
+/// `[{"id": N, "body": "…"} | {"id": N, "body_base64": "…"}, …]`
+fn parse_batch(body: &[u8]) -> std::result::Result<Vec<Polled>, String> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    items
+        .into_iter()
+        .map(|item| {
+            let id = match &item["id"] {
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::String(s) => Some(s.clone()),
+                _ => None,
+            };
+            if let Some(text) = item["body"].as_str() {
+                return Ok(Polled {
+                    id,
+                    body: Bytes::from(text.to_string()),
+                    binary: false,
+                });
+            }
+            let b64 = item["body_base64"]
+                .as_str()
+                .ok_or("an item has neither body nor body_base64")?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| format!("bad base64: {e}"))?;
+            Ok(Polled {
+                id,
+                body: Bytes::from(bytes),
+                binary: true,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_parse_text_and_binary() {
+        let got =
+            parse_batch(br#"[{"id":1,"body":"a\nb"},{"id":2,"body_base64":"AAH/"}]"#).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].id.as_deref(), &got[0].body[..], got[0].binary),
+            (Some("1"), &b"a\nb"[..], false)
+        );
+        assert_eq!(
+            (got[1].id.as_deref(), &got[1].body[..], got[1].binary),
+            (Some("2"), &[0u8, 1, 255][..], true)
+        );
+        assert!(parse_batch(b"{}").is_err());
+        assert!(parse_batch(br#"[{"id":1}]"#).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! Server-Sent Events over reqwest's byte stream, with the WHATWG failure
+//! rules: a non-200 status or a wrong Content-Type fails for good (no
+//! retry); 204 means "stop, do not reconnect"; a dropped connection or the
+//! end of the stream reconnects after the server's `retry:` (or a backoff),
+//! sending `Last-Event-ID` so the server can resume.
+//!
+//! eventsource-client is not used: it retries non-2xx answers, treats 204 as
+//! success and skips the Content-Type check, and it brings a second
+//! HTTP/TLS stack; the parser in `codec::sse` follows the spec exactly.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use url::Url;
+
+use super::Options;
+use super::http::{body_excerpt, client, log_exchange, request_error};
+use crate::codec::sse::{Event, Parser};
+use crate::error::{Error, Result};
+use crate::log::redact_url;
+use crate::{status, trace, verbose};
+
+/// Reconnection delay when the server gave no `retry:`.
+const DEFAULT_RETRY: Duration = Duration::from_secs(2);
+/// Longest wait between failed reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub struct SseLink {
+    client: reqwest::Client,
+    url: Url,
+    parser: Parser,
+    response: Option<reqwest::Response>,
+    pending: VecDeque<Event>,
+    retry: Duration,
+    /// Set while the connection is down and must be reopened: `next` can be
+    /// cancelled mid-reconnect (a timer fired in the caller's select), and
+    /// the next call must carry on reconnecting rather than see an end.
+    reconnecting: bool,
+}
+
+impl SseLink {
+    /// Open the stream; a failure here is final (the caller reports it).
+    pub async fn connect(url: &Url, opts: &Options) -> Result<SseLink> {
+        let mut link = SseLink {
+            client: client(url, opts)?,
+            url: url.clone(),
+            parser: Parser::with_max_size(opts.max_message_size),
+            response: None,
+            pending: VecDeque::new(),
+            retry: DEFAULT_RETRY,
+            reconnecting: false,
+        };
+        link.response = link.open(None).await?;
+        Ok(link)
+    }
+
+    /// Resume from this id on the first request (`--since`, `tail` state).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.parser.last_event_id()
+    }
+
+    /// GET the stream. `Ok(None)`: the server answered 204, "do not reconnect".
+    async fn open(&mut self, last_id: Option<String>) -> Result<Option<reqwest::Response>> {
+        let mut request = self
+            .client
+            .get(self.url.clone())
+            .header(ACCEPT, "text/event-stream")
+            .header(CACHE_CONTROL, "no-cache");
+        if let Some(id) = &last_id {
+            request = request.header("Last-Event-ID", id.as_str());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| request_error(&self.url, e))?;
+        log_exchange("GET", &self.url, &response);
+        let status_code = response.status();
+        if status_code == http::StatusCode::NO_CONTENT {
+            verbose!("server answered 204: the stream is over, no reconnect");
+            return Ok(None);
+        }
+        if status_code != http::StatusCode::OK {
+            let body = body_excerpt(response).await;
+            return Err(Error::server(format!(
+                "{} answered HTTP {status_code} instead of an event stream{body}",
+                redact_url(&self.url)
+            )));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("text/event-stream") {
+            return Err(Error::server(format!(
+                "{} answered with Content-Type `{content_type}`, not text/event-stream (is this an SSE endpoint? try --transport poll or ws)",
+                redact_url(&self.url)
+            )));
+        }
+        // Later requests go where redirects led.
+        self.url = response.url().clone();
+        self.parser.reset_connection();
+        Ok(Some(response))
+    }
+
+    /// The next event; `Ok(None)` when the server ended the stream for good.
+    pub async fn next(&mut self) -> Result<Option<Event>> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(Some(e));
+            }
+            if self.reconnecting {
+                self.reconnect().await?;
+            }
+            let Some(response) = self.response.as_mut() else {
+                return Ok(None);
+            };
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    trace!("recv {} bytes", chunk.len());
+                    self.pending.extend(self.parser.feed(&chunk));
+                    if let Some(retry) = self.parser.take_retry() {
+                        verbose!("server asks for reconnects after {retry:?}");
+                        self.retry = retry;
+                    }
+                    if self.parser.take_overflow() {
+                        status!("dropped an event larger than --max-message-size");
+                    }
+                }
+                Ok(None) => {
+                    verbose!("the server ended the stream");
+                    self.response = None;
+                    self.reconnecting = true;
+                }
+                Err(e) => {
+                    verbose!("stream broke: {e}");
+                    self.response = None;
+                    self.reconnecting = true;
+                }
+            }
+        }
+    }
+
+    /// Reconnect with Last-Event-ID, retrying network failures with a
+    /// growing delay; HTTP refusals end it (no retry, per the spec).
+    async fn reconnect(&mut self) -> Result<()> {
+        let mut delay = self.retry;
+        loop {
+            let last = self.parser.last_event_id().map(str::to_string);
+            status!(
+                "connection lost; reconnecting in {}{}",
+                humantime::format_duration(delay),
+                last.as_deref()
+                    .map(|id| format!(" (Last-Event-ID: {id})"))
+                    .unwrap_or_default()
+            );
+            tokio::time::sleep(delay).await;
+            match self.open(last).await {
+                Ok(response) => {
+                    self.response = response;
+                    self.reconnecting = false;
+                    return Ok(());
+                }
+                Err(e) if e.kind == crate::error::Kind::Connect => {
+                    verbose!("reconnect failed: {e}");
+                    delay = (delay * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
