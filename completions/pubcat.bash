@@ -473,7 +473,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__serve)
-            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,6 +500,10 @@ _pubcat() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

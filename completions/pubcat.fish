@@ -45,7 +45,7 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "subscribe" -d 'Print 
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "sub" -d 'Print every message from a stream, with scriptable exit conditions'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a stream across reconnects, resuming from the last id (not built yet)'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
-complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: topics are URL paths, ws://HOST:PORT/{topic}'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -200,6 +200,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history -d 'Mess
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messages queued per subscriber before the publisher waits' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size -d 'Largest message accepted, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l poll-timeout -d 'How long a long-poll request is held before 304 Not Modified' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -246,7 +247,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "tail" -d 'Follow a stream across reconnects, resuming from the last id (not built yet)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "serve" -d 'Run the embedded broker: topics are URL paths, ws://HOST:PORT/{topic}'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "completions" -d 'Print a shell completion script'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -96,7 +96,8 @@ pub enum Command {
     /// Load-test a server: throughput and latency percentiles (not built yet).
     Bench(PendingArgs),
 
-    /// Run the embedded broker: topics are URL paths, ws://HOST:PORT/{topic}.
+    /// Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port;
+    /// topics are URL paths.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
 
@@ -287,6 +288,10 @@ pub struct ServeArgs {
     /// Largest message accepted, in bytes (K, M suffixes).
     #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = byte_size)]
     pub max_message_size: usize,
+
+    /// How long a long-poll request is held before 304 Not Modified.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub poll_timeout: Duration,
 }
 
 #[derive(Debug, Args)]

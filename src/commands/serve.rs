@@ -14,6 +14,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         slow_timeout: args.slow_timeout,
         max_message_size: args.max_message_size,
         quiet,
+        poll_timeout: args.poll_timeout,
     };
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {

@@ -5,7 +5,8 @@
 //! | `GET /_/health` | `200 ok` |
 //! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history"}]}` |
 //! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below) |
-//! | `GET /{topic}` otherwise | `426 Upgrade Required` (SSE and long-poll are not served yet) |
+//! | `GET /{topic}` + `Accept: text/event-stream` | SSE (see [`http_sub`]) |
+//! | `GET /{topic}` otherwise | long-poll in the Nchan convention (see [`http_sub`]) |
 //! | `POST /{topic}` | publish the body; `200 {"id": N}`; `413` over `max_message_size` |
 //!
 //! Paths under `/_/` are the broker's own and never topics. A topic is the
@@ -29,6 +30,7 @@
 //! The slow-subscriber policy is in [`broker`].
 
 pub mod broker;
+mod http_sub;
 mod ws;
 
 use std::net::SocketAddr;
@@ -70,6 +72,8 @@ pub struct ServerConfig {
     pub max_message_size: usize,
     /// No connection logs on stderr.
     pub quiet: bool,
+    /// How long a long-poll request is held before `304 Not Modified`.
+    pub poll_timeout: Duration,
 }
 
 /// A listening broker, not yet serving: the caller can print the address
@@ -284,17 +288,20 @@ async fn topic_get(
         Err(refusal) => return refusal.into_response(),
     };
     if !header_has_token(req.headers(), header::UPGRADE, "websocket") {
-        // The one spot where SSE (Accept: text/event-stream) and long-poll
-        // will be dispatched once they exist.
-        let mut resp = text(
-            StatusCode::UPGRADE_REQUIRED,
-            format!(
-                "GET /{topic} needs a WebSocket upgrade (ws://HOST/{topic}); SSE and long-poll are not served yet\n"
-            ),
-        );
-        resp.headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        return resp;
+        let wants_sse = req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/event-stream"));
+        let query = req.uri().query();
+        return if wants_sse {
+            let since = http_sub::cursor(req.headers(), query, "last-event-id");
+            http_sub::sse(app, peer, &topic, since)
+        } else {
+            let since = http_sub::cursor(req.headers(), query, "if-none-match");
+            http_sub::poll(app, &topic, since).await
+        };
     }
     upgrade(app, peer, topic, req)
 }
@@ -598,6 +605,7 @@ mod tests {
             slow_timeout: Duration::from_secs(5),
             max_message_size: 1 << 20,
             quiet: true,
+            poll_timeout: Duration::from_millis(300),
         };
         tweak(&mut cfg);
         let bound = bind(cfg).await.unwrap();
@@ -765,14 +773,14 @@ mod tests {
             http(addr, "GET /_/health HTTP/1.1", b"").await,
             (200, "ok\n".to_string())
         );
-        let (status, body) = http(addr, "GET /events HTTP/1.1", b"").await;
-        assert_eq!(status, 426, "{body}");
-        assert!(body.contains("not served yet"), "{body}");
-        assert_eq!(body.lines().count(), 1);
         // Reserved paths are never topics.
         let (status, _) = post(addr, "/_/other", "text/plain", b"x").await;
         assert_eq!(status, 404);
         assert!(server.broker.stats().is_empty());
+        // A plain GET is a long-poll: nothing published, so 304 after the
+        // poll timeout.
+        let (status, _) = http(addr, "GET /events HTTP/1.1", b"").await;
+        assert_eq!(status, 304);
         // A bad handshake is a 400, not a socket.
         let bad_version = "GET /t HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8";

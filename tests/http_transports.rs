@@ -1,0 +1,175 @@
+//! SSE, long-poll and HTTP publish against the embedded broker: a message
+//! published by any transport reaches subscribers on every transport.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Broker, collect, pubcat, wait_with_timeout};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn spawn_sub(url: &str, extra: &[&str]) -> std::process::Child {
+    pubcat()
+        .arg("sub")
+        .arg(url)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn subscriber")
+}
+
+fn publish(url: &str, input: &[u8]) {
+    let mut child = pubcat()
+        .args(["pub", url])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn publisher");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut child, LIMIT);
+    assert!(
+        status.success(),
+        "publish to {url} failed: {}",
+        String::from_utf8_lossy(&err.join().unwrap())
+    );
+}
+
+#[test]
+fn every_transport_receives_the_same_10000_messages_in_order_exactly_once() {
+    let broker = Broker::start_with(&["--history", "20000"]);
+    let n = "10000";
+    let http = format!("http://{}/mixed", broker.addr);
+    let ws = spawn_sub(
+        &broker.url("mixed"),
+        &["-n", n, "-o", "raw", "--timeout", "100s"],
+    );
+    let sse = spawn_sub(&http, &["-n", n, "-o", "raw", "--timeout", "100s"]);
+    broker.wait_for_subscribers("mixed", 2);
+    // The long-poll subscriber starts from the beginning of history, so it
+    // needs no live registration to see everything.
+    let poll = spawn_sub(
+        &format!("{http}?since=0"),
+        &[
+            "--transport",
+            "poll",
+            "-n",
+            n,
+            "-o",
+            "raw",
+            "--timeout",
+            "100s",
+        ],
+    );
+
+    let first: String = (1..=5000).map(|i| format!("ws {i}\n")).collect();
+    let second: String = (5001..=10000).map(|i| format!("http {i}\n")).collect();
+    publish(&broker.url("mixed"), first.as_bytes());
+    publish(&http, second.as_bytes());
+    let want = format!("{first}{second}");
+
+    for (name, mut child) in [("ws", ws), ("sse", sse), ("poll", poll)] {
+        let out = collect(child.stdout.take().unwrap());
+        let err = collect(child.stderr.take().unwrap());
+        let status = wait_with_timeout(&mut child, LIMIT);
+        let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+        assert!(status.success(), "{name} subscriber failed: {stderr}");
+        let got = out.join().unwrap();
+        assert!(
+            got == want.as_bytes(),
+            "{name}: {} bytes, not the 10,000 messages in order",
+            got.len()
+        );
+    }
+}
+
+#[test]
+fn sse_events_carry_the_brokers_ids() {
+    let broker = Broker::start();
+    for body in ["a", "b"] {
+        let (status, _) = common::http(broker.addr, "POST", "/ids", body.as_bytes());
+        assert_eq!(status, 200);
+    }
+    let out = pubcat()
+        .args([
+            "sub",
+            &format!("http://{}/ids?since=0", broker.addr),
+            "-n",
+            "2",
+            "-o",
+            "json",
+            "--timeout",
+            "20s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["1", "2"]);
+}
+
+#[test]
+fn http_publish_with_confirm_reports_the_ids() {
+    let broker = Broker::start();
+    let out = pubcat()
+        .args([
+            "pub",
+            &format!("http://{}/conf", broker.addr),
+            "x",
+            "y",
+            "--confirm",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("message 1 confirmed, id 1")
+            && stderr.contains("message 2 confirmed, id 2"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_http_error_on_publish_exits_4_with_the_status() {
+    let broker = Broker::start_with(&["--max-message-size", "10"]);
+    let out = pubcat()
+        .args([
+            "pub",
+            &format!("http://{}/small", broker.addr),
+            "this is longer than ten bytes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 413"));
+}
