@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('pub', 'pub', [CompletionResultType]::ParameterValue, 'Send messages: arguments, a file, or stdin (one message per line)')
             [CompletionResult]::new('subscribe', 'subscribe', [CompletionResultType]::ParameterValue, 'Print every message from a stream, with scriptable exit conditions')
             [CompletionResult]::new('sub', 'sub', [CompletionResultType]::ParameterValue, 'Print every message from a stream, with scriptable exit conditions')
-            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow a stream across reconnects, resuming from the last id (not built yet)')
+            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test a server: throughput and latency percentiles (not built yet)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -183,6 +183,20 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             break
         }
         'pubcat;tail' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path')
+            [CompletionResult]::new('--transport', '--transport', [CompletionResultType]::ParameterName, 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL''s scheme follows it')
+            [CompletionResult]::new('--poll-timeout', '--poll-timeout', [CompletionResultType]::ParameterName, 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again')
+            [CompletionResult]::new('--subprotocol', '--subprotocol', [CompletionResultType]::ParameterName, 'Offer this WebSocket subprotocol (repeatable); the server must pick one')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off')
+            [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest message accepted from the server, in bytes (K, M suffixes)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow')
+            [CompletionResult]::new('--last', '--last', [CompletionResultType]::ParameterName, 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Start after this message id (as if it was the last one seen)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the last printed id in FILE, and start after it when FILE exists')
+            [CompletionResult]::new('--backoff-min', '--backoff-min', [CompletionResultType]::ParameterName, 'First wait before reconnecting (it doubles, with jitter, per failure)')
+            [CompletionResult]::new('--backoff-max', '--backoff-max', [CompletionResultType]::ParameterName, 'Longest wait between reconnection attempts')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Give up (exit 3) after this many failed attempts in a row [default: never]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected in auto)')
@@ -282,7 +296,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
         'pubcat;help' {
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Send messages: arguments, a file, or stdin (one message per line)')
             [CompletionResult]::new('subscribe', 'subscribe', [CompletionResultType]::ParameterValue, 'Print every message from a stream, with scriptable exit conditions')
-            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow a stream across reconnects, resuming from the last id (not built yet)')
+            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Load-test a server: throughput and latency percentiles (not built yet)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')

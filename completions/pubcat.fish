@@ -43,7 +43,7 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "publish" -d 'Send mes
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "pub" -d 'Send messages: arguments, a file, or stdin (one message per line)'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "sub" -d 'Print every message from a stream, with scriptable exit conditions'
-complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a stream across reconnects, resuming from the last id (not built yet)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -167,6 +167,21 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d 'L
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-max -d 'Longest wait between reconnection attempts' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up (exit 3) after this many failed attempts in a row [default: never]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -245,7 +260,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s k -l insecure -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "publish" -d 'Send messages: arguments, a file, or stdin (one message per line)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "tail" -d 'Follow a stream across reconnects, resuming from the last id (not built yet)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "tail" -d 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "completions" -d 'Print a shell completion script'

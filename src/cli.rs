@@ -90,8 +90,10 @@ pub enum Command {
     #[command(visible_alias = "sub", after_help = SUBSCRIBE_EXAMPLES)]
     Subscribe(SubscribeArgs),
 
-    /// Follow a stream across reconnects, resuming from the last id (not built yet).
-    Tail(PendingArgs),
+    /// Follow a stream until interrupted: reconnect with backoff and resume
+    /// from the last message id printed, so nothing is missed or repeated.
+    #[command(after_help = TAIL_EXAMPLES)]
+    Tail(TailArgs),
 
     /// Load-test a server: throughput and latency percentiles (not built yet).
     Bench(PendingArgs),
@@ -127,6 +129,18 @@ Examples:
 Exit codes: 0 count reached, --until matched, --idle passed, or the server
 closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
 refused or closed with an error; 130 Ctrl-C.";
+
+const TAIL_EXAMPLES: &str = "\
+Examples:
+  pubcat tail http://127.0.0.1:7878/events                  # SSE, resumes with Last-Event-ID
+  pubcat tail http://127.0.0.1:7878/events -n 10            # the last 10, then follow
+  pubcat tail http://127.0.0.1:7878/events --since 120      # start after message 120
+  pubcat tail http://host/events --state ~/.events.last     # continue where the last run stopped
+
+Resuming needs message ids: SSE and long-poll have them; raw WebSocket
+frames do not, so over ws:// tail reconnects but cannot replay what it missed
+(it says so). A server that cannot replay far enough back is reported on
+stderr as a gap.";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
@@ -250,6 +264,37 @@ pub struct SubscribeArgs {
     /// Exit 0 once nothing has arrived for this long.
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub idle: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+
+    /// First show up to N messages of history (servers that take `?last=N`,
+    /// as `pubcat serve` does), then follow.
+    #[arg(short = 'n', long = "last", value_name = "N")]
+    pub last: Option<u64>,
+
+    /// Start after this message id (as if it was the last one seen).
+    #[arg(long, value_name = "ID", conflicts_with = "last")]
+    pub since: Option<String>,
+
+    /// Keep the last printed id in FILE, and start after it when FILE exists.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// First wait before reconnecting (it doubles, with jitter, per failure).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = duration)]
+    pub backoff_min: Duration,
+
+    /// Longest wait between reconnection attempts.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub backoff_max: Duration,
+
+    /// Give up (exit 3) after this many failed attempts in a row [default: never].
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
 }
 
 /// Arguments accepted by commands that are not built yet, so that trying

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(Kind::Interrupted.code()),
+        Err(e) if e.kind == Kind::Interrupted => ExitCode::from(Kind::Interrupted.code()),
         Err(e) => fail(&e),
     }
 }
@@ -55,9 +56,7 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Serve(args) => {
             commands::serve::run(args, global.quiet, Interrupt::install()).await
         }
-        Command::Tail(_) => Err(Error::usage(
-            "`pubcat tail` is not built yet (it comes with SSE and long-poll); use `pubcat subscribe` for now",
-        )),
+        Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
         Command::Bench(_) => Err(Error::usage(
             "`pubcat bench` is not built yet; see the README for the plan",
         )),

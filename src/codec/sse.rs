@@ -31,6 +31,10 @@ pub struct Parser {
     line: Vec<u8>,
     data: String,
     event: String,
+    /// The spec's "last event ID buffer": set by an `id:` line.
+    id_buffer: Option<String>,
+    /// The spec's "last event ID string": the buffer as of the last
+    /// dispatch, so an `id:` of an event cut off mid-way is never claimed.
     last_id: Option<String>,
     retry: Option<Duration>,
     /// False until the stream's first bytes have been checked for a BOM.
@@ -64,6 +68,7 @@ impl Parser {
             line: Vec::new(),
             data: String::new(),
             event: String::new(),
+            id_buffer: None,
             last_id: None,
             retry: None,
             started: false,
@@ -192,7 +197,7 @@ impl Parser {
             }
             // An id containing NUL is ignored, per the spec.
             b"id" if !value.contains(&0) => {
-                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+                self.id_buffer = Some(String::from_utf8_lossy(value).into_owned());
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Absurdly long digit strings saturate rather than fail.
@@ -206,6 +211,7 @@ impl Parser {
     }
 
     fn dispatch(&mut self, out: &mut Vec<Event>) {
+        self.last_id.clone_from(&self.id_buffer);
         if self.discard {
             self.discard = false;
             self.data.clear();
@@ -241,19 +247,22 @@ impl Parser {
         std::mem::take(&mut self.overflow)
     }
 
-    /// The last event ID buffer, to send as `Last-Event-ID` on reconnect.
+    /// The last event ID string, to send as `Last-Event-ID` on reconnect.
     pub fn last_event_id(&self) -> Option<&str> {
         self.last_id.as_deref()
     }
 
     /// Start from this id (`--since`, a saved state) as if the stream had sent it.
     pub fn set_last_event_id(&mut self, id: Option<String>) {
+        self.id_buffer.clone_from(&id);
         self.last_id = id;
     }
 
     /// Forget the partial state of a connection that ended; the last event
-    /// ID stays, as the spec keeps it across reconnects.
+    /// ID stays, as the spec keeps it across reconnects, but an `id:` of an
+    /// event that never completed is dropped with the event.
     pub fn reset_connection(&mut self) {
+        self.id_buffer.clone_from(&self.last_id);
         self.line.clear();
         self.data.clear();
         self.event.clear();
@@ -423,7 +432,8 @@ mod tests {
     #[test]
     fn reset_keeps_the_last_id() {
         let mut p = Parser::new();
-        p.feed(b"id: 5\ndata: a\n\ndata: partial");
+        p.feed(b"id: 5\ndata: a\n\nid: 6\ndata: partial");
+        assert_eq!(p.last_event_id(), Some("5"), "event 6 was not dispatched");
         p.reset_connection();
         assert_eq!(p.last_event_id(), Some("5"));
         assert_eq!(

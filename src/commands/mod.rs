@@ -4,6 +4,7 @@ pub mod completions;
 pub mod publish;
 pub mod serve;
 pub mod subscribe;
+pub mod tail;
 
 use std::io::IsTerminal;
 
@@ -28,14 +29,18 @@ pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(En
         },
         content_type: None,
         poll_timeout: conn.poll_timeout,
+        resume_from: None,
+        backoff: Default::default(),
     };
     Ok((endpoint, opts))
 }
 
 /// The stdout printer the user asked for.
-pub fn printer(global: &Global) -> Printer<std::io::Stdout> {
+/// The printer for `-o`; without it, `on_tty` on a terminal (toasts for
+/// `subscribe`, compact lines for `tail`) and lines when piped.
+pub fn printer(global: &Global, on_tty: Format) -> Printer<std::io::Stdout> {
     let tty = std::io::stdout().is_terminal();
-    let format: Format = render::resolve_format(global.output, tty);
+    let format = render::resolve_format(global.output, tty, on_tty);
     let no_color = std::env::var_os("NO_COLOR");
     let color = render::use_color(global.color, tty, no_color.as_deref());
     Printer::stdout(format, color)

@@ -16,7 +16,7 @@ use crate::cli::{Global, SubscribeArgs};
 use crate::endpoint::Role;
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::message::Message;
-use crate::render::Printer;
+use crate::render::{Format, Printer};
 use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
 use crate::{status, verbose};
@@ -61,7 +61,7 @@ pub async fn run(
     verbose!("subscribed to {}", session.topic());
 
     let mut sub = Subscriber {
-        printer: super::printer(global),
+        printer: super::printer(global, Format::Toast),
         count: args.count,
         until,
         received: 0,

@@ -32,13 +32,9 @@ pub enum ColorChoice {
     Never,
 }
 
-/// The user's choice, else toast on a terminal and line when piped.
-pub fn resolve_format(choice: Option<Format>, stdout_is_tty: bool) -> Format {
-    choice.unwrap_or(if stdout_is_tty {
-        Format::Toast
-    } else {
-        Format::Line
-    })
+/// The user's choice, else `on_tty` on a terminal and line when piped.
+pub fn resolve_format(choice: Option<Format>, stdout_is_tty: bool, on_tty: Format) -> Format {
+    choice.unwrap_or(if stdout_is_tty { on_tty } else { Format::Line })
 }
 
 /// Colour only on a terminal, unless forced; `NO_COLOR` set to anything but
@@ -136,9 +132,13 @@ pub(crate) mod tests {
 
     #[test]
     fn format_and_colour_choices() {
-        assert_eq!(resolve_format(None, true), Format::Toast);
-        assert_eq!(resolve_format(None, false), Format::Line);
-        assert_eq!(resolve_format(Some(Format::Json), true), Format::Json);
+        assert_eq!(resolve_format(None, true, Format::Toast), Format::Toast);
+        assert_eq!(resolve_format(None, true, Format::Line), Format::Line);
+        assert_eq!(resolve_format(None, false, Format::Toast), Format::Line);
+        assert_eq!(
+            resolve_format(Some(Format::Json), true, Format::Toast),
+            Format::Json
+        );
         let one = OsStr::new("1");
         let empty = OsStr::new("");
         assert!(use_color(ColorChoice::Auto, true, None));

@@ -265,6 +265,16 @@ impl Broker {
             .unwrap_or_default()
     }
 
+    /// The cursor that replays the last `n` kept messages of `topic`
+    /// (`?last=N`): never older than the history, so it is not a gap.
+    pub fn cursor_for_last(&self, topic: &str, n: u64) -> u64 {
+        self.existing(topic).map_or(0, |t| {
+            let state = lock(&t.state);
+            let oldest = state.history.front().map_or(state.last_id + 1, |m| m.id);
+            state.last_id.saturating_sub(n).max(oldest - 1)
+        })
+    }
+
     /// The last id published on `topic`, 0 if none (or no such topic).
     pub fn last_id(&self, topic: &str) -> u64 {
         self.existing(topic).map_or(0, |t| t.last_id())

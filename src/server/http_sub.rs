@@ -1,6 +1,6 @@
 //! SSE and long-poll subscribers on the broker's topic paths.
 //!
-//! **SSE** (`GET /{topic}` with `Accept: text/event-stream`): a `retry: 2000`
+//! **SSE** (`GET /{topic}` with `Accept: text/event-stream`): a `retry: 500`
 //! hint, then one event per message, `id: N` then the body as `data:` lines
 //! (a body's CR, LF and CRLF are all SSE line breaks, so each becomes a new
 //! `data:` line and comes back as LF). A binary message is `event: binary`
@@ -103,7 +103,7 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
         let mut out = String::new();
         if !st.started {
             st.started = true;
-            out.push_str("retry: 2000\n\n");
+            out.push_str("retry: 500\n\n");
             if let Some(g) = st.sub.gap() {
                 out.push_str(&format!(
                     ": gap: ids {}..{} are no longer kept\n\n",

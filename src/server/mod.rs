@@ -19,8 +19,9 @@
 //! text, binary as binary); it never gets its own messages back. It is
 //! subscribed before the `101` goes out, so once a client's handshake is
 //! done, nothing published afterwards is missed. `?since=ID` first replays
-//! the kept history after `ID` (`since=0`: all of it), then goes live with
-//! no gap or duplicate in between. No subprotocol is ever selected.
+//! the kept history after `ID` (`since=0`: all of it; `?last=N`: the last N
+//! kept), then goes live with no gap or duplicate in between, on every
+//! transport. No subprotocol is ever selected.
 //!
 //! **HTTP publish.** The body is published as binary when the request says
 //! `Content-Type: application/octet-stream` or when it is not valid UTF-8;
@@ -264,10 +265,20 @@ fn topic_of(path: &str) -> Result<&str, Refusal> {
     Ok(topic)
 }
 
-/// `?since=ID`: `Ok(None)` when absent.
+/// `?last=N`: the cursor that replays the last N kept messages.
+fn last_of(app: &App, topic: &str, query: Option<&str>) -> Option<u64> {
+    let n = url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "last")
+        .and_then(|(_, v)| v.parse().ok())?;
+    Some(app.0.broker.cursor_for_last(topic, n))
+}
+
+/// `?since=ID` (or Nchan's `?last_event_id=ID`): `Ok(None)` when absent.
 fn since_of(query: Option<&str>) -> Result<Option<u64>, Refusal> {
     let Some(query) = query else { return Ok(None) };
-    match url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "since") {
+    match url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "since" || k == "last_event_id")
+    {
         None => Ok(None),
         Some((_, v)) => v.parse().map(Some).map_err(|_| {
             Refusal(
@@ -297,9 +308,11 @@ async fn topic_get(
         let query = req.uri().query();
         return if wants_sse {
             let since = http_sub::cursor(req.headers(), query, "last-event-id");
+            let since = since.or_else(|| last_of(&app, &topic, query));
             http_sub::sse(app, peer, &topic, since)
         } else {
             let since = http_sub::cursor(req.headers(), query, "if-none-match");
+            let since = since.or_else(|| last_of(&app, &topic, query));
             http_sub::poll(app, &topic, since).await
         };
     }
@@ -349,7 +362,7 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
         );
     };
     let since = match since_of(req.uri().query()) {
-        Ok(s) => s,
+        Ok(s) => s.or_else(|| last_of(&app, &topic, req.uri().query())),
         Err(refusal) => return refusal.into_response(),
     };
     // Hyper only offers an upgrade on HTTP/1.1 connections.

@@ -53,7 +53,10 @@ impl PollLink {
         Ok(PollLink {
             client: client(url, opts)?,
             url: url.clone(),
-            etag: None,
+            etag: opts
+                .resume_from
+                .as_deref()
+                .and_then(|id| HeaderValue::from_str(id).ok()),
             last_modified: None,
             pending: VecDeque::new(),
             poll_timeout: opts.poll_timeout,

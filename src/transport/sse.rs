@@ -14,8 +14,8 @@ use std::time::Duration;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use url::Url;
 
-use super::Options;
 use super::http::{body_excerpt, client, log_exchange, request_error};
+use super::{Backoff, Options};
 use crate::codec::sse::{Event, Parser};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -23,8 +23,6 @@ use crate::{status, trace, verbose};
 
 /// Reconnection delay when the server gave no `retry:`.
 const DEFAULT_RETRY: Duration = Duration::from_secs(2);
-/// Longest wait between failed reconnection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 pub struct SseLink {
     client: reqwest::Client,
@@ -37,6 +35,7 @@ pub struct SseLink {
     /// cancelled mid-reconnect (a timer fired in the caller's select), and
     /// the next call must carry on reconnecting rather than see an end.
     reconnecting: bool,
+    backoff: Backoff,
 }
 
 impl SseLink {
@@ -50,8 +49,10 @@ impl SseLink {
             pending: VecDeque::new(),
             retry: DEFAULT_RETRY,
             reconnecting: false,
+            backoff: opts.backoff,
         };
-        link.response = link.open(None).await?;
+        link.parser.set_last_event_id(opts.resume_from.clone());
+        link.response = link.open(opts.resume_from.clone()).await?;
         Ok(link)
     }
 
@@ -147,14 +148,24 @@ impl SseLink {
     /// Reconnect with Last-Event-ID, retrying network failures with a
     /// growing delay; HTTP refusals end it (no retry, per the spec).
     async fn reconnect(&mut self) -> Result<()> {
-        let mut delay = self.retry;
+        let mut attempt = 0;
+        let mut why = "connection lost".to_string();
         loop {
+            // The server's `retry:` first; after a failed try, the backoff.
+            let delay = if attempt == 0 {
+                self.retry
+            } else {
+                self.backoff.delay(attempt).ok_or_else(|| {
+                    Error::connect(format!("{why} (gave up after {attempt} attempts)"))
+                })?
+            };
+            attempt += 1;
             let last = self.parser.last_event_id().map(str::to_string);
             status!(
-                "connection lost; reconnecting in {}{}",
-                humantime::format_duration(delay),
+                "{why}; reconnecting in {:.1}s (attempt {attempt}){}",
+                delay.as_secs_f64(),
                 last.as_deref()
-                    .map(|id| format!(" (Last-Event-ID: {id})"))
+                    .map(|id| format!(", Last-Event-ID: {id}"))
                     .unwrap_or_default()
             );
             tokio::time::sleep(delay).await;
@@ -162,12 +173,12 @@ impl SseLink {
                 Ok(response) => {
                     self.response = response;
                     self.reconnecting = false;
+                    if self.response.is_some() {
+                        status!("reconnected");
+                    }
                     return Ok(());
                 }
-                Err(e) if e.kind == crate::error::Kind::Connect => {
-                    verbose!("reconnect failed: {e}");
-                    delay = (delay * 2).min(MAX_BACKOFF);
-                }
+                Err(e) if e.kind == crate::error::Kind::Connect => why = e.to_string(),
                 Err(e) => return Err(e),
             }
         }

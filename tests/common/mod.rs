@@ -33,8 +33,13 @@ impl Broker {
     }
 
     pub fn start_with(extra: &[&str]) -> Broker {
+        Self::start_at("127.0.0.1:0", extra)
+    }
+
+    /// A broker on a given address (to restart one where clients expect it).
+    pub fn start_at(listen: &str, extra: &[&str]) -> Broker {
         let mut child = pubcat()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -212,4 +217,11 @@ pub fn collect(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec
         let _ = r.read_to_end(&mut v);
         v
     })
+}
+
+/// Assert a finished command's exit code; returns its stderr.
+pub fn assert_code(out: &std::process::Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    stderr
 }

@@ -1,0 +1,265 @@
+//! `pubcat tail` against the embedded broker: resume across cut
+//! connections, `--state`, and gaps reported.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{Broker, collect, pubcat, wait_with_timeout};
+
+/// A TCP proxy to `upstream` that cuts every connection after passing
+/// `cut_after` bytes downstream: a flaky network, on loopback.
+fn flaky_proxy(upstream: std::net::SocketAddr, cut_after: usize) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+            });
+            std::thread::spawn(move || {
+                let (mut server, client) = (server, client);
+                let mut passed = 0;
+                let mut buf = [0u8; 4096];
+                while passed < cut_after {
+                    let n = match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n.min(cut_after - passed),
+                    };
+                    if (&client).write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    passed += n;
+                }
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    addr
+}
+
+fn spawn_tail(url: &str, extra: &[&str]) -> Child {
+    pubcat()
+        .args(["tail", url, "-o", "raw", "--backoff-min", "20ms"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tail")
+}
+
+/// Read `n` lines from the child's stdout, then interrupt it and return
+/// (lines, exit code, stderr).
+fn take_lines(mut child: Child, n: usize) -> (Vec<String>, i32, String) {
+    let stdout = child.stdout.take().unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            lines.push(line);
+            if lines.len() == n {
+                break;
+            }
+        }
+        let _ = tx.send(lines);
+    });
+    let lines = rx.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    (lines, status.code().unwrap_or(-1), stderr)
+}
+
+fn publish(broker: &Broker, topic: &str, lines: &str) {
+    let mut child = pubcat()
+        .args(["pub", &broker.url(topic)])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    assert!(wait_with_timeout(&mut child, Duration::from_secs(60)).success());
+}
+
+#[test]
+fn tail_through_a_connection_cut_every_few_hundred_messages_prints_each_once_in_order() {
+    let broker = Broker::start_with(&["--history", "10000"]);
+    let proxy = flaky_proxy(broker.addr, 8 * 1024);
+    let tail = spawn_tail(&format!("http://{proxy}/faulty"), &[]);
+    broker.wait_for_subscribers("faulty", 1);
+    let input: String = (1..=5000).map(|i| format!("message {i}\n")).collect();
+    publish(&broker, "faulty", &input);
+    let (lines, code, stderr) = take_lines(tail, 5000);
+    let want: Vec<String> = (1..=5000).map(|i| format!("message {i}")).collect();
+    assert_eq!(
+        lines.len(),
+        5000,
+        "got {} lines; stderr: {stderr}",
+        lines.len()
+    );
+    assert!(lines == want, "lines out of order or repeated");
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.contains("reconnect"),
+        "the proxy never cut the stream: {stderr}"
+    );
+    assert!(!stderr.contains("gap"), "{stderr}");
+}
+
+#[test]
+fn state_file_lets_a_new_tail_continue_where_the_last_stopped() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("last-id");
+    let state = state.to_str().unwrap();
+    let url = format!("http://{}/st", broker.addr);
+    publish(&broker, "st", "a\nb\nc\n");
+    let (lines, code, stderr) =
+        take_lines(spawn_tail(&url, &["--state", state, "--since", "0"]), 3);
+    assert_eq!(
+        (lines, code),
+        (vec!["a".to_string(), "b".into(), "c".into()], 130),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(state).unwrap().trim(), "3");
+    publish(&broker, "st", "d\ne\n");
+    let (lines, code, stderr) = take_lines(spawn_tail(&url, &["--state", state]), 2);
+    assert_eq!(
+        (lines, code),
+        (vec!["d".to_string(), "e".into()], 130),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(state).unwrap().trim(), "5");
+}
+
+#[test]
+fn a_resume_point_older_than_history_is_reported_as_a_gap() {
+    let broker = Broker::start_with(&["--history", "5"]);
+    let input: String = (1..=20).map(|i| format!("{i}\n")).collect();
+    publish(&broker, "short", &input);
+    let (lines, code, stderr) = take_lines(
+        spawn_tail(&format!("http://{}/short", broker.addr), &["--since", "2"]),
+        5,
+    );
+    assert_eq!(lines, ["16", "17", "18", "19", "20"]);
+    assert_eq!(code, 130);
+    assert!(
+        stderr.contains("gap") && stderr.contains("3..15"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tail_gives_up_after_max_retries_with_exit_3() {
+    let port = common::closed_port();
+    let out = pubcat()
+        .args([
+            "tail",
+            &format!("http://127.0.0.1:{port}/x"),
+            "--max-retries",
+            "2",
+            "--backoff-min",
+            "10ms",
+        ])
+        .output()
+        .unwrap();
+    assert!(common::assert_code(&out, 3).contains("gave up after"));
+}
+
+#[test]
+fn last_n_shows_recent_history_then_follows_on_every_transport() {
+    let broker = Broker::start();
+    for transport in ["sse", "poll", "ws"] {
+        let topic = format!("hist-{transport}");
+        publish(&broker, &topic, "1\n2\n3\n4\n5\n");
+        let url = format!("http://{}/{topic}", broker.addr);
+        let tail = spawn_tail(&url, &["-n", "2", "--transport", transport]);
+        // The history arrives first; then one live message, published once
+        // the tail is subscribed.
+        let live = format!("live-{transport}");
+        let (lines, code, stderr) = {
+            let mut tail = tail;
+            let stdout = tail.stdout.take().unwrap();
+            let mut reader = BufReader::new(stdout);
+            let mut lines = Vec::new();
+            for _ in 0..2 {
+                let mut l = String::new();
+                reader.read_line(&mut l).unwrap();
+                lines.push(l.trim_end().to_string());
+            }
+            publish(&broker, &topic, &format!("{live}\n"));
+            let mut l = String::new();
+            reader.read_line(&mut l).unwrap();
+            lines.push(l.trim_end().to_string());
+            let err = collect(tail.stderr.take().unwrap());
+            // SAFETY: kill(2) on our own child's pid has no memory effects.
+            unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
+            let status = wait_with_timeout(&mut tail, Duration::from_secs(30));
+            (
+                lines,
+                status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&err.join().unwrap()).to_string(),
+            )
+        };
+        let want = ["4".to_string(), "5".into(), live.clone()];
+        assert_eq!((lines, code), (want.to_vec(), 130), "{transport}: {stderr}");
+    }
+}
+
+#[test]
+fn a_restarted_broker_is_followed_with_a_warning_not_skipped() {
+    let broker = Broker::start();
+    let addr = broker.addr;
+    let mut tail = spawn_tail(&format!("http://{addr}/restart"), &[]);
+    let err = collect(tail.stderr.take().unwrap());
+    let mut out = BufReader::new(tail.stdout.take().unwrap());
+    broker.wait_for_subscribers("restart", 1);
+    publish(&broker, "restart", "a\nb\nc\n");
+    let mut lines = Vec::new();
+    let read = |out: &mut BufReader<_>| {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        l.trim_end().to_string()
+    };
+    for _ in 0..3 {
+        lines.push(read(&mut out));
+    }
+    drop(broker);
+    // The new broker numbers from 1 again; tail's cursor (3) is ahead of it.
+    let broker = Broker::start_at(&addr.to_string(), &[]);
+    broker.wait_for_subscribers("restart", 1);
+    publish(&broker, "restart", "d\ne\n");
+    for _ in 0..2 {
+        lines.push(read(&mut out));
+    }
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
+    let code = wait_with_timeout(&mut tail, Duration::from_secs(30)).code();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(
+        (lines, code),
+        (
+            ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+            Some(130)
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("went back from 3 to 1"), "{stderr}");
+}
