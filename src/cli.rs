@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::endpoint::Transport;
+use crate::dialect::stomp::AckMode;
+use crate::endpoint::{Protocol, Transport};
 use crate::render::{ColorChoice, Format};
 
 const EXAMPLES: &str = "\
@@ -183,6 +184,58 @@ pub struct ConnectArgs {
     /// Largest message accepted from the server, in bytes (K, M suffixes).
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
     pub max_message_size: usize,
+
+    /// The protocol over the transport [default: raw; stomp for stomp+ws://
+    /// and stomp+wss:// URLs].
+    #[arg(long, value_enum, value_name = "PROTOCOL")]
+    pub protocol: Option<Protocol>,
+
+    #[command(flatten)]
+    pub stomp: StompArgs,
+}
+
+/// STOMP connection settings.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "STOMP")]
+pub struct StompArgs {
+    /// Virtual host, sent as CONNECT's `host` header (RabbitMQ's vhost).
+    #[arg(long, value_name = "VHOST", default_value = "/")]
+    pub vhost: String,
+
+    /// Login for CONNECT.
+    #[arg(long, value_name = "USER", env = "PUBCAT_USER")]
+    pub user: Option<String>,
+
+    /// Passcode for CONNECT (never shown in -v output).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "PUBCAT_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Heart-beats offered, in ms: "we can send every CX, we want one every
+    /// CY"; a server silent for twice its period is dead (exit 3). 0,0: off.
+    /// CX is 0 by default because RabbitMQ 3.10's Web-STOMP drops
+    /// connections that send heart-beats under flow control; --ping-interval
+    /// keeps the socket alive instead.
+    #[arg(long, value_name = "CX,CY", default_value = "0,10000")]
+    pub heartbeat: String,
+}
+
+/// How a STOMP subscriber acknowledges.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "STOMP")]
+pub struct StompSubscribeArgs {
+    /// Ack mode [default: client-individual on /queue/ and /amq/queue/, auto
+    /// elsewhere]. Acks are sent after the message is printed and flushed.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub ack: Option<AckMode>,
+
+    /// At most N unacknowledged messages in flight (RabbitMQ prefetch-count).
+    #[arg(long, value_name = "N")]
+    pub prefetch: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,16 +290,25 @@ pub struct PublishArgs {
     #[arg(long, value_name = "TYPE")]
     pub content_type: Option<String>,
 
-    /// Report each message's server id (HTTP) on stderr; fail (exit 5) when
-    /// the server does not acknowledge a message.
+    /// Report each message's acknowledgement on stderr (HTTP: the server's
+    /// id; STOMP: a RECEIPT per SEND); fail (exit 5) when the server does
+    /// not acknowledge them.
     #[arg(long)]
     pub confirm: bool,
+
+    /// After the last message, wait this long for the server's
+    /// acknowledgements (STOMP receipts, the WebSocket close) before exit 5.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]
 pub struct SubscribeArgs {
     #[command(flatten)]
     pub conn: ConnectArgs,
+
+    #[command(flatten)]
+    pub stomp_sub: StompSubscribeArgs,
 
     /// Exit 0 after this many messages.
     #[arg(short = 'n', long, value_name = "N")]
@@ -270,6 +332,9 @@ pub struct SubscribeArgs {
 pub struct TailArgs {
     #[command(flatten)]
     pub conn: ConnectArgs,
+
+    #[command(flatten)]
+    pub stomp_sub: StompSubscribeArgs,
 
     /// First show up to N messages of history (servers that take `?last=N`,
     /// as `pubcat serve` does), then follow.

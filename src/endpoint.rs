@@ -19,6 +19,15 @@ pub enum Transport {
     Http,
 }
 
+/// The protocol spoken over the transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// Each WebSocket message, SSE event or HTTP body is one message.
+    Raw,
+    /// STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t.
+    Stomp,
+}
+
 /// What the command does with the endpoint, which picks the default
 /// transport for http(s) URLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +41,7 @@ pub struct Endpoint {
     /// The URL with the scheme the transport needs (ws(s) or http(s)).
     pub url: Url,
     pub transport: Transport,
+    pub protocol: Protocol,
     /// The topic as shown to the user: the URL path.
     pub topic: Arc<str>,
     /// The name the transport is shown under ("ws", "wss", "sse", ...).
@@ -43,9 +53,20 @@ impl Endpoint {
     /// `ws://127.0.0.1:7878/events`; a URL without a scheme gets `ws://`.
     /// http(s) URLs default to SSE for receiving and POST for publishing;
     /// `transport` overrides that, switching the scheme to match (one Nchan
-    /// or pubcat-serve URL serves every transport).
-    pub fn parse(input: &str, transport: Option<Transport>, role: Role) -> Result<Endpoint> {
+    /// or pubcat-serve URL serves every transport). A `stomp+` scheme prefix
+    /// (`stomp+ws://`) picks the protocol, as `protocol` does.
+    pub fn parse(
+        input: &str,
+        transport: Option<Transport>,
+        protocol: Option<Protocol>,
+        role: Role,
+    ) -> Result<Endpoint> {
         let input = input.trim();
+        let (input, protocol) = match input.strip_prefix("stomp+") {
+            Some(rest) => (rest, protocol.or(Some(Protocol::Stomp))),
+            None => (input, protocol),
+        };
+        let protocol = protocol.unwrap_or(Protocol::Raw);
         if input.is_empty() {
             return Err(Error::usage(
                 "empty URL: give one like ws://127.0.0.1:7878/events",
@@ -76,7 +97,13 @@ impl Endpoint {
             return Err(Error::usage(format!("URL `{input}` has no host")));
         }
         let is_ws = url.scheme().starts_with("ws");
+        if protocol == Protocol::Stomp && transport.is_some_and(|t| t != Transport::Ws) {
+            return Err(Error::usage(
+                "STOMP runs over WebSocket: use --transport ws",
+            ));
+        }
         let transport = transport.unwrap_or(match (is_ws, role) {
+            _ if protocol == Protocol::Stomp => Transport::Ws,
             (true, _) => Transport::Ws,
             (false, Role::Subscribe) => Transport::Sse,
             (false, Role::Publish) => Transport::Http,
@@ -107,6 +134,8 @@ impl Endpoint {
                 .map_err(|()| Error::usage(format!("cannot use {scheme}:// for `{input}`")))?;
         }
         let transport_name = match (transport, tls) {
+            (Transport::Ws, false) if protocol == Protocol::Stomp => "stomp+ws",
+            (Transport::Ws, true) if protocol == Protocol::Stomp => "stomp+wss",
             (Transport::Ws, false) => "ws",
             (Transport::Ws, true) => "wss",
             (Transport::Sse, _) => "sse",
@@ -122,6 +151,7 @@ impl Endpoint {
         Ok(Endpoint {
             url,
             transport,
+            protocol,
             topic,
             transport_name,
         })
@@ -133,7 +163,7 @@ mod tests {
     use super::*;
 
     fn sub(s: &str) -> Result<Endpoint> {
-        Endpoint::parse(s, None, Role::Subscribe)
+        Endpoint::parse(s, None, None, Role::Subscribe)
     }
 
     #[test]
@@ -153,14 +183,36 @@ mod tests {
     fn http_urls_pick_a_transport_by_role_and_flag() {
         let e = sub("http://h/x").unwrap();
         assert_eq!((e.transport, e.transport_name), (Transport::Sse, "sse"));
-        let e = Endpoint::parse("https://h/x", None, Role::Publish).unwrap();
+        let e = Endpoint::parse("https://h/x", None, None, Role::Publish).unwrap();
         assert_eq!((e.transport, e.url.scheme()), (Transport::Http, "https"));
-        let e = Endpoint::parse("http://h/x", Some(Transport::Ws), Role::Subscribe).unwrap();
+        let e = Endpoint::parse("http://h/x", Some(Transport::Ws), None, Role::Subscribe).unwrap();
         assert_eq!(e.url.as_str(), "ws://h/x");
-        let e = Endpoint::parse("wss://h/x", Some(Transport::Poll), Role::Subscribe).unwrap();
+        let e = Endpoint::parse("wss://h/x", Some(Transport::Poll), None, Role::Subscribe).unwrap();
         assert_eq!(e.url.as_str(), "https://h/x");
-        assert!(Endpoint::parse("http://h/x", Some(Transport::Sse), Role::Publish).is_err());
-        assert!(Endpoint::parse("http://h/x", Some(Transport::Http), Role::Subscribe).is_err());
+        assert!(Endpoint::parse("http://h/x", Some(Transport::Sse), None, Role::Publish).is_err());
+        assert!(
+            Endpoint::parse("http://h/x", Some(Transport::Http), None, Role::Subscribe).is_err()
+        );
+    }
+
+    #[test]
+    fn stomp_scheme_prefix_picks_the_protocol() {
+        let e = sub("stomp+ws://127.0.0.1:15674/ws").unwrap();
+        assert_eq!(
+            (e.protocol, e.url.as_str()),
+            (Protocol::Stomp, "ws://127.0.0.1:15674/ws")
+        );
+        assert_eq!(e.transport_name, "stomp+ws");
+        let e =
+            Endpoint::parse("https://h/ws", None, Some(Protocol::Stomp), Role::Publish).unwrap();
+        assert_eq!((e.transport, e.url.scheme()), (Transport::Ws, "wss"));
+        let bad = Endpoint::parse(
+            "stomp+ws://h/ws",
+            Some(Transport::Sse),
+            None,
+            Role::Subscribe,
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! pubcat: a command-line pub/sub client and toolkit.
 //!
 //! Layers, each knowing only the one below it:
-//! `cli` → `commands` → `session` → `transport`; `render` owns stdout;
+//! `cli` → `commands` → `session` → `dialect` → `transport`; `codec` is
+//! pure parsing; `render` owns stdout;
 //! `server` is the embedded broker.
 
 pub mod cli;
 pub mod codec;
 pub mod commands;
+pub mod dialect;
 pub mod endpoint;
 pub mod error;
 pub mod log;

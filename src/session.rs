@@ -17,7 +17,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
 use url::Url;
 
-use crate::endpoint::{Endpoint, Transport};
+use crate::dialect::stomp::{Read, StompLink};
+use crate::endpoint::{Endpoint, Protocol, Transport};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::transport::Options;
@@ -42,6 +43,7 @@ enum Link {
     Ws(Box<Ws>),
     Sse(Box<SseLink>),
     Poll(Box<PollLink>),
+    Stomp(Box<StompLink>),
     Post {
         client: reqwest::Client,
         url: Url,
@@ -63,14 +65,27 @@ pub struct Session {
     /// Report each acknowledged message on stderr (`--confirm`).
     confirm: bool,
     sent: u64,
+    /// How long [`Session::close`] waits for the server's answer.
+    close_wait: Duration,
+    /// Something (a frame of any kind) arrived since [`Session::take_heard`].
+    heard: bool,
 }
 
-/// How long to wait for the server's answer to our close frame.
+/// How long to wait for the server's answer to our close, by default.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 impl Session {
     pub async fn connect(endpoint: &Endpoint, opts: &Options) -> Result<Session> {
         let link = match endpoint.transport {
+            Transport::Ws if endpoint.protocol == Protocol::Stomp => Link::Stomp(Box::new(
+                StompLink::connect(
+                    &endpoint.url,
+                    opts,
+                    opts.stomp.clone(),
+                    endpoint.transport_name,
+                )
+                .await?,
+            )),
             Transport::Ws => Link::Ws(Box::new(ws::connect(&endpoint.url, opts).await?)),
             Transport::Sse => Link::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?)),
             Transport::Poll => Link::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
@@ -88,17 +103,37 @@ impl Session {
             draining: false,
             confirm: false,
             sent: 0,
+            close_wait: CLOSE_WAIT,
+            heard: false,
         })
     }
 
     /// Report the server's acknowledgement of each message on stderr.
     pub fn set_confirm(&mut self, confirm: bool) {
         self.confirm = confirm;
+        if let Link::Stomp(stomp) = &mut self.link {
+            stomp.set_confirm(confirm);
+        }
     }
 
-    /// True when the transport itself acknowledges each message.
+    /// How long [`Session::close`] waits for the server to acknowledge.
+    pub fn set_close_wait(&mut self, wait: Duration) {
+        self.close_wait = wait;
+    }
+
+    /// True when the transport or dialect acknowledges each message.
     pub fn acknowledges(&self) -> bool {
-        matches!(self.link, Link::Post { .. })
+        matches!(self.link, Link::Post { .. } | Link::Stomp(_))
+    }
+
+    /// Tell the server the messages handed out so far are processed (STOMP
+    /// ACKs in the client ack modes). Call it after they are printed and
+    /// flushed; a no-op where the protocol has no acks.
+    pub async fn acknowledge(&mut self) -> Result<()> {
+        match &mut self.link {
+            Link::Stomp(stomp) => stomp.acknowledge().await,
+            _ => Ok(()),
+        }
     }
 
     pub fn topic(&self) -> &Arc<str> {
@@ -111,6 +146,7 @@ impl Session {
             let incoming = match &mut self.link {
                 Link::Ws(ws) => {
                     let frame = ws.next().await;
+                    self.heard = true;
                     self.stamp();
                     self.on_frame(frame)?
                 }
@@ -123,6 +159,13 @@ impl Session {
                             reason: "the server ended the event stream (204)".into(),
                             clean: true,
                         },
+                    })
+                }
+                Link::Stomp(stomp) => {
+                    let read = stomp.next(self.draining).await?;
+                    Some(match read {
+                        Read::Message(m) => Incoming::Message(m),
+                        Read::Closed { reason, clean } => Incoming::Closed { reason, clean },
                     })
                 }
                 Link::Poll(poll) => {
@@ -259,6 +302,7 @@ impl Session {
                     }
                 }
             }
+            Link::Stomp(stomp) => stomp.feed(body, as_binary).await?,
             Link::Sse(_) | Link::Poll(_) => {
                 return Err(Error::usage("this transport only receives messages"));
             }
@@ -272,7 +316,18 @@ impl Session {
                 .flush()
                 .await
                 .map_err(|e| ws::stream_error(&self.endpoint.url, e)),
+            Link::Stomp(stomp) => stomp.flush().await,
             _ => Ok(()),
+        }
+    }
+
+    /// True when anything at all arrived since the last call: a pong, a
+    /// heart-beat, a message. Liveness, for `--ping-interval`.
+    pub fn take_heard(&mut self) -> bool {
+        let heard = std::mem::take(&mut self.heard);
+        match &mut self.link {
+            Link::Stomp(stomp) => stomp.take_heard() || heard,
+            _ => heard,
         }
     }
 
@@ -280,6 +335,7 @@ impl Session {
     /// does not (then silence is no sign of a dead peer).
     pub async fn ping(&mut self) -> Result<bool> {
         match &mut self.link {
+            Link::Stomp(stomp) => stomp.ping().await,
             Link::Ws(ws) => {
                 trace!("send ping");
                 ws.send(Frame::Ping(Bytes::from_static(b"pubcat")))
@@ -300,6 +356,9 @@ impl Session {
         &mut self,
         mut on_message: impl FnMut(Message) -> Result<()>,
     ) -> Result<bool> {
+        if let Link::Stomp(stomp) = &mut self.link {
+            return stomp.close(self.close_wait, on_message).await;
+        }
         let Link::Ws(ws) = &mut self.link else {
             return Ok(true);
         };
@@ -315,6 +374,7 @@ impl Session {
                 return Ok(false);
             }
         }
+        let wait = self.close_wait;
         let drain = async {
             loop {
                 match self.next().await {
@@ -327,10 +387,10 @@ impl Session {
                 }
             }
         };
-        match tokio::time::timeout(CLOSE_WAIT, drain).await {
+        match tokio::time::timeout(wait, drain).await {
             Ok(result) => result,
             Err(_) => {
-                verbose!("server did not answer the close within {CLOSE_WAIT:?}");
+                verbose!("server did not answer the close within {wait:?}");
                 Ok(false)
             }
         }

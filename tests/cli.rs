@@ -469,3 +469,20 @@ fn committed_completions_match_the_binary() {
         "{path} is stale: regenerate with `cargo run -- man > completions/pubcat.1`"
     );
 }
+
+#[test]
+fn an_idle_but_alive_server_is_not_declared_dead_by_pings() {
+    let broker = Broker::start();
+    let out = pubcat()
+        .args([
+            "sub",
+            &broker.url("quiet"),
+            "--ping-interval",
+            "100ms",
+            "--timeout",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    common::assert_code(&out, 0);
+}

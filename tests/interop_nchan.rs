@@ -383,3 +383,54 @@ fn refusals_over_http_exit_4_without_retrying() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
 }
+
+/// `tail` through a proxy that cuts the connection every 4 KiB while 1,000
+/// messages are published: over SSE it resumes with Nchan's
+/// `Last-Event-ID`, over long-poll with its `Etag`/`Last-Modified`; either
+/// way each message is printed once, in order.
+#[test]
+fn tail_resumes_across_cut_connections_on_sse_and_long_poll() {
+    let Some(addr) = nchan() else { return };
+    for transport in ["sse", "poll"] {
+        let ch = channel(&format!("tail-{transport}"));
+        let proxy = common::flaky_proxy(addr, 4 * 1024);
+        let tail = pubcat()
+            .args(["tail", &format!("http://{proxy}/sub/{ch}"), "-o", "raw"])
+            .args(["--transport", transport, "--backoff-min", "20ms"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_subscribers(addr, &ch, 1);
+        let mut publisher = pubcat()
+            .args(["pub", &format!("http://{addr}/pub/{ch}"), "--rate", "300"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input: String = (1..=1000).map(|i| format!("message {i}\n")).collect();
+        publisher
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        assert!(wait_with_timeout(&mut publisher, Duration::from_secs(60)).success());
+        let (lines, code, stderr) = common::take_lines(tail, 1000);
+        let want: Vec<String> = (1..=1000).map(|i| format!("message {i}")).collect();
+        assert_eq!(
+            lines.len(),
+            1000,
+            "{transport}: got {} lines; stderr: {stderr}",
+            lines.len()
+        );
+        assert!(lines == want, "{transport}: out of order or repeated");
+        assert_eq!(code, 130, "{stderr}");
+        // Long-poll answers are small and each a request of its own: the
+        // cuts land between them and show only as new connections.
+        if transport == "sse" {
+            assert!(stderr.contains("reconnect"), "never cut: {stderr}");
+        }
+        assert!(!stderr.contains("gap"), "{stderr}");
+    }
+}

@@ -3,50 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Broker, collect, pubcat, wait_with_timeout};
-
-/// A TCP proxy to `upstream` that cuts every connection after passing
-/// `cut_after` bytes downstream: a flaky network, on loopback.
-fn flaky_proxy(upstream: std::net::SocketAddr, cut_after: usize) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { return };
-            let Ok(server) = TcpStream::connect(upstream) else {
-                continue;
-            };
-            let (mut c_read, mut s_write) =
-                (client.try_clone().unwrap(), server.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut c_read, &mut s_write);
-            });
-            std::thread::spawn(move || {
-                let (mut server, client) = (server, client);
-                let mut passed = 0;
-                let mut buf = [0u8; 4096];
-                while passed < cut_after {
-                    let n = match server.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n.min(cut_after - passed),
-                    };
-                    if (&client).write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    passed += n;
-                }
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-            });
-        }
-    });
-    addr
-}
+use common::{Broker, collect, flaky_proxy, pubcat, take_lines, wait_with_timeout};
 
 fn spawn_tail(url: &str, extra: &[&str]) -> Child {
     pubcat()
@@ -57,30 +18,6 @@ fn spawn_tail(url: &str, extra: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn tail")
-}
-
-/// Read `n` lines from the child's stdout, then interrupt it and return
-/// (lines, exit code, stderr).
-fn take_lines(mut child: Child, n: usize) -> (Vec<String>, i32, String) {
-    let stdout = child.stdout.take().unwrap();
-    let err = collect(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            lines.push(line);
-            if lines.len() == n {
-                break;
-            }
-        }
-        let _ = tx.send(lines);
-    });
-    let lines = rx.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
-    // SAFETY: kill(2) on our own child's pid has no memory effects.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
-    (lines, status.code().unwrap_or(-1), stderr)
 }
 
 fn publish(broker: &Broker, topic: &str, lines: &str) {

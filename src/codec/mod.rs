@@ -1,3 +1,4 @@
 //! Pure protocol codecs: bytes in, frames out, no I/O.
 
 pub mod sse;
+pub mod stomp;

@@ -28,6 +28,7 @@ pub async fn run(
     take_url_from_env(&mut args);
     let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Publish)?;
     opts.content_type = args.content_type.clone();
+    opts.stomp.content_type = args.content_type.clone();
     let interval = match (args.interval, args.rate) {
         (Some(i), _) => Some(i),
         (None, r) if r > 0.0 && r.is_finite() => Some(Duration::from_secs_f64(1.0 / r)),
@@ -59,12 +60,13 @@ pub async fn run(
     };
     if args.confirm && !session.acknowledges() {
         return Err(Error::usage(format!(
-            "--confirm needs a transport that acknowledges messages (http), and {} does not",
+            "--confirm needs a transport that acknowledges messages (http, stomp), and {} does not",
             endpoint.transport_name
         )));
     }
     let mut session = session;
     session.set_confirm(args.confirm);
+    session.set_close_wait(args.timeout);
     let mut p = Publisher {
         session,
         binary: args.binary,
@@ -118,7 +120,8 @@ pub async fn run(
         return Err(Error::new(
             Kind::Lost,
             format!(
-                "sent {sent} message(s) but the server did not complete the close handshake, so it may not have read them all"
+                "sent {sent} message(s) but the server did not acknowledge them (close handshake or STOMP receipt) within {}, so it may not have them all",
+                humantime::format_duration(args.timeout)
             ),
         ));
     }

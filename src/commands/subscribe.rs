@@ -32,7 +32,9 @@ pub async fn run(
     args: SubscribeArgs,
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
-    let (endpoint, opts) = super::connection(global, &args.conn, Role::Subscribe)?;
+    let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Subscribe)?;
+    opts.stomp.ack = args.stomp_sub.ack;
+    opts.stomp.prefetch = args.stomp_sub.prefetch;
     let until = args
         .until
         .as_deref()
@@ -80,8 +82,9 @@ pub async fn run(
         Instant::now() + ping_every.max(Duration::from_millis(1)),
         ping_every.max(Duration::from_millis(1)),
     );
-    // Anything the server sends counts as a sign of life, not just pongs.
-    let mut heard_since_ping = true;
+    // A ping is out and unanswered: anything the server sends (a pong, a
+    // message, a heart-beat) answers it.
+    let mut awaiting_answer = false;
 
     loop {
         tokio::select! {
@@ -106,17 +109,16 @@ pub async fn run(
                 return sub.finish(&mut session, Outcome::Done).await;
             }
             _ = ping.tick(), if !ping_every.is_zero() => {
-                if !heard_since_ping {
+                if !session.take_heard() && awaiting_answer {
                     return Err(Error::connect(format!(
                         "no answer from the server for {}: connection considered dead",
                         humantime::format_duration(ping_every)
                     )));
                 }
-                // Transports without pings (SSE, long-poll) leave it true.
-                heard_since_ping = !session.ping().await?;
+                // Transports without pings (SSE, long-poll) never await.
+                awaiting_answer = session.ping().await?;
             }
             first = session.next() => {
-                heard_since_ping = true;
                 let mut next = Some(first);
                 let mut handled = 0;
                 while let Some(incoming) = next {
@@ -133,6 +135,8 @@ pub async fn run(
                     Ok(()) => {}
                     Err(e) => return sub.output_failed(&mut session, e).await,
                 }
+                // Printed and flushed: only now may the broker forget them.
+                session.acknowledge().await?;
                 if let Some(d) = args.idle {
                     idle.as_mut().reset(Instant::now() + d);
                 }
@@ -193,6 +197,12 @@ impl Subscriber {
         // After the condition held, later messages are not ours to print:
         // `--count 5` prints exactly five.
         let keep = outcome == Outcome::Interrupted;
+        // What was printed is acknowledged before the session closes.
+        match self.printer.flush() {
+            Ok(()) => session.acknowledge().await?,
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(Error::local(format!("writing to stdout: {e}"))),
+        }
         let printer = &mut self.printer;
         session
             .close(|m| {

@@ -27,6 +27,8 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         max_retries: args.max_retries,
     };
     opts.backoff = backoff;
+    opts.stomp.ack = args.stomp_sub.ack;
+    opts.stomp.prefetch = args.stomp_sub.prefetch;
     let mut tail = Tail {
         printer: super::printer(global, Format::Line),
         last_id: match &args.since {
@@ -69,6 +71,8 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         let why = tail.follow(&mut session, &mut interrupt).await?;
         match why {
             Stop::Interrupted => {
+                tail.flush()?;
+                session.acknowledge().await?;
                 let printer = &mut tail.printer;
                 let _ = session.close(|m| print(printer, &m)).await;
                 tail.flush()?;
@@ -176,6 +180,7 @@ impl Tail {
                 };
             }
             self.flush()?;
+            session.acknowledge().await?;
         }
     }
 

@@ -12,7 +12,7 @@ use ::http::{HeaderName, HeaderValue};
 use crate::error::{Error, Result};
 use crate::tls::TlsOptions;
 
-/// How to connect, for every transport.
+/// How to connect: every transport's settings, and the dialect's.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -28,6 +28,8 @@ pub struct Options {
     pub resume_from: Option<String>,
     /// How transports that reconnect by themselves (SSE) wait between tries.
     pub backoff: Backoff,
+    /// The STOMP session, when the endpoint's protocol is STOMP.
+    pub stomp: crate::dialect::stomp::StompOptions,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is a random time up

@@ -4,7 +4,9 @@
 //! `If-None-Match` and `If-Modified-Since`; 304, 408 and 204 mean "nothing
 //! yet, ask again".
 //!
-//! Nchan answers one message per request, its body as is. `pubcat serve`
+//! Nchan answers one message per request, its body as is; its id is
+//! `SECONDS:TAG` (the `Last-Modified` time and the `Etag`), the same form as
+//! Nchan's SSE ids, so one saved id resumes either transport. `pubcat serve`
 //! answers every message it has after the cursor at once, as a JSON array,
 //! marked by the `X-Pubcat-Batch: 1` header (a JSON message published to
 //! Nchan is never taken for a batch).
@@ -18,14 +20,11 @@ use http::HeaderValue;
 use http::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use url::Url;
 
-use super::Options;
 use super::http::{body_excerpt, client, log_exchange, request_error};
+use super::{Backoff, Options};
 use crate::error::{Error, Kind, Result};
 use crate::log::redact_url;
 use crate::{status, verbose};
-
-/// Longest wait between failed attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A message as a long-poll answer carried it.
 #[derive(Debug)]
@@ -46,22 +45,26 @@ pub struct PollLink {
     /// final (exit 3), later ones are retried.
     answered: bool,
     failures: u32,
+    backoff: Backoff,
 }
 
 impl PollLink {
     pub fn new(url: &Url, opts: &Options) -> Result<PollLink> {
+        let (etag, last_modified) = opts
+            .resume_from
+            .as_deref()
+            .map(cursor_of)
+            .unwrap_or_default();
         Ok(PollLink {
             client: client(url, opts)?,
             url: url.clone(),
-            etag: opts
-                .resume_from
-                .as_deref()
-                .and_then(|id| HeaderValue::from_str(id).ok()),
-            last_modified: None,
+            etag,
+            last_modified,
             pending: VecDeque::new(),
             poll_timeout: opts.poll_timeout,
             answered: false,
             failures: 0,
+            backoff: opts.backoff,
         })
     }
 
@@ -72,8 +75,13 @@ impl PollLink {
                 return Ok(m);
             }
             if self.failures > 0 {
-                let delay = (Duration::from_millis(500) * 2u32.saturating_pow(self.failures - 1))
-                    .min(MAX_BACKOFF);
+                let Some(delay) = self.backoff.delay(self.failures) else {
+                    return Err(Error::connect(format!(
+                        "long-poll of {} failed {} times in a row; giving up",
+                        redact_url(&self.url),
+                        self.failures
+                    )));
+                };
                 tokio::time::sleep(delay).await;
             }
             match self.poll_once().await {
@@ -152,14 +160,37 @@ impl PollLink {
                 .unwrap_or("");
             let binary = content_type.starts_with("application/octet-stream")
                 || std::str::from_utf8(&body).is_err();
-            let id = headers
-                .get(ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.trim_matches('"').to_string());
+            let id = id_of(headers.get(ETAG), headers.get(LAST_MODIFIED));
             self.pending.push_back(Polled { id, body, binary });
         }
         Ok(())
     }
+}
+
+/// A message's id from its answer's cursor: `SECONDS:TAG` when it has both
+/// a `Last-Modified` and an `Etag` (Nchan's own id form), else the `Etag`.
+fn id_of(etag: Option<&HeaderValue>, last_modified: Option<&HeaderValue>) -> Option<String> {
+    let tag = etag?.to_str().ok()?.trim_matches('"');
+    let secs = last_modified
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    Some(match secs {
+        Some(secs) => format!("{}:{tag}", secs.as_secs()),
+        None => tag.to_string(),
+    })
+}
+
+/// The cursor headers that resume after message `id` (see [`id_of`]).
+fn cursor_of(id: &str) -> (Option<HeaderValue>, Option<HeaderValue>) {
+    if let Some((secs, tag)) = id.split_once(':')
+        && let Ok(secs) = secs.parse::<u64>()
+    {
+        let time = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+        let date = HeaderValue::from_str(&httpdate::fmt_http_date(time)).ok();
+        return (HeaderValue::from_str(tag).ok(), date);
+    }
+    (HeaderValue::from_str(id).ok(), None)
 }
 
 /// `[{"id": N, "body": "…"} | {"id": N, "body_base64": "…"}, …]`
@@ -198,6 +229,22 @@ fn parse_batch(body: &[u8]) -> std::result::Result<Vec<Polled>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nchan_cursors_and_ids_round_trip() {
+        let lm = HeaderValue::from_static("Sun, 22 Nov 2026 18:09:30 GMT");
+        let id = id_of(Some(&HeaderValue::from_static("1")), Some(&lm)).unwrap();
+        assert_eq!(id, "1795370970:1");
+        assert_eq!(
+            cursor_of(&id),
+            (Some(HeaderValue::from_static("1")), Some(lm))
+        );
+        assert_eq!(
+            id_of(Some(&HeaderValue::from_static("\"7\"")), None).unwrap(),
+            "7"
+        );
+        assert_eq!(cursor_of("7"), (Some(HeaderValue::from_static("7")), None));
+    }
 
     #[test]
     fn batches_parse_text_and_binary() {

@@ -21,9 +21,6 @@ use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::{status, trace, verbose};
 
-/// Reconnection delay when the server gave no `retry:`.
-const DEFAULT_RETRY: Duration = Duration::from_secs(2);
-
 pub struct SseLink {
     client: reqwest::Client,
     url: Url,
@@ -47,7 +44,8 @@ impl SseLink {
             parser: Parser::with_max_size(opts.max_message_size),
             response: None,
             pending: VecDeque::new(),
-            retry: DEFAULT_RETRY,
+            // Until the server sends `retry:`, the backoff's first step.
+            retry: opts.backoff.min,
             reconnecting: false,
             backoff: opts.backoff,
         };

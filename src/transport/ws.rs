@@ -54,6 +54,30 @@ pub async fn connect(url: &Url, opts: &Options) -> Result<Ws> {
     }
 }
 
+/// Connect offering a dialect's `protocols` (unless the user chose with
+/// `--subprotocol`). A server that picks none of them must still work, but
+/// tungstenite fails such a handshake, so then connect once more without
+/// offering any.
+pub async fn connect_offering(url: &Url, opts: &Options, protocols: &[&str]) -> Result<Ws> {
+    if !opts.subprotocols.is_empty() {
+        return connect(url, opts).await;
+    }
+    let mut offering = opts.clone();
+    offering.subprotocols = protocols.iter().map(|p| p.to_string()).collect();
+    match connect(url, &offering).await {
+        Err(e) if e.message.contains(NO_SUBPROTOCOL) => {
+            verbose!(
+                "the server picked none of {}; connecting again without offering them",
+                protocols.join(", ")
+            );
+            connect(url, opts).await
+        }
+        other => other,
+    }
+}
+
+const NO_SUBPROTOCOL: &str = "accepted none of the offered subprotocols";
+
 async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
     let host = url
         .host_str()
@@ -234,7 +258,7 @@ fn handshake_error(url: &Url, err: WsError) -> Error {
         WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
             SubProtocolError::NoSubProtocol,
         )) => Error::server(format!(
-            "{shown} accepted none of the offered subprotocols (drop --subprotocol, or check its name)"
+            "{shown} {NO_SUBPROTOCOL} (drop --subprotocol, or check its name)"
         )),
         WsError::Protocol(p) => {
             Error::server(format!("WebSocket handshake with {shown} failed: {p}"))

@@ -1,0 +1,715 @@
+//! STOMP 1.2 client over a WebSocket: CONNECT and heart-beat negotiation,
+//! SUBSCRIBE with ack modes, SEND with receipts, and a DISCONNECT with a
+//! receipt before the socket closes, so the broker has everything.
+//!
+//! The frame codec is [`crate::codec::stomp`]; this is the state machine
+//! around it. The WebSocket is read as a byte stream: brokers may put
+//! several frames in one message or split one across several, and a
+//! heart-beat is a lone EOL.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::sleep_until;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as WsFrame;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use url::Url;
+
+use crate::codec::stomp::{Decoder, Frame, Item};
+use crate::error::{Error, Kind, Result};
+use crate::message::Message;
+use crate::transport::Options;
+use crate::transport::ws::{self, Ws};
+use crate::{status, trace, verbose};
+
+/// The subprotocols offered, highest first (RabbitMQ picks the highest it
+/// knows; a server that picks none must still work).
+pub const SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+
+/// How a subscription acknowledges messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AckMode {
+    /// Delivered means consumed: the broker forgets a message once sent.
+    Auto,
+    /// Cumulative ACK: acknowledging one acknowledges all before it.
+    Client,
+    /// Each message acknowledged on its own.
+    ClientIndividual,
+}
+
+impl AckMode {
+    fn header(self) -> &'static str {
+        match self {
+            AckMode::Auto => "auto",
+            AckMode::Client => "client",
+            AckMode::ClientIndividual => "client-individual",
+        }
+    }
+}
+
+/// What the user asked of the STOMP session.
+#[derive(Clone, Debug, Default)]
+pub struct StompOptions {
+    /// The `host` header: RabbitMQ reads it as the virtual host.
+    pub vhost: String,
+    pub login: Option<String>,
+    pub passcode: Option<String>,
+    /// What we offer: (we can send every cx ms, we want to hear every cy ms).
+    pub heartbeat: (u64, u64),
+    /// Destinations: SUBSCRIBE to each, or SEND to each.
+    pub destinations: Vec<String>,
+    /// None: `client-individual` for queues, `auto` otherwise.
+    pub ack: Option<AckMode>,
+    pub prefetch: Option<u32>,
+    /// Extra headers for SEND and SUBSCRIBE frames (`-H`).
+    pub headers: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    /// Subscribe to the destinations (else only send).
+    pub subscribe: bool,
+}
+
+/// How long to wait for the CONNECTED frame and for the DISCONNECT receipt.
+const ANSWER_WAIT: Duration = Duration::from_secs(10);
+
+/// The receipt id of our DISCONNECT.
+const DISCONNECT_RECEIPT: &str = "pubcat-disconnect";
+
+pub struct StompLink {
+    ws: Box<Ws>,
+    url: Url,
+    transport_name: &'static str,
+    decoder: Decoder,
+    out: Vec<u8>,
+    /// (subscription id, destination, ack mode)
+    subscriptions: Vec<(String, String, AckMode)>,
+    /// `ack` ids of messages handed out and not yet acknowledged, per
+    /// subscription mode.
+    unacked: Vec<(String, AckMode)>,
+    send_every: Option<Duration>,
+    expect_every: Option<Duration>,
+    last_sent: Instant,
+    last_heard: Instant,
+    confirm: bool,
+    sent: u64,
+    confirmed: u64,
+    /// Set when the DISCONNECT receipt arrived.
+    disconnected: bool,
+    closing: bool,
+    /// The server closed the socket (its close frame is answered already).
+    server_closed: bool,
+    /// ... with close code 1000 (or 1001).
+    server_closed_cleanly: bool,
+    /// Something arrived since [`StompLink::take_heard`].
+    heard: bool,
+    opts: StompOptions,
+}
+
+/// What one read gave.
+pub enum Read {
+    Message(Message),
+    Closed { reason: String, clean: bool },
+}
+
+impl StompLink {
+    pub async fn connect(
+        url: &Url,
+        opts: &Options,
+        stomp: StompOptions,
+        transport_name: &'static str,
+    ) -> Result<StompLink> {
+        let ws = ws::connect_offering(url, opts, &SUBPROTOCOLS).await?;
+        let mut link = StompLink {
+            ws: Box::new(ws),
+            url: url.clone(),
+            transport_name,
+            decoder: Decoder::new(opts.max_message_size),
+            out: Vec::with_capacity(64 * 1024),
+            subscriptions: Vec::new(),
+            unacked: Vec::new(),
+            send_every: None,
+            expect_every: None,
+            last_sent: Instant::now(),
+            last_heard: Instant::now(),
+            confirm: false,
+            sent: 0,
+            confirmed: 0,
+            disconnected: false,
+            closing: false,
+            server_closed: false,
+            server_closed_cleanly: false,
+            heard: false,
+            opts: stomp,
+        };
+        link.handshake().await?;
+        if link.opts.subscribe {
+            link.subscribe().await?;
+        }
+        Ok(link)
+    }
+
+    async fn handshake(&mut self) -> Result<()> {
+        let (cx, cy) = self.opts.heartbeat;
+        let mut connect = Frame::new("CONNECT")
+            .header("accept-version", "1.0,1.1,1.2")
+            .header("host", &self.opts.vhost)
+            .header("heart-beat", &format!("{cx},{cy}"));
+        if let Some(login) = &self.opts.login {
+            connect = connect.header("login", login);
+        }
+        if let Some(passcode) = &self.opts.passcode {
+            connect = connect.header("passcode", passcode);
+        }
+        self.write(&connect).await?;
+        self.flush().await?;
+        let answer = tokio::time::timeout(ANSWER_WAIT, self.next_frame(false))
+            .await
+            .map_err(|_| {
+                Error::connect(format!(
+                    "{} sent no CONNECTED frame within {}s",
+                    self.shown(),
+                    ANSWER_WAIT.as_secs()
+                ))
+            })??;
+        let Some(connected) = answer else {
+            return Err(Error::server(format!(
+                "{} closed the connection before answering CONNECT",
+                self.shown()
+            )));
+        };
+        if connected.command == "ERROR" {
+            return Err(error_frame(&self.shown(), &connected));
+        }
+        if connected.command != "CONNECTED" {
+            return Err(Error::server(format!(
+                "{} answered CONNECT with {} instead of CONNECTED",
+                self.shown(),
+                connected.command
+            )));
+        }
+        verbose!(
+            "STOMP {} connected{}{}",
+            connected.get("version").unwrap_or("1.0"),
+            connected
+                .get("server")
+                .map(|s| format!(" to {s}"))
+                .unwrap_or_default(),
+            connected
+                .get("session")
+                .map(|s| format!(", session {s}"))
+                .unwrap_or_default()
+        );
+        let (sx, sy) = parse_heartbeat(connected.get("heart-beat").unwrap_or("0,0"));
+        // Spec 1.2: each direction is the larger of what one side can do and
+        // the other wants, and off if either says 0.
+        self.send_every = (cx != 0 && sy != 0).then(|| Duration::from_millis(cx.max(sy)));
+        self.expect_every = (sx != 0 && cy != 0).then(|| Duration::from_millis(sx.max(cy)));
+        verbose!(
+            "heart-beats: we send every {}, the server every {}",
+            show_period(self.send_every),
+            show_period(self.expect_every)
+        );
+        Ok(())
+    }
+
+    async fn subscribe(&mut self) -> Result<()> {
+        let destinations = self.opts.destinations.clone();
+        for (n, destination) in destinations.iter().enumerate() {
+            let ack = self.opts.ack.unwrap_or_else(|| default_ack(destination));
+            let id = format!("sub-{n}");
+            let mut frame = Frame::new("SUBSCRIBE")
+                .header("id", &id)
+                .header("destination", destination)
+                .header("ack", ack.header());
+            if let Some(p) = self.opts.prefetch {
+                frame = frame.header("prefetch-count", &p.to_string());
+            }
+            for (k, v) in &self.opts.headers {
+                frame = frame.header(k, v);
+            }
+            self.write(&frame).await?;
+            verbose!(
+                "subscribed to {destination} (id {id}, ack {})",
+                ack.header()
+            );
+            self.subscriptions.push((id, destination.clone(), ack));
+        }
+        self.flush().await
+    }
+
+    pub fn set_confirm(&mut self, confirm: bool) {
+        self.confirm = confirm;
+    }
+
+    /// Queue a SEND of `body` to every destination.
+    pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<()> {
+        let destinations = std::mem::take(&mut self.opts.destinations);
+        let result = async {
+            for destination in &destinations {
+                self.sent += 1;
+                let mut frame = Frame::new("SEND").header("destination", destination);
+                let content_type = self.opts.content_type.as_deref().unwrap_or(if binary {
+                    "application/octet-stream"
+                } else {
+                    "text/plain"
+                });
+                frame = frame.header("content-type", content_type);
+                if self.confirm {
+                    frame = frame.header("receipt", &format!("m-{}", self.sent));
+                }
+                for (k, v) in &self.opts.headers {
+                    frame = frame.header(k, v);
+                }
+                self.write(&frame.body(body.clone())).await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.opts.destinations = destinations;
+        result
+    }
+
+    pub async fn flush(&mut self) -> Result<()> {
+        self.ws_flush().await
+    }
+
+    async fn ws_flush(&mut self) -> Result<()> {
+        self.ws
+            .flush()
+            .await
+            .map_err(|e| ws::stream_error(&self.url, e))
+    }
+
+    async fn write(&mut self, frame: &Frame) -> Result<()> {
+        if verbose_frames() {
+            trace!("send {}", describe(frame));
+        }
+        frame.encode(&mut self.out);
+        // One WebSocket message per frame keeps every broker happy (some
+        // parse only one frame per message); batching is in the socket's
+        // write buffer, flushed by the caller.
+        let bytes = std::mem::take(&mut self.out);
+        let ws_frame = match String::from_utf8(bytes) {
+            Ok(text) => WsFrame::Text(text.into()),
+            Err(e) => WsFrame::Binary(Bytes::from(e.into_bytes())),
+        };
+        self.ws
+            .feed(ws_frame)
+            .await
+            .map_err(|e| ws::stream_error(&self.url, e))?;
+        self.last_sent = Instant::now();
+        Ok(())
+    }
+
+    /// ACK every message handed out since the last call: call it once they
+    /// are printed and flushed, so a consumer that dies before printing
+    /// leaves them to be redelivered.
+    pub async fn acknowledge(&mut self) -> Result<()> {
+        if self.unacked.is_empty() {
+            return Ok(());
+        }
+        let unacked = std::mem::take(&mut self.unacked);
+        let last_client = unacked
+            .iter()
+            .rposition(|(_, mode)| *mode == AckMode::Client);
+        for (i, (id, mode)) in unacked.iter().enumerate() {
+            // `client` acks are cumulative: the last one covers the rest.
+            if *mode == AckMode::Client && Some(i) != last_client {
+                continue;
+            }
+            self.write(&Frame::new("ACK").header("id", id)).await?;
+        }
+        self.ws_flush().await
+    }
+
+    /// The next message or close. `draining`: only what is already buffered
+    /// (no timers, no waiting).
+    pub async fn next(&mut self, draining: bool) -> Result<Read> {
+        loop {
+            let Some(frame) = self.next_frame(draining).await? else {
+                return Ok(Read::Closed {
+                    reason: "connection closed".into(),
+                    clean: self.disconnected,
+                });
+            };
+            if let Some(read) = self.on_frame(frame)? {
+                return Ok(read);
+            }
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) -> Result<Option<Read>> {
+        match frame.command.as_str() {
+            "MESSAGE" => {
+                let Some(destination) = frame.get("destination") else {
+                    return Err(Error::server(format!(
+                        "{} sent a MESSAGE without a destination",
+                        self.shown()
+                    )));
+                };
+                let sub = frame.get("subscription").unwrap_or_default();
+                let mode = self
+                    .subscriptions
+                    .iter()
+                    .find(|(id, _, _)| id == sub)
+                    .map_or(AckMode::Auto, |(_, _, mode)| *mode);
+                if mode != AckMode::Auto {
+                    // 1.2 names the ack id `ack`; 1.0/1.1 use `message-id`.
+                    if let Some(ack) = frame.get("ack").or_else(|| frame.get("message-id")) {
+                        self.unacked.push((ack.to_string(), mode));
+                    }
+                }
+                let binary = frame
+                    .get("content-type")
+                    .is_some_and(|ct| ct.starts_with("application/octet-stream"))
+                    || std::str::from_utf8(&frame.body).is_err();
+                let mut m = Message::received(
+                    Arc::from(destination),
+                    frame.body,
+                    binary,
+                    self.transport_name,
+                    SystemTime::now(),
+                );
+                m.id = frame
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "message-id")
+                    .map(|(_, v)| v.clone());
+                m.headers = frame.headers;
+                Ok(Some(Read::Message(m)))
+            }
+            "RECEIPT" => {
+                let id = frame.get("receipt-id").unwrap_or_default();
+                if id == DISCONNECT_RECEIPT {
+                    self.disconnected = true;
+                } else if let Some(n) = id.strip_prefix("m-") {
+                    self.confirmed += 1;
+                    if self.confirm {
+                        status!("message {n} confirmed");
+                    }
+                } else {
+                    trace!("receipt {id}");
+                }
+                Ok(None)
+            }
+            "ERROR" => Err(error_frame(&self.shown(), &frame)),
+            other => {
+                verbose!("ignoring an unexpected {other} frame");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The next decoded frame; heart-beats are swallowed (they only prove
+    /// the server alive) and sent when due. None when the socket closed.
+    async fn next_frame(&mut self, draining: bool) -> Result<Option<Frame>> {
+        loop {
+            match self.decoder.decode_next() {
+                Ok(Some(Item::Frame(frame))) => {
+                    if verbose_frames() {
+                        trace!("recv {}", describe(&frame));
+                    }
+                    return Ok(Some(frame));
+                }
+                Ok(Some(Item::HeartBeat)) => {
+                    trace!("recv heart-beat");
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(Error::server(format!(
+                        "{} sent a malformed STOMP frame: {e}",
+                        self.shown()
+                    )));
+                }
+            }
+            let now = tokio::time::Instant::now();
+            let send_at = self
+                .send_every
+                .filter(|_| !draining && !self.closing)
+                .map(|p| tokio::time::Instant::from_std(self.last_sent + p));
+            // Tolerate one late beat: dead after twice the period.
+            let dead_at = self
+                .expect_every
+                .filter(|_| !draining)
+                .map(|p| tokio::time::Instant::from_std(self.last_heard + 2 * p));
+            let far = now + Duration::from_secs(365 * 24 * 3600);
+            tokio::select! {
+                frame = self.ws.next() => {
+                    self.last_heard = Instant::now();
+                    self.heard = true;
+                    match frame {
+                        Some(Ok(WsFrame::Text(t))) => self.decoder.feed(t.as_bytes()),
+                        Some(Ok(WsFrame::Binary(b))) => self.decoder.feed(&b),
+                        Some(Ok(WsFrame::Close(c))) => {
+                            self.server_closed = true;
+                            self.server_closed_cleanly = ws::is_clean_close(c.as_ref());
+                            verbose!("server sent close {}", ws::describe_close(c.as_ref()));
+                            if !self.disconnected && !self.closing {
+                                return Err(Error::connect(format!(
+                                    "{} closed the connection ({})",
+                                    self.shown(),
+                                    ws::describe_close(c.as_ref())
+                                )));
+                            }
+                            return Ok(None);
+                        }
+                        Some(Ok(_)) => {}
+                        None | Some(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed)) => {
+                            self.server_closed = true;
+                            if !self.disconnected && !self.closing {
+                                return Err(Error::connect(format!(
+                                    "{} dropped the connection",
+                                    self.shown()
+                                )));
+                            }
+                            return Ok(None);
+                        }
+                        Some(Err(e)) => return Err(ws::stream_error(&self.url, e)),
+                    }
+                }
+                _ = sleep_until(send_at.unwrap_or(far)), if send_at.is_some() => {
+                    trace!("send heart-beat");
+                    self.ws
+                        .send(WsFrame::Text("\n".into()))
+                        .await
+                        .map_err(|e| ws::stream_error(&self.url, e))?;
+                    self.last_sent = Instant::now();
+                }
+                _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
+                    return Err(Error::connect(format!(
+                        "no heart-beat from {} for {}: connection considered dead",
+                        self.shown(),
+                        humantime::format_duration(2 * self.expect_every.unwrap_or_default())
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Close without losing anything: with `--confirm`, first wait (up to
+    /// `wait`) for every SEND's receipt: RabbitMQ sends them once its
+    /// publisher confirms are in, and a DISCONNECT before that loses them.
+    /// Then UNSUBSCRIBE, DISCONNECT with a receipt, and wait for that
+    /// receipt or the server's clean close (RabbitMQ closes without
+    /// receipting DISCONNECT; Spring receipts only DISCONNECT, and that
+    /// receipt covers every frame before it). Messages still arriving go to
+    /// `on_message` when they need no ack; with an ack mode they stay
+    /// unacknowledged and the broker redelivers them. True when the server
+    /// confirmed it has everything we sent.
+    pub async fn close(
+        &mut self,
+        wait: Duration,
+        mut on_message: impl FnMut(Message) -> Result<()>,
+    ) -> Result<bool> {
+        if self.closing {
+            return Ok(self.disconnected);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        if self.confirm && self.confirmed < self.sent {
+            let all_receipts = |link: &StompLink| link.confirmed >= link.sent;
+            self.drain_until(deadline, all_receipts, &mut on_message)
+                .await?;
+            if self.confirmed < self.sent {
+                verbose!(
+                    "{} of {} SEND receipts in after {}",
+                    self.confirmed,
+                    self.sent,
+                    humantime::format_duration(wait)
+                );
+            }
+        }
+        self.closing = true;
+        if !self.server_closed {
+            for (id, _, _) in std::mem::take(&mut self.subscriptions) {
+                self.write(&Frame::new("UNSUBSCRIBE").header("id", &id))
+                    .await?;
+            }
+            self.write(&Frame::new("DISCONNECT").header("receipt", DISCONNECT_RECEIPT))
+                .await?;
+            self.ws_flush().await?;
+            // The DISCONNECT receipt, or the server hanging up.
+            let deadline = deadline.max(tokio::time::Instant::now() + Duration::from_secs(2));
+            self.drain_until(deadline, |link| link.disconnected, &mut on_message)
+                .await?;
+        }
+        let confirmed = self.confirmed >= self.sent
+            || self.disconnected
+            || (!self.confirm && self.server_closed_cleanly);
+        if self.confirm && self.confirmed < self.sent && self.disconnected {
+            status!(
+                "the server receipted {} of {} SENDs one by one, and all of them with its DISCONNECT receipt",
+                self.confirmed,
+                self.sent
+            );
+        }
+        if !self.server_closed {
+            let close = CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            };
+            match WebSocketStream::close(&mut *self.ws, Some(close)).await {
+                Err(e) => verbose!("close frame not sent: {e}"),
+                Ok(()) => {
+                    // Read to the server's close so the socket ends cleanly.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                        while let Some(Ok(frame)) = self.ws.next().await {
+                            if matches!(frame, WsFrame::Close(_)) {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                }
+            }
+        }
+        Ok(confirmed)
+    }
+
+    /// Read frames until `done` holds, the socket ends or `deadline`
+    /// passes, handling them as [`StompLink::close`] says.
+    async fn drain_until(
+        &mut self,
+        deadline: tokio::time::Instant,
+        done: impl Fn(&StompLink) -> bool,
+        on_message: &mut impl FnMut(Message) -> Result<()>,
+    ) -> Result<()> {
+        while !done(self) && !self.server_closed {
+            let frame = match tokio::time::timeout_at(deadline, self.next_frame(false)).await {
+                Err(_) => return Ok(()),
+                Ok(Ok(Some(frame))) => frame,
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(e)) if e.kind == Kind::Server => return Err(e),
+                Ok(Err(e)) => {
+                    verbose!("while closing: {e}");
+                    return Ok(());
+                }
+            };
+            let needs_ack = frame.get("ack").is_some();
+            match self.on_frame(frame)? {
+                Some(Read::Message(m)) if !needs_ack => on_message(m)?,
+                Some(Read::Message(m)) => trace!(
+                    "not printing message {} that arrived while closing: it is not acknowledged, so the broker redelivers it",
+                    m.id.as_deref().unwrap_or("?")
+                ),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// True when anything arrived since the last call.
+    pub fn take_heard(&mut self) -> bool {
+        std::mem::take(&mut self.heard)
+    }
+
+    /// A WebSocket ping: keeps proxies and idle timeouts (RabbitMQ's cowboy
+    /// closes a socket silent for 60 s) happy when we send no heart-beats.
+    pub async fn ping(&mut self) -> Result<bool> {
+        trace!("send ping");
+        self.ws
+            .send(WsFrame::Ping(Bytes::from_static(b"pubcat")))
+            .await
+            .map_err(|e| ws::stream_error(&self.url, e))?;
+        Ok(true)
+    }
+
+    /// (sent, confirmed one by one) for `--confirm`.
+    pub fn receipts(&self) -> (u64, u64) {
+        (self.sent, self.confirmed)
+    }
+
+    fn shown(&self) -> String {
+        crate::log::redact_url(&self.url)
+    }
+}
+
+/// The destinations where competing consumers take messages off a queue:
+/// acknowledge each there by default, so none is lost.
+fn default_ack(destination: &str) -> AckMode {
+    if destination.starts_with("/queue/") || destination.starts_with("/amq/queue/") {
+        AckMode::ClientIndividual
+    } else {
+        AckMode::Auto
+    }
+}
+
+/// `heart-beat: x,y` in ms; anything unparsable is 0 (off).
+pub fn parse_heartbeat(value: &str) -> (u64, u64) {
+    let mut parts = value.split(',').map(|p| p.trim().parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+fn show_period(p: Option<Duration>) -> String {
+    p.map_or("never".to_string(), |p| {
+        humantime::format_duration(p).to_string()
+    })
+}
+
+/// The one line an ERROR frame becomes: its `message` header, then the
+/// body's text squeezed to one line.
+fn error_frame(server: &str, frame: &Frame) -> Error {
+    let message = frame.get("message").unwrap_or("(no message)");
+    let body = String::from_utf8_lossy(&frame.body);
+    let body = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body: String = body.chars().take(300).collect();
+    if body.is_empty() || body == message {
+        Error::server(format!("{server} sent ERROR: {message}"))
+    } else {
+        Error::server(format!("{server} sent ERROR: {message}: {body}"))
+    }
+}
+
+fn verbose_frames() -> bool {
+    crate::log::level() >= 2
+}
+
+/// A frame for the `-vv` log: command, headers (secrets hidden) and size.
+fn describe(frame: &Frame) -> String {
+    let headers: Vec<String> = frame
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}:{}", crate::log::redact_header(k, v)))
+        .collect();
+    format!(
+        "{} [{}] {} bytes",
+        frame.command,
+        headers.join(" "),
+        frame.body.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_headers_parse_leniently() {
+        assert_eq!(parse_heartbeat("10000,5000"), (10000, 5000));
+        assert_eq!(parse_heartbeat("0,0"), (0, 0));
+        assert_eq!(parse_heartbeat("x"), (0, 0));
+    }
+
+    #[test]
+    fn queues_default_to_individual_acks() {
+        assert_eq!(default_ack("/queue/jobs"), AckMode::ClientIndividual);
+        assert_eq!(default_ack("/amq/queue/jobs"), AckMode::ClientIndividual);
+        assert_eq!(default_ack("/topic/news"), AckMode::Auto);
+    }
+
+    #[test]
+    fn error_frames_become_one_line() {
+        let f = Frame::new("ERROR")
+            .header("message", "Bad CONNECT")
+            .body(Bytes::from_static(b"Access refused for user 'guest'\n"));
+        let e = error_frame("ws://h/ws", &f);
+        assert_eq!(e.kind, Kind::Server);
+        assert_eq!(
+            e.message,
+            "ws://h/ws sent ERROR: Bad CONNECT: Access refused for user 'guest'"
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! Interop with RabbitMQ Web-STOMP, a real broker we did not write. Start it
+//! with `bash tests/peers/rabbitmq-stomp.sh start`, then run
+//! `PUBCAT_INTEROP=1 cargo test --test interop_rabbitmq` (`.ci/run` does both).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{assert_code, collect, pubcat, wait_with_timeout};
+
+const WS: &str = "ws://127.0.0.1:15674/ws";
+
+/// False when interop tests are not asked for; a loud failure when they are
+/// but RabbitMQ's Web-STOMP listener is not there.
+fn rabbit() -> bool {
+    if std::env::var_os("PUBCAT_INTEROP").is_none() {
+        eprintln!(
+            "interop test not run: set PUBCAT_INTEROP=1 (after `bash tests/peers/rabbitmq-stomp.sh start`)"
+        );
+        return false;
+    }
+    let up = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:15674".parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .is_ok();
+    assert!(
+        up,
+        "PUBCAT_INTEROP is set but RabbitMQ Web-STOMP is not answering on {WS}: start it with `bash tests/peers/rabbitmq-stomp.sh start`"
+    );
+    true
+}
+
+/// A destination name no other run uses.
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("pubcat-{name}-{}-{nanos}", std::process::id())
+}
+
+fn stomp(args: &[&str]) -> std::process::Command {
+    let mut cmd = pubcat();
+    cmd.args(args)
+        .args(["--user", "guest", "--password", "guest"])
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Publish `n` numbered messages to `destination` with receipts; asserts
+/// every one was confirmed.
+fn publish_numbered(destination: &str, n: usize) {
+    let mut child = stomp(&[
+        "pub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        destination,
+        "--confirm",
+    ])
+    .stdin(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert!(status.success(), "publish failed: {stderr}");
+    assert_eq!(
+        stderr.matches("confirmed").count(),
+        n,
+        "not every SEND got its receipt: {stderr}"
+    );
+}
+
+/// Number of consumers on a queue, from rabbitmqctl.
+fn queue_field(queue: &str, field: &str) -> Option<u64> {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(["-q", "list_queues", "name", field])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let mut parts = l.split_whitespace();
+        (parts.next() == Some(queue)).then(|| parts.next()?.parse().ok())?
+    })
+}
+
+fn wait_for_queue(queue: &str, field: &str, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while queue_field(queue, field) != Some(n) {
+        assert!(
+            Instant::now() < deadline,
+            "queue {queue} never had {field} = {n} (now {:?})",
+            queue_field(queue, field)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running subscriber whose stdout lines are collected as they come.
+struct Consumer {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Consumer {
+    fn start(args: &[&str]) -> Consumer {
+        let mut child = stomp(args)
+            .args(["-o", "raw"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = collect(child.stderr.take().unwrap());
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Consumer {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Ctrl-C, then (exit code, lines, stderr).
+    fn stop(mut self) -> (Option<i32>, Vec<String>, String) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let code = wait_with_timeout(&mut self.child, Duration::from_secs(30)).code();
+        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).to_string();
+        // The reader thread ends with the pipe; give it the last lines.
+        let lines = self.lines.lock().unwrap().clone();
+        (code, lines, stderr)
+    }
+}
+
+#[test]
+fn topic_fans_out_every_message_to_every_subscriber() {
+    if !rabbit() {
+        return;
+    }
+    let topic = format!("/topic/{}", unique("fan"));
+    let subs: Vec<Child> = (0..2)
+        .map(|_| {
+            stomp(&["sub", WS, "--protocol", "stomp", "-t", &topic, "-n", "1000"])
+                .args(["-o", "raw", "--timeout", "60s"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // A topic subscription is a queue RabbitMQ binds when SUBSCRIBE is
+    // processed: wait until both exist (two consumers on amq.topic queues
+    // are not named; count connections' subscriptions via bindings).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = std::process::Command::new("rabbitmqctl")
+            .args(["-q", "list_bindings", "source_name", "routing_key"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let key = topic.trim_start_matches("/topic/");
+        if text
+            .lines()
+            .filter(|l| l.starts_with("amq.topic") && l.ends_with(key))
+            .count()
+            >= 2
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the two topic subscriptions never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    publish_numbered(&topic, 1000);
+    let want: Vec<String> = (1..=1000).map(|i| format!("m{i}")).collect();
+    for sub in subs {
+        let out = sub.wait_with_output().unwrap();
+        let stderr = assert_code(&out, 0);
+        let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        assert!(
+            got == want,
+            "a subscriber got {} messages, not 1..1000 in order: {stderr}",
+            got.len()
+        );
+    }
+}
+
+#[test]
+fn competing_consumers_on_a_queue_share_every_message_exactly_once() {
+    if !rabbit() {
+        return;
+    }
+    let name = unique("work");
+    let queue = format!("/queue/{name}");
+    let args = [
+        "sub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        &queue,
+        "--ack",
+        "client-individual",
+        "--prefetch",
+        "10",
+    ];
+    let a = Consumer::start(&args);
+    let b = Consumer::start(&args);
+    wait_for_queue(&name, "consumers", 2);
+    publish_numbered(&queue, 1000);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while a.count() + b.count() < 1000 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of 1000 arrived",
+            a.count() + b.count()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Every message printed was acked: nothing left on the queue.
+    wait_for_queue(&name, "messages", 0);
+    let (code_a, lines_a, err_a) = a.stop();
+    let (code_b, lines_b, err_b) = b.stop();
+    assert_eq!((code_a, code_b), (Some(130), Some(130)), "{err_a}\n{err_b}");
+    assert!(
+        !lines_a.is_empty() && !lines_b.is_empty(),
+        "one consumer got nothing: {err_a}\n{err_b}"
+    );
+    let mut all: Vec<String> = lines_a.into_iter().chain(lines_b).collect();
+    all.sort_by_key(|m| m[1..].parse::<u32>().unwrap());
+    let want: Vec<String> = (1..=1000).map(|i| format!("m{i}")).collect();
+    assert!(
+        all == want,
+        "the union is not exactly 1..1000 ({} messages)",
+        all.len()
+    );
+}
+
+#[test]
+fn a_message_a_killed_consumer_never_acked_goes_to_the_other() {
+    if !rabbit() {
+        return;
+    }
+    let name = unique("redeliver");
+    let queue = format!("/queue/{name}");
+    // The first consumer's stdout is a pipe nobody reads: printing a message
+    // larger than the pipe's buffer blocks, so it is never flushed or acked.
+    let mut stuck = stomp(&[
+        "sub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        &queue,
+        "--ack",
+        "client-individual",
+    ])
+    .args(["-o", "raw"])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for_queue(&name, "consumers", 1);
+    let big = "x".repeat(512 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big");
+    std::fs::write(&file, &big).unwrap();
+    let out = stomp(&[
+        "pub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        &queue,
+        "--file",
+        file.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_code(&out, 0);
+    wait_for_queue(&name, "messages_unacknowledged", 1);
+    stuck.kill().unwrap();
+    let _ = stuck.wait();
+    let out = stomp(&[
+        "sub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        &queue,
+        "-n",
+        "1",
+        "--timeout",
+        "30s",
+        "-o",
+        "json",
+    ])
+    .output()
+    .unwrap();
+    assert_code(&out, 0);
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["body"].as_str().map(str::len), Some(big.len()));
+    let redelivered = m["headers"]
+        .as_object()
+        .and_then(|h| h.get("redelivered"))
+        .and_then(|v| v.as_str());
+    assert_eq!(redelivered, Some("true"), "{m}");
+    wait_for_queue(&name, "messages", 0);
+}
+
+#[test]
+fn count_acks_exactly_n_and_leaves_the_rest_on_the_queue() {
+    if !rabbit() {
+        return;
+    }
+    let name = unique("count");
+    let queue = format!("/queue/{name}");
+    publish_numbered(&queue, 10);
+    let out = stomp(&[
+        "sub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        &queue,
+        "-n",
+        "3",
+        "-o",
+        "raw",
+        "--timeout",
+        "30s",
+    ])
+    .output()
+    .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "m1\nm2\nm3\n");
+    wait_for_queue(&name, "messages", 7);
+    let out = stomp(&[
+        "sub",
+        WS,
+        "--protocol",
+        "stomp",
+        "-t",
+        &queue,
+        "-n",
+        "7",
+        "-o",
+        "raw",
+        "--timeout",
+        "30s",
+    ])
+    .output()
+    .unwrap();
+    assert_code(&out, 0);
+    let want: String = (4..=10).map(|i| format!("m{i}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+}
+
+#[test]
+fn wrong_password_exits_4_with_rabbitmqs_words() {
+    if !rabbit() {
+        return;
+    }
+    let out = pubcat()
+        .args([
+            "sub",
+            WS,
+            "--protocol",
+            "stomp",
+            "-t",
+            "/topic/x",
+            "--user",
+            "guest",
+            "--password",
+            "wrong",
+        ])
+        .args(["-v"])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 4);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("pubcat: error:") && last.contains("ERROR"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("access refused") || stderr.contains("Bad CONNECT"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong"),
+        "the passcode leaked into -v output: {stderr}"
+    );
+}
+
+/// A body with NULs and line breaks needs `content-length` both ways.
+/// (Binary, non-UTF-8 bodies need `web_stomp.ws_frame = binary` on the
+/// broker: by default RabbitMQ puts them in text frames, which WebSocket
+/// forbids and pubcat refuses.)
+#[test]
+fn stomp_scheme_and_bodies_with_nuls_round_trip() {
+    if !rabbit() {
+        return;
+    }
+    let name = unique("nul");
+    let url = "stomp+ws://127.0.0.1:15674/ws";
+    let queue = format!("/queue/{name}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body");
+    let body = "a\0b\nc\r\n\0\0é";
+    std::fs::write(&file, body).unwrap();
+    let out = stomp(&["pub", url, "-t", &queue, "--file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let out = stomp(&[
+        "sub",
+        url,
+        "-t",
+        &queue,
+        "-n",
+        "1",
+        "-o",
+        "raw",
+        "--timeout",
+        "30s",
+    ])
+    .output()
+    .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{body}\n"));
+}
