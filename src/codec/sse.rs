@@ -180,7 +180,7 @@ impl Parser {
         match field {
             b"event" => {
                 self.event.clear();
-                self.event.push_str(&String::from_utf8_lossy(value));
+                push_utf8(&mut self.event, value);
             }
             b"data" => {
                 if self.discard {
@@ -192,12 +192,15 @@ impl Parser {
                     self.overflow = true;
                     return;
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_utf8(&mut self.data, value);
                 self.data.push('\n');
             }
             // An id containing NUL is ignored, per the spec.
             b"id" if !value.contains(&0) => {
-                self.id_buffer = Some(String::from_utf8_lossy(value).into_owned());
+                // Reuse the buffer: most streams send an id with every event.
+                let id = self.id_buffer.get_or_insert_with(String::new);
+                id.clear();
+                push_utf8(id, value);
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Absurdly long digit strings saturate rather than fail.
@@ -270,6 +273,15 @@ impl Parser {
         self.skip_lf = false;
         self.discard = false;
         self.skip_line = false;
+    }
+}
+
+/// Append bytes as text: as is when they are UTF-8 (the usual case, and a
+/// fast check), else with U+FFFD for each bad sequence, as the spec says.
+fn push_utf8(dst: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => dst.push_str(s),
+        Err(_) => dst.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
