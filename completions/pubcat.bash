@@ -371,7 +371,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__publish)
-            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --event --binary-file --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -406,7 +406,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
                     return 0
                     ;;
                 --vhost)
@@ -422,6 +422,26 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ack-reply)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -458,6 +478,14 @@ _pubcat() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --binary-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -567,7 +595,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --ack --prefetch --count --timeout --until --idle --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --ack --prefetch --event --count --timeout --until --idle --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,7 +630,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
                     return 0
                     ;;
                 --vhost)
@@ -621,11 +649,35 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ack-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ack)
                     COMPREPLY=($(compgen -W "auto client client-individual" -- "${cur}"))
                     return 0
                     ;;
                 --prefetch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -685,7 +737,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --ack --prefetch --last --since --state --backoff-min --backoff-max --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --ack --prefetch --event --last --since --state --backoff-min --backoff-max --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,7 +772,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
                     return 0
                     ;;
                 --vhost)
@@ -739,11 +791,35 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ack-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ack)
                     COMPREPLY=($(compgen -W "auto client client-individual" -- "${cur}"))
                     return 0
                     ;;
                 --prefetch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

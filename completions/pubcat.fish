@@ -49,7 +49,7 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the em
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
@@ -58,12 +58,18 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
-stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s f -l file -d 'Send this file\'s contents as one message' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
@@ -71,7 +77,9 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s n -l count -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l rate -d 'Send at most this many messages per second (0 = as fast as possible)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l content-type -d 'Content-Type of messages published over HTTP [default: text/plain, or application/octet-stream with --binary]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, the WebSocket close) before exit 5' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket close) before exit 5' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -83,12 +91,12 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND); fail (exit 5) when the server does not acknowledge them'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
@@ -97,12 +105,18 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'L
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
-stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s f -l file -d 'Send this file\'s contents as one message' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
@@ -110,7 +124,9 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s n -l count -d 'Sen
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l rate -d 'Send at most this many messages per second (0 = as fast as possible)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l content-type -d 'Content-Type of messages published over HTTP [default: text/plain, or application/octet-stream with --binary]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, the WebSocket close) before exit 5' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket close) before exit 5' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -122,12 +138,12 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Ad
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND); fail (exit 5) when the server does not acknowledge them'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
@@ -136,16 +152,23 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
-stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
@@ -164,7 +187,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
@@ -173,16 +196,23 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'L
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
-stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
@@ -201,7 +231,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d 'L
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
@@ -210,16 +240,23 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
-stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F

@@ -23,8 +23,9 @@ Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
 
 /// Publish, subscribe to, tail and benchmark real-time message streams.
 ///
-/// pubcat speaks WebSocket (ws, wss), Server-Sent Events, HTTP long-poll and
-/// HTTP publish today; STOMP, Socket.IO and SockJS are coming. Messages go to stdout; status and errors to stderr.
+/// pubcat speaks WebSocket (ws, wss), Server-Sent Events, HTTP long-poll,
+/// HTTP publish, STOMP and Socket.IO today; SockJS is coming. Messages go to
+/// stdout; status and errors to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "pubcat", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
@@ -157,8 +158,8 @@ pub struct ConnectArgs {
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 
-    /// Destination where the protocol has them (STOMP, Socket.IO); for raw
-    /// WebSocket the topic is the URL path.
+    /// Destination where the protocol has them (STOMP); for raw WebSocket
+    /// the topic is the URL path, for Socket.IO the namespace.
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
 
@@ -186,12 +187,75 @@ pub struct ConnectArgs {
     pub max_message_size: usize,
 
     /// The protocol over the transport [default: raw; stomp for stomp+ws://
-    /// and stomp+wss:// URLs].
+    /// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs].
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub protocol: Option<Protocol>,
 
     #[command(flatten)]
     pub stomp: StompArgs,
+
+    #[command(flatten)]
+    pub socketio: SocketIoArgs,
+}
+
+/// Socket.IO connection settings.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Socket.IO")]
+pub struct SocketIoArgs {
+    /// The namespace to connect to [default: the URL's path, / when none].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// CONNECT payload, a JSON object the server's middleware reads, e.g.
+    /// '{"token":"…"}' (never shown in -v output).
+    #[arg(
+        long,
+        value_name = "JSON",
+        env = "PUBCAT_SOCKETIO_AUTH",
+        hide_env_values = true
+    )]
+    pub auth: Option<String>,
+
+    /// The Engine.IO path on the server.
+    #[arg(long, value_name = "PATH", default_value = "/socket.io/")]
+    pub path: String,
+
+    /// Emit EVENT right after connecting, and again after every reconnect
+    /// (repeatable): how a client joins rooms, e.g. --emit join room1.
+    /// ARG is JSON when valid (else a string); a JSON array is the argument
+    /// list ('[]': none, '["room",1]': two).
+    #[arg(long, num_args = 2, value_names = ["EVENT", "ARG"], action = clap::ArgAction::Append)]
+    pub emit: Vec<String>,
+
+    /// The arguments of the acknowledgement sent when the server asks for
+    /// one, read as --emit's ARG [default: no arguments].
+    #[arg(long, value_name = "JSON")]
+    pub ack_reply: Option<String>,
+}
+
+/// What a Socket.IO publisher emits.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Socket.IO")]
+pub struct SocketIoPublishArgs {
+    /// The event to emit [default: message]: once with the MESSAGE
+    /// arguments as its arguments (each JSON when valid, else a string), or
+    /// once per stdin line (the line as its argument).
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+
+    /// Attach this file's bytes to the emit as a binary argument (after
+    /// the MESSAGE arguments).
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub binary_file: Option<PathBuf>,
+}
+
+/// Which Socket.IO events a subscriber prints.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Socket.IO")]
+pub struct SocketIoSubscribeArgs {
+    /// Print only this event (repeatable) [default: every event].
+    #[arg(long, value_name = "NAME")]
+    pub event: Vec<String>,
 }
 
 /// STOMP connection settings.
@@ -291,15 +355,20 @@ pub struct PublishArgs {
     pub content_type: Option<String>,
 
     /// Report each message's acknowledgement on stderr (HTTP: the server's
-    /// id; STOMP: a RECEIPT per SEND); fail (exit 5) when the server does
+    /// id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose
+    /// arguments are printed on stdout); fail (exit 5) when the server does
     /// not acknowledge them.
     #[arg(long)]
     pub confirm: bool,
 
     /// After the last message, wait this long for the server's
-    /// acknowledgements (STOMP receipts, the WebSocket close) before exit 5.
+    /// acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket
+    /// close) before exit 5.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub socketio: SocketIoPublishArgs,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +378,9 @@ pub struct SubscribeArgs {
 
     #[command(flatten)]
     pub stomp_sub: StompSubscribeArgs,
+
+    #[command(flatten)]
+    pub socketio_sub: SocketIoSubscribeArgs,
 
     /// Exit 0 after this many messages.
     #[arg(short = 'n', long, value_name = "N")]
@@ -335,6 +407,9 @@ pub struct TailArgs {
 
     #[command(flatten)]
     pub stomp_sub: StompSubscribeArgs,
+
+    #[command(flatten)]
+    pub socketio_sub: SocketIoSubscribeArgs,
 
     /// First show up to N messages of history (servers that take `?last=N`,
     /// as `pubcat serve` does), then follow.

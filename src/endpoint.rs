@@ -26,6 +26,10 @@ pub enum Protocol {
     Raw,
     /// STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t.
     Stomp,
+    /// Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the
+    /// URL's path is the namespace.
+    #[value(name = "socketio")]
+    SocketIo,
 }
 
 /// What the command does with the endpoint, which picks the default
@@ -53,8 +57,9 @@ impl Endpoint {
     /// `ws://127.0.0.1:7878/events`; a URL without a scheme gets `ws://`.
     /// http(s) URLs default to SSE for receiving and POST for publishing;
     /// `transport` overrides that, switching the scheme to match (one Nchan
-    /// or pubcat-serve URL serves every transport). A `stomp+` scheme prefix
-    /// (`stomp+ws://`) picks the protocol, as `protocol` does.
+    /// or pubcat-serve URL serves every transport). A `stomp+` or
+    /// `socketio+` scheme prefix (`stomp+ws://`, `socketio+http://`) picks
+    /// the protocol, as `protocol` does.
     pub fn parse(
         input: &str,
         transport: Option<Transport>,
@@ -62,9 +67,12 @@ impl Endpoint {
         role: Role,
     ) -> Result<Endpoint> {
         let input = input.trim();
-        let (input, protocol) = match input.strip_prefix("stomp+") {
-            Some(rest) => (rest, protocol.or(Some(Protocol::Stomp))),
-            None => (input, protocol),
+        let (input, protocol) = if let Some(rest) = input.strip_prefix("stomp+") {
+            (rest, protocol.or(Some(Protocol::Stomp)))
+        } else if let Some(rest) = input.strip_prefix("socketio+") {
+            (rest, protocol.or(Some(Protocol::SocketIo)))
+        } else {
+            (input, protocol)
         };
         let protocol = protocol.unwrap_or(Protocol::Raw);
         if input.is_empty() {
@@ -97,6 +105,9 @@ impl Endpoint {
             return Err(Error::usage(format!("URL `{input}` has no host")));
         }
         let is_ws = url.scheme().starts_with("ws");
+        if protocol == Protocol::SocketIo {
+            return socketio(url, transport, tls, is_ws);
+        }
         if protocol == Protocol::Stomp && transport.is_some_and(|t| t != Transport::Ws) {
             return Err(Error::usage(
                 "STOMP runs over WebSocket: use --transport ws",
@@ -158,6 +169,46 @@ impl Endpoint {
     }
 }
 
+/// A Socket.IO endpoint: Engine.IO starts with an HTTP request (polling)
+/// unless it goes straight to WebSocket (`--transport ws`, or a ws(s)://
+/// URL), so the URL keeps its http(s) scheme; the path is the namespace.
+fn socketio(
+    mut url: Url,
+    transport: Option<Transport>,
+    tls: bool,
+    is_ws: bool,
+) -> Result<Endpoint> {
+    let transport = match transport {
+        None if is_ws => Transport::Ws,
+        None | Some(Transport::Poll) => Transport::Poll,
+        Some(Transport::Ws) => Transport::Ws,
+        Some(Transport::Sse | Transport::Http) => {
+            return Err(Error::usage(
+                "Socket.IO runs over long-polling and WebSocket: use --transport poll or ws (or neither: polling, upgraded to WebSocket)",
+            ));
+        }
+    };
+    let _ = url.set_scheme(if tls { "https" } else { "http" });
+    let transport_name = match (transport, tls) {
+        (Transport::Ws, false) => "socketio+ws",
+        (Transport::Ws, true) => "socketio+wss",
+        (_, false) => "socketio+http",
+        (_, true) => "socketio+https",
+    };
+    let topic: Arc<str> = if url.path().is_empty() {
+        "/".into()
+    } else {
+        url.path().into()
+    };
+    Ok(Endpoint {
+        url,
+        transport,
+        protocol: Protocol::SocketIo,
+        topic,
+        transport_name,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +264,41 @@ mod tests {
             Role::Subscribe,
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn socketio_urls_keep_http_and_name_the_namespace() {
+        let e = sub("socketio+http://127.0.0.1:18087/chat").unwrap();
+        assert_eq!(
+            (e.protocol, e.url.as_str(), &*e.topic, e.transport),
+            (
+                Protocol::SocketIo,
+                "http://127.0.0.1:18087/chat",
+                "/chat",
+                Transport::Poll
+            )
+        );
+        assert_eq!(e.transport_name, "socketio+http");
+        let e = Endpoint::parse("socketio+https://h", None, None, Role::Publish).unwrap();
+        assert_eq!((&*e.topic, e.url.scheme()), ("/", "https"));
+        let e = sub("socketio+wss://h/x").unwrap();
+        assert_eq!(
+            (e.transport, e.url.scheme(), e.transport_name),
+            (Transport::Ws, "https", "socketio+wss")
+        );
+        let e = Endpoint::parse(
+            "http://h/",
+            Some(Transport::Ws),
+            Some(Protocol::SocketIo),
+            Role::Publish,
+        )
+        .unwrap();
+        assert_eq!((e.transport, e.url.scheme()), (Transport::Ws, "http"));
+        for t in [Transport::Sse, Transport::Http] {
+            let err =
+                Endpoint::parse("socketio+http://h/", Some(t), None, Role::Subscribe).unwrap_err();
+            assert_eq!(err.kind, crate::error::Kind::Usage);
+        }
     }
 
     #[test]

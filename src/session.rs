@@ -1,10 +1,10 @@
 //! A session: a dialect speaking over a transport, seen by commands as a
 //! stream of [`Message`]s in and bodies out.
 //!
-//! Today the dialect is raw messages: a WebSocket text or binary frame, an
-//! SSE event, a long-poll message or an HTTP POST is one message. Later
-//! dialects (STOMP, Socket.IO) and transports (SockJS) plug in here, and so
-//! do reconnect and resume for `tail`, so commands never touch frames.
+//! The dialect is raw messages (a WebSocket text or binary frame, an SSE
+//! event, a long-poll message or an HTTP POST is one message), STOMP, or
+//! Socket.IO (an event is one message); later transports (SockJS) plug in
+//! here too, so commands never touch frames.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
 use url::Url;
 
+use crate::dialect::socketio::{self, SocketIoLink};
 use crate::dialect::stomp::{Read, StompLink};
 use crate::endpoint::{Endpoint, Protocol, Transport};
 use crate::error::{Error, Result};
@@ -31,6 +32,9 @@ use crate::{status, trace, verbose};
 #[derive(Debug)]
 pub enum Incoming {
     Message(Message),
+    /// The server's answer to one of our messages: a Socket.IO ACK, its
+    /// arguments as the body (only with `--confirm`).
+    Reply(Message),
     /// The server closed the session; `clean` when it said all is well.
     Closed {
         reason: String,
@@ -44,6 +48,7 @@ enum Link {
     Sse(Box<SseLink>),
     Poll(Box<PollLink>),
     Stomp(Box<StompLink>),
+    SocketIo(Box<SocketIoLink>),
     Post {
         client: reqwest::Client,
         url: Url,
@@ -77,6 +82,9 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 impl Session {
     pub async fn connect(endpoint: &Endpoint, opts: &Options) -> Result<Session> {
         let link = match endpoint.transport {
+            _ if endpoint.protocol == Protocol::SocketIo => Link::SocketIo(Box::new(
+                SocketIoLink::connect(&endpoint.url, opts, opts.socketio.clone()).await?,
+            )),
             Transport::Ws if endpoint.protocol == Protocol::Stomp => Link::Stomp(Box::new(
                 StompLink::connect(
                     &endpoint.url,
@@ -111,8 +119,10 @@ impl Session {
     /// Report the server's acknowledgement of each message on stderr.
     pub fn set_confirm(&mut self, confirm: bool) {
         self.confirm = confirm;
-        if let Link::Stomp(stomp) = &mut self.link {
-            stomp.set_confirm(confirm);
+        match &mut self.link {
+            Link::Stomp(stomp) => stomp.set_confirm(confirm),
+            Link::SocketIo(sio) => sio.set_confirm(confirm),
+            _ => {}
         }
     }
 
@@ -123,7 +133,19 @@ impl Session {
 
     /// True when the transport or dialect acknowledges each message.
     pub fn acknowledges(&self) -> bool {
-        matches!(self.link, Link::Post { .. } | Link::Stomp(_))
+        matches!(
+            self.link,
+            Link::Post { .. } | Link::Stomp(_) | Link::SocketIo(_)
+        )
+    }
+
+    /// The replies ([`Incoming::Reply`]) that arrived while
+    /// [`Session::close`] waited for them.
+    pub fn take_replies(&mut self) -> Vec<Message> {
+        match &mut self.link {
+            Link::SocketIo(sio) => sio.take_replies(),
+            _ => Vec::new(),
+        }
     }
 
     /// Tell the server the messages handed out so far are processed (STOMP
@@ -166,6 +188,16 @@ impl Session {
                     Some(match read {
                         Read::Message(m) => Incoming::Message(m),
                         Read::Closed { reason, clean } => Incoming::Closed { reason, clean },
+                    })
+                }
+                Link::SocketIo(sio) => {
+                    let read = sio.next(self.draining).await?;
+                    Some(match read {
+                        socketio::Read::Message(m) => Incoming::Message(m),
+                        socketio::Read::Reply(m) => Incoming::Reply(m),
+                        socketio::Read::Closed { reason, clean } => {
+                            Incoming::Closed { reason, clean }
+                        }
                     })
                 }
                 Link::Poll(poll) => {
@@ -303,6 +335,7 @@ impl Session {
                 }
             }
             Link::Stomp(stomp) => stomp.feed(body, as_binary).await?,
+            Link::SocketIo(sio) => sio.feed(body, as_binary).await?,
             Link::Sse(_) | Link::Poll(_) => {
                 return Err(Error::usage("this transport only receives messages"));
             }
@@ -317,6 +350,7 @@ impl Session {
                 .await
                 .map_err(|e| ws::stream_error(&self.endpoint.url, e)),
             Link::Stomp(stomp) => stomp.flush().await,
+            Link::SocketIo(sio) => sio.flush().await,
             _ => Ok(()),
         }
     }
@@ -327,12 +361,15 @@ impl Session {
         let heard = std::mem::take(&mut self.heard);
         match &mut self.link {
             Link::Stomp(stomp) => stomp.take_heard() || heard,
+            Link::SocketIo(sio) => sio.take_heard() || heard,
             _ => heard,
         }
     }
 
     /// Send a keep-alive ping where the transport has one; false when it
-    /// does not (then silence is no sign of a dead peer).
+    /// does not (then silence is no sign of a dead peer). Socket.IO has its
+    /// own heartbeat: the server pings and the Engine.IO transport answers
+    /// and watches for them.
     pub async fn ping(&mut self) -> Result<bool> {
         match &mut self.link {
             Link::Stomp(stomp) => stomp.ping().await,
@@ -356,8 +393,10 @@ impl Session {
         &mut self,
         mut on_message: impl FnMut(Message) -> Result<()>,
     ) -> Result<bool> {
-        if let Link::Stomp(stomp) = &mut self.link {
-            return stomp.close(self.close_wait, on_message).await;
+        match &mut self.link {
+            Link::Stomp(stomp) => return stomp.close(self.close_wait, on_message).await,
+            Link::SocketIo(sio) => return sio.close(self.close_wait, on_message).await,
+            _ => {}
         }
         let Link::Ws(ws) = &mut self.link else {
             return Ok(true);
@@ -379,6 +418,8 @@ impl Session {
             loop {
                 match self.next().await {
                     Ok(Incoming::Message(m)) => on_message(m)?,
+                    // Only Socket.IO replies, and its link closes itself.
+                    Ok(Incoming::Reply(_)) => {}
                     Ok(Incoming::Closed { .. }) => return Ok(true),
                     Err(e) => {
                         verbose!("while closing: {e}");

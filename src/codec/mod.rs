@@ -1,4 +1,6 @@
 //! Pure protocol codecs: bytes in, frames out, no I/O.
 
+pub mod engineio;
+pub mod socketio;
 pub mod sse;
 pub mod stomp;

@@ -9,16 +9,18 @@ pub mod tail;
 use std::io::IsTerminal;
 
 use crate::cli::{ConnectArgs, Global};
+use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::StompOptions;
-use crate::endpoint::{Endpoint, Protocol, Role};
+use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Printer};
 use crate::tls::TlsOptions;
+use crate::transport::engineio::Mode;
 use crate::transport::{Options, parse_headers};
 
 /// Resolve the URL and connection flags of a client command.
 pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(Endpoint, Options)> {
-    let endpoint = Endpoint::parse(&conn.url, conn.transport, conn.protocol, role)?;
+    let mut endpoint = Endpoint::parse(&conn.url, conn.transport, conn.protocol, role)?;
     let mut headers = parse_headers(&global.headers)?;
     let mut stomp = StompOptions::default();
     if endpoint.protocol == Protocol::Stomp {
@@ -50,6 +52,18 @@ pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(En
             ..StompOptions::default()
         };
     }
+    let mut socketio = SocketIoOptions::default();
+    if endpoint.protocol == Protocol::SocketIo {
+        socketio = socketio_options(conn, &endpoint)?;
+        endpoint.topic = socketio.namespace.as_str().into();
+    } else if conn.socketio.namespace.is_some()
+        || !conn.socketio.emit.is_empty()
+        || conn.socketio.ack_reply.is_some()
+    {
+        return Err(Error::usage(
+            "--namespace, --emit and --ack-reply are for Socket.IO: use a socketio+http:// URL or --protocol socketio",
+        ));
+    }
     let opts = Options {
         headers,
         subprotocols: conn.subprotocol.clone(),
@@ -64,8 +78,69 @@ pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(En
         resume_from: None,
         backoff: Default::default(),
         stomp,
+        socketio,
     };
     Ok((endpoint, opts))
+}
+
+/// The Socket.IO flags, checked: a bad `--auth` or a reserved `--emit`
+/// name fails before any connection is made.
+fn socketio_options(conn: &ConnectArgs, endpoint: &Endpoint) -> Result<SocketIoOptions> {
+    if !conn.topic.is_empty() {
+        return Err(Error::usage(
+            "Socket.IO has no destinations: the namespace is the URL's path (or --namespace), and events are named with --event",
+        ));
+    }
+    let slashed = |s: &str| {
+        if s.starts_with('/') {
+            s.to_string()
+        } else {
+            format!("/{s}")
+        }
+    };
+    let namespace = match &conn.socketio.namespace {
+        Some(n) => slashed(n),
+        None => endpoint.topic.to_string(),
+    };
+    // socket.io-client adds the trailing slash too, and servers match on it.
+    let mut path = slashed(&conn.socketio.path);
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    let mut emits = Vec::new();
+    for pair in conn.socketio.emit.chunks(2) {
+        let [event, arg] = pair else {
+            return Err(Error::usage("--emit takes two values: EVENT and ARG"));
+        };
+        socketio::check_event_name(event)?;
+        emits.push(Emit {
+            event: event.clone(),
+            args: socketio::args(arg),
+        });
+    }
+    Ok(SocketIoOptions {
+        namespace,
+        auth: conn
+            .socketio
+            .auth
+            .as_deref()
+            .map(socketio::parse_auth)
+            .transpose()?,
+        path,
+        mode: match (conn.transport, endpoint.transport) {
+            (None, Transport::Poll) => Mode::Upgrade,
+            (_, Transport::Ws) => Mode::WebSocket,
+            _ => Mode::Polling,
+        },
+        emits,
+        ack_reply: conn
+            .socketio
+            .ack_reply
+            .as_deref()
+            .map(socketio::args)
+            .unwrap_or_default(),
+        ..SocketIoOptions::default()
+    })
 }
 
 /// `--heartbeat CX,CY` in milliseconds.

@@ -14,8 +14,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::{Global, PublishArgs, StdinMode};
-use crate::endpoint::Role;
+use crate::dialect::socketio;
+use crate::endpoint::{Protocol, Role};
 use crate::error::{Error, Kind, Outcome, Result};
+use crate::message::Message;
+use crate::render::{Format, Printer};
 use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
 use crate::{status, trace, verbose, warn};
@@ -53,6 +56,15 @@ pub async fn run(
     } else {
         None
     };
+    let fixed = if endpoint.protocol == Protocol::SocketIo {
+        socketio_input(&args, &mut opts.socketio, fixed).await?
+    } else if args.socketio.event.is_some() || args.socketio.binary_file.is_some() {
+        return Err(Error::usage(
+            "--event and --binary-file are for Socket.IO: use a socketio+http:// URL or --protocol socketio",
+        ));
+    } else {
+        fixed
+    };
 
     let session = tokio::select! {
         s = Session::connect(&endpoint, &opts) => s?,
@@ -60,7 +72,7 @@ pub async fn run(
     };
     if args.confirm && !session.acknowledges() {
         return Err(Error::usage(format!(
-            "--confirm needs a transport that acknowledges messages (http, stomp), and {} does not",
+            "--confirm needs a transport that acknowledges messages (http, stomp, socketio), and {} does not",
             endpoint.transport_name
         )));
     }
@@ -76,6 +88,7 @@ pub async fn run(
         sent: 0,
         warned_utf8: false,
         interrupt,
+        replies: super::printer(global, Format::Line),
     };
 
     let result = match fixed {
@@ -112,6 +125,10 @@ pub async fn run(
             Ok(())
         })
         .await?;
+    for m in p.session.take_replies() {
+        p.print_reply(&m)?;
+    }
+    p.flush_replies()?;
     if interrupted {
         status!("interrupted after {sent} message(s)");
         return Ok(Outcome::Interrupted);
@@ -120,13 +137,37 @@ pub async fn run(
         return Err(Error::new(
             Kind::Lost,
             format!(
-                "sent {sent} message(s) but the server did not acknowledge them (close handshake or STOMP receipt) within {}, so it may not have them all",
+                "sent {sent} message(s) but the server did not acknowledge them (close handshake, STOMP receipt or Socket.IO ACK) within {}, so it may not have them all",
                 humantime::format_duration(args.timeout)
             ),
         ));
     }
     verbose!("sent {sent} message(s); close handshake complete");
     Ok(Outcome::Done)
+}
+
+/// Socket.IO: the MESSAGE arguments (and `--binary-file`) are the
+/// arguments of one emit, so they become one body, the JSON array of them;
+/// stdin lines and `--file` stay one emit (one argument) each.
+async fn socketio_input(
+    args: &PublishArgs,
+    sio: &mut socketio::SocketIoOptions,
+    fixed: Option<Vec<Bytes>>,
+) -> Result<Option<Vec<Bytes>>> {
+    let event = args.socketio.event.as_deref().unwrap_or("message");
+    socketio::check_event_name(event)?;
+    sio.event = event.to_string();
+    if let Some(path) = &args.socketio.binary_file {
+        let bytes = tokio::fs::read(path).await.map_err(|e| {
+            Error::usage(format!("cannot read --binary-file {}: {e}", path.display()))
+        })?;
+        sio.attachment = Some(Bytes::from(bytes));
+    }
+    if args.messages.is_empty() && sio.attachment.is_none() {
+        return Ok(fixed);
+    }
+    sio.spread = true;
+    Ok(Some(vec![socketio::args_body(&args.messages)]))
 }
 
 /// With `PUBCAT_URL` set, `pubcat pub hello` means the message "hello", not
@@ -153,9 +194,27 @@ struct Publisher {
     sent: u64,
     warned_utf8: bool,
     interrupt: Interrupt,
+    /// Where the arguments of Socket.IO ACKs go (`--confirm`).
+    replies: Printer<std::io::Stdout>,
 }
 
 impl Publisher {
+    fn print_reply(&mut self, m: &Message) -> Result<()> {
+        match self.replies.print(m) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
+        }
+    }
+
+    fn flush_replies(&mut self) -> Result<()> {
+        match self.replies.flush() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
+        }
+    }
+
     async fn send_all(&mut self, messages: &[Bytes]) -> Result<()> {
         for m in messages {
             for _ in 0..self.count {
@@ -220,6 +279,11 @@ impl Publisher {
                     match incoming? {
                         Incoming::Message(m) => {
                             trace!("ignoring a received message ({} bytes)", m.body.len());
+                            continue;
+                        }
+                        Incoming::Reply(m) => {
+                            self.print_reply(&m)?;
+                            self.flush_replies()?;
                             continue;
                         }
                         Incoming::Closed { reason, .. } => {

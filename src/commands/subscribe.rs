@@ -35,6 +35,7 @@ pub async fn run(
     let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Subscribe)?;
     opts.stomp.ack = args.stomp_sub.ack;
     opts.stomp.prefetch = args.stomp_sub.prefetch;
+    opts.socketio.events = args.socketio_sub.event.clone();
     let until = args
         .until
         .as_deref()
@@ -178,6 +179,8 @@ impl Subscriber {
                 Ok(None)
             }
             Incoming::Closed { reason, clean } => Ok(Some(End::Closed(reason, clean))),
+            // Replies answer what we publish; a subscriber publishes nothing.
+            Incoming::Reply(_) => Ok(None),
         }
     }
 

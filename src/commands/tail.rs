@@ -29,6 +29,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
     opts.backoff = backoff;
     opts.stomp.ack = args.stomp_sub.ack;
     opts.stomp.prefetch = args.stomp_sub.prefetch;
+    opts.socketio.events = args.socketio_sub.event.clone();
     let mut tail = Tail {
         printer: super::printer(global, Format::Line),
         last_id: match &args.since {
@@ -160,6 +161,8 @@ impl Tail {
             while let Some(incoming) = next {
                 match incoming {
                     Ok(Incoming::Message(m)) => self.on_message(&m)?,
+                    // Replies answer what we publish; tail publishes nothing.
+                    Ok(Incoming::Reply(_)) => {}
                     Ok(Incoming::Closed { reason, .. }) => {
                         self.flush()?;
                         return Ok(Stop::Lost(Error::connect(format!(

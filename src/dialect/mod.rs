@@ -1,4 +1,6 @@
 //! Dialects: the protocols spoken over a transport. Raw messages need no
-//! state and live in the session; STOMP is a client state machine here.
+//! state and live in the session; STOMP and Socket.IO are client state
+//! machines here.
 
+pub mod socketio;
 pub mod stomp;

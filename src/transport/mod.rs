@@ -1,5 +1,6 @@
 //! Transports move frames and bytes; they know nothing of protocols.
 
+pub mod engineio;
 pub mod http;
 pub mod poll;
 pub mod sse;
@@ -30,6 +31,8 @@ pub struct Options {
     pub backoff: Backoff,
     /// The STOMP session, when the endpoint's protocol is STOMP.
     pub stomp: crate::dialect::stomp::StompOptions,
+    /// The Socket.IO session, when the endpoint's protocol is Socket.IO.
+    pub socketio: crate::dialect::socketio::SocketIoOptions,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is a random time up
