@@ -153,6 +153,8 @@ pub struct SocketIoLink {
     unflushed: bool,
     /// The server ended the session; nothing more can be sent.
     ended: bool,
+    /// How the server ended it.
+    end_reason: String,
     /// Something arrived since [`SocketIoLink::take_heard`].
     heard: bool,
     received_at: SystemTime,
@@ -176,6 +178,7 @@ impl SocketIoLink {
             owed: Vec::new(),
             unflushed: false,
             ended: false,
+            end_reason: String::new(),
             heard: false,
             received_at: SystemTime::now(),
         };
@@ -305,6 +308,7 @@ impl SocketIoLink {
                 Received::Closed { reason } => {
                     verbose!("the server ended the session: {reason}");
                     self.ended = true;
+                    self.end_reason = reason;
                     return Ok(None);
                 }
             };
@@ -329,7 +333,7 @@ impl SocketIoLink {
             self.answer_owed().await?;
             let Some(d) = self.next_decoded().await? else {
                 return Ok(Read::Closed {
-                    reason: "the server closed the Socket.IO session".into(),
+                    reason: self.end_reason.clone(),
                     clean: true,
                 });
             };
