@@ -3,7 +3,8 @@
 // pubcat's copy of shared/peers/socketio/server.js, extended with the
 // "/private" namespace (a middleware that refuses a CONNECT whose auth is not
 // {"token":"s3cret"}, so CONNECT_ERROR can be tested) and the "flood" event
-// (the benchmark's source of many small events).
+// (the benchmark's source of many small events, sent fast enough that the
+// server is not what is measured: see ticks() and corkFlushes()).
 //
 // Listens on 127.0.0.1:$SOCKETIO_PORT (default 18087), path /socket.io/,
 // transports: HTTP long-polling and websocket (polling -> websocket upgrade, or
@@ -23,9 +24,10 @@
 //                                  (sender included)               ack {ok, receivers}
 //     ask         (question)       server calls the client: emitWithAck("question", q);
 //                                  the client's answer comes back as ack {answer}
-//     flood       (count)          emits "tick"({seq, text}) count times to this
-//                                  socket, seq 1..count, in batches of 1000; ack
-//                                  {ok, sent} after the last one is queued
+//     flood       (count)          sends "tick"({seq, text}) count times (at most
+//                                  1e6) to this socket, seq 1..count, in batches
+//                                  of 1000; ack {ok, sent} after the last one is
+//                                  queued (the benchmark's source: see ticks())
 //   server -> client on connect: "welcome" {id, nsp, transport}
 //
 //   HTTP: GET /health -> "ok";  POST /publish/<channel>[?ns=/chat][&event=message]
@@ -95,6 +97,47 @@ function reply(ack, value) {
   if (typeof ack === "function") ack(value);
 }
 
+// The "tick" packets of a flood, encoded once per namespace and count: what
+// socket.emit("tick", {seq, text}) would write, made the way socket.io's own
+// broadcast makes them (its encoder, and the websocket frame built once with
+// ws's Sender.frame), so that the server is not the bottleneck of a receive
+// benchmark. writeToEngine is the call the broadcast path uses to send them.
+const WebSocket = require("ws"); // engine.io's websocket library, pinned by the lock
+const floods = new Map();
+function ticks(nsp, n) {
+  const key = `${nsp} ${n}`;
+  if (!floods.has(key)) {
+    const packets = [];
+    for (let seq = 1; seq <= n; seq++) {
+      const [encoded] = io.encoder.encode({ type: 2, nsp, data: ["tick", { seq, text: "hello world" }] });
+      const frame = WebSocket.Sender.frame(Buffer.from("4" + encoded), {
+        readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true,
+      });
+      packets.push({ encoded, opts: { wsPreEncodedFrame: frame } });
+    }
+    floods.set(key, packets);
+  }
+  return floods.get(key);
+}
+
+// engine.io writes each websocket frame with its own socket write, so a
+// server sending many small events spends its time in syscalls and becomes
+// the bottleneck of a receive benchmark (~90k events/s here, below what the
+// clients can take). Corking the TCP socket while engine.io flushes its buffer
+// makes those writes one writev; the frames and their bytes are unchanged.
+function corkFlushes(conn) {
+  if (conn.corked) return;
+  conn.corked = true;
+  const flush = conn.flush.bind(conn);
+  conn.flush = () => {
+    const tcp = conn.transport && conn.transport.socket && conn.transport.socket._socket;
+    if (!tcp || typeof tcp.cork !== "function") return flush();
+    tcp.cork();
+    flush();
+    process.nextTick(() => tcp.uncork());
+  };
+}
+
 function wire(nsp) {
   nsp.on("connection", (socket) => {
     const log = (...a) => { if (process.env.SOCKETIO_VERBOSE) console.log(nsp.name, socket.id, ...a); };
@@ -145,11 +188,13 @@ function wire(nsp) {
     });
 
     socket.on("flood", (count, ack) => {
-      const n = Math.max(0, Math.floor(Number(count) || 0));
+      const n = Math.min(1e6, Math.max(0, Math.floor(Number(count) || 0)));
+      const packets = ticks(nsp.name, n);
+      corkFlushes(socket.conn);
       let seq = 0;
       const batch = () => {
         const end = Math.min(n, seq + 1000);
-        while (seq < end) { seq++; socket.emit("tick", { seq, text: "hello world" }); }
+        for (; seq < end; seq++) socket.client.writeToEngine(packets[seq].encoded, packets[seq].opts);
         if (seq < n && socket.connected) setImmediate(batch);
         else reply(ack, { ok: true, sent: seq });
       };
