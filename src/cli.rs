@@ -119,7 +119,8 @@ Examples:
   pubcat pub ws://127.0.0.1:7878/events hello world     # two messages
   echo deployed | pubcat pub ws://127.0.0.1:7878/events # one per stdin line
   pubcat pub ws://127.0.0.1:7878/blobs --binary --file image.png
-  seq 1000 | pubcat pub ws://127.0.0.1:7878/n --rate 100";
+  seq 1000 | pubcat pub ws://127.0.0.1:7878/n --rate 100
+  pubcat pub socketio+http://127.0.0.1:3000/chat --event say hello --confirm";
 
 const SUBSCRIBE_EXAMPLES: &str = "\
 Examples:
@@ -127,6 +128,7 @@ Examples:
   pubcat sub ws://127.0.0.1:7878/events -n 1 --timeout 30s   # wait for one message
   pubcat sub ws://127.0.0.1:7878/jobs --until 'done|failed' --timeout 5m
   pubcat sub ws://127.0.0.1:7878/events --idle 2s -o json > events.ndjson
+  pubcat sub socketio+http://127.0.0.1:3000/chat --emit join lobby --event message
 
 Exit codes: 0 count reached, --until matched, --idle passed, or the server
 closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
