@@ -33,6 +33,8 @@ struct Script {
     on_connect: Vec<String>,
     /// Send a ping right away (to see it answered).
     ping_first: bool,
+    /// WebSocket only: ping this often.
+    ping_every: Option<Duration>,
 }
 
 impl Default for Script {
@@ -43,6 +45,7 @@ impl Default for Script {
             max_payload: 1_000_000,
             on_connect: vec![r#"40{"sid":"fake-socket"}"#.into()],
             ping_first: false,
+            ping_every: None,
         }
     }
 }
@@ -201,7 +204,17 @@ fn websocket_server(script: Script) -> (SocketAddr, Arc<Seen>) {
                 if script.ping_first {
                     let _ = ws.send(Frame::Text("2".into())).await;
                 }
-                while let Some(Ok(frame)) = ws.next().await {
+                let every = script.ping_every.unwrap_or(Duration::from_secs(3600));
+                let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    let frame = tokio::select! {
+                        frame = ws.next() => frame,
+                        _ = ping.tick() => {
+                            let _ = ws.send(Frame::Text("2".into())).await;
+                            continue;
+                        }
+                    };
+                    let Some(Ok(frame)) = frame else { break };
                     let Frame::Text(t) = frame else { continue };
                     seen2.packets.lock().unwrap().push(t.to_string());
                     if t.starts_with("40") {
@@ -307,6 +320,42 @@ fn pings_are_answered_with_pongs_on_both_transports() {
     seen.wait_for("a pong", |p| p == "3");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn a_paced_publisher_keeps_answering_pings_between_emits() {
+    let script = Script {
+        ping_every: Some(Duration::from_millis(100)),
+        ..Script::default()
+    };
+    let (addr, seen) = websocket_server(script);
+    let out = run(&[
+        "pub",
+        &format!("socketio+http://{addr}/"),
+        "--transport",
+        "ws",
+        "--event",
+        "slow",
+        "x",
+        "-n",
+        "2",
+        "--interval",
+        "1s",
+    ]);
+    assert_code(&out, 0);
+    let packets = seen.packets();
+    let emits: Vec<usize> = (0..packets.len())
+        .filter(|&i| packets[i] == r#"42["slow","x"]"#)
+        .collect();
+    assert_eq!(emits.len(), 2, "{packets:?}");
+    let pongs_between = packets[emits[0]..emits[1]]
+        .iter()
+        .filter(|p| *p == "3")
+        .count();
+    assert!(
+        pongs_between >= 5,
+        "pings went unanswered while waiting: {packets:?}"
+    );
 }
 
 #[test]

@@ -243,14 +243,39 @@ impl Publisher {
         Ok(())
     }
 
+    /// Wait for the next message's time, reading meanwhile: a protocol
+    /// that needs answers (Socket.IO pongs, acks) must not go silent for a
+    /// long `--interval`.
     async fn wait_turn(&mut self, interval: Duration) -> Result<()> {
         let due = *self.next_due.get_or_insert_with(Instant::now);
-        tokio::select! {
-            _ = tokio::time::sleep_until(due) => {}
-            _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => break,
+                _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
+                incoming = self.session.next() => self.on_incoming(incoming?)?,
+            }
         }
         self.next_due = Some(due + interval);
         Ok(())
+    }
+
+    /// What arrives while publishing: replies are printed, other messages
+    /// ignored, and a close ends the publish.
+    fn on_incoming(&mut self, incoming: Incoming) -> Result<()> {
+        match incoming {
+            Incoming::Message(m) => {
+                trace!("ignoring a received message ({} bytes)", m.body.len());
+                Ok(())
+            }
+            Incoming::Reply(m) => {
+                self.print_reply(&m)?;
+                self.flush_replies()
+            }
+            Incoming::Closed { reason, .. } => Err(Error::server(format!(
+                "the server closed the connection ({reason}) after {} message(s) were sent",
+                self.sent
+            ))),
+        }
     }
 
     #[cold]
@@ -276,23 +301,8 @@ impl Publisher {
                 biased;
                 _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
                 incoming = self.session.next() => {
-                    match incoming? {
-                        Incoming::Message(m) => {
-                            trace!("ignoring a received message ({} bytes)", m.body.len());
-                            continue;
-                        }
-                        Incoming::Reply(m) => {
-                            self.print_reply(&m)?;
-                            self.flush_replies()?;
-                            continue;
-                        }
-                        Incoming::Closed { reason, .. } => {
-                            return Err(Error::server(format!(
-                                "the server closed the connection ({reason}) after {} message(s) were sent",
-                                self.sent
-                            )));
-                        }
-                    }
+                    self.on_incoming(incoming?)?;
+                    continue;
                 }
                 chunk = input.recv() => chunk,
             };

@@ -414,6 +414,10 @@ impl SocketIoLink {
 
     /// Send the ACKs the server asked for (with `--ack-reply`'s arguments).
     async fn answer_owed(&mut self) -> Result<()> {
+        if self.ended {
+            self.owed.clear();
+            return Ok(());
+        }
         while let Some(&id) = self.owed.first() {
             let mut ack = Packet::new(PacketKind::Ack, &self.opts.namespace);
             ack.id = Some(id);
