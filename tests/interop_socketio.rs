@@ -704,3 +704,57 @@ fn pubcat_receives_what_socket_io_client_emits() {
         }
     }
 }
+
+#[test]
+fn publishing_without_confirm_loses_no_event_at_the_disconnect() {
+    if !server() {
+        return;
+    }
+    // socket.io dispatches an event on the tick after it reads it, and drops
+    // it if a DISCONNECT read in the same tick came first: the last emits
+    // before pubcat closes are where a careless client loses data.
+    let n = 20_000;
+    for (name, flags) in TRANSPORTS {
+        let u = url("/chat");
+        let count = n.to_string();
+        let mut sub = Running::pubcat(&[
+            "-v",
+            "sub",
+            &u,
+            "--event",
+            "broadcast",
+            "-n",
+            &count,
+            "-o",
+            "raw",
+        ]);
+        sub.wait_stderr("connected to namespace /chat");
+        let mut args = vec!["pub", u.as_str(), "--event", "broadcast"];
+        args.extend_from_slice(flags);
+        let mut child = pubcat()
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = collect(child.stderr.take().unwrap());
+        let input: String = (1..=n).map(|i| format!("{i}\n")).collect();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        let status = wait_with_timeout(&mut child, LIMIT);
+        assert!(
+            status.success(),
+            "{}",
+            String::from_utf8_lossy(&err.join().unwrap())
+        );
+        assert_eq!(
+            sub.wait(),
+            0,
+            "{name}: got {} of {n}; {}",
+            sub.lines().len(),
+            sub.stderr()
+        );
+        let want: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        assert!(sub.lines() == want, "{name}: events lost or out of order");
+    }
+}

@@ -133,6 +133,9 @@ pub fn parse_auth(text: &str) -> Result<Box<RawValue>> {
 /// How long the server has to answer our CONNECT, at least.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
+/// How long closing may take at least, after any wait for acks.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 pub struct SocketIoLink {
     engine: EngineIo,
     opts: SocketIoOptions,
@@ -151,6 +154,9 @@ pub struct SocketIoLink {
     owed: Vec<u64>,
     /// Something was fed since the last flush.
     unflushed: bool,
+    /// An event was emitted without asking for an ACK, so we cannot know
+    /// whether the server has handled it yet.
+    unconfirmed: bool,
     /// The server ended the session; nothing more can be sent.
     ended: bool,
     /// How the server ended it.
@@ -177,6 +183,7 @@ impl SocketIoLink {
             replies: Vec::new(),
             owed: Vec::new(),
             unflushed: false,
+            unconfirmed: false,
             ended: false,
             end_reason: String::new(),
             heard: false,
@@ -466,6 +473,7 @@ impl SocketIoLink {
         };
         let mut p = Packet::new(kind, &self.opts.namespace);
         p.attachments = attachments.len();
+        self.unconfirmed |= !ack;
         if ack {
             self.sent += 1;
             let id = self.next_ack_id;
@@ -561,12 +569,37 @@ impl SocketIoLink {
         if self.ended {
             return Ok(!self.confirm || self.acked >= self.sent);
         }
-        self.answer_owed().await?;
-        self.send(&Packet::new(PacketKind::Disconnect, &self.opts.namespace))
-            .await?;
-        self.flush().await?;
-        self.ended = true;
-        let closed = self.engine.close().await?;
+        // A server that stopped answering must not hold the exit forever.
+        let deadline = deadline.max(tokio::time::Instant::now() + CLOSE_WAIT);
+        // socket.io hands an event to its handler on the tick after reading
+        // it, and drops it if a DISCONNECT read in the same tick marked the
+        // socket gone first. Over polling our DISCONNECT goes in a POST of
+        // its own, after the server answered the last emits' POST, so it
+        // comes later; over WebSocket only an ACK proves an emit was
+        // handled, so without one pubcat just closes the WebSocket, which
+        // the server sees only after it has handled everything before it.
+        let disconnect = self.engine.is_polling() || !self.unconfirmed;
+        let closing = async {
+            self.answer_owed().await?;
+            if disconnect {
+                self.send(&Packet::new(PacketKind::Disconnect, &self.opts.namespace))
+                    .await?;
+                self.flush().await?;
+            } else {
+                verbose!(
+                    "closing the WebSocket without a DISCONNECT, so the server handles every emit"
+                );
+            }
+            self.ended = true;
+            self.engine.close().await
+        };
+        let closed = match tokio::time::timeout_at(deadline, closing).await {
+            Ok(closed) => closed?,
+            Err(_) => {
+                verbose!("the server did not take the DISCONNECT in time");
+                false
+            }
+        };
         Ok(if self.confirm {
             self.acked >= self.sent
         } else {

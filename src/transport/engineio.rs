@@ -323,8 +323,9 @@ impl EngineIo {
         })
     }
 
-    pub fn handshake(&self) -> &Handshake {
-        &self.handshake
+    /// True on long-polling, false on WebSocket.
+    pub fn is_polling(&self) -> bool {
+        matches!(self.io, Io::Polling(_))
     }
 
     /// "socketio+ws", "socketio+https", ...: the transport in use now.
@@ -659,7 +660,7 @@ impl Polling {
         let writer = tokio::spawn(write_loop(
             http,
             url,
-            handshake.max_payload,
+            handshake.clone(),
             out_rx,
             failed.clone(),
         ));
@@ -785,10 +786,13 @@ async fn read_loop(
 async fn write_loop(
     http: reqwest::Client,
     url: Url,
-    max_payload: usize,
+    handshake: Handshake,
     mut queue: mpsc::Receiver<Outgoing>,
     failed: Arc<Mutex<Option<(Kind, String)>>>,
 ) {
+    let max_payload = handshake.max_payload;
+    // A server that sits on a POST this long has stopped answering.
+    let post_wait = handshake.ping_interval + handshake.ping_timeout;
     let mut carry: Option<Part> = None;
     let mut body = Vec::new();
     let mut flushes = Vec::new();
@@ -820,7 +824,7 @@ async fn write_loop(
         }
         if !body.is_empty() {
             let sent = std::mem::take(&mut body);
-            if let Err(e) = post(&http, &url, sent).await {
+            if let Err(e) = post(&http, &url, sent, post_wait).await {
                 let failure = (e.kind, e.message);
                 if let Ok(mut f) = failed.lock() {
                     *f = Some(failure.clone());
@@ -837,12 +841,13 @@ async fn write_loop(
     }
 }
 
-async fn post(http: &reqwest::Client, url: &Url, body: Vec<u8>) -> Result<()> {
+async fn post(http: &reqwest::Client, url: &Url, body: Vec<u8>, wait: Duration) -> Result<()> {
     let shown = redact_url(url);
     trace!("POST {} bytes", body.len());
     let response = http
         .post(url.clone())
         .header(CONTENT_TYPE, "text/plain;charset=UTF-8")
+        .timeout(wait)
         .body(body)
         .send()
         .await
