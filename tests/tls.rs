@@ -146,6 +146,23 @@ fn wss_works_with_the_ca_and_fails_without_it() {
 }
 
 #[test]
+fn https_transports_name_tls_and_the_ca_flag_when_the_certificate_is_untrusted() {
+    let server = tls_server();
+    for url in [
+        format!("https://localhost:{}/feed", server.port),
+        format!("socketio+https://localhost:{}/", server.port),
+    ] {
+        let bad = pubcat().args(["sub", &url, "-n", "1"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(3), "{url}: {stderr}");
+        assert!(
+            stderr.contains("TLS handshake") && stderr.contains("--ca"),
+            "{url}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_ca_file_that_is_not_pem_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");

@@ -64,6 +64,13 @@ pub fn request_error(url: &Url, err: reqwest::Error) -> Error {
             if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
                 return Error::connect(tls::describe_failure(host, io));
             }
+            // hyper-util wraps rustls's io::Error in another one, and
+            // io::Error::source skips the inner error, so look inside.
+            if let Some(inner) = io.get_ref().and_then(|e| e.downcast_ref::<io::Error>())
+                && inner.get_ref().is_some_and(|e| e.is::<rustls::Error>())
+            {
+                return Error::connect(tls::describe_failure(host, inner));
+            }
         }
         if let Some(tls_err) = s.downcast_ref::<rustls::Error>() {
             let io = io::Error::other(tls_err.clone());
