@@ -233,7 +233,16 @@ pub struct SocketIoArgs {
     /// one, read as --emit's ARG [default: no arguments].
     #[arg(long, value_name = "JSON")]
     pub ack_reply: Option<String>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
+
+/// No flags: flattened last into a struct with a help heading, it ends that
+/// heading, which clap would otherwise carry on to the flags that follow.
+#[derive(Debug, Args)]
+#[group(skip)]
+pub struct EndOfHeading {}
 
 /// What a Socket.IO publisher emits.
 #[derive(Debug, Args)]
@@ -249,6 +258,9 @@ pub struct SocketIoPublishArgs {
     /// the MESSAGE arguments).
     #[arg(long, value_name = "FILE", conflicts_with = "file")]
     pub binary_file: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
 
 /// Which Socket.IO events a subscriber prints.
@@ -258,6 +270,9 @@ pub struct SocketIoSubscribeArgs {
     /// Print only this event (repeatable) [default: every event].
     #[arg(long, value_name = "NAME")]
     pub event: Vec<String>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
 
 /// STOMP connection settings.
