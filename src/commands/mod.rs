@@ -1,5 +1,6 @@
 //! One file, one subcommand.
 
+pub mod bench;
 pub mod completions;
 pub mod publish;
 pub mod serve;
@@ -8,7 +9,7 @@ pub mod tail;
 
 use std::io::IsTerminal;
 
-use crate::cli::{ConnectArgs, Global};
+use crate::cli::{ConnectArgs, Global, LinkArgs};
 use crate::dialect::stomp::StompOptions;
 use crate::endpoint::{Endpoint, Protocol, Role};
 use crate::error::{Error, Result};
@@ -18,7 +19,23 @@ use crate::transport::{Options, parse_headers};
 
 /// Resolve the URL and connection flags of a client command.
 pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(Endpoint, Options)> {
-    let endpoint = Endpoint::parse(&conn.url, conn.transport, conn.protocol, role)?;
+    connection_to(global, &conn.url, &conn.link, role)
+}
+
+/// [`connection`] for a URL given apart from the other flags.
+pub fn connection_to(
+    global: &Global,
+    url: &str,
+    conn: &LinkArgs,
+    role: Role,
+) -> Result<(Endpoint, Options)> {
+    let endpoint = Endpoint::parse(url, conn.transport, conn.protocol, role)?;
+    if endpoint.protocol == Protocol::Raw && !conn.topic.is_empty() {
+        crate::warn!(
+            "-t {} is not used: raw messages go to the URL's path (for STOMP destinations, add --protocol stomp)",
+            conn.topic.join(" -t ")
+        );
+    }
     let mut headers = parse_headers(&global.headers)?;
     let mut stomp = StompOptions::default();
     if endpoint.protocol == Protocol::Stomp {
@@ -64,6 +81,7 @@ pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(En
         resume_from: None,
         backoff: Default::default(),
         stomp,
+        ws_buffer: None,
     };
     Ok((endpoint, opts))
 }

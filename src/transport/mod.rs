@@ -30,6 +30,9 @@ pub struct Options {
     pub backoff: Backoff,
     /// The STOMP session, when the endpoint's protocol is STOMP.
     pub stomp: crate::dialect::stomp::StompOptions,
+    /// WebSocket read and write buffer sizes; None: tungstenite's 128 KiB,
+    /// which is what a busy connection wants. An idle one is cheaper small.
+    pub ws_buffer: Option<usize>,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is a random time up
