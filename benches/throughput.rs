@@ -1,8 +1,10 @@
 //! Throughput of `pubcat publish`/`subscribe` against a minimal
 //! tokio-tungstenite client doing the same work, in the same run:
 //! 1,000,000 64-byte messages piped in (publish) and out (subscribe) over
-//! loopback, and a one-shot `echo hi | pubcat pub`. Prints figures; asserts
-//! only correctness (every message arrived), never time.
+//! loopback, a one-shot `echo hi | pubcat pub`, and `pubcat bench`'s load
+//! generator sending 1,000,000 messages to a sink against a minimal client
+//! sending the same pre-built messages. Prints figures; asserts only
+//! correctness (every message arrived), never time.
 //!
 //! `cargo bench --bench throughput`; PUBCAT_BENCH_MESSAGES and
 //! PUBCAT_BENCH_RUNS make it shorter or longer.
@@ -23,8 +25,9 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 const SIZE: usize = 64;
 
-/// Builds the command for a role ("pub" or "sub") of one contender.
-type MakeCommand<'a> = Box<dyn Fn(&str) -> Command + 'a>;
+/// Builds the command for a role ("pub", "sub", "gen") of one contender;
+/// None where the contender has no such role.
+type MakeCommand<'a> = Box<dyn Fn(&str) -> Option<Command> + 'a>;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -37,6 +40,7 @@ fn main() {
     match std::env::var("PUBCAT_BENCH_ROLE").as_deref() {
         Ok("pub") => return minimal_pub(),
         Ok("sub") => return minimal_sub(),
+        Ok("gen") => return minimal_gen(),
         _ => {}
     }
     // `cargo bench` passes `--bench`; nothing else to parse.
@@ -60,10 +64,9 @@ fn main() {
 
     let sink = format!("ws://{}/sink", servers.sink);
     let source = format!("ws://{}/source", servers.source);
-    let mut table = Vec::new();
     let mut failed = false;
 
-    let contenders: Vec<(&str, MakeCommand)> = vec![
+    let mut contenders: Vec<(&str, MakeCommand)> = vec![
         (
             "pubcat",
             Box::new(|role: &str| {
@@ -71,9 +74,12 @@ fn main() {
                 c.arg("-q");
                 match role {
                     "pub" => c.arg("pub"),
+                    "gen" => c
+                        .args(["bench", "--subs", "0", "--warmup", "0s", "-n"])
+                        .arg(n.to_string()),
                     _ => c.args(["sub", "-o", "raw", "-n"]).arg(n.to_string()),
                 };
-                c
+                Some(c)
             }),
         ),
         (
@@ -82,18 +88,36 @@ fn main() {
                 let mut c = Command::new(&me);
                 c.env("PUBCAT_BENCH_ROLE", role)
                     .env("PUBCAT_BENCH_N", n.to_string());
-                c
+                Some(c)
             }),
         ),
     ];
+    // websocat pipes lines both ways; it has no load generator.
+    if let Some(websocat) = which("websocat") {
+        contenders.push((
+            "websocat",
+            Box::new(move |role: &str| {
+                let mut c = Command::new(&websocat);
+                match role {
+                    "pub" => c.args(["-q", "-u"]),
+                    "sub" => c.args(["-q", "-U"]),
+                    _ => return None,
+                };
+                Some(c)
+            }),
+        ));
+    }
 
     // Publish: stdin from the file, done when the sink has counted n.
     let mut publish: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     let mut receive: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     for _ in 0..runs {
         for (i, (name, make)) in contenders.iter().enumerate() {
+            let Some(mut command) = make("pub") else {
+                continue;
+            };
             let started = Instant::now();
-            let status = make("pub")
+            let status = command
                 .arg(&sink)
                 .stdin(std::fs::File::open(&input).expect("input"))
                 .stdout(Stdio::null())
@@ -112,8 +136,11 @@ fn main() {
         }
         // Subscribe: stdout into a pipe we read and check.
         for (i, (name, make)) in contenders.iter().enumerate() {
+            let Some(mut command) = make("sub") else {
+                continue;
+            };
             let started = Instant::now();
-            let mut child = make("sub")
+            let mut child = command
                 .arg(&source)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -140,12 +167,41 @@ fn main() {
             receive[i].push(n as f64 / secs);
         }
     }
+    // The load generator: no stdin, pre-built payloads, to the sink.
+    let mut generate: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for _ in 0..runs {
+        for (i, (name, make)) in contenders.iter().enumerate() {
+            let Some(mut command) = make("gen") else {
+                continue;
+            };
+            let started = Instant::now();
+            let status = command
+                .arg(format!("ws://{}/gen", servers.sink))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .expect("spawn generator");
+            let counted = servers
+                .sink_counts
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or(0);
+            let secs = started.elapsed().as_secs_f64();
+            if !status.success() || counted != n {
+                eprintln!("FAIL: {name} generator: exit {status}, sink counted {counted} of {n}");
+                failed = true;
+            }
+            generate[i].push(n as f64 / secs);
+        }
+    }
     let one_shot_runs = 20;
     let mut one_shot: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     for _ in 0..one_shot_runs {
         for (i, (name, make)) in contenders.iter().enumerate() {
+            let Some(mut command) = make("pub") else {
+                continue;
+            };
             let started = Instant::now();
-            let status = make("pub")
+            let status = command
                 .arg(format!("ws://{}/oneshot", servers.sink))
                 .stdin(std::fs::File::open(&hi).expect("hi"))
                 .status()
@@ -165,48 +221,61 @@ fn main() {
 
     let rate = |v: f64| format!("{:.2} M msg/s", v / 1e6);
     let ms = |v: f64| format!("{v:.1} ms");
-    let (p, m) = (median(&publish[0]), median(&publish[1]));
-    table.push((
-        format!("publish {SIZE}B x{n}"),
-        rate(p),
-        rate(m),
-        p / m,
-        ">= 0.80",
-        p / m >= 0.8,
-    ));
-    let (p, m) = (median(&receive[0]), median(&receive[1]));
-    table.push((
-        format!("subscribe {SIZE}B x{n}"),
-        rate(p),
-        rate(m),
-        p / m,
-        ">= 0.80",
-        p / m >= 0.8,
-    ));
-    let (p, m) = (median(&one_shot[0]), median(&one_shot[1]));
-    table.push((
-        "one-shot pub (median of 20)".into(),
-        ms(p),
-        ms(m),
-        p / m,
-        "< 2.00",
-        p / m < 2.0,
-    ));
-
-    println!(
-        "{:<30} {:>15} {:>15} {:>7}  {:<8}",
-        "workload", "pubcat", "minimal", "ratio", "target"
-    );
-    for (w, a, b, r, t, ok) in table {
+    let shown = |v: &[f64], f: &dyn Fn(f64) -> String| {
+        if v.is_empty() {
+            "n/a".to_string()
+        } else {
+            f(median(v))
+        }
+    };
+    let rows: [Row; 4] = [
+        (format!("publish {SIZE}B x{n}"), &publish, &rate, ">= 0.80"),
+        (
+            format!("subscribe {SIZE}B x{n}"),
+            &receive,
+            &rate,
+            ">= 0.80",
+        ),
+        (
+            format!("bench generator {SIZE}B x{n}"),
+            &generate,
+            &rate,
+            ">= 0.80",
+        ),
+        (
+            "one-shot pub (median of 20)".into(),
+            &one_shot,
+            &ms,
+            "< 2.00",
+        ),
+    ];
+    let others: Vec<&str> = contenders.iter().skip(2).map(|(name, _)| *name).collect();
+    print!("{:<30} {:>15} {:>15}", "workload", "pubcat", "minimal");
+    for name in &others {
+        print!(" {name:>15}");
+    }
+    println!(" {:>7}  {:<8}", "ratio", "target");
+    for (workload, runs, unit, target) in rows {
+        let (p, m) = (median(&runs[0]), median(&runs[1]));
+        let ratio = p / m;
+        let ok = if target.starts_with('<') {
+            ratio < 2.0
+        } else {
+            ratio >= 0.8
+        };
+        print!("{workload:<30} {:>15} {:>15}", unit(p), unit(m));
+        for other in &runs[2..] {
+            print!(" {:>15}", shown(other, unit));
+        }
         println!(
-            "{w:<30} {a:>15} {b:>15} {r:>7.2}  {t:<8} {}",
+            " {ratio:>7.2}  {target:<8} {}",
             if ok { "ok" } else { "MISS" }
         );
     }
     println!(
-        "(medians of {runs} interleaved runs; minimal = tokio-tungstenite with TCP_NODELAY, feed/flush, BufWriter)"
+        "(medians of {runs} interleaved runs; ratio = pubcat / minimal; minimal = tokio-tungstenite with TCP_NODELAY, feed/flush, BufWriter)"
     );
-    if which("websocat").is_none() {
+    if others.is_empty() {
         println!("websocat not on PATH: not compared (cargo install websocat --version '^1')");
     }
     if failed {
@@ -214,6 +283,10 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+/// A line of the table: workload, each contender's runs, how a figure is
+/// shown, the target for the ratio.
+type Row<'a> = (String, &'a [Vec<f64>], &'a dyn Fn(f64) -> String, &'a str);
 
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
@@ -366,6 +439,25 @@ fn minimal_pub() {
             }
             rest.extend_from_slice(&data[start..]);
             if rx.is_empty() {
+                ws.flush().await.expect("flush");
+            }
+        }
+        ws.close(None).await.expect("close");
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+}
+
+/// The baseline generator: n pre-built 64-byte text messages, fed and
+/// flushed 256 at a time, then the close handshake.
+fn minimal_gen() {
+    let url = std::env::args().next_back().expect("url");
+    let n = env_or("PUBCAT_BENCH_N", 1_000_000);
+    current_thread().block_on(async {
+        let mut ws = minimal_connect(&url).await;
+        let body = Utf8Bytes::from("x".repeat(SIZE));
+        for i in 0..n {
+            ws.feed(Message::Text(body.clone())).await.expect("feed");
+            if i % 256 == 255 {
                 ws.flush().await.expect("flush");
             }
         }

@@ -44,7 +44,7 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "pub" -d 'Send message
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "sub" -d 'Print every message from a stream, with scriptable exit conditions'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated'
-complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput, loss and latency percentiles'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
@@ -277,6 +277,38 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l user -d 'Login for CONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l pubs -d 'Publishers, each its own connection' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subs -d 'Subscribers, each its own connection' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes, at least 36 (each carries a sequence number and a timestamp)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l duration -d 'How long to measure' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s n -l count -d 'Measure this many messages in all (split over the publishers) instead of a --duration' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l warmup -d 'Publish this long before measuring (those messages are checked for loss too, but not timed)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l drain -d 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connections -d 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-regression -d 'The regression --compare tolerates, in percent' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -287,6 +319,7 @@ never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -342,7 +375,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s h -l help -d 'Prin
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "publish" -d 'Send messages: arguments, a file, or stdin (one message per line)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "tail" -d 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "bench" -d 'Load-test a server: throughput and latency percentiles (not built yet)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "bench" -d 'Load-test a server: throughput, loss and latency percentiles'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "completions" -d 'Print a shell completion script'
 complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "man" -d 'Print the man page (roff) on stdout'

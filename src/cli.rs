@@ -97,8 +97,16 @@ pub enum Command {
     #[command(after_help = TAIL_EXAMPLES)]
     Tail(TailArgs),
 
-    /// Load-test a server: throughput and latency percentiles (not built yet).
-    Bench(PendingArgs),
+    /// Load-test a server: throughput, loss and latency percentiles.
+    ///
+    /// Publishers and subscribers, each its own connection, over any
+    /// transport and protocol pubcat speaks. Every message carries a
+    /// sequence number and its due send time, so each one is checked: lost,
+    /// duplicated and reordered messages are counted, and latency is
+    /// measured from when a message was due, not when it went out. Without a
+    /// URL, an embedded broker is started in-process. Any loss exits 5.
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
 
     /// Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port;
     /// topics are URL paths.
@@ -146,6 +154,19 @@ frames do not, so over ws:// tail reconnects but cannot replay what it missed
 (it says so). A server that cannot replay far enough back is reported on
 stderr as a gap.";
 
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  pubcat bench                                      # the embedded broker, 1 -> 4, 10 s
+  pubcat bench --pubs 1 --subs 10 --duration 5s     # fan-out to ten subscribers
+  pubcat bench --rate 100000 --json > base.json     # latency at 100k msgs/s, saved
+  pubcat bench --rate 100000 --compare base.json --max-regression 10   # a CI gate
+  pubcat bench ws://127.0.0.1:7878/load --connections 10000            # connection scale
+  pubcat bench stomp+ws://127.0.0.1:15674/ws -t /topic/load --user guest --password guest
+  pubcat bench http://127.0.0.1:18080/pubsub/load   # Nchan: POST in, SSE out
+
+Exit codes: 0 every message delivered; 5 a message was lost, or --compare
+found a regression; 3/4 a connection failed or the server refused.";
+
 const SERVE_EXAMPLES: &str = "\
 Examples:
   pubcat serve                           # ws://127.0.0.1:7878/{topic}
@@ -160,6 +181,23 @@ pub struct ConnectArgs {
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 
+    #[command(flatten)]
+    pub link: LinkArgs,
+}
+
+/// `args.conn.transport` reads as well as `args.conn.link.transport`: the
+/// URL and how to reach it are one thing to the commands that need both.
+impl std::ops::Deref for ConnectArgs {
+    type Target = LinkArgs;
+
+    fn deref(&self) -> &LinkArgs {
+        &self.link
+    }
+}
+
+/// How to reach a server, apart from its URL (bench's URL is optional).
+#[derive(Clone, Debug, Args)]
+pub struct LinkArgs {
     /// Destination where the protocol has them (STOMP); for raw WebSocket
     /// the topic is the URL path, for Socket.IO the namespace.
     #[arg(short, long, value_name = "TOPIC")]
@@ -201,7 +239,7 @@ pub struct ConnectArgs {
 }
 
 /// Socket.IO connection settings.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Socket.IO")]
 pub struct SocketIoArgs {
     /// The namespace to connect to [default: the URL's path, / when none].
@@ -240,7 +278,7 @@ pub struct SocketIoArgs {
 
 /// No flags: flattened last into a struct with a help heading, it ends that
 /// heading, which clap would otherwise carry on to the flags that follow.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[group(skip)]
 pub struct EndOfHeading {}
 
@@ -276,7 +314,7 @@ pub struct SocketIoSubscribeArgs {
 }
 
 /// STOMP connection settings.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "STOMP")]
 pub struct StompArgs {
     /// Virtual host, sent as CONNECT's `host` header (RabbitMQ's vhost).
@@ -454,12 +492,71 @@ pub struct TailArgs {
     pub max_retries: Option<u32>,
 }
 
-/// Arguments accepted by commands that are not built yet, so that trying
-/// them gives the clear "not built yet" line, not a usage error.
 #[derive(Debug, Args)]
-pub struct PendingArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+pub struct BenchArgs {
+    /// Server to load [default: an embedded broker on 127.0.0.1, in-process].
+    /// http(s):// URLs publish by POST and subscribe by SSE (or
+    /// --transport poll / ws).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    #[command(flatten)]
+    pub link: LinkArgs,
+
+    /// Publishers, each its own connection.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub pubs: usize,
+
+    /// Subscribers, each its own connection.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub subs: usize,
+
+    /// Message size in bytes, at least 36 (each carries a sequence number
+    /// and a timestamp).
+    #[arg(long, value_name = "BYTES", default_value = "64", value_parser = byte_size)]
+    pub size: usize,
+
+    /// Messages per second over all publishers, sent on schedule whether or
+    /// not the server keeps up (0 = as fast as possible).
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 0.0)]
+    pub rate: f64,
+
+    /// How long to measure.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub duration: Duration,
+
+    /// Measure this many messages in all (split over the publishers)
+    /// instead of a --duration.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Publish this long before measuring (those messages are checked for
+    /// loss too, but not timed).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    pub warmup: Duration,
+
+    /// Once the publishers are done, the messages still missing are counted
+    /// lost when nothing has arrived for this long.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub drain: Duration,
+
+    /// Open N more connections first and hold them, idle, during the run:
+    /// reports the connect rate and the memory each one costs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub connections: usize,
+
+    /// Print one JSON document (schema in the README) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Compare with a report saved by --json; exit 5 when throughput fell or
+    /// p99 latency rose by more than --max-regression.
+    #[arg(long, value_name = "BASELINE.json")]
+    pub compare: Option<PathBuf>,
+
+    /// The regression --compare tolerates, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    pub max_regression: f64,
 }
 
 #[derive(Debug, Args)]

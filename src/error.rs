@@ -69,6 +69,14 @@ impl Error {
     pub fn local(message: impl Into<String>) -> Self {
         Self::new(Kind::Local, message)
     }
+    /// The same failure, saying what was being done.
+    pub fn context(self, doing: &str) -> Self {
+        Error {
+            kind: self.kind,
+            message: format!("{doing}: {}", self.message),
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.kind.code())
     }

@@ -5,12 +5,14 @@
 //! pure parsing; `render` owns stdout;
 //! `server` is the embedded broker.
 
+pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod commands;
 pub mod dialect;
 pub mod endpoint;
 pub mod error;
+pub mod limits;
 pub mod log;
 pub mod message;
 pub mod render;

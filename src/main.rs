@@ -18,9 +18,10 @@ fn main() -> ExitCode {
     });
 
     // A client is one connection: a single-threaded runtime is the fastest
-    // for it. The broker serves many, so it gets every core.
+    // for it. The broker serves many and bench drives many, so they get
+    // every core.
     let runtime = match &cli.command {
-        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
+        Command::Serve(_) | Command::Bench(_) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build(),
         _ => tokio::runtime::Builder::new_current_thread()
@@ -57,9 +58,7 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
             commands::serve::run(args, global.quiet, Interrupt::install()).await
         }
         Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
-        Command::Bench(_) => Err(Error::usage(
-            "`pubcat bench` is not built yet; see the README for the plan",
-        )),
+        Command::Bench(args) => commands::bench::run(&global, args, Interrupt::install()).await,
         Command::Completions(args) => commands::completions::run(&args).map(|()| Outcome::Done),
         Command::Man => commands::completions::man().map(|()| Outcome::Done),
     }

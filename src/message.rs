@@ -6,6 +6,11 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
+/// Short text kept inline: ids and event names arrive with every message,
+/// and up to 23 bytes this costs neither an allocation nor (unlike a shared
+/// buffer) an atomic reference count per copy.
+pub type Text = smol_str::SmolStr;
+
 /// A message as pubcat received it.
 #[derive(Clone, Debug)]
 pub struct Message {
@@ -13,9 +18,9 @@ pub struct Message {
     /// STOMP destination, the Socket.IO namespace.
     pub topic: Arc<str>,
     /// Event name where the protocol has one (SSE `event:`, Socket.IO event).
-    pub event: Option<String>,
+    pub event: Option<Text>,
     /// The server's id for the message, where it gives one (used to resume).
-    pub id: Option<String>,
+    pub id: Option<Text>,
     /// Protocol headers (STOMP frame headers, HTTP headers of a long-poll reply).
     pub headers: Vec<(String, String)>,
     /// The body, byte-exact.

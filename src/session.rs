@@ -204,7 +204,7 @@ impl Session {
                     let m = poll.next().await?;
                     self.stamp();
                     let mut msg = self.message(m.body, m.binary);
-                    msg.id = m.id;
+                    msg.id = m.id.map(Into::into);
                     Some(Incoming::Message(msg))
                 }
                 Link::Post { .. } => {
@@ -223,6 +223,13 @@ impl Session {
     /// reader drain a burst and flush its output once per burst. Messages of
     /// one burst share the receive time of its first.
     pub fn next_ready(&mut self) -> Option<Result<Incoming>> {
+        if let Link::Sse(sse) = &mut self.link {
+            // The parser holds the rest of the chunk. Going through `next`
+            // would build (and copy) its whole future per event, which cost
+            // a third of SSE receive time.
+            let event = sse.next_buffered()?;
+            return Some(Ok(Incoming::Message(self.sse_message(event))));
+        }
         self.draining = true;
         let next = self.next().now_or_never();
         self.draining = false;
@@ -236,7 +243,7 @@ impl Session {
     }
 
     fn sse_message(&self, e: crate::codec::sse::Event) -> Message {
-        let mut m = self.message(Bytes::from(e.data), false);
+        let mut m = self.message(e.data, false);
         m.id = e.id.filter(|id| !id.is_empty());
         m.event = Some(e.event);
         m

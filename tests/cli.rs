@@ -432,18 +432,6 @@ fn sigint_on_publish_closes_cleanly_and_exits_130() {
 }
 
 #[test]
-fn bench_says_it_is_not_built_and_exits_2() {
-    let out = pubcat()
-        .args(["bench", "ws://127.0.0.1:1/x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not built yet"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1);
-}
-
-#[test]
 fn committed_completions_match_the_binary() {
     let files = [
         ("bash", "pubcat.bash"),

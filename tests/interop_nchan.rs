@@ -434,3 +434,36 @@ fn tail_resumes_across_cut_connections_on_sse_and_long_poll() {
         assert!(!stderr.contains("gap"), "{stderr}");
     }
 }
+
+/// `pubcat bench` against Nchan, paced so Nchan keeps up: over WebSocket,
+/// and publishing by POST to SSE subscribers. Every message must arrive.
+#[test]
+fn bench_against_nchan_loses_nothing_at_a_pace_it_keeps() {
+    let Some(addr) = nchan() else { return };
+    for (url, rate) in [
+        (
+            format!("ws://{addr}/pubsub/{}", channel("bench-ws")),
+            "5000",
+        ),
+        (
+            format!("http://{addr}/pubsub/{}", channel("bench-sse")),
+            "1000",
+        ),
+    ] {
+        let out = pubcat()
+            .args(["bench", &url, "--json", "--subs", "2", "--rate", rate])
+            .args(["--duration", "1s", "--warmup", "200ms"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{url}: {stderr}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(r["sent"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["lost"], 0, "{url}: {r}");
+        assert_eq!(r["received"], r["expected"], "{url}: {r}");
+        assert_eq!(r["expected"].as_u64(), r["sent"].as_u64().map(|s| s * 2));
+        let p50 = r["latency_us"]["p50"].as_f64().unwrap();
+        let p99 = r["latency_us"]["p99"].as_f64().unwrap();
+        assert!(0.0 < p50 && p50 <= p99, "{r}");
+    }
+}

@@ -459,3 +459,35 @@ fn stomp_scheme_and_bodies_with_nuls_round_trip() {
     assert_code(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{body}\n"));
 }
+
+/// `pubcat bench` over STOMP: a topic fans out to every subscriber; a
+/// queue gives each message to exactly one of the competing consumers.
+#[test]
+fn bench_over_stomp_on_a_topic_and_a_queue() {
+    if !rabbit() {
+        return;
+    }
+    for (destination, subs, expected_per_sent) in [
+        (format!("/topic/{}", unique("bench")), "3", 3),
+        (format!("/queue/{}", unique("bench")), "2", 1),
+    ] {
+        let out = stomp(&["bench", WS, "--protocol", "stomp", "-t", &destination])
+            .args(["--json", "--subs", subs])
+            .args(["--rate", "2000", "--duration", "1s", "--warmup", "200ms"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{destination}: {stderr}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sent = r["sent"].as_u64().unwrap();
+        assert!(sent > 0, "{r}");
+        assert_eq!(
+            r["expected"].as_u64(),
+            Some(sent * expected_per_sent),
+            "{r}"
+        );
+        assert_eq!(r["received"], r["expected"], "{destination}: {r}");
+        assert_eq!(r["lost"], 0, "{destination}: {r}");
+        assert_eq!(r["duplicated"], 0, "{destination}: {r}");
+    }
+}

@@ -5,37 +5,89 @@
 //! LF, `id` containing NUL is ignored, `retry` takes ASCII digits only, and an
 //! event is dispatched on a blank line only when its data is not empty.
 //!
-//! Complete lines are parsed straight from the chunk; only a line split
-//! across chunks is copied, so the parser does no per-line allocation on the
-//! common path.
+//! The parser is pulled: [`Parser::push`] hands it a chunk, and
+//! [`Parser::next_event`] parses only as far as the next event. An event
+//! whose data is one line inside one chunk (nearly all of them) gets that
+//! slice of the chunk as its data, and short ids and types are kept inline,
+//! so the common path does not allocate; only lines cut by a chunk boundary
+//! and multi-line data are copied.
 
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
+
+use crate::message::Text;
+
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The type of an event that names none.
+const MESSAGE: Text = Text::new_static("message");
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// The event type: the last `event:` field, or "message" when none was given.
-    pub event: String,
-    /// The data buffer with the final LF removed.
-    pub data: String,
+    pub event: Text,
+    /// The data buffer with the final LF removed; always valid UTF-8
+    /// (invalid sequences are replaced with U+FFFD, as the spec decodes).
+    pub data: Bytes,
     /// The stream's last event ID after this event (it persists across
     /// events, as the spec says); None if never set.
-    pub id: Option<String>,
+    pub id: Option<Text>,
+}
+
+/// The data lines of the event being read.
+#[derive(Debug, Default)]
+enum Data {
+    /// No `data` line yet: a blank line dispatches nothing.
+    #[default]
+    None,
+    /// One line, kept as it arrived (a slice of its chunk), and whether it
+    /// is known to be UTF-8 already.
+    One(Bytes, bool),
+    /// Several lines, joined with LF.
+    Many(BytesMut),
+}
+
+/// Where a complete line is: in the current chunk, or (cut by a chunk
+/// boundary) in the parser's line buffer.
+#[derive(Clone)]
+enum Src {
+    Chunk(usize, usize),
+    Line(usize, usize),
+}
+
+impl Src {
+    fn len(&self) -> usize {
+        match *self {
+            Src::Chunk(a, b) | Src::Line(a, b) => b - a,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct Parser {
+    /// The chunk being parsed, from `pos` on.
+    chunk: Bytes,
+    pos: usize,
+    /// The chunk is valid UTF-8 from `valid_from` up to `valid_to`: one
+    /// check per chunk instead of one per field (which cost a fifth of the
+    /// parse).
+    valid_from: usize,
+    valid_to: usize,
+    /// The chunk holds a CR, so lines must be split on CR too; without one
+    /// the cheaper search for LF alone does.
+    has_cr: bool,
     /// The start of a line that a chunk boundary cut.
-    line: Vec<u8>,
-    data: String,
-    event: String,
+    line: BytesMut,
+    data: Data,
+    /// The event type buffer; None or empty means "message".
+    event: Option<Text>,
     /// The spec's "last event ID buffer": set by an `id:` line.
-    id_buffer: Option<String>,
+    id_buffer: Option<Text>,
     /// The spec's "last event ID string": the buffer as of the last
     /// dispatch, so an `id:` of an event cut off mid-way is never claimed.
-    last_id: Option<String>,
+    last_id: Option<Text>,
     retry: Option<Duration>,
     /// False until the stream's first bytes have been checked for a BOM.
     started: bool,
@@ -65,9 +117,14 @@ impl Parser {
     /// (reported by [`Parser::take_overflow`]) instead of growing without end.
     pub fn with_max_size(max_size: usize) -> Self {
         Parser {
-            line: Vec::new(),
-            data: String::new(),
-            event: String::new(),
+            chunk: Bytes::new(),
+            pos: 0,
+            valid_from: 0,
+            valid_to: 0,
+            has_cr: false,
+            line: BytesMut::new(),
+            data: Data::None,
+            event: None,
             id_buffer: None,
             last_id: None,
             retry: None,
@@ -80,75 +137,134 @@ impl Parser {
         }
     }
 
-    /// Feed bytes as they arrive, in any split; returns the events they complete.
+    /// Feed bytes as they arrive, in any split; returns the events they
+    /// complete. A convenience over [`Parser::push`] and
+    /// [`Parser::next_event`] that copies the bytes.
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<Event> {
-        let mut out = Vec::new();
-        self.feed_into(chunk, &mut out);
-        out
+        self.push(Bytes::copy_from_slice(chunk));
+        std::iter::from_fn(|| self.next_event()).collect()
     }
 
-    /// [`Parser::feed`] into the caller's vector.
-    pub fn feed_into(&mut self, mut chunk: &[u8], out: &mut Vec<Event>) {
-        if !self.started {
-            // Collect up to three bytes to decide whether the stream opens
-            // with a BOM; a BOM may itself be split across chunks.
-            let take = (BOM.len() - self.line.len()).min(chunk.len());
-            self.line.extend_from_slice(&chunk[..take]);
-            chunk = &chunk[take..];
-            if self.line.len() < BOM.len() && BOM.starts_with(&self.line) {
-                return;
+    /// Hand the parser the next chunk of the stream. Call
+    /// [`Parser::next_event`] until it answers None first; bytes of an
+    /// earlier chunk not parsed yet are kept (copied) in front.
+    pub fn push(&mut self, chunk: Bytes) {
+        if self.pos < self.chunk.len() {
+            let mut joined = BytesMut::with_capacity(self.chunk.len() - self.pos + chunk.len());
+            joined.extend_from_slice(&self.chunk[self.pos..]);
+            joined.extend_from_slice(&chunk);
+            self.set_chunk(joined.freeze());
+        } else {
+            self.set_chunk(chunk);
+        }
+    }
+
+    fn set_chunk(&mut self, chunk: Bytes) {
+        self.has_cr = memchr::memchr(b'\r', &chunk).is_some();
+        // A line cut by the last chunk boundary is copied and checked on its
+        // own; it may end in the middle of a character, so the check starts
+        // after its end.
+        self.valid_from = if self.line.is_empty() {
+            0
+        } else {
+            memchr::memchr2(b'\n', b'\r', &chunk).map_or(chunk.len(), |i| i + 1)
+        };
+        self.valid_to = match std::str::from_utf8(&chunk[self.valid_from..]) {
+            Ok(_) => chunk.len(),
+            Err(e) => self.valid_from + e.valid_up_to(),
+        };
+        self.chunk = chunk;
+        self.pos = 0;
+    }
+
+    /// Parse up to the next dispatched event; None when the chunks pushed so
+    /// far hold no further complete event.
+    pub fn next_event(&mut self) -> Option<Event> {
+        if !self.started && !self.skip_bom() {
+            return None;
+        }
+        loop {
+            let len = self.chunk.len();
+            if self.skip_lf {
+                if self.pos >= len {
+                    return None;
+                }
+                self.skip_lf = false;
+                if self.chunk[self.pos] == b'\n' {
+                    self.pos += 1;
+                }
             }
-            self.started = true;
-            if self.line == BOM {
-                self.line.clear();
+            let start = self.pos;
+            let rest = &self.chunk[start..];
+            let found = if self.has_cr {
+                memchr::memchr2(b'\n', b'\r', rest)
             } else {
-                let head = std::mem::take(&mut self.line);
-                self.process(&head, out);
-            }
-        }
-        self.process(chunk, out);
-    }
-
-    fn process(&mut self, s: &[u8], out: &mut Vec<Event>) {
-        let mut i = 0;
-        if self.skip_lf && !s.is_empty() {
-            self.skip_lf = false;
-            if s[0] == b'\n' {
-                i = 1;
-            }
-        }
-        while i < s.len() {
-            let Some(off) = memchr::memchr2(b'\n', b'\r', &s[i..]) else {
-                self.keep_partial(&s[i..]);
-                return;
+                memchr::memchr(b'\n', rest)
             };
-            let end = i + off;
-            if self.skip_line {
-                self.skip_line = false;
-            } else if self.line.is_empty() {
-                self.on_line(&s[i..end], out);
-            } else {
-                let mut line = std::mem::take(&mut self.line);
-                line.extend_from_slice(&s[i..end]);
-                self.on_line(&line, out);
-                // Keep the allocation for the next split line.
-                line.clear();
-                self.line = line;
-            }
-            i = end + 1;
-            if s[end] == b'\r' {
-                if i < s.len() {
-                    if s[i] == b'\n' {
-                        i += 1;
+            let Some(off) = found else {
+                self.keep_partial();
+                return None;
+            };
+            let end = start + off;
+            self.pos = end + 1;
+            if self.chunk[end] == b'\r' {
+                if self.pos < len {
+                    if self.chunk[self.pos] == b'\n' {
+                        self.pos += 1;
                     }
                 } else {
                     self.skip_lf = true;
                 }
             }
+            if self.skip_line {
+                self.skip_line = false;
+                continue;
+            }
+            let event = if self.line.is_empty() {
+                self.on_line(Src::Chunk(start, end))
+            } else {
+                self.line.extend_from_slice(&self.chunk[start..end]);
+                let n = self.line.len();
+                let event = self.on_line(Src::Line(0, n));
+                self.line.clear();
+                event
+            };
+            if event.is_some() {
+                return event;
+            }
         }
     }
 
-    fn keep_partial(&mut self, rest: &[u8]) {
+    /// Decide whether the stream opens with a BOM (which may itself be split
+    /// across chunks) and skip it. False while too few bytes have come to
+    /// tell.
+    fn skip_bom(&mut self) -> bool {
+        let rest = &self.chunk[self.pos..];
+        let have = self.line.len() + rest.len();
+        let mut head = self.line.to_vec();
+        head.extend_from_slice(&rest[..rest.len().min(BOM.len())]);
+        if have < BOM.len() && BOM.starts_with(&head) {
+            self.line.extend_from_slice(rest);
+            self.pos = self.chunk.len();
+            return false;
+        }
+        self.started = true;
+        if !self.line.is_empty() {
+            // The first chunks were shorter than a BOM: parse them as one.
+            let mut joined = std::mem::take(&mut self.line);
+            joined.extend_from_slice(rest);
+            self.set_chunk(joined.freeze());
+        }
+        if self.chunk[self.pos..].starts_with(BOM) {
+            self.pos += BOM.len();
+        }
+        true
+    }
+
+    /// The chunk ended mid-line: keep that start for the next chunk.
+    fn keep_partial(&mut self) {
+        let rest = &self.chunk[self.pos..];
+        self.pos = self.chunk.len();
         if self.skip_line {
             return;
         }
@@ -162,82 +278,138 @@ impl Parser {
         self.line.extend_from_slice(rest);
     }
 
-    fn on_line(&mut self, line: &[u8], out: &mut Vec<Event>) {
-        if line.is_empty() {
-            self.dispatch(out);
-            return;
-        }
-        if line[0] == b':' {
-            return;
-        }
-        let (field, value) = match memchr::memchr(b':', line) {
-            Some(p) => {
-                let v = &line[p + 1..];
-                (&line[..p], v.strip_prefix(b" ").unwrap_or(v))
-            }
-            None => (line, &b""[..]),
-        };
-        match field {
-            b"event" => {
-                self.event.clear();
-                push_utf8(&mut self.event, value);
-            }
-            b"data" => {
-                if self.discard {
-                    return;
-                }
-                if self.data.len() + value.len() + 1 > self.max_size {
-                    self.data.clear();
-                    self.discard = true;
-                    self.overflow = true;
-                    return;
-                }
-                push_utf8(&mut self.data, value);
-                self.data.push('\n');
-            }
-            // An id containing NUL is ignored, per the spec.
-            b"id" if !value.contains(&0) => {
-                // Reuse the buffer: most streams send an id with every event.
-                let id = self.id_buffer.get_or_insert_with(String::new);
-                id.clear();
-                push_utf8(id, value);
-            }
-            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                // Absurdly long digit strings saturate rather than fail.
-                let ms = value.iter().fold(0u64, |n, d| {
-                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-                });
-                self.retry = Some(Duration::from_millis(ms));
-            }
-            _ => {}
+    fn slice(&self, src: &Src) -> &[u8] {
+        match *src {
+            Src::Chunk(a, b) => &self.chunk[a..b],
+            Src::Line(a, b) => &self.line[a..b],
         }
     }
 
-    fn dispatch(&mut self, out: &mut Vec<Event>) {
-        self.last_id.clone_from(&self.id_buffer);
-        if self.discard {
-            self.discard = false;
-            self.data.clear();
-            self.event.clear();
-            return;
+    /// The bytes of `src`, shared with the chunk when they are in it.
+    fn bytes(&self, src: &Src) -> Bytes {
+        match *src {
+            Src::Chunk(a, b) => self.chunk.slice(a..b),
+            Src::Line(a, b) => Bytes::copy_from_slice(&self.line[a..b]),
         }
-        if self.data.is_empty() {
-            self.event.clear();
-            return;
+    }
+
+    /// True when `src` is known to be UTF-8 without looking again. Field
+    /// values start and end at ASCII bytes, so a slice of the chunk's valid
+    /// part is itself valid.
+    fn known_utf8(&self, src: &Src) -> bool {
+        matches!(*src, Src::Chunk(start, end) if start >= self.valid_from && end <= self.valid_to)
+    }
+
+    /// The text of `src`, with U+FFFD for invalid UTF-8.
+    fn text(&self, src: &Src) -> Text {
+        let bytes = self.slice(src);
+        if self.known_utf8(src) {
+            // SAFETY: see `known_utf8`.
+            return Text::new(unsafe { std::str::from_utf8_unchecked(bytes) });
         }
-        if self.data.ends_with('\n') {
-            self.data.pop();
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Text::new(s),
+            Err(_) => Text::new(String::from_utf8_lossy(bytes)),
         }
-        let event = if self.event.is_empty() {
-            "message".to_string()
-        } else {
-            std::mem::take(&mut self.event)
+    }
+
+    fn on_line(&mut self, src: Src) -> Option<Event> {
+        let line = self.slice(&src);
+        if line.is_empty() {
+            return self.dispatch();
+        }
+        if line[0] == b':' {
+            return None;
+        }
+        let (name_end, value_start) = match memchr::memchr(b':', line) {
+            Some(p) if line.get(p + 1) == Some(&b' ') => (p, p + 2),
+            Some(p) => (p, p + 1),
+            None => (line.len(), line.len()),
         };
-        out.push(Event {
-            event,
-            data: std::mem::take(&mut self.data),
+        let field = match &line[..name_end] {
+            b"event" => Field::Event,
+            b"data" => Field::Data,
+            b"id" => Field::Id,
+            b"retry" => Field::Retry,
+            _ => return None,
+        };
+        let value = match src {
+            Src::Chunk(a, b) => Src::Chunk(a + value_start, b),
+            Src::Line(a, b) => Src::Line(a + value_start, b),
+        };
+        match field {
+            Field::Event => self.event = Some(self.text(&value)),
+            Field::Data => self.push_data(&value),
+            // An id containing NUL is ignored, per the spec.
+            Field::Id if !self.slice(&value).contains(&0) => {
+                self.id_buffer = Some(self.text(&value));
+            }
+            Field::Id => {}
+            Field::Retry => {
+                let digits = self.slice(&value);
+                if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+                    // Absurdly long digit strings saturate rather than fail.
+                    let ms = digits.iter().fold(0u64, |n, d| {
+                        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    });
+                    self.retry = Some(Duration::from_millis(ms));
+                }
+            }
+        }
+        None
+    }
+
+    fn push_data(&mut self, value: &Src) {
+        if self.discard {
+            return;
+        }
+        // The spec's buffer holds a LF after every line: count it.
+        let held = match &self.data {
+            Data::None => 0,
+            Data::One(b, _) => b.len() + 1,
+            Data::Many(m) => m.len() + 1,
+        };
+        if held + value.len() + 1 > self.max_size {
+            self.data = Data::None;
+            self.discard = true;
+            self.overflow = true;
+            return;
+        }
+        match std::mem::take(&mut self.data) {
+            Data::None => self.data = Data::One(self.bytes(value), self.known_utf8(value)),
+            Data::One(first, _) => {
+                let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(self.slice(value));
+                self.data = Data::Many(joined);
+            }
+            Data::Many(mut joined) => {
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(self.slice(value));
+                self.data = Data::Many(joined);
+            }
+        }
+    }
+
+    fn dispatch(&mut self) -> Option<Event> {
+        self.last_id.clone_from(&self.id_buffer);
+        let event = self.event.take();
+        let data = std::mem::take(&mut self.data);
+        if std::mem::take(&mut self.discard) {
+            return None;
+        }
+        let data = match data {
+            Data::None => return None,
+            Data::One(b, true) => b,
+            Data::One(b, false) => utf8(b),
+            Data::Many(m) => utf8(m.freeze()),
+        };
+        Some(Event {
+            event: event.filter(|e| !e.is_empty()).unwrap_or(MESSAGE),
+            data,
             id: self.last_id.clone(),
-        });
+        })
     }
 
     /// The reconnection time the stream asked for since the last call.
@@ -256,9 +428,9 @@ impl Parser {
     }
 
     /// Start from this id (`--since`, a saved state) as if the stream had sent it.
-    pub fn set_last_event_id(&mut self, id: Option<String>) {
-        self.id_buffer.clone_from(&id);
-        self.last_id = id;
+    pub fn set_last_event_id(&mut self, id: Option<&str>) {
+        self.last_id = id.map(Text::from);
+        self.id_buffer.clone_from(&self.last_id);
     }
 
     /// Forget the partial state of a connection that ended; the last event
@@ -266,9 +438,10 @@ impl Parser {
     /// event that never completed is dropped with the event.
     pub fn reset_connection(&mut self) {
         self.id_buffer.clone_from(&self.last_id);
+        self.set_chunk(Bytes::new());
         self.line.clear();
-        self.data.clear();
-        self.event.clear();
+        self.data = Data::None;
+        self.event = None;
         self.started = false;
         self.skip_lf = false;
         self.discard = false;
@@ -276,12 +449,21 @@ impl Parser {
     }
 }
 
-/// Append bytes as text: as is when they are UTF-8 (the usual case, and a
-/// fast check), else with U+FFFD for each bad sequence, as the spec says.
-fn push_utf8(dst: &mut String, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => dst.push_str(s),
-        Err(_) => dst.push_str(&String::from_utf8_lossy(bytes)),
+enum Field {
+    Event,
+    Data,
+    Id,
+    Retry,
+}
+
+/// The bytes as they are when they are UTF-8 (the usual case, and a fast
+/// check), else a copy with U+FFFD for each bad sequence, as the spec
+/// decodes the stream.
+fn utf8(bytes: Bytes) -> Bytes {
+    if std::str::from_utf8(&bytes).is_ok() {
+        bytes
+    } else {
+        Bytes::from(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
@@ -292,8 +474,8 @@ mod tests {
     fn ev(event: &str, data: &str, id: Option<&str>) -> Event {
         Event {
             event: event.into(),
-            data: data.into(),
-            id: id.map(str::to_string),
+            data: Bytes::copy_from_slice(data.as_bytes()),
+            id: id.map(Text::from),
         }
     }
 
@@ -423,6 +605,20 @@ mod tests {
         assert_eq!(
             parse(b"data: a\xFFb\n\n"),
             [ev("message", "a\u{fffd}b", None)]
+        );
+    }
+
+    #[test]
+    fn fields_after_invalid_utf8_in_the_same_chunk_stay_exact() {
+        // The chunk's one-time UTF-8 check stops at the bad byte; what
+        // follows is checked field by field.
+        assert_eq!(
+            parse(b"data: a\xC3\xA9\n\ndata: \xFF\n\nid: \xC3\xA9\ndata: ok\n\n"),
+            [
+                ev("message", "a\u{e9}", None),
+                ev("message", "\u{fffd}", None),
+                ev("message", "ok", Some("\u{e9}")),
+            ]
         );
     }
 

@@ -1,5 +1,6 @@
 //! One file, one subcommand.
 
+pub mod bench;
 pub mod completions;
 pub mod publish;
 pub mod serve;
@@ -8,7 +9,7 @@ pub mod tail;
 
 use std::io::IsTerminal;
 
-use crate::cli::{ConnectArgs, Global};
+use crate::cli::{ConnectArgs, Global, LinkArgs};
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::StompOptions;
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
@@ -20,7 +21,23 @@ use crate::transport::{Options, parse_headers};
 
 /// Resolve the URL and connection flags of a client command.
 pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(Endpoint, Options)> {
-    let mut endpoint = Endpoint::parse(&conn.url, conn.transport, conn.protocol, role)?;
+    connection_to(global, &conn.url, &conn.link, role)
+}
+
+/// [`connection`] for a URL given apart from the other flags.
+pub fn connection_to(
+    global: &Global,
+    url: &str,
+    conn: &LinkArgs,
+    role: Role,
+) -> Result<(Endpoint, Options)> {
+    let mut endpoint = Endpoint::parse(url, conn.transport, conn.protocol, role)?;
+    if endpoint.protocol == Protocol::Raw && !conn.topic.is_empty() {
+        crate::warn!(
+            "-t {} is not used: raw messages go to the URL's path (for STOMP destinations, add --protocol stomp)",
+            conn.topic.join(" -t ")
+        );
+    }
     let mut headers = parse_headers(&global.headers)?;
     let mut stomp = StompOptions::default();
     if endpoint.protocol == Protocol::Stomp {
@@ -79,13 +96,14 @@ pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(En
         backoff: Default::default(),
         stomp,
         socketio,
+        ws_buffer: None,
     };
     Ok((endpoint, opts))
 }
 
 /// The Socket.IO flags, checked: a bad `--auth` or a reserved `--emit`
 /// name fails before any connection is made.
-fn socketio_options(conn: &ConnectArgs, endpoint: &Endpoint) -> Result<SocketIoOptions> {
+fn socketio_options(conn: &LinkArgs, endpoint: &Endpoint) -> Result<SocketIoOptions> {
     if !conn.topic.is_empty() {
         return Err(Error::usage(
             "Socket.IO has no destinations: the namespace is the URL's path (or --namespace), and events are named with --event",
@@ -139,6 +157,8 @@ fn socketio_options(conn: &ConnectArgs, endpoint: &Endpoint) -> Result<SocketIoO
             .as_deref()
             .map(socketio::args)
             .unwrap_or_default(),
+        // What publish emits unless --event says otherwise (bench too).
+        event: "message".to_string(),
         ..SocketIoOptions::default()
     })
 }

@@ -4,7 +4,7 @@ use crate::cli::ServeArgs;
 use crate::error::{Error, Outcome, Result};
 use crate::server::{self, ServerConfig};
 use crate::shutdown::Interrupt;
-use crate::status;
+use crate::{status, verbose};
 
 pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Result<Outcome> {
     let config = ServerConfig {
@@ -25,6 +25,11 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         Error::local(format!("cannot listen on {}: {e}{hint}", args.listen))
     })?;
     let addr = bound.local_addr();
+    // Each connection is a file descriptor; the default soft limit (often
+    // 1024) would refuse connections long before memory runs out.
+    if let Some(limit) = crate::limits::raise_open_files() {
+        verbose!("open-file limit: {limit}");
+    }
     // Tests and scripts read this line to learn the port of `--listen :0`.
     status!("listening on ws://{addr}/{{topic}} (health: http://{addr}/_/health)");
     bound

@@ -197,7 +197,7 @@ impl Tail {
                     );
                 }
             }
-            (Some(id), Some(prev)) if id == prev => {
+            (Some(id), Some(prev)) if id.as_str() == prev => {
                 verbose!("skipping id {id}: already printed");
                 return Ok(());
             }
@@ -224,7 +224,7 @@ impl Tail {
         print(&mut self.printer, m)?;
         self.printed += 1;
         if m.id.is_some() {
-            self.last_id.clone_from(&m.id);
+            self.last_id = m.id.as_deref().map(str::to_string);
         }
         Ok(())
     }

@@ -379,7 +379,7 @@ impl SocketIoLink {
                     self.engine.transport_name(),
                     self.received_at,
                 );
-                m.event = Some(name);
+                m.event = Some(name.into());
                 Ok(Some(Read::Message(m)))
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Payload::Ack(args)) => {
@@ -399,7 +399,7 @@ impl SocketIoLink {
                     self.engine.transport_name(),
                     SystemTime::now(),
                 );
-                m.event = Some(self.opts.event.clone());
+                m.event = Some(self.opts.event.as_str().into());
                 m.headers.push(("ack".into(), n.to_string()));
                 Ok(Some(Read::Reply(m)))
             }

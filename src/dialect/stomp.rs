@@ -377,7 +377,7 @@ impl StompLink {
                     .headers
                     .iter()
                     .find(|(k, _)| k == "message-id")
-                    .map(|(_, v)| v.clone());
+                    .map(|(_, v)| v.as_str().into());
                 m.headers = frame.headers;
                 Ok(Some(Read::Message(m)))
             }

@@ -80,7 +80,7 @@ pub fn card(out: &mut Vec<u8>, msg: &Message, color: bool, width: usize) {
     let time: DateTime<Local> = msg.received_at.into();
     let mut meta = Vec::new();
     if let Some(e) = &msg.event {
-        meta.push(e.clone());
+        meta.push(e.to_string());
     }
     if let Some(id) = &msg.id {
         meta.push(format!("#{id}"));

@@ -33,6 +33,9 @@ pub struct Options {
     pub stomp: crate::dialect::stomp::StompOptions,
     /// The Socket.IO session, when the endpoint's protocol is Socket.IO.
     pub socketio: crate::dialect::socketio::SocketIoOptions,
+    /// WebSocket read and write buffer sizes; None: tungstenite's 128 KiB,
+    /// which is what a busy connection wants. An idle one is cheaper small.
+    pub ws_buffer: Option<usize>,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is a random time up

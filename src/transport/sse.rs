@@ -8,7 +8,6 @@
 //! success and skips the Content-Type check, and it brings a second
 //! HTTP/TLS stack; the parser in `codec::sse` follows the spec exactly.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
@@ -26,7 +25,6 @@ pub struct SseLink {
     url: Url,
     parser: Parser,
     response: Option<reqwest::Response>,
-    pending: VecDeque<Event>,
     retry: Duration,
     /// Set while the connection is down and must be reopened: `next` can be
     /// cancelled mid-reconnect (a timer fired in the caller's select), and
@@ -43,13 +41,12 @@ impl SseLink {
             url: url.clone(),
             parser: Parser::with_max_size(opts.max_message_size),
             response: None,
-            pending: VecDeque::new(),
             // Until the server sends `retry:`, the backoff's first step.
             retry: opts.backoff.min,
             reconnecting: false,
             backoff: opts.backoff,
         };
-        link.parser.set_last_event_id(opts.resume_from.clone());
+        link.parser.set_last_event_id(opts.resume_from.as_deref());
         link.response = link.open(opts.resume_from.clone()).await?;
         Ok(link)
     }
@@ -105,11 +102,24 @@ impl SseLink {
         Ok(Some(response))
     }
 
+    /// The next event already received, without waiting.
+    pub fn next_buffered(&mut self) -> Option<Event> {
+        self.parser.next_event()
+    }
+
     /// The next event; `Ok(None)` when the server ended the stream for good.
     pub async fn next(&mut self) -> Result<Option<Event>> {
         loop {
-            if let Some(e) = self.pending.pop_front() {
+            if let Some(e) = self.parser.next_event() {
                 return Ok(Some(e));
+            }
+            // The chunks so far are parsed: note what they asked for.
+            if let Some(retry) = self.parser.take_retry() {
+                verbose!("server asks for reconnects after {retry:?}");
+                self.retry = retry;
+            }
+            if self.parser.take_overflow() {
+                status!("dropped an event larger than --max-message-size");
             }
             if self.reconnecting {
                 self.reconnect().await?;
@@ -120,14 +130,7 @@ impl SseLink {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     trace!("recv {} bytes", chunk.len());
-                    self.pending.extend(self.parser.feed(&chunk));
-                    if let Some(retry) = self.parser.take_retry() {
-                        verbose!("server asks for reconnects after {retry:?}");
-                        self.retry = retry;
-                    }
-                    if self.parser.take_overflow() {
-                        status!("dropped an event larger than --max-message-size");
-                    }
+                    self.parser.push(chunk);
                 }
                 Ok(None) => {
                     verbose!("the server ended the stream");

@@ -122,9 +122,12 @@ async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
             redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
         );
     }
-    let config = WebSocketConfig::default()
+    let mut config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_message_size))
         .max_frame_size(Some(opts.max_message_size));
+    if let Some(size) = opts.ws_buffer {
+        config = config.read_buffer_size(size).write_buffer_size(size);
+    }
     match tokio_tungstenite::client_async_with_config(request, io, Some(config)).await {
         Ok((ws, response)) => {
             verbose!("HTTP/1.1 {}", response.status());

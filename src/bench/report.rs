@@ -1,0 +1,432 @@
+//! The numbers of a run, aggregated once, then printed as a table or as one
+//! JSON document (the schema the README documents), and compared with a
+//! saved baseline for a CI gate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::tally::Counts;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub url: String,
+    /// True when the run started its own broker in-process.
+    pub embedded: bool,
+    pub config: Config,
+    /// Seconds from the start of the measured window to the last measured
+    /// delivery.
+    pub measured_s: f64,
+    pub sent: u64,
+    pub received: u64,
+    pub expected: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    /// All errors; by kind in `errors_by_kind`.
+    pub errors: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub throughput: Throughput,
+    /// Latency from each message's due time to its delivery.
+    pub latency_us: Latency,
+    pub connect_us: Connect,
+    /// Present with `--connections`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_connections: Option<IdleConnections>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Config {
+    pub pubs: usize,
+    pub subs: usize,
+    pub size: usize,
+    /// Total messages per second asked for; 0 = as fast as possible.
+    pub rate: f64,
+    pub duration_s: Option<f64>,
+    pub count: Option<u64>,
+    pub warmup_s: f64,
+    pub topic: String,
+    pub protocol: String,
+    pub transport: String,
+    pub delivery: String,
+    pub connections: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Throughput {
+    /// Deliveries per second, over all subscribers.
+    pub msgs_per_s: f64,
+    pub bytes_per_s: f64,
+    /// Messages published per second, over all publishers.
+    pub published_msgs_per_s: f64,
+    pub published_bytes_per_s: f64,
+    /// Per publisher, then per subscriber, messages per second.
+    pub per_publisher: Vec<f64>,
+    pub per_subscriber: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Latency {
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+    /// Messages measured.
+    pub count: u64,
+}
+
+impl Latency {
+    /// From a histogram of nanoseconds, in microseconds.
+    pub fn from_ns(h: &Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let us = |ns: u64| ns as f64 / 1e3;
+        Latency {
+            min: us(h.min()),
+            p50: us(h.value_at_quantile(0.50)),
+            p90: us(h.value_at_quantile(0.90)),
+            p99: us(h.value_at_quantile(0.99)),
+            p999: us(h.value_at_quantile(0.999)),
+            max: us(h.max()),
+            mean: h.mean() / 1e3,
+            count: h.len(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Connect {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+impl Connect {
+    pub fn from_ns(h: &Histogram<u64>) -> Connect {
+        let l = Latency::from_ns(h);
+        Connect {
+            p50: l.p50,
+            p99: l.p99,
+            max: l.max,
+            count: l.count,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdleConnections {
+    pub asked: usize,
+    pub opened: usize,
+    /// Connections opened per second while opening them.
+    pub connect_per_s: f64,
+    /// Growth of this process's resident memory per open connection (with
+    /// an embedded broker, its side of each connection is included).
+    pub rss_bytes_per_connection: f64,
+}
+
+impl Report {
+    pub fn set_counts(&mut self, c: Counts) {
+        self.sent = c.sent;
+        self.received = c.received;
+        self.expected = c.expected;
+        self.lost = c.lost;
+        self.duplicated = c.duplicated;
+        self.reordered = c.reordered;
+    }
+
+    /// The table for humans.
+    pub fn table(&self) -> String {
+        let c = &self.config;
+        let mut out = String::new();
+        let target = if self.embedded {
+            format!("{} (embedded broker)", self.url)
+        } else {
+            self.url.clone()
+        };
+        let _ = writeln!(out, "pubcat bench {target}");
+        let pace = if c.rate > 0.0 {
+            format!("{} msgs/s in all", group(c.rate.round() as u64))
+        } else {
+            "as fast as possible".to_string()
+        };
+        let span = match (c.count, c.duration_s) {
+            (Some(n), _) => format!("{} messages", group(n)),
+            (None, Some(d)) => format!("{d} s"),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} publisher(s) -> {} subscriber(s) ({}), {} B messages, {pace}, {span} after {} s warm-up, {} over {}",
+            c.pubs, c.subs, c.delivery, c.size, c.warmup_s, c.protocol, c.transport
+        );
+        let t = &self.throughput;
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>14} {:>14} {:>10}",
+            "", "messages", "msgs/s", "MB/s"
+        );
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>14} {:>14} {:>10.1}",
+            "published",
+            group(self.sent),
+            group(t.published_msgs_per_s.round() as u64),
+            t.published_bytes_per_s / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>14} {:>14} {:>10.1}",
+            "delivered",
+            group(self.received),
+            group(t.msgs_per_s.round() as u64),
+            t.bytes_per_s / 1e6
+        );
+        let _ = writeln!(out, "  {:<10} {:>14}", "expected", group(self.expected));
+        let _ = writeln!(
+            out,
+            "  lost {} · duplicated {} · reordered {} · errors {}{}",
+            group(self.lost),
+            group(self.duplicated),
+            group(self.reordered),
+            self.errors,
+            if self.errors_by_kind.is_empty() {
+                String::new()
+            } else {
+                let kinds: Vec<String> = self
+                    .errors_by_kind
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect();
+                format!(" ({})", kinds.join(", "))
+            }
+        );
+        let l = &self.latency_us;
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  latency from the due send time, ms ({} messages{})",
+            group(l.count),
+            if c.rate > 0.0 {
+                ""
+            } else {
+                "; unpaced, so this is mostly queueing: use --rate for latency at a given load"
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "min", "p50", "p90", "p99", "p99.9", "max"
+        );
+        let ms = |us: f64| us / 1e3;
+        let _ = writeln!(
+            out,
+            "  {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+            ms(l.min),
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.p999),
+            ms(l.max)
+        );
+        let k = &self.connect_us;
+        let _ = writeln!(
+            out,
+            "\n  connect (TCP, TLS and handshake): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} connection(s)",
+            ms(k.p50),
+            ms(k.p99),
+            ms(k.max),
+            k.count
+        );
+        if let Some(i) = &self.idle_connections {
+            let _ = writeln!(
+                out,
+                "  idle connections: {} of {} open, {} connects/s, {:.1} KB of memory each{}",
+                group(i.opened as u64),
+                group(i.asked as u64),
+                group(i.connect_per_s.round() as u64),
+                i.rss_bytes_per_connection / 1e3,
+                if self.embedded {
+                    " (client and embedded broker)"
+                } else {
+                    ""
+                }
+            );
+        }
+        out
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// How a run compares with a baseline.
+#[derive(Debug, PartialEq)]
+pub struct Comparison {
+    pub lines: Vec<String>,
+    pub regressed: bool,
+}
+
+/// Compare throughput (msgs/s delivered, higher is better) and p99 latency
+/// (lower is better) with a baseline report; a change worse than
+/// `max_pct` percent is a regression.
+pub fn compare(
+    current: &Report,
+    baseline: &serde_json::Value,
+    max_pct: f64,
+) -> Result<Comparison, String> {
+    let get = |path: &[&str]| -> Result<f64, String> {
+        let mut v = baseline;
+        for key in path {
+            v = v.get(key).ok_or_else(|| {
+                format!(
+                    "the baseline has no `{}` (was it written by `pubcat bench --json`?)",
+                    path.join(".")
+                )
+            })?;
+        }
+        v.as_f64()
+            .ok_or_else(|| format!("the baseline's `{}` is not a number", path.join(".")))
+    };
+    let base_rate = get(&["throughput", "msgs_per_s"])?;
+    let base_p99 = get(&["latency_us", "p99"])?;
+    let mut lines = Vec::new();
+    let mut regressed = false;
+    let rate = current.throughput.msgs_per_s;
+    let rate_change = pct_change(base_rate, rate);
+    let rate_bad = -rate_change > max_pct;
+    lines.push(format!(
+        "throughput {} -> {} msgs/s ({:+.1}%){}",
+        group(base_rate.round() as u64),
+        group(rate.round() as u64),
+        rate_change,
+        if rate_bad { ": REGRESSION" } else { "" }
+    ));
+    regressed |= rate_bad;
+    let p99 = current.latency_us.p99;
+    let p99_change = pct_change(base_p99, p99);
+    let p99_bad = p99_change > max_pct;
+    lines.push(format!(
+        "p99 latency {:.3} -> {:.3} ms ({:+.1}%){}",
+        base_p99 / 1e3,
+        p99 / 1e3,
+        p99_change,
+        if p99_bad { ": REGRESSION" } else { "" }
+    ));
+    regressed |= p99_bad;
+    Ok(Comparison { lines, regressed })
+}
+
+fn pct_change(from: f64, to: f64) -> f64 {
+    if from == 0.0 {
+        if to == 0.0 { 0.0 } else { f64::INFINITY }
+    } else {
+        (to - from) / from * 100.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> Report {
+        Report {
+            url: "ws://127.0.0.1:1/bench".into(),
+            embedded: true,
+            config: Config {
+                pubs: 1,
+                subs: 2,
+                size: 64,
+                rate: 0.0,
+                duration_s: Some(1.0),
+                count: None,
+                warmup_s: 0.0,
+                topic: "bench".into(),
+                protocol: "raw".into(),
+                transport: "ws".into(),
+                delivery: "fan-out".into(),
+                connections: 0,
+            },
+            measured_s: 1.0,
+            sent: 1000,
+            received: 2000,
+            expected: 2000,
+            lost: 0,
+            duplicated: 0,
+            reordered: 0,
+            errors: 0,
+            errors_by_kind: BTreeMap::new(),
+            throughput: Throughput {
+                msgs_per_s: 2000.0,
+                ..Throughput::default()
+            },
+            latency_us: Latency {
+                p99: 1000.0,
+                ..Latency::default()
+            },
+            connect_us: Connect::default(),
+            idle_connections: None,
+        }
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn a_report_compares_equal_to_itself_and_fails_a_worse_one() {
+        let base = sample();
+        let json = serde_json::to_value(&base).unwrap();
+        assert!(!compare(&base, &json, 5.0).unwrap().regressed);
+        let mut slower = sample();
+        slower.throughput.msgs_per_s = 1800.0; // -10%
+        let c = compare(&slower, &json, 5.0).unwrap();
+        assert!(c.regressed, "{:?}", c.lines);
+        assert!(!compare(&slower, &json, 15.0).unwrap().regressed);
+        let mut laggier = sample();
+        laggier.latency_us.p99 = 1200.0; // +20%
+        assert!(compare(&laggier, &json, 10.0).unwrap().regressed);
+        let faster = {
+            let mut r = sample();
+            r.throughput.msgs_per_s = 4000.0;
+            r.latency_us.p99 = 10.0;
+            r
+        };
+        assert!(!compare(&faster, &json, 0.0).unwrap().regressed);
+    }
+
+    #[test]
+    fn a_baseline_without_the_fields_is_refused() {
+        let err = compare(&sample(), &serde_json::json!({"x": 1}), 5.0).unwrap_err();
+        assert!(err.contains("throughput.msgs_per_s"), "{err}");
+    }
+
+    #[test]
+    fn the_table_shows_the_counts() {
+        let t = sample().table();
+        assert!(t.contains("delivered"), "{t}");
+        assert!(t.contains("2,000"), "{t}");
+        assert!(t.contains("lost 0"), "{t}");
+    }
+}

@@ -1,0 +1,313 @@
+//! `pubcat bench [URL]`: turn the flags into a [`Plan`], start the embedded
+//! broker when no URL is given, run it, print the report, and turn loss
+//! or a regression into exit 5.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::bench::payload::HEADER;
+use crate::bench::report::{self, Report};
+use crate::bench::tally::Delivery;
+use crate::bench::{self, Plan, Span};
+use crate::cli::{BenchArgs, Global, LinkArgs};
+use crate::endpoint::{Endpoint, Protocol, Role, Transport};
+use crate::error::{Error, Kind, Outcome, Result};
+use crate::server::{self, ServerConfig};
+use crate::shutdown::Interrupt;
+use crate::transport::Options;
+use crate::{status, verbose, warn};
+
+/// Idle connections get small WebSocket buffers: tungstenite's 128 KiB
+/// defaults cost ~137 KB a connection, 4 KiB ~10 KB (performance.md).
+const IDLE_BUFFER: usize = 4096;
+
+/// File descriptors kept for everything but connections.
+const SPARE_FILES: u64 = 64;
+
+pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Result<Outcome> {
+    check(&args)?;
+    let baseline = match &args.compare {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::usage(format!("cannot read --compare {}: {e}", path.display()))
+            })?;
+            Some(
+                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+                    Error::usage(format!("--compare {} is not JSON: {e}", path.display()))
+                })?,
+            )
+        }
+        None => None,
+    };
+
+    let mut link = args.link.clone();
+    let embedded = args.url.is_none();
+    let (url, server) = match &args.url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let (addr, server) = start_broker().await?;
+            let url = match link.protocol {
+                Some(Protocol::Stomp) => {
+                    if link.topic.is_empty() {
+                        link.topic.push("/topic/bench".into());
+                    }
+                    format!("ws://{addr}/_/stomp")
+                }
+                // Raw messages go to the path: -t names it here.
+                _ => {
+                    let topic = link.topic.drain(..).next();
+                    let topic = topic.as_deref().unwrap_or("bench");
+                    format!("ws://{addr}/{}", topic.trim_start_matches('/'))
+                }
+            };
+            (url, Some(server))
+        }
+    };
+
+    let connections = capped_connections(&args, embedded);
+    let plan = plan(global, &args, &url, &link, connections)?;
+    verbose!(
+        "bench: publishing to {}, subscribing to {}",
+        crate::log::redact_url(&plan.publish.0.url),
+        crate::log::redact_url(&plan.subscribe.0.url)
+    );
+    let ran = bench::run(plan, interrupt).await;
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    let (mut report, interrupted) = ran?;
+    report.embedded = embedded;
+    print(&report, args.json)?;
+
+    if interrupted {
+        status!("interrupted: the report covers the run until then");
+        return Ok(Outcome::Interrupted);
+    }
+    let regression = match &baseline {
+        Some(base) => {
+            let c = report::compare(&report, base, args.max_regression).map_err(|e| {
+                Error::usage(format!(
+                    "--compare {}: {e}",
+                    args.compare
+                        .as_deref()
+                        .unwrap_or_else(|| "".as_ref())
+                        .display()
+                ))
+            })?;
+            // The verdict is part of the report: on stdout under the
+            // table; on stderr when stdout is one JSON document.
+            if args.json {
+                for line in &c.lines {
+                    status!("{line}");
+                }
+            } else {
+                let text: String = c.lines.iter().map(|l| format!("\n  {l}")).collect();
+                println!("{text}");
+            }
+            c.regressed
+        }
+        None => false,
+    };
+    if report.lost > 0 {
+        return Err(Error::new(
+            Kind::Lost,
+            format!(
+                "{} of {} expected deliveries were lost",
+                report::group(report.lost),
+                report::group(report.expected)
+            ),
+        ));
+    }
+    if regression {
+        return Err(Error::new(
+            Kind::Lost,
+            format!(
+                "more than {}% worse than the baseline (see above)",
+                args.max_regression
+            ),
+        ));
+    }
+    Ok(Outcome::Done)
+}
+
+fn check(args: &BenchArgs) -> Result<()> {
+    if args.size < HEADER {
+        return Err(Error::usage(format!(
+            "--size {} is too small: each message carries a {HEADER}-byte header (sequence number and timestamp)",
+            args.size
+        )));
+    }
+    if args.pubs == 0 || args.pubs > usize::from(u16::MAX) {
+        return Err(Error::usage("--pubs must be between 1 and 65535"));
+    }
+    if !(args.rate.is_finite() && args.rate >= 0.0) {
+        return Err(Error::usage(format!(
+            "--rate {} must be 0 or more",
+            args.rate
+        )));
+    }
+    if args.count == Some(0) {
+        return Err(Error::usage("--count must be at least 1"));
+    }
+    if args.duration.is_zero() && args.count.is_none() {
+        return Err(Error::usage("--duration must be more than 0"));
+    }
+    if !(args.max_regression.is_finite() && args.max_regression >= 0.0) {
+        return Err(Error::usage(
+            "--max-regression must be a percentage, 0 or more",
+        ));
+    }
+    Ok(())
+}
+
+/// `--connections`, lowered to what the open-file limit allows.
+fn capped_connections(args: &BenchArgs, embedded: bool) -> usize {
+    let limit = crate::limits::raise_open_files();
+    let Some(limit) = limit else {
+        return args.connections;
+    };
+    // An embedded broker holds the other end of every connection.
+    let per = if embedded { 2 } else { 1 };
+    let fixed = (args.pubs + args.subs) as u64 * per + SPARE_FILES;
+    let room = (limit.saturating_sub(fixed) / per) as usize;
+    if args.connections > room {
+        warn!(
+            "the open-file limit is {limit}: --connections {} lowered to {room}{}",
+            args.connections,
+            if embedded {
+                " (an embedded broker needs a descriptor for its side of each; give a URL of a `pubcat serve` to go further)"
+            } else {
+                ""
+            }
+        );
+        room
+    } else {
+        args.connections
+    }
+}
+
+fn plan(
+    global: &Global,
+    args: &BenchArgs,
+    url: &str,
+    link: &LinkArgs,
+    connections: usize,
+) -> Result<Plan> {
+    // One --transport for both roles: SSE and long-poll only receive, so
+    // the publishers keep the URL's default (POST) with them; HTTP POST
+    // only publishes, so the subscribers keep theirs (SSE).
+    let mut pub_link = link.clone();
+    if matches!(pub_link.transport, Some(Transport::Sse | Transport::Poll)) {
+        pub_link.transport = None;
+    }
+    let mut sub_link = link.clone();
+    if sub_link.transport == Some(Transport::Http) {
+        sub_link.transport = None;
+    }
+    let publish = super::connection_to(global, url, &pub_link, Role::Publish)?;
+    let subscribe = super::connection_to(global, url, &sub_link, Role::Subscribe)?;
+    let idle = idle_target(&subscribe.0, &subscribe.1)?;
+    let delivery = match subscribe.0.protocol {
+        Protocol::Stomp
+            if link
+                .topic
+                .iter()
+                .any(|d| d.starts_with("/queue/") || d.starts_with("/amq/queue/")) =>
+        {
+            Delivery::Queue
+        }
+        _ => Delivery::FanOut,
+    };
+    Ok(Plan {
+        publish,
+        subscribe,
+        idle,
+        pubs: args.pubs,
+        subs: args.subs,
+        size: args.size,
+        rate: args.rate,
+        span: match args.count {
+            Some(n) => Span::Count(n),
+            None => Span::Duration(args.duration),
+        },
+        warmup: args.warmup,
+        drain: args.drain,
+        connections,
+        delivery,
+        progress: std::io::stderr().is_terminal() && !global.quiet,
+    })
+}
+
+/// Idle connections subscribe to a topic of their own (the bench topic with
+/// `-idle` added), so they stay idle; small buffers keep them cheap.
+fn idle_target(endpoint: &Endpoint, opts: &Options) -> Result<(Endpoint, Options)> {
+    let mut endpoint = endpoint.clone();
+    let mut opts = opts.clone();
+    opts.ws_buffer = Some(IDLE_BUFFER);
+    if endpoint.protocol == Protocol::Stomp {
+        for d in &mut opts.stomp.destinations {
+            d.push_str("-idle");
+        }
+    } else {
+        let mut url: Url = endpoint.url.clone();
+        let path = format!("{}-idle", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        endpoint.topic = path.trim_start_matches('/').into();
+        endpoint.url = url;
+    }
+    Ok((endpoint, opts))
+}
+
+fn print(report: &Report, json: bool) -> Result<()> {
+    let text = if json {
+        let mut s = serde_json::to_string_pretty(report)
+            .map_err(|e| Error::local(format!("cannot write the report: {e}")))?;
+        s.push('\n');
+        s
+    } else {
+        report.table()
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::local(format!("writing to stdout: {e}")))
+}
+
+/// The embedded broker, in this process, on a free port.
+struct Broker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Broker {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+async fn start_broker() -> Result<(SocketAddr, Broker)> {
+    let bound = server::bind(ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        // Nothing is replayed in a bench: keeping no history keeps the
+        // publish path short.
+        history: 0,
+        queue: 4096,
+        slow_timeout: Duration::from_secs(5),
+        max_message_size: 16 << 20,
+        quiet: true,
+        poll_timeout: Duration::from_secs(30),
+    })
+    .await
+    .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;
+    let addr = bound.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(bound.run(async move {
+        let _ = stopped.await;
+    }));
+    verbose!("embedded broker on {addr}");
+    Ok((addr, Broker { stop, task }))
+}

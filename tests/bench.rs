@@ -1,0 +1,350 @@
+//! `pubcat bench`: the real binary against the embedded broker, `pubcat
+//! serve`, and a relay that drops messages on purpose, checking the report's
+//! numbers against each other and the exit codes.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::{Broker, assert_code, closed_port, pubcat};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message;
+
+fn bench(args: &[&str]) -> Output {
+    pubcat()
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("run pubcat bench")
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bench --json printed no JSON ({e}): stdout {:?}, stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn n(v: &Value, path: &str) -> f64 {
+    path.split('.')
+        .fold(v, |v, k| &v[k])
+        .as_f64()
+        .unwrap_or_else(|| panic!("report has no number at `{path}`: {v}"))
+}
+
+/// Every field the README documents is there, and the numbers agree.
+fn assert_consistent(r: &Value, subs: f64) {
+    for field in [
+        "sent",
+        "received",
+        "expected",
+        "lost",
+        "duplicated",
+        "reordered",
+        "errors",
+        "throughput.msgs_per_s",
+        "throughput.bytes_per_s",
+        "latency_us.min",
+        "latency_us.p50",
+        "latency_us.p90",
+        "latency_us.p99",
+        "latency_us.p999",
+        "latency_us.max",
+        "connect_us.p50",
+        "connect_us.p99",
+    ] {
+        n(r, field);
+    }
+    assert!(r["config"].is_object(), "no config: {r}");
+    assert!(n(r, "sent") > 0.0, "{r}");
+    assert_eq!(n(r, "expected"), n(r, "sent") * subs, "{r}");
+    assert_eq!(n(r, "received"), n(r, "expected"), "{r}");
+    assert_eq!(n(r, "lost"), 0.0, "{r}");
+    assert_eq!(n(r, "duplicated"), 0.0, "{r}");
+    let l: Vec<f64> = ["min", "p50", "p90", "p99", "p999", "max"]
+        .iter()
+        .map(|k| n(r, &format!("latency_us.{k}")))
+        .collect();
+    assert!(
+        l.windows(2).all(|w| w[0] <= w[1]),
+        "percentiles out of order: {l:?}"
+    );
+    assert!(l[0] > 0.0, "a latency of zero: {l:?}");
+    assert!(n(r, "throughput.msgs_per_s") > 0.0, "{r}");
+    assert!(n(r, "connect_us.p50") > 0.0, "{r}");
+}
+
+#[test]
+fn embedded_broker_run_delivers_everything_and_reports_consistent_numbers() {
+    let out = bench(&[
+        "--json",
+        "--subs",
+        "3",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+    ]);
+    assert_code(&out, 0);
+    let r = report(&out);
+    assert_consistent(&r, 3.0);
+    assert_eq!(r["embedded"], true);
+    assert_eq!(r["config"]["subs"], 3);
+    assert_eq!(
+        r["throughput"]["per_subscriber"].as_array().unwrap().len(),
+        3
+    );
+}
+
+#[test]
+fn a_paced_count_run_sends_exactly_the_count_on_schedule() {
+    let out = bench(&[
+        "--json", "--pubs", "2", "--subs", "2", "-n", "3000", "--rate", "6000", "--warmup", "0s",
+    ]);
+    assert_code(&out, 0);
+    let r = report(&out);
+    assert_consistent(&r, 2.0);
+    assert_eq!(n(&r, "sent"), 3000.0, "{r}");
+    // Paced at 6,000/s, publishing 3,000 took about half a second.
+    let published = n(&r, "throughput.published_msgs_per_s");
+    assert!(published < 9000.0, "unpaced? {published} msgs/s");
+}
+
+#[test]
+fn the_table_goes_to_stdout_and_nothing_else_does() {
+    let out = bench(&["-q", "--duration", "300ms", "--warmup", "0s", "--subs", "1"]);
+    assert_code(&out, 0);
+    let table = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "published",
+        "delivered",
+        "expected",
+        "lost 0",
+        "p99.9",
+        "connect",
+    ] {
+        assert!(table.contains(needle), "no `{needle}` in:\n{table}");
+    }
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sse_and_long_poll_subscribers_of_a_pubcat_serve() {
+    let broker = Broker::start();
+    for transport in ["sse", "poll"] {
+        let out = bench(&[
+            &format!("http://{}/load-{transport}", broker.addr),
+            "--json",
+            "--transport",
+            transport,
+            "--subs",
+            "2",
+            "--rate",
+            "5000",
+            "--duration",
+            "500ms",
+            "--warmup",
+            "0s",
+        ]);
+        assert_code(&out, 0);
+        let r = report(&out);
+        assert_consistent(&r, 2.0);
+        assert_eq!(r["config"]["transport"], format!("http -> {transport}"));
+    }
+}
+
+#[test]
+fn idle_connections_are_opened_held_and_measured() {
+    let broker = Broker::start();
+    let out = bench(&[
+        &broker.url("scale"),
+        "--json",
+        "--connections",
+        "300",
+        "--subs",
+        "1",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "0s",
+    ]);
+    assert_code(&out, 0);
+    let r = report(&out);
+    assert_consistent(&r, 1.0);
+    assert_eq!(r["idle_connections"]["opened"], 300, "{r}");
+    assert!(n(&r, "idle_connections.connect_per_s") > 0.0);
+    assert!(n(&r, "idle_connections.rss_bytes_per_connection") > 0.0);
+    // 300 idle + 1 publisher + 1 subscriber.
+    assert_eq!(n(&r, "connect_us.count"), 302.0, "{r}");
+}
+
+/// Runs on a shared machine vary by tens of percent, so the baselines here
+/// are ten times better or worse than the run: the verdict cannot flip.
+#[test]
+fn compare_fails_on_an_injected_regression_and_passes_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ["--duration", "500ms", "--warmup", "0s"];
+    let out = bench(&[&run[..], &["--json"]].concat());
+    assert_code(&out, 0);
+    let base = report(&out);
+    let (rate, p99) = (
+        n(&base, "throughput.msgs_per_s"),
+        n(&base, "latency_us.p99"),
+    );
+    let write = |name: &str, rate: f64, p99: f64| {
+        let mut b = base.clone();
+        b["throughput"]["msgs_per_s"] = rate.into();
+        b["latency_us"]["p99"] = p99.into();
+        let path = dir.path().join(name);
+        std::fs::write(&path, b.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+
+    let easy = write("easy.json", rate / 10.0, p99 * 10.0);
+    let passed = bench(&[&run[..], &["--compare", &easy]].concat());
+    assert_code(&passed, 0);
+    let table = String::from_utf8_lossy(&passed.stdout);
+    assert!(
+        table.contains("p99 latency") && !table.contains("REGRESSION"),
+        "{table}"
+    );
+
+    for (name, rate, p99, what) in [
+        ("faster.json", rate * 10.0, p99, "throughput"),
+        ("snappier.json", rate / 10.0, p99 / 10.0, "p99 latency"),
+    ] {
+        let hard = write(name, rate, p99);
+        let failed = bench(&[&run[..], &["--compare", &hard, "--max-regression", "50"]].concat());
+        let err = assert_code(&failed, 5);
+        let table = String::from_utf8_lossy(&failed.stdout);
+        assert!(
+            table
+                .lines()
+                .any(|l| l.contains(what) && l.contains("REGRESSION")),
+            "{table}"
+        );
+        assert!(
+            err.contains("more than 50% worse than the baseline"),
+            "{err}"
+        );
+    }
+
+    // Not a report at all: a usage error before anything runs.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{").unwrap();
+    assert_code(&bench(&["--compare", junk.to_str().unwrap()]), 2);
+}
+
+/// A WebSocket relay that forwards every frame to every other connection,
+/// except that it drops every `nth` bench message (probes pass).
+fn lossy_relay(nth: u64) -> (SocketAddr, Arc<AtomicU64>) {
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&dropped);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (tx, _) = broadcast::channel::<(u64, Message)>(1 << 16);
+            let seen = Arc::new(AtomicU64::new(0));
+            for conn in 0u64.. {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (tx, seen, dropped) = (tx.clone(), Arc::clone(&seen), Arc::clone(&counter));
+                tokio::spawn(async move {
+                    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    let (mut sink, mut stream) = ws.split();
+                    let mut rx = tx.subscribe();
+                    let forward = tokio::spawn(async move {
+                        while let Ok((from, m)) = rx.recv().await {
+                            if from != conn && sink.send(m).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    while let Some(Ok(m)) = stream.next().await {
+                        let bench_message =
+                            matches!(&m, Message::Text(t) if t.as_bytes().get(3) == Some(&b'm'));
+                        if bench_message && seen.fetch_add(1, Ordering::Relaxed) % nth == nth - 1 {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        if m.is_text() || m.is_binary() {
+                            let _ = tx.send((conn, m));
+                        }
+                    }
+                    forward.abort();
+                });
+            }
+        });
+    });
+    (addr, dropped)
+}
+
+#[test]
+fn a_server_that_drops_messages_is_reported_as_loss_with_exit_5() {
+    let (addr, dropped) = lossy_relay(100);
+    let out = bench(&[
+        &format!("ws://{addr}/lossy"),
+        "--json",
+        "--subs",
+        "2",
+        "-n",
+        "2000",
+        "--rate",
+        "10000",
+        "--warmup",
+        "0s",
+        "--drain",
+        "1s",
+    ]);
+    assert_code(&out, 5);
+    let r = report(&out);
+    let dropped = dropped.load(Ordering::Relaxed) as f64;
+    assert_eq!(dropped, 20.0, "the relay dropped one in a hundred of 2,000");
+    // Each dropped message is missing at both subscribers.
+    assert_eq!(n(&r, "lost"), dropped * 2.0, "{r}");
+    assert_eq!(n(&r, "received"), n(&r, "expected") - dropped * 2.0, "{r}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("40 of 4,000 expected deliveries were lost"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_flags_and_refused_servers_fail_with_their_codes() {
+    let out = bench(&["--size", "10"]);
+    assert_code(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--size 10 is too small"));
+    assert_code(&bench(&["--rate", "-5"]), 2);
+    assert_code(&bench(&["--pubs", "0"]), 2);
+    let refused = bench(&[&format!("ws://127.0.0.1:{}/x", closed_port())]);
+    assert_code(&refused, 3);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("could not connect") && err.contains("refused"),
+        "{err}"
+    );
+}
