@@ -309,6 +309,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression')
             [CompletionResult]::new('--max-regression', '--max-regression', [CompletionResultType]::ParameterName, 'The regression --compare tolerates, in percent')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected in auto)')

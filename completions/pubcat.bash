@@ -119,7 +119,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__bench)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +238,10 @@ _pubcat() {
                     return 0
                     ;;
                 --max-regression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -300,6 +300,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --connections 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs'
             cand --compare 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression'
             cand --max-regression 'The regression --compare tolerates, in percent'
+            cand --event 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)'
             cand -o 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --output 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --color 'When to use colour (NO_COLOR is respected in auto)'

@@ -309,6 +309,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l drain -d 'Once t
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connections -d 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-regression -d 'The regression --compare tolerates, in percent' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l event -d 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'

@@ -557,6 +557,11 @@ pub struct BenchArgs {
     /// The regression --compare tolerates, in percent.
     #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
     pub max_regression: f64,
+
+    /// Socket.IO: the event publishers emit, and the one subscribers count
+    /// (the server must pass it on to them, e.g. a `broadcast` handler).
+    #[arg(long, value_name = "NAME", default_value = "message")]
+    pub event: String,
 }
 
 #[derive(Debug, Args)]

@@ -758,3 +758,38 @@ fn publishing_without_confirm_loses_no_event_at_the_disconnect() {
         assert!(sub.lines() == want, "{name}: events lost or out of order");
     }
 }
+
+/// `pubcat bench` over Socket.IO: publishers emit `broadcast`, which the
+/// server re-emits to the whole namespace; on every transport, every
+/// subscriber gets every message.
+#[test]
+fn bench_over_socketio_on_every_transport() {
+    if !server() {
+        return;
+    }
+    for (name, flags) in TRANSPORTS {
+        let out = pubcat()
+            .args(["bench", &url("/chat"), "--event", "broadcast", "--json"])
+            .args([
+                "--subs",
+                "2",
+                "--rate",
+                "2000",
+                "--duration",
+                "1s",
+                "--warmup",
+                "200ms",
+            ])
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sent = r["sent"].as_u64().unwrap();
+        assert!(sent > 0, "{name}: {r}");
+        assert_eq!(r["expected"].as_u64(), Some(sent * 2), "{name}: {r}");
+        assert_eq!(r["received"], r["expected"], "{name}: {r}");
+        assert_eq!(r["lost"], 0, "{name}: {r}");
+    }
+}

@@ -207,8 +207,13 @@ fn plan(
     if sub_link.transport == Some(Transport::Http) {
         sub_link.transport = None;
     }
-    let publish = super::connection_to(global, url, &pub_link, Role::Publish)?;
-    let subscribe = super::connection_to(global, url, &sub_link, Role::Subscribe)?;
+    let mut publish = super::connection_to(global, url, &pub_link, Role::Publish)?;
+    let mut subscribe = super::connection_to(global, url, &sub_link, Role::Subscribe)?;
+    if subscribe.0.protocol == Protocol::SocketIo {
+        crate::dialect::socketio::check_event_name(&args.event)?;
+        publish.1.socketio.event = args.event.clone();
+        subscribe.1.socketio.events = vec![args.event.clone()];
+    }
     let idle = idle_target(&subscribe.0, &subscribe.1)?;
     let delivery = match subscribe.0.protocol {
         Protocol::Stomp
