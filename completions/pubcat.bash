@@ -371,7 +371,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__publish)
-            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --sockjs-transport --sockjs-heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,7 +386,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -422,6 +422,14 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -567,7 +575,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --ack --prefetch --count --timeout --until --idle --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --sockjs-transport --sockjs-heartbeat --ack --prefetch --count --timeout --until --idle --send --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,7 +590,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -621,6 +629,14 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ack)
                     COMPREPLY=($(compgen -W "auto client client-individual" -- "${cur}"))
                     return 0
@@ -646,6 +662,10 @@ _pubcat() {
                     return 0
                     ;;
                 --idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --send)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -685,7 +705,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --ack --prefetch --last --since --state --backoff-min --backoff-max --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --sockjs-transport --sockjs-heartbeat --ack --prefetch --last --since --state --backoff-min --backoff-max --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -700,7 +720,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -736,6 +756,14 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

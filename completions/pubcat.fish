@@ -50,10 +50,11 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Prin
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -64,6 +65,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l vhost -d 'Virt
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s f -l file -d 'Send this file\'s contents as one message' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
@@ -89,10 +94,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -103,6 +109,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l vhost -d 'Virtual 
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s f -l file -d 'Send this file\'s contents as one message' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
@@ -128,10 +138,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Pri
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -142,6 +153,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l vhost -d 'Vi
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
@@ -150,6 +165,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -165,10 +181,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -179,6 +196,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l vhost -d 'Virtual 
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
@@ -187,6 +208,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exi
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -202,10 +224,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Pri
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'Destination where the protocol has them (STOMP, Socket.IO); for raw WebSocket the topic is the URL path' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -216,6 +239,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l vhost -d 'Virtual
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"

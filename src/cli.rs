@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::dialect::stomp::AckMode;
 use crate::endpoint::{Protocol, Transport};
 use crate::render::{ColorChoice, Format};
+use crate::transport::sockjs::SockJsTransport;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -162,8 +163,9 @@ pub struct ConnectArgs {
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
 
-    /// The transport [default: ws for ws:// URLs; for http(s):// URLs sse to
-    /// receive, http (POST) to publish]. The URL's scheme follows it.
+    /// The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://;
+    /// for http(s):// URLs sse to receive, http (POST) to publish]. The
+    /// URL's scheme follows it.
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
 
@@ -192,6 +194,24 @@ pub struct ConnectArgs {
 
     #[command(flatten)]
     pub stomp: StompArgs,
+
+    #[command(flatten)]
+    pub sockjs: SockJsArgs,
+}
+
+/// SockJS session settings.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "SockJS")]
+pub struct SockJsArgs {
+    /// Use only this SockJS transport [default: websocket, falling back to
+    /// xhr-streaming, then xhr-polling, when it fails].
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    pub sockjs_transport: Option<SockJsTransport>,
+
+    /// How often the server sends heartbeat frames (sockjs-node and Spring:
+    /// 25s); a server silent for twice that is dead (exit 3).
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    pub sockjs_heartbeat: Duration,
 }
 
 /// STOMP connection settings.
@@ -326,6 +346,12 @@ pub struct SubscribeArgs {
     /// Exit 0 once nothing has arrived for this long.
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub idle: Option<Duration>,
+
+    /// Send this message once connected (repeatable), e.g. the subscribe
+    /// command a server wants first; over STOMP, a SEND to each -t
+    /// destination. What comes back is printed like any message.
+    #[arg(long, value_name = "MESSAGE")]
+    pub send: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,9 @@ pub enum Transport {
     Poll,
     /// HTTP POST, one request per message (publish only).
     Http,
+    /// SockJS (sockjs+http:// URLs): WebSocket, falling back to
+    /// xhr-streaming and xhr-polling; see --sockjs-transport.
+    Sockjs,
 }
 
 /// The protocol spoken over the transport.
@@ -54,7 +57,9 @@ impl Endpoint {
     /// http(s) URLs default to SSE for receiving and POST for publishing;
     /// `transport` overrides that, switching the scheme to match (one Nchan
     /// or pubcat-serve URL serves every transport). A `stomp+` scheme prefix
-    /// (`stomp+ws://`) picks the protocol, as `protocol` does.
+    /// (`stomp+ws://`) picks the protocol, as `protocol` does, and a
+    /// `sockjs+` one (`sockjs+http://`, `stomp+sockjs+https://`) the SockJS
+    /// transport.
     pub fn parse(
         input: &str,
         transport: Option<Transport>,
@@ -65,6 +70,10 @@ impl Endpoint {
         let (input, protocol) = match input.strip_prefix("stomp+") {
             Some(rest) => (rest, protocol.or(Some(Protocol::Stomp))),
             None => (input, protocol),
+        };
+        let (input, transport) = match input.strip_prefix("sockjs+") {
+            Some(rest) => (rest, transport.or(Some(Transport::Sockjs))),
+            None => (input, transport),
         };
         let protocol = protocol.unwrap_or(Protocol::Raw);
         if input.is_empty() {
@@ -89,7 +98,7 @@ impl Endpoint {
             "wss" | "https" => true,
             other => {
                 return Err(Error::usage(format!(
-                    "unknown scheme `{other}://` in `{input}`: use ws://, wss://, http:// or https://"
+                    "unknown scheme `{other}://` in `{input}`: use ws://, wss://, http://, https:// (or sockjs+http://, stomp+ws://)"
                 )));
             }
         };
@@ -97,9 +106,11 @@ impl Endpoint {
             return Err(Error::usage(format!("URL `{input}` has no host")));
         }
         let is_ws = url.scheme().starts_with("ws");
-        if protocol == Protocol::Stomp && transport.is_some_and(|t| t != Transport::Ws) {
+        if protocol == Protocol::Stomp
+            && transport.is_some_and(|t| !matches!(t, Transport::Ws | Transport::Sockjs))
+        {
             return Err(Error::usage(
-                "STOMP runs over WebSocket: use --transport ws",
+                "STOMP runs over WebSocket or SockJS: use --transport ws or sockjs",
             ));
         }
         let transport = transport.unwrap_or(match (is_ws, role) {
@@ -138,6 +149,8 @@ impl Endpoint {
             (Transport::Ws, true) if protocol == Protocol::Stomp => "stomp+wss",
             (Transport::Ws, false) => "ws",
             (Transport::Ws, true) => "wss",
+            (Transport::Sockjs, _) if protocol == Protocol::Stomp => "stomp+sockjs",
+            (Transport::Sockjs, _) => "sockjs",
             (Transport::Sse, _) => "sse",
             (Transport::Poll, _) => "poll",
             (Transport::Http, _) => "http",
@@ -213,6 +226,34 @@ mod tests {
             Role::Subscribe,
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn sockjs_scheme_prefix_picks_the_transport() {
+        let e = sub("sockjs+http://127.0.0.1:18088/echo").unwrap();
+        assert_eq!(
+            (e.transport, e.protocol, e.url.as_str(), e.transport_name),
+            (
+                Transport::Sockjs,
+                Protocol::Raw,
+                "http://127.0.0.1:18088/echo",
+                "sockjs"
+            )
+        );
+        let e = Endpoint::parse("stomp+sockjs+https://h/ws", None, None, Role::Publish).unwrap();
+        assert_eq!(
+            (e.transport, e.protocol, e.url.scheme(), e.transport_name),
+            (Transport::Sockjs, Protocol::Stomp, "https", "stomp+sockjs")
+        );
+        // --transport sockjs on a ws:// URL: the scheme follows.
+        let e = Endpoint::parse(
+            "ws://h/x",
+            Some(Transport::Sockjs),
+            Some(Protocol::Stomp),
+            Role::Subscribe,
+        )
+        .unwrap();
+        assert_eq!(e.url.as_str(), "http://h/x");
     }
 
     #[test]

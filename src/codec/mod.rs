@@ -1,4 +1,5 @@
 //! Pure protocol codecs: bytes in, frames out, no I/O.
 
+pub mod sockjs;
 pub mod sse;
 pub mod stomp;

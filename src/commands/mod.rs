@@ -7,18 +7,25 @@ pub mod subscribe;
 pub mod tail;
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use crate::cli::{ConnectArgs, Global};
 use crate::dialect::stomp::StompOptions;
-use crate::endpoint::{Endpoint, Protocol, Role};
+use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Result};
 use crate::render::{self, Format, Printer};
 use crate::tls::TlsOptions;
+use crate::transport::sockjs::SockJsOptions;
 use crate::transport::{Options, parse_headers};
 
 /// Resolve the URL and connection flags of a client command.
 pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(Endpoint, Options)> {
     let endpoint = Endpoint::parse(&conn.url, conn.transport, conn.protocol, role)?;
+    if conn.sockjs.sockjs_transport.is_some() && endpoint.transport != Transport::Sockjs {
+        return Err(Error::usage(
+            "--sockjs-transport needs a SockJS endpoint: a sockjs+http:// URL or --transport sockjs",
+        ));
+    }
     let mut headers = parse_headers(&global.headers)?;
     let mut stomp = StompOptions::default();
     if endpoint.protocol == Protocol::Stomp {
@@ -64,6 +71,10 @@ pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(En
         resume_from: None,
         backoff: Default::default(),
         stomp,
+        sockjs: SockJsOptions {
+            transport: conn.sockjs.sockjs_transport,
+            heartbeat: conn.sockjs.sockjs_heartbeat.max(Duration::from_millis(1)),
+        },
     };
     Ok((endpoint, opts))
 }

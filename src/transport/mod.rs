@@ -1,7 +1,9 @@
 //! Transports move frames and bytes; they know nothing of protocols.
 
+pub mod duplex;
 pub mod http;
 pub mod poll;
+pub mod sockjs;
 pub mod sse;
 pub mod ws;
 
@@ -30,6 +32,8 @@ pub struct Options {
     pub backoff: Backoff,
     /// The STOMP session, when the endpoint's protocol is STOMP.
     pub stomp: crate::dialect::stomp::StompOptions,
+    /// The SockJS session, when the transport is SockJS.
+    pub sockjs: sockjs::SockJsOptions,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is a random time up
