@@ -285,6 +285,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--slow-timeout', '--slow-timeout', [CompletionResultType]::ParameterName, 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)')
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest message accepted, in bytes (K, M suffixes)')
             [CompletionResult]::new('--poll-timeout', '--poll-timeout', [CompletionResultType]::ParameterName, 'How long a long-poll request is held before 304 Not Modified')
+            [CompletionResult]::new('--sockjs-heartbeat', '--sockjs-heartbeat', [CompletionResultType]::ParameterName, 'Silence after which a SockJS client gets a heartbeat frame')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected in auto)')

@@ -275,6 +275,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --slow-timeout 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)'
             cand --max-message-size 'Largest message accepted, in bytes (K, M suffixes)'
             cand --poll-timeout 'How long a long-poll request is held before 304 Not Modified'
+            cand --sockjs-heartbeat 'Silence after which a SockJS client gets a heartbeat frame'
             cand -o 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --output 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --color 'When to use colour (NO_COLOR is respected in auto)'

@@ -146,7 +146,7 @@ stderr as a gap.";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
-  pubcat serve                           # ws://127.0.0.1:7878/{topic}
+  pubcat serve                           # ws://127.0.0.1:7878/{topic}, STOMP on /_/stomp and /_/sockjs
   pubcat serve --listen 127.0.0.1:0      # any free port, printed on stderr
   curl -d hi http://127.0.0.1:7878/events   # HTTP publish, answers {\"id\":N}";
 
@@ -428,6 +428,10 @@ pub struct ServeArgs {
     /// How long a long-poll request is held before 304 Not Modified.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub poll_timeout: Duration,
+
+    /// Silence after which a SockJS client gets a heartbeat frame.
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    pub sockjs_heartbeat: Duration,
 }
 
 #[derive(Debug, Args)]

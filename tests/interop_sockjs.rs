@@ -272,3 +272,59 @@ fn binary_messages_are_refused_since_sockjs_carries_text() {
     assert!(stderr.contains("SockJS carries text"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// sockjs-client, the reference SockJS client, speaking STOMP to
+/// `pubcat serve`'s SockJS endpoint over each transport. It runs from the
+/// modules `tests/peers/sockjs.sh start` installed.
+#[test]
+fn sockjs_client_speaks_stomp_to_the_embedded_broker() {
+    if sockjs().is_none() {
+        return;
+    }
+    let modules = std::env::var_os("PEERS_STATE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("pubsub-peers"))
+        .join("sockjs/app/node_modules");
+    assert!(
+        modules.join("sockjs-client").is_dir(),
+        "sockjs-client is not in {}: `bash tests/peers/sockjs.sh start` installs it",
+        modules.display()
+    );
+    let script = format!(
+        "{}/tests/peers/sockjs/stomp-client.js",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let broker = common::Broker::start();
+    let base = format!("http://{}/_/sockjs", broker.addr);
+    for transport in TRANSPORTS {
+        // A pubcat subscriber on the same topic sees what sockjs-client sent.
+        let topic = format!("js-{transport}");
+        let sub = Subscriber::start(&[
+            "sub",
+            &format!("stomp+ws://{}/_/stomp", broker.addr),
+            "-t",
+            &format!("/topic/{topic}"),
+            "-n",
+            "1",
+            "--timeout",
+            "30s",
+        ]);
+        broker.wait_for_subscribers(&topic, 1);
+        let out = std::process::Command::new("node")
+            .arg(&script)
+            .args([&base, transport, &format!("/topic/{topic}")])
+            .env("NODE_PATH", &modules)
+            .output()
+            .expect("run node");
+        let stderr = assert_code(&out, 0);
+        let hello = format!("hello over {transport}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{hello}\ndisconnected\n"),
+            "{stderr}"
+        );
+        let (code, lines, stderr) = sub.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(lines, [hello]);
+    }
+}
