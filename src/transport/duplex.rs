@@ -2,13 +2,18 @@
 //! (raw messages, STOMP) are handed one and never open sockets themselves,
 //! which is what makes STOMP over SockJS a composition, not a copy.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use url::Url;
 
 use super::Options;
 use super::sockjs::SockJs;
-use super::ws::{self, WsLink};
+use super::ws::{self, Ws, WsLink};
 use crate::endpoint::Transport;
 use crate::error::{Error, Result};
 
@@ -35,6 +40,34 @@ pub enum Received {
 pub enum Duplex {
     Ws(WsLink),
     SockJs(Box<SockJs>),
+}
+
+/// The future of [`Duplex::feed`]. A plain enum rather than an `async fn`:
+/// feeding a WebSocket is the hot path of bulk publishing, and this keeps
+/// the sink's own future one call from the caller (SockJS's, large and
+/// rare on that path, is boxed).
+pub enum Feed<'a> {
+    Ws {
+        feed: futures_util::sink::Feed<'a, Box<Ws>, Message>,
+        url: &'a Url,
+    },
+    SockJs(Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>),
+}
+
+impl Future for Feed<'_> {
+    type Output = Result<()>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        match self.get_mut() {
+            Feed::Ws { feed, url } => match Pin::new(feed).poll(cx) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(ws::stream_error(url, e))),
+                Poll::Pending => Poll::Pending,
+            },
+            Feed::SockJs(f) => f.as_mut().poll(cx),
+        }
+    }
 }
 
 impl Duplex {
@@ -67,22 +100,34 @@ impl Duplex {
     pub async fn next(&mut self) -> Result<Received> {
         match self {
             Duplex::Ws(ws) => ws.next().await,
-            Duplex::SockJs(s) => s.next().await,
+            // Boxed: SockJS's futures (timers, HTTP requests) are large,
+            // and inline they would make every WebSocket call move them.
+            Duplex::SockJs(s) => Box::pin(s.next()).await,
         }
     }
 
     /// Queue a message; [`Duplex::flush`] pushes out what is queued.
-    pub async fn feed(&mut self, data: Data) -> Result<()> {
+    pub fn feed(&mut self, data: Data) -> Feed<'_> {
         match self {
-            Duplex::Ws(ws) => ws.feed(data).await,
-            Duplex::SockJs(s) => s.feed(data).await,
+            Duplex::Ws(ws) => {
+                let (sink, url) = ws.sink();
+                let frame = match data {
+                    Data::Text(t) => Message::Text(t),
+                    Data::Binary(b) => Message::Binary(b),
+                };
+                Feed::Ws {
+                    feed: sink.feed(frame),
+                    url,
+                }
+            }
+            Duplex::SockJs(s) => Feed::SockJs(Box::pin(s.feed(data))),
         }
     }
 
     pub async fn flush(&mut self) -> Result<()> {
         match self {
             Duplex::Ws(ws) => ws.flush().await,
-            Duplex::SockJs(s) => s.flush().await,
+            Duplex::SockJs(s) => Box::pin(s.flush()).await,
         }
     }
 
@@ -100,7 +145,7 @@ impl Duplex {
     pub async fn start_close(&mut self) -> Result<()> {
         match self {
             Duplex::Ws(ws) => ws.start_close().await,
-            Duplex::SockJs(s) => s.start_close().await,
+            Duplex::SockJs(s) => Box::pin(s.start_close()).await,
         }
     }
 

@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::{self, Error as WsError, Message};
 use url::Url;
 
 use super::Options;
-use super::duplex::{Data, Received};
+use super::duplex::Received;
 use crate::error::{Error, Result};
 use crate::log::{redact_header, redact_url};
 use crate::tls;
@@ -94,17 +94,10 @@ impl WsLink {
         }
     }
 
-    /// Queue a message in the socket's write buffer; [`WsLink::flush`]
-    /// sends it.
-    pub async fn feed(&mut self, data: Data) -> Result<()> {
-        let frame = match data {
-            Data::Text(t) => Message::Text(t),
-            Data::Binary(b) => Message::Binary(b),
-        };
-        self.ws
-            .feed(frame)
-            .await
-            .map_err(|e| stream_error(&self.url, e))
+    /// The socket to feed messages to, and its URL for errors (see
+    /// [`super::duplex::Duplex::feed`]).
+    pub fn sink(&mut self) -> (&mut Box<Ws>, &Url) {
+        (&mut self.ws, &self.url)
     }
 
     pub async fn flush(&mut self) -> Result<()> {
