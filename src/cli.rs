@@ -24,8 +24,8 @@ Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
 
 /// Publish, subscribe to, tail and benchmark real-time message streams.
 ///
-/// pubcat speaks WebSocket (ws, wss), Server-Sent Events, HTTP long-poll and
-/// HTTP publish today; STOMP, Socket.IO and SockJS are coming. Messages go to stdout; status and errors to stderr.
+/// pubcat speaks WebSocket (ws, wss), Server-Sent Events, HTTP long-poll,
+/// HTTP publish and SockJS, with STOMP 1.2 on top; Socket.IO is coming. Messages go to stdout; status and errors to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "pubcat", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
@@ -153,8 +153,8 @@ Examples:
 /// Where to connect and how.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Server URL: ws://, wss://, http://, https://; `:PORT/path` means
-    /// ws://127.0.0.1:PORT/path.
+    /// Server URL: ws://, wss://, http://, https://, sockjs+http(s):// (a
+    /// stomp+ prefix speaks STOMP); `:PORT/path` means ws://127.0.0.1:PORT/path.
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 

@@ -328,3 +328,38 @@ fn sockjs_client_speaks_stomp_to_the_embedded_broker() {
         assert_eq!(lines, [hello]);
     }
 }
+
+/// Needs no server, so it runs without PUBCAT_INTEROP too.
+#[test]
+fn sockjs_flags_without_a_sockjs_endpoint_are_usage_errors() {
+    let out = pubcat()
+        .args([
+            "sub",
+            "ws://127.0.0.1:9/x",
+            "--sockjs-transport",
+            "xhr-polling",
+        ])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(
+        stderr.contains("--sockjs-transport needs a SockJS endpoint"),
+        "{stderr}"
+    );
+    let out = pubcat()
+        .args([
+            "sub",
+            "stomp+ws://127.0.0.1:9/x",
+            "-t",
+            "/topic/x",
+            "--transport",
+            "sse",
+        ])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(
+        stderr.contains("STOMP runs over WebSocket or SockJS"),
+        "{stderr}"
+    );
+}
