@@ -149,11 +149,6 @@ impl Bound {
         &self.broker
     }
 
-    /// The STOMP work queues (`/queue/NAME`).
-    pub fn queues(&self) -> &Arc<Queues> {
-        &self.queues
-    }
-
     /// Serve until `shutdown` resolves, then close every WebSocket with 1001
     /// (going away) and return.
     pub async fn run(

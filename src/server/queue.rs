@@ -113,10 +113,6 @@ struct Slot {
 static NEXT_CONSUMER: AtomicU64 = AtomicU64::new(1);
 
 impl Queue {
-    pub fn name(&self) -> &Arc<str> {
-        &self.name
-    }
-
     /// Keep a message and hand it to a consumer with room, if there is
     /// one. Returns its id.
     pub fn publish(&self, payload: Payload, headers: Vec<(String, String)>) -> u64 {
@@ -213,10 +209,6 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn queue(&self) -> &Arc<Queue> {
-        &self.queue
-    }
-
     /// These messages are processed: forget them, and fill the window again.
     /// Ids not in flight here are ignored.
     pub fn settle(&self, ids: &[u64]) {

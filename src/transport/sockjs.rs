@@ -223,11 +223,6 @@ impl SockJs {
         ))
     }
 
-    /// The transport the session runs on.
-    pub fn transport(&self) -> SockJsTransport {
-        self.transport
-    }
-
     /// The next message or close. Cancel-safe.
     pub async fn next(&mut self) -> Result<Received> {
         loop {
@@ -247,8 +242,9 @@ impl SockJs {
                 frame = self.recv_frame() => frame?,
                 _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
                     return Err(Error::connect(format!(
-                        "no SockJS frame from {} for {}: connection considered dead (the server should send a heartbeat every {}, see --sockjs-heartbeat)",
+                        "no SockJS frame from {} ({}) for {}: connection considered dead (the server should send a heartbeat every {}, see --sockjs-heartbeat)",
                         redact_url(&self.base),
+                        self.transport.name(),
                         humantime::format_duration(2 * self.heartbeat),
                         humantime::format_duration(self.heartbeat),
                     )));
