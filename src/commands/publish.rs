@@ -212,6 +212,11 @@ impl Publisher {
     /// waiting. A bulk publish does this between lines: a server whose
     /// answers pile up unread stops reading too (RabbitMQ receipts every
     /// SEND, and a blocked send stalls its connection).
+    ///
+    /// Kept out of line: inlined, the session's whole receive path lands in
+    /// the send loop and raw publishing slows down (measured here: 0.68 to
+    /// 0.79x of the baseline client inlined, 0.82 to 0.84x not).
+    #[inline(never)]
     fn drain_incoming(&mut self) -> Result<()> {
         while let Some(incoming) = self.session.next_ready() {
             if let Incoming::Closed { reason, .. } = incoming? {
