@@ -119,7 +119,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__bench)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,7 +134,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -190,6 +190,14 @@ _pubcat() {
                     return 0
                     ;;
                 --ack-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -491,7 +499,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__publish)
-            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --event --binary-file --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --event --binary-file --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -506,7 +514,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -562,6 +570,14 @@ _pubcat() {
                     return 0
                     ;;
                 --ack-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -645,7 +661,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__serve)
-            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,6 +692,10 @@ _pubcat() {
                     return 0
                     ;;
                 --poll-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -715,7 +735,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --ack --prefetch --event --count --timeout --until --idle --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --count --timeout --until --idle --send --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,7 +750,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -789,6 +809,14 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ack)
                     COMPREPLY=($(compgen -W "auto client client-individual" -- "${cur}"))
                     return 0
@@ -818,6 +846,10 @@ _pubcat() {
                     return 0
                     ;;
                 --idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --send)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -857,7 +889,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --ack --prefetch --event --last --since --state --backoff-min --backoff-max --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --last --since --state --backoff-min --backoff-max --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -872,7 +904,7 @@ _pubcat() {
                     return 0
                     ;;
                 --transport)
-                    COMPREPLY=($(compgen -W "ws sse poll http" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ws sse poll http sockjs" -- "${cur}"))
                     return 0
                     ;;
                 --poll-timeout)
@@ -928,6 +960,14 @@ _pubcat() {
                     return 0
                     ;;
                 --ack-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-transport)
+                    COMPREPLY=($(compgen -W "websocket xhr-streaming xhr-polling" -- "${cur}"))
+                    return 0
+                    ;;
+                --sockjs-heartbeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

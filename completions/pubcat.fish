@@ -50,10 +50,11 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Prin
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -70,6 +71,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l auth -d 'CONNE
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l path -d 'The Engine.IO path on the server' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s f -l file -d 'Send this file\'s contents as one message' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
@@ -97,10 +102,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -117,6 +123,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l auth -d 'CONNECT p
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l path -d 'The Engine.IO path on the server' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s f -l file -d 'Send this file\'s contents as one message' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
@@ -144,10 +154,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Pri
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -164,6 +175,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l auth -d 'CON
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l path -d 'The Engine.IO path on the server' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
@@ -173,6 +188,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -188,10 +204,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -208,6 +225,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l auth -d 'CONNECT p
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l path -d 'The Engine.IO path on the server' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
@@ -217,6 +238,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exi
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -232,10 +254,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Pri
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -252,6 +275,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l auth -d 'CONNECT 
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l path -d 'The Engine.IO path on the server' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
@@ -278,10 +305,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Pr
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'The transport [default: ws for ws:// URLs; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
-http\t'HTTP POST, one request per message (publish only)'"
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
@@ -298,6 +326,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l auth -d 'CONNECT
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l path -d 'The Engine.IO path on the server' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l pubs -d 'Publishers, each its own connection' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subs -d 'Subscribers, each its own connection' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes, at least 36 (each carries a sequence number and a timestamp)' -r
@@ -331,6 +363,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messag
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size -d 'Largest message accepted, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l poll-timeout -d 'How long a long-poll request is held before 304 Not Modified' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l sockjs-heartbeat -d 'Silence after which a SockJS client gets a heartbeat frame' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::dialect::stomp::AckMode;
 use crate::endpoint::{Protocol, Transport};
 use crate::render::{ColorChoice, Format};
+use crate::transport::sockjs::SockJsTransport;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,8 +25,8 @@ Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
 /// Publish, subscribe to, tail and benchmark real-time message streams.
 ///
 /// pubcat speaks WebSocket (ws, wss), Server-Sent Events, HTTP long-poll,
-/// HTTP publish, STOMP and Socket.IO today; SockJS is coming. Messages go to
-/// stdout; status and errors to stderr.
+/// HTTP publish and SockJS, with STOMP 1.2 and Socket.IO on top. Messages go
+/// to stdout; status and errors to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "pubcat", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
@@ -169,15 +170,15 @@ found a regression; 3/4 a connection failed or the server refused.";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
-  pubcat serve                           # ws://127.0.0.1:7878/{topic}
+  pubcat serve                           # ws://127.0.0.1:7878/{topic}, STOMP on /_/stomp and /_/sockjs
   pubcat serve --listen 127.0.0.1:0      # any free port, printed on stderr
   curl -d hi http://127.0.0.1:7878/events   # HTTP publish, answers {\"id\":N}";
 
 /// Where to connect and how.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Server URL: ws://, wss://, http://, https://; `:PORT/path` means
-    /// ws://127.0.0.1:PORT/path.
+    /// Server URL: ws://, wss://, http://, https://, sockjs+http(s):// (a
+    /// stomp+ prefix speaks STOMP); `:PORT/path` means ws://127.0.0.1:PORT/path.
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 
@@ -203,8 +204,9 @@ pub struct LinkArgs {
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
 
-    /// The transport [default: ws for ws:// URLs; for http(s):// URLs sse to
-    /// receive, http (POST) to publish]. The URL's scheme follows it.
+    /// The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://;
+    /// for http(s):// URLs sse to receive, http (POST) to publish]. The
+    /// URL's scheme follows it.
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
 
@@ -236,6 +238,9 @@ pub struct LinkArgs {
 
     #[command(flatten)]
     pub socketio: SocketIoArgs,
+
+    #[command(flatten)]
+    pub sockjs: SockJsArgs,
 }
 
 /// Socket.IO connection settings.
@@ -308,6 +313,24 @@ pub struct SocketIoSubscribeArgs {
     /// Print only this event (repeatable) [default: every event].
     #[arg(long, value_name = "NAME")]
     pub event: Vec<String>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
+}
+
+/// SockJS session settings.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "SockJS")]
+pub struct SockJsArgs {
+    /// Use only this SockJS transport [default: websocket, falling back to
+    /// xhr-streaming, then xhr-polling, when it fails].
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    pub sockjs_transport: Option<SockJsTransport>,
+
+    /// How often the server sends heartbeat frames (sockjs-node and Spring:
+    /// 25s); a server silent for twice that is dead (exit 3).
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    pub sockjs_heartbeat: Duration,
 
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
@@ -453,6 +476,12 @@ pub struct SubscribeArgs {
     /// Exit 0 once nothing has arrived for this long.
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub idle: Option<Duration>,
+
+    /// Send this message once connected (repeatable), e.g. the subscribe
+    /// command a server wants first; over STOMP, a SEND to each -t
+    /// destination. What comes back is printed like any message.
+    #[arg(long, value_name = "MESSAGE")]
+    pub send: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -596,6 +625,13 @@ pub struct ServeArgs {
     /// How long a long-poll request is held before 304 Not Modified.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub poll_timeout: Duration,
+
+    /// Silence after which a SockJS client gets a heartbeat frame.
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    pub sockjs_heartbeat: Duration,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
 
 #[derive(Debug, Args)]

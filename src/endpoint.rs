@@ -17,6 +17,9 @@ pub enum Transport {
     Poll,
     /// HTTP POST, one request per message (publish only).
     Http,
+    /// SockJS (sockjs+http:// URLs): WebSocket, falling back to
+    /// xhr-streaming and xhr-polling; see --sockjs-transport.
+    Sockjs,
 }
 
 /// The protocol spoken over the transport.
@@ -59,7 +62,8 @@ impl Endpoint {
     /// `transport` overrides that, switching the scheme to match (one Nchan
     /// or pubcat-serve URL serves every transport). A `stomp+` or
     /// `socketio+` scheme prefix (`stomp+ws://`, `socketio+http://`) picks
-    /// the protocol, as `protocol` does.
+    /// the protocol, as `protocol` does, and a `sockjs+` one
+    /// (`sockjs+http://`, `stomp+sockjs+https://`) the SockJS transport.
     pub fn parse(
         input: &str,
         transport: Option<Transport>,
@@ -73,6 +77,10 @@ impl Endpoint {
             (rest, protocol.or(Some(Protocol::SocketIo)))
         } else {
             (input, protocol)
+        };
+        let (input, transport) = match input.strip_prefix("sockjs+") {
+            Some(rest) => (rest, transport.or(Some(Transport::Sockjs))),
+            None => (input, transport),
         };
         let protocol = protocol.unwrap_or(Protocol::Raw);
         if input.is_empty() {
@@ -97,7 +105,7 @@ impl Endpoint {
             "wss" | "https" => true,
             other => {
                 return Err(Error::usage(format!(
-                    "unknown scheme `{other}://` in `{input}`: use ws://, wss://, http:// or https://"
+                    "unknown scheme `{other}://` in `{input}`: use ws://, wss://, http://, https:// (or sockjs+http://, stomp+ws://)"
                 )));
             }
         };
@@ -108,9 +116,11 @@ impl Endpoint {
         if protocol == Protocol::SocketIo {
             return socketio(url, transport, tls, is_ws);
         }
-        if protocol == Protocol::Stomp && transport.is_some_and(|t| t != Transport::Ws) {
+        if protocol == Protocol::Stomp
+            && transport.is_some_and(|t| !matches!(t, Transport::Ws | Transport::Sockjs))
+        {
             return Err(Error::usage(
-                "STOMP runs over WebSocket: use --transport ws",
+                "STOMP runs over WebSocket or SockJS: use --transport ws or sockjs",
             ));
         }
         let transport = transport.unwrap_or(match (is_ws, role) {
@@ -149,6 +159,8 @@ impl Endpoint {
             (Transport::Ws, true) if protocol == Protocol::Stomp => "stomp+wss",
             (Transport::Ws, false) => "ws",
             (Transport::Ws, true) => "wss",
+            (Transport::Sockjs, _) if protocol == Protocol::Stomp => "stomp+sockjs",
+            (Transport::Sockjs, _) => "sockjs",
             (Transport::Sse, _) => "sse",
             (Transport::Poll, _) => "poll",
             (Transport::Http, _) => "http",
@@ -182,7 +194,7 @@ fn socketio(
         None if is_ws => Transport::Ws,
         None | Some(Transport::Poll) => Transport::Poll,
         Some(Transport::Ws) => Transport::Ws,
-        Some(Transport::Sse | Transport::Http) => {
+        Some(Transport::Sse | Transport::Http | Transport::Sockjs) => {
             return Err(Error::usage(
                 "Socket.IO runs over long-polling and WebSocket: use --transport poll or ws (or neither: polling, upgraded to WebSocket)",
             ));
@@ -299,6 +311,34 @@ mod tests {
                 Endpoint::parse("socketio+http://h/", Some(t), None, Role::Subscribe).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::Usage);
         }
+    }
+
+    #[test]
+    fn sockjs_scheme_prefix_picks_the_transport() {
+        let e = sub("sockjs+http://127.0.0.1:18088/echo").unwrap();
+        assert_eq!(
+            (e.transport, e.protocol, e.url.as_str(), e.transport_name),
+            (
+                Transport::Sockjs,
+                Protocol::Raw,
+                "http://127.0.0.1:18088/echo",
+                "sockjs"
+            )
+        );
+        let e = Endpoint::parse("stomp+sockjs+https://h/ws", None, None, Role::Publish).unwrap();
+        assert_eq!(
+            (e.transport, e.protocol, e.url.scheme(), e.transport_name),
+            (Transport::Sockjs, Protocol::Stomp, "https", "stomp+sockjs")
+        );
+        // --transport sockjs on a ws:// URL: the scheme follows.
+        let e = Endpoint::parse(
+            "ws://h/x",
+            Some(Transport::Sockjs),
+            Some(Protocol::Stomp),
+            Role::Subscribe,
+        )
+        .unwrap();
+        assert_eq!(e.url.as_str(), "http://h/x");
     }
 
     #[test]

@@ -1,32 +1,32 @@
 //! A session: a dialect speaking over a transport, seen by commands as a
 //! stream of [`Message`]s in and bodies out.
 //!
-//! The dialect is raw messages (a WebSocket text or binary frame, an SSE
-//! event, a long-poll message or an HTTP POST is one message), STOMP, or
-//! Socket.IO (an event is one message); later transports (SockJS) plug in
-//! here too, so commands never touch frames.
+//! The raw dialect needs no state and lives here: a WebSocket or SockJS
+//! message, an SSE event, a long-poll message or an HTTP POST is one
+//! message. STOMP is [`StompLink`], handed the same two-way transport
+//! ([`Duplex`]) the raw dialect uses, so STOMP over SockJS is the two
+//! composed. Socket.IO is [`SocketIoLink`] over its own Engine.IO transport
+//! (an event is one message). Reconnect and resume are `tail`'s, on top of
+//! sessions, so commands never touch frames.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
+use futures_util::FutureExt;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
 use crate::dialect::socketio::{self, SocketIoLink};
-use crate::dialect::stomp::{Read, StompLink};
+use crate::dialect::stomp::{self, Read, StompLink};
 use crate::endpoint::{Endpoint, Protocol, Transport};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::transport::Options;
+use crate::transport::duplex::{Data, Duplex, Received};
 use crate::transport::poll::PollLink;
 use crate::transport::sse::SseLink;
-use crate::transport::ws::{self, Ws};
-use crate::{status, trace, verbose};
+use crate::{status, verbose};
 
 /// What a session yields.
 #[derive(Debug)]
@@ -44,7 +44,8 @@ pub enum Incoming {
 
 /// The transport under a session.
 enum Link {
-    Ws(Box<Ws>),
+    /// Raw messages over a WebSocket or SockJS.
+    Duplex(Box<Duplex>),
     Sse(Box<SseLink>),
     Poll(Box<PollLink>),
     Stomp(Box<StompLink>),
@@ -59,8 +60,6 @@ enum Link {
 pub struct Session {
     link: Link,
     endpoint: Endpoint,
-    /// Set once we have sent our close frame.
-    closing: bool,
     /// The receive time given to messages: taken when a wait for the
     /// transport ends and reused for the burst drained after it, because a
     /// clock read per message costs ~8% of receive throughput.
@@ -72,8 +71,6 @@ pub struct Session {
     sent: u64,
     /// How long [`Session::close`] waits for the server's answer.
     close_wait: Duration,
-    /// Something (a frame of any kind) arrived since [`Session::take_heard`].
-    heard: bool,
 }
 
 /// How long to wait for the server's answer to our close, by default.
@@ -85,16 +82,27 @@ impl Session {
             _ if endpoint.protocol == Protocol::SocketIo => Link::SocketIo(Box::new(
                 SocketIoLink::connect(&endpoint.url, opts, opts.socketio.clone()).await?,
             )),
-            Transport::Ws if endpoint.protocol == Protocol::Stomp => Link::Stomp(Box::new(
-                StompLink::connect(
-                    &endpoint.url,
-                    opts,
-                    opts.stomp.clone(),
-                    endpoint.transport_name,
-                )
-                .await?,
-            )),
-            Transport::Ws => Link::Ws(Box::new(ws::connect(&endpoint.url, opts).await?)),
+            Transport::Ws | Transport::Sockjs => {
+                let subprotocols: &[&str] = match endpoint.protocol {
+                    Protocol::Stomp => &stomp::SUBPROTOCOLS,
+                    _ => &[],
+                };
+                let duplex =
+                    Duplex::connect(&endpoint.url, endpoint.transport, opts, subprotocols).await?;
+                match endpoint.protocol {
+                    Protocol::Stomp => Link::Stomp(Box::new(
+                        StompLink::open(
+                            duplex,
+                            &endpoint.url,
+                            opts.stomp.clone(),
+                            opts.max_message_size,
+                            endpoint.transport_name,
+                        )
+                        .await?,
+                    )),
+                    _ => Link::Duplex(Box::new(duplex)),
+                }
+            }
             Transport::Sse => Link::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?)),
             Transport::Poll => Link::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
             Transport::Http => Link::Post {
@@ -106,13 +114,11 @@ impl Session {
         Ok(Session {
             link,
             endpoint: endpoint.clone(),
-            closing: false,
             received_at: SystemTime::now(),
             draining: false,
             confirm: false,
             sent: 0,
             close_wait: CLOSE_WAIT,
-            heard: false,
         })
     }
 
@@ -166,11 +172,16 @@ impl Session {
     pub async fn next(&mut self) -> Result<Incoming> {
         loop {
             let incoming = match &mut self.link {
-                Link::Ws(ws) => {
-                    let frame = ws.next().await;
-                    self.heard = true;
+                Link::Duplex(duplex) => {
+                    let received = duplex.next().await?;
                     self.stamp();
-                    self.on_frame(frame)?
+                    Some(match received {
+                        Received::Text(text) => {
+                            Incoming::Message(self.message(Bytes::from(text), false))
+                        }
+                        Received::Binary(body) => Incoming::Message(self.message(body, true)),
+                        Received::Closed { reason, clean } => Incoming::Closed { reason, clean },
+                    })
                 }
                 Link::Sse(sse) => {
                     let event = sse.next().await?;
@@ -249,49 +260,6 @@ impl Session {
         m
     }
 
-    fn on_frame(
-        &mut self,
-        frame: Option<Result<Frame, tokio_tungstenite::tungstenite::Error>>,
-    ) -> Result<Option<Incoming>> {
-        match frame {
-            Some(Ok(Frame::Text(text))) => {
-                trace!("recv text {} bytes", text.len());
-                Ok(Some(Incoming::Message(
-                    self.message(Bytes::from(text), false),
-                )))
-            }
-            Some(Ok(Frame::Binary(body))) => {
-                trace!("recv binary {} bytes", body.len());
-                Ok(Some(Incoming::Message(self.message(body, true))))
-            }
-            Some(Ok(Frame::Ping(p))) => {
-                trace!("recv ping {} bytes (pong queued)", p.len());
-                Ok(None)
-            }
-            Some(Ok(Frame::Pong(p))) => {
-                trace!("recv pong {} bytes", p.len());
-                Ok(None)
-            }
-            Some(Ok(Frame::Close(frame))) => {
-                let reason = ws::describe_close(frame.as_ref());
-                verbose!("server sent close {reason}");
-                Ok(Some(Incoming::Closed {
-                    clean: ws::is_clean_close(frame.as_ref()),
-                    reason,
-                }))
-            }
-            Some(Ok(Frame::Frame(_))) => Ok(None),
-            // The stream ends after a completed close handshake.
-            None | Some(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed)) => {
-                Ok(Some(Incoming::Closed {
-                    reason: "connection closed".into(),
-                    clean: self.closing,
-                }))
-            }
-            Some(Err(e)) => Err(ws::stream_error(&self.endpoint.url, e)),
-        }
-    }
-
     fn message(&self, body: Bytes, binary: bool) -> Message {
         Message::received(
             self.endpoint.topic.clone(),
@@ -309,19 +277,17 @@ impl Session {
         let as_binary = binary || std::str::from_utf8(&body).is_err();
         self.sent += 1;
         match &mut self.link {
-            Link::Ws(ws) => {
-                let frame = if as_binary {
-                    Frame::Binary(body)
+            Link::Duplex(duplex) => {
+                let data = if as_binary {
+                    Data::Binary(body)
                 } else {
                     // SAFETY: checked just above; `try_from` would need a
                     // second reference to keep the bytes for the binary
                     // fallback, and that refcount traffic shows up at
                     // millions of messages a second.
-                    Frame::Text(unsafe { Utf8Bytes::from_bytes_unchecked(body) })
+                    Data::Text(unsafe { Utf8Bytes::from_bytes_unchecked(body) })
                 };
-                ws.feed(frame)
-                    .await
-                    .map_err(|e| ws::stream_error(&self.endpoint.url, e))?;
+                duplex.feed(data).await?;
             }
             Link::Post {
                 client,
@@ -352,10 +318,7 @@ impl Session {
 
     pub async fn flush(&mut self) -> Result<()> {
         match &mut self.link {
-            Link::Ws(ws) => ws
-                .flush()
-                .await
-                .map_err(|e| ws::stream_error(&self.endpoint.url, e)),
+            Link::Duplex(duplex) => duplex.flush().await,
             Link::Stomp(stomp) => stomp.flush().await,
             Link::SocketIo(sio) => sio.flush().await,
             _ => Ok(()),
@@ -365,11 +328,11 @@ impl Session {
     /// True when anything at all arrived since the last call: a pong, a
     /// heart-beat, a message. Liveness, for `--ping-interval`.
     pub fn take_heard(&mut self) -> bool {
-        let heard = std::mem::take(&mut self.heard);
         match &mut self.link {
-            Link::Stomp(stomp) => stomp.take_heard() || heard,
-            Link::SocketIo(sio) => sio.take_heard() || heard,
-            _ => heard,
+            Link::Stomp(stomp) => stomp.take_heard(),
+            Link::Duplex(duplex) => duplex.take_heard(),
+            Link::SocketIo(sio) => sio.take_heard(),
+            _ => false,
         }
     }
 
@@ -380,19 +343,13 @@ impl Session {
     pub async fn ping(&mut self) -> Result<bool> {
         match &mut self.link {
             Link::Stomp(stomp) => stomp.ping().await,
-            Link::Ws(ws) => {
-                trace!("send ping");
-                ws.send(Frame::Ping(Bytes::from_static(b"pubcat")))
-                    .await
-                    .map_err(|e| ws::stream_error(&self.endpoint.url, e))?;
-                Ok(true)
-            }
+            Link::Duplex(duplex) => duplex.ping().await,
             _ => Ok(false),
         }
     }
 
-    /// Close cleanly: send close 1000, then keep reading until the server
-    /// answers, handing any message that was already on its way to
+    /// Close cleanly: send close 1000 (SockJS over HTTP: stop receiving),
+    /// then keep reading until the server answers, handing any message that was already on its way to
     /// `on_message` (it is valid and must not be lost). Returns whether the
     /// server completed the close handshake in time. HTTP transports have
     /// nothing to close: every POST was answered already.
@@ -405,20 +362,12 @@ impl Session {
             Link::SocketIo(sio) => return sio.close(self.close_wait, on_message).await,
             _ => {}
         }
-        let Link::Ws(ws) = &mut self.link else {
+        let Link::Duplex(duplex) = &mut self.link else {
             return Ok(true);
         };
-        if !self.closing {
-            self.closing = true;
-            verbose!("sending close 1000");
-            let frame = CloseFrame {
-                code: CloseCode::Normal,
-                reason: "".into(),
-            };
-            if let Err(e) = WebSocketStream::close(ws, Some(frame)).await {
-                verbose!("close frame not sent: {e}");
-                return Ok(false);
-            }
+        if let Err(e) = duplex.start_close().await {
+            verbose!("close not sent: {e}");
+            return Ok(false);
         }
         let wait = self.close_wait;
         let drain = async {

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-peers=(nchan rabbitmq-stomp socketio)
+peers=(nchan rabbitmq-stomp socketio sockjs)
 stop() { for p in "${peers[@]}"; do bash "tests/peers/$p.sh" stop || true; done; }
 trap stop EXIT
 
 for p in "${peers[@]}"; do bash "tests/peers/$p.sh" start >/dev/null; done
-PUBCAT_INTEROP=1 cargo test --locked --test interop_nchan --test interop_rabbitmq --test interop_socketio -- --test-threads=2
+PUBCAT_INTEROP=1 cargo test --locked --test interop_nchan --test interop_rabbitmq --test interop_socketio --test interop_sockjs -- --test-threads=2

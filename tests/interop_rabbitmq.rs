@@ -491,3 +491,91 @@ fn bench_over_stomp_on_a_topic_and_a_queue() {
         assert_eq!(r["duplicated"], 0, "{destination}: {r}");
     }
 }
+
+/// The local port of `pid`'s connection to RabbitMQ's Web-STOMP listener.
+fn local_port_of(pid: u32) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = std::process::Command::new("ss")
+            .args(["-Htnp", "state", "established", "( dport = :15674 )"])
+            .output()
+            .expect("ss (iproute2) is needed to find the test's connection");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let port = text
+            .lines()
+            .find(|l| l.contains(&format!("pid={pid},")))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|local| local.rsplit(':').next())
+            .and_then(|p| p.parse().ok());
+        if let Some(port) = port {
+            return port;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connection of pid {pid}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Close, from the broker's side, the one Web-STOMP connection whose peer
+/// port is `port` (Web-STOMP connections are direct ones, which
+/// `rabbitmqctl list_connections` does not show; connection tracking has
+/// them). Nothing else on the shared broker is touched.
+fn close_connection_from_the_broker(port: u16) {
+    let expr = format!(
+        "[amqp_direct_connection:server_close(element(6, C), 320, <<\"closed by pubcat's interop test\">>) \
+         || C <- rabbit_connection_tracking:list(), element(10, C) =:= {port}]."
+    );
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(["-q", "eval", &expr])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.trim(), "[ok]", "rabbitmqctl did not close it: {said}");
+}
+
+#[test]
+fn a_connection_the_broker_closes_mid_stream_ends_with_exit_3_and_one_line() {
+    if !rabbit() {
+        return;
+    }
+    // A consumer waiting for messages.
+    let name = unique("midstream");
+    let queue = format!("/queue/{name}");
+    let mut sub = stomp(&["sub", WS, "--protocol", "stomp", "-t", &queue])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = collect(sub.stderr.take().unwrap());
+    wait_for_queue(&name, "consumers", 1);
+    close_connection_from_the_broker(local_port_of(sub.id()));
+    let status = wait_with_timeout(&mut sub, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("pubcat: error: ws://127.0.0.1:15674/ws closed the connection"),
+        "{stderr}"
+    );
+
+    // A publisher in the middle of its input.
+    let mut publisher = stomp(&["pub", WS, "--protocol", "stomp", "-t", &queue])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = collect(publisher.stderr.take().unwrap());
+    let mut input = publisher.stdin.take().unwrap();
+    input.write_all(b"one\ntwo\n").unwrap();
+    input.flush().unwrap();
+    wait_for_queue(&name, "messages", 2);
+    close_connection_from_the_broker(local_port_of(publisher.id()));
+    let status = wait_with_timeout(&mut publisher, Duration::from_secs(30));
+    drop(input);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("closed the connection"), "{stderr}");
+}

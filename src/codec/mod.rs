@@ -2,5 +2,6 @@
 
 pub mod engineio;
 pub mod socketio;
+pub mod sockjs;
 pub mod sse;
 pub mod stomp;

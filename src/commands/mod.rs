@@ -8,6 +8,7 @@ pub mod subscribe;
 pub mod tail;
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use crate::cli::{ConnectArgs, Global, LinkArgs};
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::render::{self, Format, Printer};
 use crate::tls::TlsOptions;
 use crate::transport::engineio::Mode;
+use crate::transport::sockjs::SockJsOptions;
 use crate::transport::{Options, parse_headers};
 
 /// Resolve the URL and connection flags of a client command.
@@ -32,6 +34,11 @@ pub fn connection_to(
     role: Role,
 ) -> Result<(Endpoint, Options)> {
     let mut endpoint = Endpoint::parse(url, conn.transport, conn.protocol, role)?;
+    if conn.sockjs.sockjs_transport.is_some() && endpoint.transport != Transport::Sockjs {
+        return Err(Error::usage(
+            "--sockjs-transport needs a SockJS endpoint: a sockjs+http:// URL or --transport sockjs",
+        ));
+    }
     if endpoint.protocol == Protocol::Raw && !conn.topic.is_empty() {
         crate::warn!(
             "-t {} is not used: raw messages go to the URL's path (for STOMP destinations, add --protocol stomp)",
@@ -97,6 +104,10 @@ pub fn connection_to(
         stomp,
         socketio,
         ws_buffer: None,
+        sockjs: SockJsOptions {
+            transport: conn.sockjs.sockjs_transport,
+            heartbeat: conn.sockjs.sockjs_heartbeat.max(Duration::from_millis(1)),
+        },
     };
     Ok((endpoint, opts))
 }

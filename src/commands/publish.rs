@@ -185,6 +185,9 @@ fn take_url_from_env(args: &mut PublishArgs) {
     }
 }
 
+/// Lines sent between two looks at what the server sent.
+const DRAIN_EVERY: usize = 256;
+
 struct Publisher {
     session: Session,
     binary: bool,
@@ -289,6 +292,27 @@ impl Publisher {
         }
     }
 
+    /// Handle what the server already sent (STOMP receipts, pings) without
+    /// waiting. A bulk publish does this between lines: a server whose
+    /// answers pile up unread stops reading too (RabbitMQ receipts every
+    /// SEND, and a blocked send stalls its connection).
+    ///
+    /// Kept out of line: inlined, the session's whole receive path lands in
+    /// the send loop and raw publishing slows down (measured here: 0.68 to
+    /// 0.79x of the baseline client inlined, 0.82 to 0.84x not).
+    #[inline(never)]
+    fn drain_incoming(&mut self) -> Result<()> {
+        while let Some(incoming) = self.session.next_ready() {
+            if let Incoming::Closed { reason, .. } = incoming? {
+                return Err(Error::server(format!(
+                    "the server closed the connection ({reason}) after {} message(s) were sent",
+                    self.sent
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// One message per line of input, as the lines arrive.
     async fn send_lines(
         &mut self,
@@ -317,7 +341,7 @@ impl Publisher {
                     true
                 }
             };
-            for line in lines.drain(..) {
+            for (i, line) in lines.drain(..).enumerate() {
                 if self.count == 0 {
                     continue;
                 }
@@ -325,6 +349,9 @@ impl Publisher {
                     self.send(line.clone()).await?;
                 }
                 self.send(line).await?;
+                if i % DRAIN_EVERY == DRAIN_EVERY - 1 {
+                    self.drain_incoming()?;
+                }
             }
             if done {
                 return Ok(());

@@ -15,6 +15,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         max_message_size: args.max_message_size,
         quiet,
         poll_timeout: args.poll_timeout,
+        sockjs_heartbeat: args.sockjs_heartbeat,
     };
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -32,6 +33,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
     }
     // Tests and scripts read this line to learn the port of `--listen :0`.
     status!("listening on ws://{addr}/{{topic}} (health: http://{addr}/_/health)");
+    status!("STOMP on ws://{addr}/_/stomp and SockJS http://{addr}/_/sockjs");
     bound
         .run(async move { interrupt.wait().await })
         .await

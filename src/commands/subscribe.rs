@@ -9,6 +9,7 @@
 use std::io::ErrorKind;
 use std::time::Duration;
 
+use bytes::Bytes;
 use regex::bytes::Regex;
 use tokio::time::{Instant, sleep_until};
 
@@ -62,6 +63,12 @@ pub async fn run(
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
     verbose!("subscribed to {}", session.topic());
+    for m in &args.send {
+        session.feed(Bytes::from(m.clone()), false).await?;
+    }
+    if !args.send.is_empty() {
+        session.flush().await?;
+    }
 
     let mut sub = Subscriber {
         printer: super::printer(global, Format::Toast),

@@ -1,9 +1,11 @@
-//! STOMP 1.2 client over a WebSocket: CONNECT and heart-beat negotiation,
-//! SUBSCRIBE with ack modes, SEND with receipts, and a DISCONNECT with a
-//! receipt before the socket closes, so the broker has everything.
+//! STOMP 1.2 client over a two-way message transport (a WebSocket or a
+//! SockJS session, handed in as a [`Duplex`]): CONNECT and heart-beat
+//! negotiation, SUBSCRIBE with ack modes, SEND with receipts, and a
+//! DISCONNECT with a receipt before the transport closes, so the broker has
+//! everything.
 //!
 //! The frame codec is [`crate::codec::stomp`]; this is the state machine
-//! around it. The WebSocket is read as a byte stream: brokers may put
+//! around it. The messages are read as a byte stream: brokers may put
 //! several frames in one message or split one across several, and a
 //! heart-beat is a lone EOL.
 
@@ -11,19 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use tokio::time::sleep_until;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message as WsFrame;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
 use crate::codec::stomp::{Decoder, Frame, Item};
 use crate::error::{Error, Kind, Result};
 use crate::message::Message;
-use crate::transport::Options;
-use crate::transport::ws::{self, Ws};
+use crate::transport::duplex::{Data, Duplex, Received};
 use crate::{status, trace, verbose};
 
 /// The subprotocols offered, highest first (RabbitMQ picks the highest it
@@ -42,12 +39,20 @@ pub enum AckMode {
 }
 
 impl AckMode {
-    fn header(self) -> &'static str {
+    /// The value of a SUBSCRIBE frame's `ack` header.
+    pub fn header(self) -> &'static str {
         match self {
             AckMode::Auto => "auto",
             AckMode::Client => "client",
             AckMode::ClientIndividual => "client-individual",
         }
+    }
+
+    /// The mode an `ack` header names.
+    pub fn from_header(value: &str) -> Option<AckMode> {
+        [AckMode::Auto, AckMode::Client, AckMode::ClientIndividual]
+            .into_iter()
+            .find(|m| m.header() == value)
     }
 }
 
@@ -79,7 +84,7 @@ const ANSWER_WAIT: Duration = Duration::from_secs(10);
 const DISCONNECT_RECEIPT: &str = "pubcat-disconnect";
 
 pub struct StompLink {
-    ws: Box<Ws>,
+    link: Duplex,
     url: Url,
     transport_name: &'static str,
     decoder: Decoder,
@@ -99,7 +104,7 @@ pub struct StompLink {
     /// Set when the DISCONNECT receipt arrived.
     disconnected: bool,
     closing: bool,
-    /// The server closed the socket (its close frame is answered already).
+    /// The server closed the transport (its close is answered already).
     server_closed: bool,
     /// ... with close code 1000 (or 1001).
     server_closed_cleanly: bool,
@@ -115,18 +120,20 @@ pub enum Read {
 }
 
 impl StompLink {
-    pub async fn connect(
+    /// Speak STOMP over `link`, opened to `url`: CONNECT, then SUBSCRIBE
+    /// when asked.
+    pub async fn open(
+        link: Duplex,
         url: &Url,
-        opts: &Options,
         stomp: StompOptions,
+        max_frame: usize,
         transport_name: &'static str,
     ) -> Result<StompLink> {
-        let ws = ws::connect_offering(url, opts, &SUBPROTOCOLS).await?;
         let mut link = StompLink {
-            ws: Box::new(ws),
+            link,
             url: url.clone(),
             transport_name,
-            decoder: Decoder::new(opts.max_message_size),
+            decoder: Decoder::new(max_frame),
             out: Vec::with_capacity(64 * 1024),
             subscriptions: Vec::new(),
             unacked: Vec::new(),
@@ -212,6 +219,11 @@ impl StompLink {
             show_period(self.send_every),
             show_period(self.expect_every)
         );
+        // The server's heart-beats prove it alive; the transport's own
+        // (SockJS `h` frames) may stop now, as Spring's do.
+        if self.expect_every.is_some() {
+            self.link.check_heartbeats(false);
+        }
         Ok(())
     }
 
@@ -273,14 +285,7 @@ impl StompLink {
     }
 
     pub async fn flush(&mut self) -> Result<()> {
-        self.ws_flush().await
-    }
-
-    async fn ws_flush(&mut self) -> Result<()> {
-        self.ws
-            .flush()
-            .await
-            .map_err(|e| ws::stream_error(&self.url, e))
+        self.link.flush().await
     }
 
     async fn write(&mut self, frame: &Frame) -> Result<()> {
@@ -288,18 +293,15 @@ impl StompLink {
             trace!("send {}", describe(frame));
         }
         frame.encode(&mut self.out);
-        // One WebSocket message per frame keeps every broker happy (some
-        // parse only one frame per message); batching is in the socket's
-        // write buffer, flushed by the caller.
+        // One message per frame keeps every broker happy (some parse only
+        // one frame per message); batching is in the transport's write
+        // buffer, flushed by the caller.
         let bytes = std::mem::take(&mut self.out);
-        let ws_frame = match String::from_utf8(bytes) {
-            Ok(text) => WsFrame::Text(text.into()),
-            Err(e) => WsFrame::Binary(Bytes::from(e.into_bytes())),
+        let data = match String::from_utf8(bytes) {
+            Ok(text) => Data::Text(Utf8Bytes::from(text)),
+            Err(e) => Data::Binary(Bytes::from(e.into_bytes())),
         };
-        self.ws
-            .feed(ws_frame)
-            .await
-            .map_err(|e| ws::stream_error(&self.url, e))?;
+        self.link.feed(data).await?;
         self.last_sent = Instant::now();
         Ok(())
     }
@@ -322,7 +324,7 @@ impl StompLink {
             }
             self.write(&Frame::new("ACK").header("id", id)).await?;
         }
-        self.ws_flush().await
+        self.link.flush().await
     }
 
     /// The next message or close. `draining`: only what is already buffered
@@ -438,45 +440,29 @@ impl StompLink {
                 .map(|p| tokio::time::Instant::from_std(self.last_heard + 2 * p));
             let far = now + Duration::from_secs(365 * 24 * 3600);
             tokio::select! {
-                frame = self.ws.next() => {
+                received = self.link.next() => {
                     self.last_heard = Instant::now();
                     self.heard = true;
-                    match frame {
-                        Some(Ok(WsFrame::Text(t))) => self.decoder.feed(t.as_bytes()),
-                        Some(Ok(WsFrame::Binary(b))) => self.decoder.feed(&b),
-                        Some(Ok(WsFrame::Close(c))) => {
+                    match received? {
+                        Received::Text(t) => self.decoder.feed(t.as_bytes()),
+                        Received::Binary(b) => self.decoder.feed(&b),
+                        Received::Closed { reason, clean } => {
                             self.server_closed = true;
-                            self.server_closed_cleanly = ws::is_clean_close(c.as_ref());
-                            verbose!("server sent close {}", ws::describe_close(c.as_ref()));
+                            self.server_closed_cleanly = clean;
                             if !self.disconnected && !self.closing {
                                 return Err(Error::connect(format!(
-                                    "{} closed the connection ({})",
-                                    self.shown(),
-                                    ws::describe_close(c.as_ref())
-                                )));
-                            }
-                            return Ok(None);
-                        }
-                        Some(Ok(_)) => {}
-                        None | Some(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed)) => {
-                            self.server_closed = true;
-                            if !self.disconnected && !self.closing {
-                                return Err(Error::connect(format!(
-                                    "{} dropped the connection",
+                                    "{} closed the connection ({reason})",
                                     self.shown()
                                 )));
                             }
                             return Ok(None);
                         }
-                        Some(Err(e)) => return Err(ws::stream_error(&self.url, e)),
                     }
                 }
                 _ = sleep_until(send_at.unwrap_or(far)), if send_at.is_some() => {
                     trace!("send heart-beat");
-                    self.ws
-                        .send(WsFrame::Text("\n".into()))
-                        .await
-                        .map_err(|e| ws::stream_error(&self.url, e))?;
+                    self.link.feed(Data::Text("\n".into())).await?;
+                    self.link.flush().await?;
                     self.last_sent = Instant::now();
                 }
                 _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
@@ -530,7 +516,7 @@ impl StompLink {
             }
             self.write(&Frame::new("DISCONNECT").header("receipt", DISCONNECT_RECEIPT))
                 .await?;
-            self.ws_flush().await?;
+            self.link.flush().await?;
             // The DISCONNECT receipt, or the server hanging up.
             let deadline = deadline.max(tokio::time::Instant::now() + Duration::from_secs(2));
             self.drain_until(deadline, |link| link.disconnected, &mut on_message)
@@ -547,17 +533,13 @@ impl StompLink {
             );
         }
         if !self.server_closed {
-            let close = CloseFrame {
-                code: CloseCode::Normal,
-                reason: "".into(),
-            };
-            match WebSocketStream::close(&mut *self.ws, Some(close)).await {
-                Err(e) => verbose!("close frame not sent: {e}"),
+            match self.link.start_close().await {
+                Err(e) => verbose!("close not sent: {e}"),
                 Ok(()) => {
-                    // Read to the server's close so the socket ends cleanly.
+                    // Read to the server's answer so the transport ends cleanly.
                     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                        while let Some(Ok(frame)) = self.ws.next().await {
-                            if matches!(frame, WsFrame::Close(_)) {
+                        while let Ok(received) = self.link.next().await {
+                            if matches!(received, Received::Closed { .. }) {
                                 break;
                             }
                         }
@@ -603,18 +585,15 @@ impl StompLink {
 
     /// True when anything arrived since the last call.
     pub fn take_heard(&mut self) -> bool {
-        std::mem::take(&mut self.heard)
+        let link = self.link.take_heard();
+        std::mem::take(&mut self.heard) || link
     }
 
     /// A WebSocket ping: keeps proxies and idle timeouts (RabbitMQ's cowboy
     /// closes a socket silent for 60 s) happy when we send no heart-beats.
+    /// False over SockJS, which has none.
     pub async fn ping(&mut self) -> Result<bool> {
-        trace!("send ping");
-        self.ws
-            .send(WsFrame::Ping(Bytes::from_static(b"pubcat")))
-            .await
-            .map_err(|e| ws::stream_error(&self.url, e))?;
-        Ok(true)
+        self.link.ping().await
     }
 
     /// (sent, confirmed one by one) for `--confirm`.

@@ -1,9 +1,9 @@
 //! The transport-independent core of the embedded broker: topics, message
 //! ids, history rings, fan-out and the slow-subscriber policy.
 //!
-//! WebSocket is the first transport on top; SSE, long-poll and STOMP are meant
-//! to sit on the same [`Broker`] later, which is why nothing here knows about
-//! sockets or HTTP.
+//! WebSocket, SSE, long-poll, HTTP publish and STOMP (`/topic/NAME` is the
+//! topic `NAME`) all sit on the same [`Broker`], which is why nothing here
+//! knows about sockets or HTTP.
 //!
 //! # Model
 //!
@@ -116,6 +116,10 @@ pub struct Stored {
     pub id: u64,
     pub payload: Payload,
     pub published_at: SystemTime,
+    /// Headers the publisher gave (a STOMP SEND's `content-type` and user
+    /// headers), passed on to subscribers that can carry them; empty for
+    /// the other transports.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Stored {
@@ -339,6 +343,16 @@ impl Topic {
     /// future is dropped (an HTTP client hanging up must not make a
     /// subscriber silently miss a message).
     pub async fn publish(self: &Arc<Self>, payload: Payload, origin: Option<SubscriberId>) -> u64 {
+        self.publish_with_headers(payload, Vec::new(), origin).await
+    }
+
+    /// [`Topic::publish`], with headers kept beside the payload.
+    pub async fn publish_with_headers(
+        self: &Arc<Self>,
+        payload: Payload,
+        headers: Vec<(String, String)>,
+        origin: Option<SubscriberId>,
+    ) -> u64 {
         let order = Arc::clone(&self.order).lock_owned().await;
         // Only the full subscribers are collected; `Vec::new` does not
         // allocate, so the common path costs one Arc clone per delivery.
@@ -350,6 +364,7 @@ impl Topic {
                 id: state.last_id,
                 payload,
                 published_at: SystemTime::now(),
+                headers,
             });
             if self.config.history > 0 {
                 if state.history.len() >= self.config.history {

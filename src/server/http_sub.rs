@@ -255,6 +255,7 @@ mod tests {
             id,
             payload: Payload::new(Bytes::copy_from_slice(body), binary),
             published_at: std::time::SystemTime::now(),
+            headers: Vec::new(),
         }
     }
 

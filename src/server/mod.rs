@@ -3,7 +3,9 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /_/health` | `200 ok` |
-//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history"}]}` |
+//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history"}], "queues": [{"queue", "ready", "unacked", "consumers"}]}` |
+//! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
+//! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
 //! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below) |
 //! | `GET /{topic}` + `Accept: text/event-stream` | SSE (see [`http_sub`]) |
 //! | `GET /{topic}` otherwise | long-poll in the Nchan convention (see [`http_sub`]) |
@@ -13,6 +15,14 @@
 //! path without its leading slash, exactly as sent (percent-escapes are not
 //! decoded, so `/a%2Fb` and `/a/b` are different topics).
 //!
+//! **STOMP destinations.** `/topic/NAME` is the topic `NAME` above: a SEND
+//! to `/topic/news` reaches `ws://HOST/news`, SSE and long-poll
+//! subscribers, and a `POST /news` or a WebSocket frame on `/news` reaches
+//! STOMP subscribers of `/topic/news` (with `content-type: text/plain` or
+//! `application/octet-stream`). `/queue/NAME` is a work queue (see
+//! [`queue`]), for STOMP only: each message to one consumer, kept until
+//! acknowledged.
+//!
 //! **WebSocket.** The connection is a subscriber and a publisher on its
 //! topic: every text or binary frame it sends is published (kind kept) to
 //! the others, and everything the others publish is sent to it (text as
@@ -21,7 +31,7 @@
 //! done, nothing published afterwards is missed. `?since=ID` first replays
 //! the kept history after `ID` (`since=0`: all of it; `?last=N`: the last N
 //! kept), then goes live with no gap or duplicate in between, on every
-//! transport. No subprotocol is ever selected.
+//! transport. No subprotocol is ever selected on topic paths.
 //!
 //! **HTTP publish.** The body is published as binary when the request says
 //! `Content-Type: application/octet-stream` or when it is not valid UTF-8;
@@ -32,6 +42,9 @@
 
 pub mod broker;
 mod http_sub;
+pub mod queue;
+mod sockjs;
+mod stomp;
 mod ws;
 
 use std::net::SocketAddr;
@@ -43,7 +56,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
@@ -57,6 +70,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use broker::{Broker, BrokerConfig};
+use queue::Queues;
 
 /// How the broker runs. Defaults live in the CLI, not here.
 #[derive(Clone, Debug)]
@@ -75,6 +89,8 @@ pub struct ServerConfig {
     pub quiet: bool,
     /// How long a long-poll request is held before `304 Not Modified`.
     pub poll_timeout: Duration,
+    /// Silence after which a SockJS receiver gets a heartbeat frame.
+    pub sockjs_heartbeat: Duration,
 }
 
 /// A listening broker, not yet serving: the caller can print the address
@@ -84,6 +100,7 @@ pub struct Bound {
     addr: SocketAddr,
     cfg: ServerConfig,
     broker: Arc<Broker>,
+    queues: Arc<Queues>,
 }
 
 /// Listen on `cfg.listen` with a backlog of 1024: bursts of connections do
@@ -113,6 +130,7 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
         addr,
         cfg,
         broker,
+        queues: Arc::new(Queues::default()),
     })
 }
 
@@ -150,6 +168,8 @@ impl Bound {
             .write_buffer_size(16 * 1024);
         let app = App(Arc::new(AppInner {
             broker: Arc::clone(&self.broker),
+            queues: Arc::clone(&self.queues),
+            sockjs: sockjs::Sessions::default(),
             cfg: self.cfg,
             ws_config,
             shutdown: stop_rx,
@@ -158,6 +178,9 @@ impl Bound {
         let router = Router::new()
             .route("/_/health", get(health))
             .route("/_/stats", get(stats))
+            .route("/_/stomp", get(stomp_endpoint))
+            .route("/_/sockjs", any(sockjs::route))
+            .route("/_/sockjs/{*rest}", any(sockjs::route))
             .route("/{*topic}", get(topic_get).post(topic_post))
             .fallback(not_found)
             .with_state(app);
@@ -189,6 +212,8 @@ struct App(Arc<AppInner>);
 
 struct AppInner {
     broker: Arc<Broker>,
+    queues: Arc<Queues>,
+    sockjs: sockjs::Sessions,
     cfg: ServerConfig,
     ws_config: WebSocketConfig,
     shutdown: watch::Receiver<bool>,
@@ -220,12 +245,14 @@ async fn health() -> Response {
 struct Stats {
     connections: usize,
     topics: Vec<broker::TopicStats>,
+    queues: Vec<queue::QueueStats>,
 }
 
 async fn stats(State(app): State<App>) -> Response {
     let stats = Stats {
         connections: *app.0.open.borrow(),
         topics: app.0.broker.stats(),
+        queues: app.0.queues.stats(),
     };
     match serde_json::to_vec(&stats) {
         Ok(mut body) => {
@@ -319,15 +346,26 @@ async fn topic_get(
     upgrade(app, peer, topic, req)
 }
 
-/// Validate the handshake, subscribe, answer 101 and hand the socket to a
-/// task once hyper has switched protocols.
-fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Response {
+/// A WebSocket handshake found valid: the upgrade to await once the `101`
+/// answer has gone out, and that answer.
+struct Handshake {
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    response: Response,
+}
+
+/// The server's end of an upgraded connection.
+type ServerWs = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Check a WebSocket upgrade request (RFC 6455 4.2.1) and build the `101`,
+/// selecting the first of `protocols` (ours, most preferred first) that
+/// the client offers; a client that offers none of them gets none.
+fn handshake(req: &mut Request, protocols: &[&'static str]) -> Result<Handshake, Box<Response>> {
     let headers = req.headers();
     if !header_has_token(headers, header::CONNECTION, "upgrade") {
-        return text(
+        return Err(Box::new(text(
             StatusCode::BAD_REQUEST,
             "WebSocket handshake: Connection must include `upgrade`\n",
-        );
+        )));
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
@@ -343,40 +381,98 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),
         );
-        return resp;
+        return Err(Box::new(resp));
     }
     // RFC 6455 4.2.1: the key is 16 random bytes, base64-encoded.
     let key = match headers.get(header::SEC_WEBSOCKET_KEY) {
         Some(k) if is_valid_key(k.as_bytes()) => k.as_bytes(),
         _ => {
-            return text(
+            return Err(Box::new(text(
                 StatusCode::BAD_REQUEST,
                 "WebSocket handshake: missing or malformed Sec-WebSocket-Key\n",
-            );
+            )));
         }
     };
     let Ok(accept) = HeaderValue::try_from(derive_accept_key(key)) else {
-        return text(
+        return Err(Box::new(text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "cannot encode Sec-WebSocket-Accept\n",
-        );
+        )));
     };
-    let since = match since_of(req.uri().query()) {
-        Ok(s) => s.or_else(|| last_of(&app, &topic, req.uri().query())),
-        Err(refusal) => return refusal.into_response(),
-    };
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let protocol = protocols.iter().find(|p| offered.contains(p)).copied();
     // Hyper only offers an upgrade on HTTP/1.1 connections.
     if req
         .extensions()
         .get::<hyper::upgrade::OnUpgrade>()
         .is_none()
     {
-        return text(
+        return Err(Box::new(text(
             StatusCode::BAD_REQUEST,
             "WebSocket handshake needs HTTP/1.1\n",
-        );
+        )));
     }
-    let on_upgrade = hyper::upgrade::on(&mut req);
+    let on_upgrade = hyper::upgrade::on(req);
+    let mut response = (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static("websocket")),
+            (header::SEC_WEBSOCKET_ACCEPT, accept),
+        ],
+    )
+        .into_response();
+    if let Some(p) = protocol {
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(p));
+    }
+    Ok(Handshake {
+        on_upgrade,
+        response,
+    })
+}
+
+/// The WebSocket once hyper has switched protocols; None (logged) when the
+/// upgrade failed.
+async fn socket(app: &App, on_upgrade: hyper::upgrade::OnUpgrade, who: &str) -> Option<ServerWs> {
+    let upgraded = match on_upgrade.await {
+        Ok(u) => u,
+        Err(e) => {
+            app.log(format_args!("ws upgrade failed {who}: {e}"));
+            return None;
+        }
+    };
+    Some(
+        WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(app.0.ws_config),
+        )
+        .await,
+    )
+}
+
+/// Validate the handshake, subscribe, answer 101 and hand the socket to a
+/// task once hyper has switched protocols.
+fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Response {
+    let since = match since_of(req.uri().query()) {
+        Ok(s) => s.or_else(|| last_of(&app, &topic, req.uri().query())),
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Handshake {
+        on_upgrade,
+        response,
+    } = match handshake(&mut req, &[]) {
+        Ok(h) => h,
+        Err(refusal) => return *refusal,
+    };
 
     // Subscribe and count the connection before answering: a client whose
     // handshake completed misses nothing, and `run` waits for this socket.
@@ -386,19 +482,10 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
     let path = format!("/{topic}");
     tokio::spawn(async move {
         let _open = open;
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(e) => {
-                app.log(format_args!("ws upgrade failed {peer} {path}: {e}"));
-                return;
-            }
+        let who = format!("{peer} {path}");
+        let Some(socket) = socket(&app, on_upgrade, &who).await else {
+            return;
         };
-        let socket = WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            Role::Server,
-            Some(app.0.ws_config),
-        )
-        .await;
         // Raw WebSocket has no way to tell the client about a gap, so at
         // least the broker's log says it.
         match gap {
@@ -433,15 +520,59 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
         ));
     });
 
-    (
-        StatusCode::SWITCHING_PROTOCOLS,
-        [
-            (header::CONNECTION, HeaderValue::from_static("upgrade")),
-            (header::UPGRADE, HeaderValue::from_static("websocket")),
-            (header::SEC_WEBSOCKET_ACCEPT, accept),
-        ],
-    )
-        .into_response()
+    response
+}
+
+/// `GET /_/stomp`: STOMP over a WebSocket.
+async fn stomp_endpoint(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    if !header_has_token(req.headers(), header::UPGRADE, "websocket") {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "this is STOMP over WebSocket: connect a STOMP client to ws://HOST/_/stomp (pubcat: stomp+ws://HOST/_/stomp)\n",
+        );
+    }
+    stomp_upgrade(app, peer, req, "/_/stomp")
+}
+
+/// Answer a WebSocket upgrade and speak STOMP on it, selecting the STOMP
+/// subprotocol the client offers (highest version first).
+fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Response {
+    let Handshake {
+        on_upgrade,
+        response,
+    } = match handshake(&mut req, &crate::dialect::stomp::SUBPROTOCOLS) {
+        Ok(h) => h,
+        Err(refusal) => return *refusal,
+    };
+    let who = format!("{peer} {path}");
+    let open = OpenGuard::new(&app.0.open);
+    tokio::spawn(async move {
+        if let Some(ws) = socket(&app, on_upgrade, &who).await {
+            run_stomp(app, stomp::Peer::Ws(Box::new(ws)), who, open).await;
+        }
+    });
+    response
+}
+
+/// Serve a STOMP connection, counted open by `open`; one that has not
+/// closed [`SHUTDOWN_GRACE`] after shutdown began is dropped.
+async fn run_stomp(app: App, peer: stomp::Peer, who: String, open: OpenGuard) {
+    let _open = open;
+    let mut shutdown = app.0.shutdown.clone();
+    let grace = async {
+        let _ = shutdown.wait_for(|down| *down).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        _ = stomp::serve(app.clone(), peer, who.clone()) => {}
+        _ = grace => app.log(format_args!(
+            "stomp close {who} (server shutting down; client did not close in time)"
+        )),
+    }
 }
 
 async fn topic_post(State(app): State<App>, req: Request) -> Response {
@@ -581,27 +712,27 @@ mod tests {
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-    const LIMIT: Duration = Duration::from_secs(20);
+    pub(super) const LIMIT: Duration = Duration::from_secs(20);
 
-    type Client = WebSocketStream<TcpStream>;
+    pub(super) type Client = WebSocketStream<TcpStream>;
 
-    struct Server {
-        addr: SocketAddr,
-        broker: Arc<Broker>,
+    pub(super) struct Server {
+        pub(super) addr: SocketAddr,
+        pub(super) broker: Arc<Broker>,
         stop: Option<oneshot::Sender<()>>,
         task: JoinHandle<std::io::Result<()>>,
     }
 
     impl Server {
         /// Resolve the shutdown future given to `run`.
-        fn stop(&mut self) {
+        pub(super) fn stop(&mut self) {
             if let Some(stop) = self.stop.take() {
                 let _ = stop.send(());
             }
         }
 
         /// Trigger shutdown and wait (bounded) for `run` to return.
-        async fn shut_down(mut self) -> std::io::Result<()> {
+        pub(super) async fn shut_down(mut self) -> std::io::Result<()> {
             self.stop();
             timeout(LIMIT, &mut self.task)
                 .await
@@ -610,7 +741,7 @@ mod tests {
         }
     }
 
-    async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Server {
+    pub(super) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Server {
         let mut cfg = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             history: 100,
@@ -619,6 +750,7 @@ mod tests {
             max_message_size: 1 << 20,
             quiet: true,
             poll_timeout: Duration::from_millis(300),
+            sockjs_heartbeat: Duration::from_secs(25),
         };
         tweak(&mut cfg);
         let bound = bind(cfg).await.unwrap();
@@ -637,7 +769,7 @@ mod tests {
         }
     }
 
-    async fn client(addr: SocketAddr, path: &str) -> Client {
+    pub(super) async fn client(addr: SocketAddr, path: &str) -> Client {
         let tcp = TcpStream::connect(addr).await.unwrap();
         tcp.set_nodelay(true).unwrap();
         let (ws, resp) = timeout(
@@ -652,7 +784,7 @@ mod tests {
     }
 
     /// The next data or close frame (tungstenite answers pings itself).
-    async fn next(ws: &mut Client) -> Message {
+    pub(super) async fn next(ws: &mut Client) -> Message {
         loop {
             match timeout(LIMIT, ws.next()).await.expect("a frame in time") {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -664,13 +796,13 @@ mod tests {
 
     /// Read until the server ends the connection (answering its close, or
     /// seeing ours answered), bounded.
-    async fn finish(mut ws: Client) {
+    pub(super) async fn finish(mut ws: Client) {
         let end = timeout(LIMIT, async { while let Some(Ok(_)) = ws.next().await {} }).await;
         assert!(end.is_ok(), "the close handshake did not finish");
     }
 
     /// A raw HTTP/1.1 request: (status, body).
-    async fn http(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
+    pub(super) async fn http(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let req = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await.unwrap();
@@ -690,7 +822,12 @@ mod tests {
         (status, body.to_string())
     }
 
-    async fn post(addr: SocketAddr, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+    pub(super) async fn post(
+        addr: SocketAddr,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, String) {
         let head = format!(
             "POST {path} HTTP/1.1\r\nContent-Type: {content_type}\r\nContent-Length: {}",
             body.len()

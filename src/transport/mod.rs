@@ -1,8 +1,10 @@
 //! Transports move frames and bytes; they know nothing of protocols.
 
+pub mod duplex;
 pub mod engineio;
 pub mod http;
 pub mod poll;
+pub mod sockjs;
 pub mod sse;
 pub mod ws;
 
@@ -36,6 +38,8 @@ pub struct Options {
     /// WebSocket read and write buffer sizes; None: tungstenite's 128 KiB,
     /// which is what a busy connection wants. An idle one is cheaper small.
     pub ws_buffer: Option<usize>,
+    /// The SockJS session, when the transport is SockJS.
+    pub sockjs: sockjs::SockJsOptions,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is a random time up

@@ -10,18 +10,21 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use base64::Engine;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
 use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Error as WsError, Message};
 use url::Url;
 
 use super::Options;
+use super::duplex::Received;
 use crate::error::{Error, Result};
 use crate::log::{redact_header, redact_url};
 use crate::tls;
@@ -32,6 +35,107 @@ pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 pub type Ws = WebSocketStream<Pin<Box<dyn Io>>>;
+
+/// An open WebSocket seen as messages: pings and pongs are answered and
+/// swallowed here, a close becomes [`Received::Closed`].
+pub struct WsLink {
+    ws: Box<Ws>,
+    url: Url,
+    /// Set once we have sent our close frame.
+    closing: bool,
+    /// Something (a frame of any kind) arrived since [`WsLink::take_heard`].
+    heard: bool,
+}
+
+impl WsLink {
+    pub fn new(ws: Ws, url: &Url) -> WsLink {
+        WsLink {
+            ws: Box::new(ws),
+            url: url.clone(),
+            closing: false,
+            heard: false,
+        }
+    }
+
+    /// The next message or close. Cancel-safe.
+    pub async fn next(&mut self) -> Result<Received> {
+        loop {
+            let frame = self.ws.next().await;
+            self.heard = true;
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    trace!("recv text {} bytes", text.len());
+                    return Ok(Received::Text(text));
+                }
+                Some(Ok(Message::Binary(body))) => {
+                    trace!("recv binary {} bytes", body.len());
+                    return Ok(Received::Binary(body));
+                }
+                Some(Ok(Message::Ping(p))) => trace!("recv ping {} bytes (pong queued)", p.len()),
+                Some(Ok(Message::Pong(p))) => trace!("recv pong {} bytes", p.len()),
+                Some(Ok(Message::Close(frame))) => {
+                    let reason = describe_close(frame.as_ref());
+                    verbose!("server sent close {reason}");
+                    return Ok(Received::Closed {
+                        clean: is_clean_close(frame.as_ref()),
+                        reason,
+                    });
+                }
+                Some(Ok(Message::Frame(_))) => {}
+                // The stream ends after a completed close handshake.
+                None | Some(Err(WsError::ConnectionClosed)) => {
+                    return Ok(Received::Closed {
+                        reason: "connection closed".into(),
+                        clean: self.closing,
+                    });
+                }
+                Some(Err(e)) => return Err(stream_error(&self.url, e)),
+            }
+        }
+    }
+
+    /// The socket to feed messages to, and its URL for errors (see
+    /// [`super::duplex::Duplex::feed`]).
+    pub fn sink(&mut self) -> (&mut Box<Ws>, &Url) {
+        (&mut self.ws, &self.url)
+    }
+
+    pub async fn flush(&mut self) -> Result<()> {
+        self.ws
+            .flush()
+            .await
+            .map_err(|e| stream_error(&self.url, e))
+    }
+
+    pub async fn ping(&mut self) -> Result<()> {
+        trace!("send ping");
+        self.ws
+            .send(Message::Ping(Bytes::from_static(b"pubcat")))
+            .await
+            .map_err(|e| stream_error(&self.url, e))
+    }
+
+    /// Send close 1000; the server's answer then arrives from
+    /// [`WsLink::next`] as [`Received::Closed`].
+    pub async fn start_close(&mut self) -> Result<()> {
+        if self.closing {
+            return Ok(());
+        }
+        self.closing = true;
+        verbose!("sending close 1000");
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        WebSocketStream::close(&mut *self.ws, Some(frame))
+            .await
+            .map_err(|e| stream_error(&self.url, e))
+    }
+
+    pub fn take_heard(&mut self) -> bool {
+        std::mem::take(&mut self.heard)
+    }
+}
 
 /// Connect, do the opening handshake, and return the open socket.
 pub async fn connect(url: &Url, opts: &Options) -> Result<Ws> {

@@ -1,0 +1,1327 @@
+//! STOMP 1.2 on the embedded broker, over a WebSocket (`/_/stomp`) or a
+//! SockJS session (`/_/sockjs`): a small stand-in for Spring's simple
+//! broker and RabbitMQ in development.
+//!
+//! | destination | SEND | SUBSCRIBE |
+//! |---|---|---|
+//! | `/topic/NAME` | publish on the broker topic `NAME`, the one `ws://HOST/NAME`, SSE, long-poll and `POST /NAME` use | every subscriber gets every message (raw WebSocket, SSE and STOMP alike) |
+//! | `/queue/NAME` | keep it on the queue `NAME` until one consumer acknowledges it | competing consumers: each message to exactly one |
+//!
+//! * Acks: `ack: auto | client | client-individual`. On queues a message is
+//!   in flight until ACKed (`client` ACKs are cumulative); NACK puts it
+//!   back; a consumer that goes away (UNSUBSCRIBE, DISCONNECT, a dropped
+//!   connection) gives back what it had not ACKed, and it is redelivered
+//!   (`redelivered: true`) to another consumer. `prefetch-count: N` caps
+//!   a consumer's unacknowledged messages (1000 without it). Topic messages
+//!   are not kept, so ACKs on topics are accepted and change nothing.
+//! * Every frame with a `receipt` header is answered with a RECEIPT once
+//!   it has been processed (a SEND: once the message is on its topic or
+//!   queue).
+//! * Heart-beats: CONNECTED offers `1000,10000` (we can send every second,
+//!   we want the client's every 10 s at most); a client silent for twice
+//!   the negotiated period is dropped.
+//! * Transactions: BEGIN, then SEND / ACK / NACK with `transaction`, then
+//!   COMMIT (all of them happen, in order) or ABORT (none does).
+//! * A frame the broker cannot take (malformed, an unknown command or
+//!   destination, a missing header, an unknown ack id or transaction) gets
+//!   an ERROR frame with a `message` header, then the connection closes
+//!   (WebSocket 1002; SockJS `c[3000,"Go away!"]`).
+//! * No authentication: `login` and `passcode` are ignored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::App;
+use super::broker::{EndReason, Payload, Stored};
+use super::queue::{Consumer, Delivery};
+use super::sockjs::{Channel, Outbound};
+use crate::codec::stomp::{Decoder, Frame, Item};
+use crate::dialect::stomp::{AckMode, parse_heartbeat};
+
+/// What CONNECTED offers: we can send a heart-beat every second; we want
+/// the client's at most every 10 s.
+const SERVER_HEARTBEAT: (u64, u64) = (1000, 10_000);
+
+/// How long a client has to send CONNECT.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// Unacknowledged messages a queue consumer may hold without
+/// `prefetch-count`.
+const DEFAULT_WINDOW: usize = 1000;
+
+/// Numbers the `session` header of CONNECTED frames.
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// Deliveries written between two flushes.
+const BATCH: usize = 256;
+
+/// How long a closing connection waits for the client's side of the close.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// The client's end: a WebSocket carrying STOMP frames, or a SockJS
+/// session (its messages are STOMP frames).
+pub(crate) enum Peer {
+    Ws(Box<Ws>),
+    SockJs(Channel),
+}
+
+enum Recv {
+    Data(Bytes),
+    Gone(String),
+}
+
+enum SendError {
+    /// SockJS carries text only.
+    NotText,
+    Gone(String),
+}
+
+impl Peer {
+    /// The client's next message (a STOMP frame or part of one).
+    async fn recv(&mut self) -> Recv {
+        match self {
+            Peer::Ws(ws) => loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(t))) => return Recv::Data(Bytes::from(t)),
+                    Some(Ok(Message::Binary(b))) => return Recv::Data(b),
+                    Some(Ok(Message::Close(_))) => return Recv::Gone("client closed".into()),
+                    // tungstenite answers pings itself.
+                    Some(Ok(_)) => {}
+                    None => return Recv::Gone("client went away".into()),
+                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                        return Recv::Gone("connection dropped without a close".into());
+                    }
+                    Some(Err(e)) => return Recv::Gone(format!("read error: {e}")),
+                }
+            },
+            Peer::SockJs(ch) => match ch.inbound.recv().await {
+                Some(m) => Recv::Data(Bytes::from(m)),
+                None => Recv::Gone("SockJS session ended (no receiver for 5 s)".into()),
+            },
+        }
+    }
+
+    /// Queue one encoded frame (a message of its own, as brokers send).
+    async fn feed(&mut self, frame: Vec<u8>) -> Result<(), SendError> {
+        match self {
+            Peer::Ws(ws) => {
+                let message = match String::from_utf8(frame) {
+                    Ok(text) => Message::text(text),
+                    Err(e) => Message::binary(e.into_bytes()),
+                };
+                ws.feed(message)
+                    .await
+                    .map_err(|e| SendError::Gone(format!("write error: {e}")))
+            }
+            Peer::SockJs(ch) => {
+                let text = String::from_utf8(frame).map_err(|_| SendError::NotText)?;
+                ch.outbound
+                    .send(Outbound::Message(text))
+                    .await
+                    .map_err(|_| SendError::Gone("SockJS session ended".into()))
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), SendError> {
+        match self {
+            Peer::Ws(ws) => ws
+                .flush()
+                .await
+                .map_err(|e| SendError::Gone(format!("write error: {e}"))),
+            Peer::SockJs(_) => Ok(()),
+        }
+    }
+
+    /// End the connection the way `end` asks.
+    async fn close(&mut self, end: &End) {
+        match self {
+            Peer::Ws(ws) => {
+                let (code, reason) = match end {
+                    End::Disconnect => (CloseCode::Normal, String::new()),
+                    End::Error(why) => (CloseCode::Protocol, shorten(why)),
+                    End::Shutdown => (CloseCode::Away, "server shutting down".into()),
+                    End::Gone(_) => {
+                        // Flushes the echo of a client's close.
+                        drain(ws).await;
+                        return;
+                    }
+                };
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                if let Ok(Ok(())) =
+                    tokio::time::timeout(CLOSE_GRACE, ws.send(Message::Close(Some(frame)))).await
+                {
+                    drain(ws).await;
+                }
+            }
+            Peer::SockJs(ch) => {
+                let (code, reason) = match end {
+                    End::Disconnect | End::Error(_) => (3000, "Go away!"),
+                    End::Shutdown => (1001, "server shutting down"),
+                    End::Gone(_) => return,
+                };
+                let _ = ch
+                    .outbound
+                    .send(Outbound::Close(code, reason.to_string()))
+                    .await;
+            }
+        }
+    }
+}
+
+/// Read until the WebSocket reports its end, for at most [`CLOSE_GRACE`].
+async fn drain(ws: &mut Ws) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+/// A close reason fits in a control frame (123 bytes).
+fn shorten(s: &str) -> String {
+    let mut end = s.len().min(120);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Why a connection ended.
+enum End {
+    /// The client sent DISCONNECT.
+    Disconnect,
+    /// We sent an ERROR frame.
+    Error(String),
+    Shutdown,
+    /// The client went away (or its transport broke).
+    Gone(String),
+}
+
+/// A frame we refuse: the ERROR frame's `message` header and body.
+struct Fail {
+    message: String,
+    detail: String,
+}
+
+fn fail(message: impl Into<String>, detail: impl Into<String>) -> Fail {
+    Fail {
+        message: message.into(),
+        detail: detail.into(),
+    }
+}
+
+enum Dest<'a> {
+    Topic(&'a str),
+    Queue(&'a str),
+}
+
+/// `/topic/NAME` is the broker topic NAME; `/queue/NAME` a work queue.
+fn destination(value: &str) -> Result<Dest<'_>, Fail> {
+    if let Some(name) = value.strip_prefix("/topic/") {
+        if name.is_empty() || name == "_" || name.starts_with("_/") {
+            return Err(fail(
+                "bad destination",
+                format!("`{value}`: topic names under _/ belong to the broker"),
+            ));
+        }
+        return Ok(Dest::Topic(name));
+    }
+    if let Some(name) = value.strip_prefix("/queue/")
+        && !name.is_empty()
+    {
+        return Ok(Dest::Queue(name));
+    }
+    Err(fail(
+        "unknown destination",
+        format!(
+            "`{value}`: pubcat serve has /topic/NAME (the topic of ws://HOST/NAME, SSE and HTTP) and /queue/NAME"
+        ),
+    ))
+}
+
+/// Headers of a SEND that travel with the message to subscribers.
+fn kept_headers(frame: &Frame) -> Vec<(String, String)> {
+    const OURS: [&str; 8] = [
+        "destination",
+        "receipt",
+        "content-length",
+        "transaction",
+        "message-id",
+        "subscription",
+        "ack",
+        "redelivered",
+    ];
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (k, v) in &frame.headers {
+        // The first of a repeated header wins, as STOMP says.
+        if !OURS.contains(&k.as_str()) && !kept.iter().any(|(seen, _)| seen == k) {
+            kept.push((k.clone(), v.clone()));
+        }
+    }
+    kept
+}
+
+enum Source {
+    /// Forwards the topic's messages into the connection; aborted (which
+    /// unsubscribes) when the subscription goes.
+    Topic(tokio::task::JoinHandle<()>),
+    Queue(Consumer),
+}
+
+struct Sub {
+    /// The client's id for it.
+    id: String,
+    destination: String,
+    ack: AckMode,
+    source: Source,
+}
+
+impl Drop for Sub {
+    fn drop(&mut self) {
+        if let Source::Topic(task) = &self.source {
+            task.abort();
+        }
+    }
+}
+
+enum TopicEvent {
+    Message(u64, Arc<Stored>),
+    /// The broker ended the subscription (too slow).
+    Ended(u64, Option<EndReason>),
+}
+
+/// A queue delivery for the subscription with this key.
+struct QueueEvent(u64, Delivery);
+
+/// A queue message delivered in a client ack mode and not yet acknowledged.
+#[derive(Clone, Copy)]
+struct Unacked {
+    sub: u64,
+    message: u64,
+}
+
+struct Conn {
+    app: App,
+    peer: Peer,
+    decoder: Decoder,
+    connected: bool,
+    /// By our key, unique for the connection's life (a client may reuse
+    /// its ids).
+    subs: HashMap<u64, Sub>,
+    next_key: u64,
+    /// `ack` ids handed out so far (they count from 0).
+    next_tag: u64,
+    unacked: BTreeMap<u64, Unacked>,
+    transactions: HashMap<String, Vec<Frame>>,
+    topic_tx: mpsc::Sender<TopicEvent>,
+    topic_rx: mpsc::Receiver<TopicEvent>,
+    queue_tx: mpsc::UnboundedSender<QueueEvent>,
+    queue_rx: mpsc::UnboundedReceiver<QueueEvent>,
+    send_every: Option<Duration>,
+    expect_every: Option<Duration>,
+    started: Instant,
+    last_sent: Instant,
+    last_heard: Instant,
+    frames_in: u64,
+    messages_out: u64,
+}
+
+/// Serve one client until it disconnects; logs the connection's end.
+pub(crate) async fn serve(app: App, peer: Peer, who: String) {
+    let (topic_tx, topic_rx) = mpsc::channel(BATCH);
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let max = app.0.cfg.max_message_size;
+    let now = Instant::now();
+    let mut conn = Conn {
+        app: app.clone(),
+        peer,
+        decoder: Decoder::new(max),
+        connected: false,
+        subs: HashMap::new(),
+        next_key: 0,
+        next_tag: 0,
+        unacked: BTreeMap::new(),
+        transactions: HashMap::new(),
+        topic_tx,
+        topic_rx,
+        queue_tx,
+        queue_rx,
+        send_every: None,
+        expect_every: None,
+        started: now,
+        last_sent: now,
+        last_heard: now,
+        frames_in: 0,
+        messages_out: 0,
+    };
+    app.log(format_args!("stomp connect {who}"));
+    let end = conn.run().await;
+    // Unsubscribe first: a queue consumer gives back what it did not ack.
+    conn.subs.clear();
+    conn.peer.close(&end).await;
+    let why = match &end {
+        End::Disconnect => "DISCONNECT".to_string(),
+        End::Error(e) => format!("ERROR {e}"),
+        End::Shutdown => "server shutting down".to_string(),
+        End::Gone(why) => why.clone(),
+    };
+    app.log(format_args!(
+        "stomp close {who} (in {} frames, out {} messages, {why})",
+        conn.frames_in, conn.messages_out
+    ));
+}
+
+impl Conn {
+    async fn run(&mut self) -> End {
+        let mut shutdown = self.app.0.shutdown.clone();
+        loop {
+            if let Some(end) = self.handle_frames().await {
+                return end;
+            }
+            let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+            let beat_at = self.send_every.map(|p| self.last_sent + p);
+            let dead_at = if self.connected {
+                self.expect_every.map(|p| self.last_heard + 2 * p)
+            } else {
+                Some(self.started + CONNECT_WAIT)
+            };
+            tokio::select! {
+                _ = async { let _ = shutdown.wait_for(|down| *down).await; } => return End::Shutdown,
+                recv = self.peer.recv() => match recv {
+                    Recv::Data(bytes) => {
+                        self.last_heard = Instant::now();
+                        self.decoder.feed(&bytes);
+                    }
+                    Recv::Gone(why) => return End::Gone(why),
+                },
+                Some(event) = self.topic_rx.recv() => {
+                    if let Some(end) = self.deliver_topics(event).await {
+                        return end;
+                    }
+                }
+                Some(event) = self.queue_rx.recv() => {
+                    if let Some(end) = self.deliver_queues(event).await {
+                        return end;
+                    }
+                }
+                _ = sleep_until(beat_at.unwrap_or(far)), if beat_at.is_some() => {
+                    if let Err(end) = self.send_raw(b"\n".to_vec()).await {
+                        return end;
+                    }
+                    if let Err(end) = self.flush().await {
+                        return end;
+                    }
+                }
+                _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
+                    return if self.connected {
+                        End::Gone("no heart-beat from the client".into())
+                    } else {
+                        End::Gone("no CONNECT in time".into())
+                    };
+                }
+            }
+        }
+    }
+
+    /// Handle every whole frame the decoder has. Some(end) when the
+    /// connection is over.
+    async fn handle_frames(&mut self) -> Option<End> {
+        loop {
+            let frame = match self.decoder.decode_next() {
+                Ok(Some(Item::Frame(frame))) => frame,
+                Ok(Some(Item::HeartBeat)) => continue,
+                // Answers to a burst of frames go out together.
+                Ok(None) => return self.flush().await.err(),
+                Err(e) => {
+                    let f = fail("malformed frame", e.to_string());
+                    return Some(self.refuse(f, None).await);
+                }
+            };
+            self.frames_in += 1;
+            let receipt = frame.get("receipt").map(str::to_string);
+            match self.handle(frame).await {
+                Ok(None) => {}
+                Ok(Some(end)) => return Some(end),
+                Err(f) => return Some(self.refuse(f, receipt.as_deref()).await),
+            }
+        }
+    }
+
+    /// One client frame. Ok(Some(end)) when it ends the connection.
+    async fn handle(&mut self, frame: Frame) -> Result<Option<End>, Fail> {
+        if !self.connected {
+            return match frame.command.as_str() {
+                "CONNECT" | "STOMP" => self.connect(&frame).await.map(|()| None),
+                other => Err(fail(
+                    "not connected",
+                    format!("the first frame must be CONNECT, not {other}"),
+                )),
+            };
+        }
+        match frame.command.as_str() {
+            "SEND" | "ACK" | "NACK" if frame.get("transaction").is_some() => {
+                let tx = frame.get("transaction").unwrap_or_default().to_string();
+                let Some(queued) = self.transactions.get_mut(&tx) else {
+                    return Err(fail(
+                        "unknown transaction",
+                        format!("transaction `{tx}` was not begun"),
+                    ));
+                };
+                let receipt = frame.get("receipt").map(str::to_string);
+                queued.push(frame);
+                self.receipt(receipt.as_deref()).await?;
+            }
+            "SEND" | "ACK" | "NACK" => {
+                self.execute(&frame).await?;
+                self.receipt(frame.get("receipt")).await?;
+            }
+            "SUBSCRIBE" => {
+                self.subscribe(&frame)?;
+                self.receipt(frame.get("receipt")).await?;
+            }
+            "UNSUBSCRIBE" => {
+                let id = require(&frame, "id")?;
+                let Some(key) = self.key_of(id) else {
+                    return Err(fail(
+                        "unknown subscription",
+                        format!("no subscription with id `{id}`"),
+                    ));
+                };
+                self.subs.remove(&key);
+                self.unacked.retain(|_, u| u.sub != key);
+                self.receipt(frame.get("receipt")).await?;
+            }
+            "BEGIN" => {
+                let tx = require(&frame, "transaction")?;
+                if self.transactions.contains_key(tx) {
+                    return Err(fail(
+                        "duplicate transaction",
+                        format!("transaction `{tx}` is already open"),
+                    ));
+                }
+                self.transactions.insert(tx.to_string(), Vec::new());
+                self.receipt(frame.get("receipt")).await?;
+            }
+            "COMMIT" | "ABORT" => {
+                let tx = require(&frame, "transaction")?;
+                let Some(queued) = self.transactions.remove(tx) else {
+                    return Err(fail(
+                        "unknown transaction",
+                        format!("transaction `{tx}` was not begun"),
+                    ));
+                };
+                if frame.command == "COMMIT" {
+                    for f in &queued {
+                        self.execute(f).await?;
+                    }
+                }
+                self.receipt(frame.get("receipt")).await?;
+            }
+            "DISCONNECT" => {
+                self.receipt(frame.get("receipt")).await?;
+                let _ = self.flush().await;
+                return Ok(Some(End::Disconnect));
+            }
+            "CONNECT" | "STOMP" => {
+                return Err(fail("already connected", "a second CONNECT frame"));
+            }
+            other => {
+                return Err(fail(
+                    "unknown command",
+                    format!("`{other}` is not a STOMP client frame"),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn connect(&mut self, frame: &Frame) -> Result<(), Fail> {
+        let offered = frame.get("accept-version").unwrap_or("1.0");
+        let Some(version) = ["1.2", "1.1", "1.0"]
+            .into_iter()
+            .find(|v| offered.split(',').any(|o| o.trim() == *v))
+        else {
+            return Err(fail(
+                "unsupported STOMP version",
+                format!("the client accepts {offered}; this broker speaks 1.0, 1.1 and 1.2"),
+            ));
+        };
+        let (cx, cy) = parse_heartbeat(frame.get("heart-beat").unwrap_or("0,0"));
+        let (sx, sy) = SERVER_HEARTBEAT;
+        self.send_every = (sx != 0 && cy != 0).then(|| Duration::from_millis(sx.max(cy)));
+        self.expect_every = (cx != 0 && sy != 0).then(|| Duration::from_millis(cx.max(sy)));
+        self.connected = true;
+        let session = format!("pubcat-{}", NEXT_SESSION.fetch_add(1, Ordering::Relaxed));
+        let connected = Frame::new("CONNECTED")
+            .header("version", version)
+            .header("heart-beat", &format!("{sx},{sy}"))
+            .header("server", concat!("pubcat/", env!("CARGO_PKG_VERSION")))
+            .header("session", &session);
+        self.send(&connected).await
+    }
+
+    fn key_of(&self, id: &str) -> Option<u64> {
+        self.subs
+            .iter()
+            .find(|(_, s)| s.id == id)
+            .map(|(key, _)| *key)
+    }
+
+    fn subscribe(&mut self, frame: &Frame) -> Result<(), Fail> {
+        let id = require(frame, "id")?;
+        let dest = require(frame, "destination")?;
+        if self.key_of(id).is_some() {
+            return Err(fail(
+                "duplicate subscription",
+                format!("a subscription with id `{id}` exists already"),
+            ));
+        }
+        let ack_header = frame.get("ack").unwrap_or("auto");
+        let Some(ack) = AckMode::from_header(ack_header) else {
+            return Err(fail(
+                "bad ack mode",
+                format!("ack `{ack_header}`: use auto, client or client-individual"),
+            ));
+        };
+        let window = match frame.get("prefetch-count") {
+            None => DEFAULT_WINDOW,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(0) => DEFAULT_WINDOW,
+                Ok(n) => n,
+                Err(_) => {
+                    return Err(fail(
+                        "bad prefetch-count",
+                        format!("prefetch-count `{v}` is not a number"),
+                    ));
+                }
+            },
+        };
+        let key = self.next_key;
+        self.next_key += 1;
+        let source = match destination(dest)? {
+            Dest::Topic(name) => {
+                let mut sub = self.app.0.broker.subscribe(name, None);
+                let tx = self.topic_tx.clone();
+                Source::Topic(tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        if sub.recv_many(&mut buf, BATCH).await == 0 {
+                            let _ = tx.send(TopicEvent::Ended(key, sub.end_reason())).await;
+                            return;
+                        }
+                        for m in buf.drain(..) {
+                            if tx.send(TopicEvent::Message(key, m)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }))
+            }
+            Dest::Queue(name) => {
+                let tx = self.queue_tx.clone();
+                let queue = self.app.0.queues.queue(name);
+                Source::Queue(queue.consume(window, move |d| tx.send(QueueEvent(key, d)).is_ok()))
+            }
+        };
+        self.subs.insert(
+            key,
+            Sub {
+                id: id.to_string(),
+                destination: dest.to_string(),
+                ack,
+                source,
+            },
+        );
+        Ok(())
+    }
+
+    /// SEND, ACK or NACK, now (outside a transaction or at its COMMIT).
+    async fn execute(&mut self, frame: &Frame) -> Result<(), Fail> {
+        match frame.command.as_str() {
+            "SEND" => {
+                let dest = require(frame, "destination")?;
+                let binary = frame
+                    .get("content-type")
+                    .is_some_and(|ct| ct.starts_with("application/octet-stream"));
+                let payload = Payload::new(frame.body.clone(), binary);
+                let headers = kept_headers(frame);
+                match destination(dest)? {
+                    Dest::Topic(name) => {
+                        self.app
+                            .0
+                            .broker
+                            .topic(name)
+                            .publish_with_headers(payload, headers, None)
+                            .await;
+                    }
+                    Dest::Queue(name) => {
+                        self.app.0.queues.queue(name).publish(payload, headers);
+                    }
+                }
+                Ok(())
+            }
+            "ACK" => self.ack(frame, false),
+            "NACK" => self.ack(frame, true),
+            other => Err(fail("unknown command", other.to_string())),
+        }
+    }
+
+    fn ack(&mut self, frame: &Frame, nack: bool) -> Result<(), Fail> {
+        let tag = match (frame.get("id"), frame.get("message-id")) {
+            (Some(id), _) => id
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|t| *t < self.next_tag)
+                .ok_or_else(|| {
+                    fail(
+                        "unknown ack id",
+                        format!("no message was delivered with ack `{id}`"),
+                    )
+                })?,
+            // STOMP 1.0 and 1.1 acknowledge by message-id (and subscription).
+            (None, Some(message_id)) => {
+                let sub = frame.get("subscription").and_then(|s| self.key_of(s));
+                let found = self.unacked.iter().find(|(_, u)| {
+                    u.message.to_string() == message_id && sub.is_none_or(|k| k == u.sub)
+                });
+                match found {
+                    Some((tag, _)) => *tag,
+                    None => return Ok(()),
+                }
+            }
+            (None, None) => return Err(fail("missing header", "ACK and NACK need an id header")),
+        };
+        // Not in flight: a topic message, an auto-ack one, or acked already.
+        let Some(entry) = self.unacked.get(&tag).copied() else {
+            return Ok(());
+        };
+        let Some(sub) = self.subs.get(&entry.sub) else {
+            self.unacked.remove(&tag);
+            return Ok(());
+        };
+        let tags: Vec<u64> = if sub.ack == AckMode::Client {
+            // Cumulative: this one and every earlier one of the subscription.
+            self.unacked
+                .range(..=tag)
+                .filter(|(_, u)| u.sub == entry.sub)
+                .map(|(t, _)| *t)
+                .collect()
+        } else {
+            vec![tag]
+        };
+        let ids: Vec<u64> = tags
+            .iter()
+            .filter_map(|t| self.unacked.remove(t))
+            .map(|u| u.message)
+            .collect();
+        if let Source::Queue(consumer) = &sub.source {
+            if nack {
+                consumer.give_back(&ids);
+            } else {
+                consumer.settle(&ids);
+            }
+        }
+        Ok(())
+    }
+
+    async fn receipt(&mut self, receipt: Option<&str>) -> Result<(), Fail> {
+        match receipt {
+            Some(id) => {
+                self.send(&Frame::new("RECEIPT").header("receipt-id", id))
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Send topic messages: this one and what else is queued, then flush.
+    async fn deliver_topics(&mut self, first: TopicEvent) -> Option<End> {
+        let mut event = Some(first);
+        let mut n = 0;
+        while let Some(e) = event {
+            match e {
+                TopicEvent::Message(key, m) => {
+                    if let Err(end) = self.deliver_topic(key, &m).await {
+                        return Some(end);
+                    }
+                }
+                TopicEvent::Ended(key, reason) => {
+                    if let Some(sub) = self.subs.get(&key) {
+                        let why = reason.map_or("ended".to_string(), |r| r.to_string());
+                        let f = fail("subscription ended", format!("{}: {why}", sub.destination));
+                        return Some(self.refuse(f, None).await);
+                    }
+                }
+            }
+            n += 1;
+            event = if n < BATCH {
+                self.topic_rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        self.flush().await.err()
+    }
+
+    async fn deliver_topic(&mut self, key: u64, m: &Stored) -> Result<(), End> {
+        // Unsubscribed meanwhile: not ours any more.
+        let Some(sub) = self.subs.get(&key) else {
+            return Ok(());
+        };
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        let frame = message(sub, &m.id.to_string(), tag, false, &m.payload, &m.headers);
+        self.send_message(frame).await
+    }
+
+    async fn deliver_queues(&mut self, first: QueueEvent) -> Option<End> {
+        let mut event = Some(first);
+        let mut n = 0;
+        while let Some(QueueEvent(key, delivery)) = event {
+            if let Err(end) = self.deliver_queue(key, delivery).await {
+                return Some(end);
+            }
+            n += 1;
+            event = if n < BATCH {
+                self.queue_rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        self.flush().await.err()
+    }
+
+    async fn deliver_queue(&mut self, key: u64, d: Delivery) -> Result<(), End> {
+        // Unsubscribed meanwhile: its consumer gave the message back.
+        let Some(sub) = self.subs.get(&key) else {
+            return Ok(());
+        };
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        let m = &d.message;
+        let frame = message(
+            sub,
+            &m.id.to_string(),
+            tag,
+            d.redelivered,
+            &m.payload,
+            &m.headers,
+        );
+        let auto = sub.ack == AckMode::Auto;
+        self.send_message(frame).await?;
+        if auto {
+            // Delivered is consumed: written out, its window slot frees.
+            if let Some(Sub {
+                source: Source::Queue(consumer),
+                ..
+            }) = self.subs.get(&key)
+            {
+                consumer.settle(&[m.id]);
+            }
+        } else {
+            self.unacked.insert(
+                tag,
+                Unacked {
+                    sub: key,
+                    message: m.id,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn send_message(&mut self, frame: Frame) -> Result<(), End> {
+        let mut bytes = Vec::with_capacity(frame.body.len() + 128);
+        frame.encode(&mut bytes);
+        match self.peer.feed(bytes).await {
+            Ok(()) => {
+                self.messages_out += 1;
+                Ok(())
+            }
+            Err(SendError::NotText) => {
+                let f = fail(
+                    "binary message",
+                    format!(
+                        "a message on {} has a binary body, and SockJS carries text only",
+                        frame.get("destination").unwrap_or_default()
+                    ),
+                );
+                Err(self.refuse(f, None).await)
+            }
+            Err(SendError::Gone(why)) => Err(End::Gone(why)),
+        }
+    }
+
+    async fn send(&mut self, frame: &Frame) -> Result<(), Fail> {
+        let mut bytes = Vec::new();
+        frame.encode(&mut bytes);
+        // Our own frames are text; the only failure is the client gone,
+        // which the next read reports.
+        let _ = self.send_raw(bytes).await;
+        Ok(())
+    }
+
+    async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<(), End> {
+        match self.peer.feed(bytes).await {
+            Ok(()) => Ok(()),
+            Err(SendError::NotText) => Ok(()),
+            Err(SendError::Gone(why)) => Err(End::Gone(why)),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        self.last_sent = Instant::now();
+        self.peer.flush().await.map_err(|e| match e {
+            SendError::Gone(why) => End::Gone(why),
+            SendError::NotText => End::Gone("write error".into()),
+        })
+    }
+
+    /// Send an ERROR frame for `f` and end the connection.
+    async fn refuse(&mut self, f: Fail, receipt: Option<&str>) -> End {
+        let mut error = Frame::new("ERROR")
+            .header("message", &f.message)
+            .header("content-type", "text/plain");
+        if let Some(r) = receipt {
+            error = error.header("receipt-id", r);
+        }
+        let error = error.body(Bytes::from(f.detail.clone()));
+        let _ = self.send(&error).await;
+        let _ = self.flush().await;
+        End::Error(format!("{}: {}", f.message, f.detail))
+    }
+}
+
+fn require<'a>(frame: &'a Frame, header: &str) -> Result<&'a str, Fail> {
+    frame.get(header).ok_or_else(|| {
+        fail(
+            "missing header",
+            format!("{} needs a `{header}` header", frame.command),
+        )
+    })
+}
+
+/// A MESSAGE frame for subscription `sub`.
+fn message(
+    sub: &Sub,
+    message_id: &str,
+    tag: u64,
+    redelivered: bool,
+    payload: &Payload,
+    headers: &[(String, String)],
+) -> Frame {
+    let mut frame = Frame::new("MESSAGE")
+        .header("subscription", &sub.id)
+        .header("message-id", message_id)
+        .header("destination", &sub.destination);
+    if sub.ack != AckMode::Auto {
+        frame = frame.header("ack", &tag.to_string());
+    }
+    if redelivered {
+        frame = frame.header("redelivered", "true");
+    }
+    if !headers.iter().any(|(k, _)| k == "content-type") {
+        let ct = if payload.is_binary() {
+            "application/octet-stream"
+        } else {
+            "text/plain"
+        };
+        frame = frame.header("content-type", ct);
+    }
+    for (k, v) in headers {
+        frame = frame.header(k, v);
+    }
+    frame.body(payload.bytes().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{Client, LIMIT, Server, client, finish, http, next, post, start};
+    use super::*;
+    use tokio::time::timeout;
+
+    /// A raw STOMP client over a WebSocket: frames in, frames out.
+    struct Stomp {
+        ws: Client,
+        decoder: Decoder,
+    }
+
+    impl Stomp {
+        async fn open(server: &Server) -> Stomp {
+            Stomp {
+                ws: client(server.addr, "/_/stomp").await,
+                decoder: Decoder::new(1 << 20),
+            }
+        }
+
+        /// Connected, with `heart-beat: 0,0` unless `headers` say otherwise.
+        async fn connected(server: &Server) -> Stomp {
+            let mut s = Stomp::open(server).await;
+            s.send(Frame::new("CONNECT").header("accept-version", "1.2"))
+                .await;
+            assert_eq!(s.frame().await.command, "CONNECTED");
+            s
+        }
+
+        async fn send(&mut self, frame: Frame) {
+            let mut out = Vec::new();
+            frame.encode(&mut out);
+            self.ws
+                .send(Message::text(String::from_utf8(out).unwrap()))
+                .await
+                .unwrap();
+        }
+
+        async fn send_raw(&mut self, bytes: &str) {
+            self.ws.send(Message::text(bytes)).await.unwrap();
+        }
+
+        /// The next frame, skipping heart-beats.
+        async fn frame(&mut self) -> Frame {
+            loop {
+                match self.decoder.decode_next().unwrap() {
+                    Some(Item::Frame(f)) => return f,
+                    Some(Item::HeartBeat) => continue,
+                    None => {}
+                }
+                match next(&mut self.ws).await {
+                    Message::Text(t) => self.decoder.feed(t.as_bytes()),
+                    Message::Binary(b) => self.decoder.feed(&b),
+                    other => panic!("expected a STOMP frame, got {other:?}"),
+                }
+            }
+        }
+
+        /// An ERROR frame, then the close the broker sends after it.
+        async fn error(mut self) -> Frame {
+            let f = self.frame().await;
+            assert_eq!(f.command, "ERROR", "{f:?}");
+            match next(&mut self.ws).await {
+                Message::Close(Some(c)) => assert_eq!(c.code, CloseCode::Protocol),
+                other => panic!("expected a close after ERROR, got {other:?}"),
+            }
+            finish(self.ws).await;
+            f
+        }
+    }
+
+    fn subscribe(id: &str, dest: &str, ack: &str) -> Frame {
+        Frame::new("SUBSCRIBE")
+            .header("id", id)
+            .header("destination", dest)
+            .header("ack", ack)
+    }
+
+    fn send(dest: &str, body: &str) -> Frame {
+        Frame::new("SEND")
+            .header("destination", dest)
+            .body(Bytes::from(body.to_string()))
+    }
+
+    #[tokio::test]
+    async fn every_frame_that_asks_gets_its_receipt_in_order() {
+        let server = start(|_| {}).await;
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("s1", "/queue/r", "client-individual").header("receipt", "r-sub"))
+            .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("r-sub"));
+        s.send(send("/queue/r", "hello").header("receipt", "r-send"))
+            .await;
+        // The RECEIPT says the message is on the queue; its delivery may
+        // come before or after it.
+        let mut receipt = None;
+        let mut message = None;
+        while receipt.is_none() || message.is_none() {
+            let f = s.frame().await;
+            match f.command.as_str() {
+                "RECEIPT" => receipt = Some(f),
+                "MESSAGE" => message = Some(f),
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(receipt.unwrap().get("receipt-id"), Some("r-send"));
+        let m = message.unwrap();
+        assert_eq!(&m.body[..], b"hello");
+        assert_eq!(m.get("destination"), Some("/queue/r"));
+        assert_eq!(m.get("subscription"), Some("s1"));
+        let ack = m.get("ack").unwrap().to_string();
+        for frame in [
+            Frame::new("ACK").header("id", &ack),
+            Frame::new("BEGIN").header("transaction", "t"),
+            Frame::new("ABORT").header("transaction", "t"),
+            Frame::new("UNSUBSCRIBE").header("id", "s1"),
+        ] {
+            let id = format!("r-{}", frame.command);
+            s.send(frame.header("receipt", &id)).await;
+            assert_eq!(s.frame().await.get("receipt-id"), Some(id.as_str()));
+        }
+        assert_eq!(server.broker.stats().len(), 0, "queues are not topics");
+        s.send(Frame::new("DISCONNECT").header("receipt", "bye"))
+            .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("bye"));
+        match next(&mut s.ws).await {
+            Message::Close(Some(c)) => assert_eq!(c.code, CloseCode::Normal),
+            other => panic!("expected close 1000, got {other:?}"),
+        }
+        finish(s.ws).await;
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_frames_get_an_error_frame_and_a_close() {
+        let server = start(|_| {}).await;
+        // Before CONNECT.
+        let mut s = Stomp::open(&server).await;
+        s.send(send("/topic/x", "early")).await;
+        assert_eq!(s.error().await.get("message"), Some("not connected"));
+        let cases: Vec<(Frame, &str)> = vec![
+            (Frame::new("FROB"), "unknown command"),
+            (Frame::new("SEND"), "missing header"),
+            (send("/exchange/x", "b"), "unknown destination"),
+            (send("/topic/_/stats", "b"), "bad destination"),
+            (subscribe("a", "/topic/x", "sometimes"), "bad ack mode"),
+            (Frame::new("ACK").header("id", "999"), "unknown ack id"),
+            (
+                Frame::new("UNSUBSCRIBE").header("id", "nope"),
+                "unknown subscription",
+            ),
+            (
+                Frame::new("COMMIT").header("transaction", "t9"),
+                "unknown transaction",
+            ),
+            (Frame::new("CONNECT"), "already connected"),
+            (
+                send("/queue/q", "b").header("transaction", "none"),
+                "unknown transaction",
+            ),
+        ];
+        for (frame, want) in cases {
+            let mut s = Stomp::connected(&server).await;
+            s.send(frame.header("receipt", "77")).await;
+            let e = s.error().await;
+            assert_eq!(e.get("message"), Some(want), "{e:?}");
+            assert_eq!(e.get("receipt-id"), Some("77"));
+            assert!(!e.body.is_empty());
+        }
+        // A frame that does not parse at all.
+        let mut s = Stomp::connected(&server).await;
+        s.send_raw("SEND\nno colon here\n\n\0").await;
+        assert_eq!(s.error().await.get("message"), Some("malformed frame"));
+        // A second subscription with the same id.
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("a", "/topic/x", "auto")).await;
+        s.send(subscribe("a", "/topic/y", "auto")).await;
+        assert_eq!(
+            s.error().await.get("message"),
+            Some("duplicate subscription")
+        );
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn client_acks_are_cumulative_and_a_nack_redelivers() {
+        let server = start(|_| {}).await;
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("c", "/queue/cum", "client")).await;
+        for body in ["1", "2", "3"] {
+            s.send(send("/queue/cum", body)).await;
+        }
+        let mut acks = Vec::new();
+        for want in ["1", "2", "3"] {
+            let m = s.frame().await;
+            assert_eq!(&m.body[..], want.as_bytes());
+            acks.push(m.get("ack").unwrap().to_string());
+        }
+        // In client mode a NACK is cumulative too: all three come back, in
+        // order, marked redelivered.
+        s.send(Frame::new("NACK").header("id", &acks[2])).await;
+        let mut last = String::new();
+        for want in ["1", "2", "3"] {
+            let again = s.frame().await;
+            assert_eq!(
+                (&again.body[..], again.get("redelivered")),
+                (want.as_bytes(), Some("true"))
+            );
+            last = again.get("ack").unwrap().to_string();
+        }
+        // One ACK of the last covers the two before it.
+        s.send(
+            Frame::new("ACK")
+                .header("id", &last)
+                .header("receipt", "done"),
+        )
+        .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("done"));
+        let q = server_queue(&server, "cum").await;
+        assert_eq!((q.ready, q.unacked, q.consumers), (0, 0, 1));
+        server.shut_down().await.unwrap();
+    }
+
+    /// The queue's numbers from `/_/stats`.
+    async fn server_queue(server: &Server, name: &str) -> super::super::queue::QueueStats {
+        let (status, body) = http(server.addr, "GET /_/stats HTTP/1.1", b"").await;
+        assert_eq!(status, 200);
+        let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let q = stats["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == name)
+            .unwrap_or_else(|| panic!("no queue {name}: {stats}"));
+        serde_json::from_value(q.clone()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn prefetch_holds_messages_back_until_acked() {
+        let server = start(|_| {}).await;
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("p", "/queue/pf", "client-individual").header("prefetch-count", "1"))
+            .await;
+        for body in ["a", "b"] {
+            s.send(send("/queue/pf", body)).await;
+        }
+        let first = s.frame().await;
+        assert_eq!(&first.body[..], b"a");
+        // A round trip: had "b" been sent, it would have come before this.
+        s.send(
+            Frame::new("BEGIN")
+                .header("transaction", "x")
+                .header("receipt", "rt"),
+        )
+        .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("rt"));
+        let q = server_queue(&server, "pf").await;
+        assert_eq!((q.ready, q.unacked), (1, 1));
+        s.send(Frame::new("ACK").header("id", first.get("ack").unwrap()))
+            .await;
+        assert_eq!(&s.frame().await.body[..], b"b");
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_transaction_sends_on_commit_and_never_on_abort() {
+        let server = start(|_| {}).await;
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("t", "/queue/tx", "auto")).await;
+        s.send(Frame::new("BEGIN").header("transaction", "no"))
+            .await;
+        s.send(send("/queue/tx", "dropped").header("transaction", "no"))
+            .await;
+        s.send(Frame::new("ABORT").header("transaction", "no"))
+            .await;
+        s.send(Frame::new("BEGIN").header("transaction", "yes"))
+            .await;
+        s.send(send("/queue/tx", "kept").header("transaction", "yes"))
+            .await;
+        s.send(
+            Frame::new("SUBSCRIBE")
+                .header("id", "u")
+                .header("destination", "/topic/tx")
+                .header("receipt", "mid"),
+        )
+        .await;
+        // Inside the transaction nothing happened yet.
+        assert_eq!(s.frame().await.get("receipt-id"), Some("mid"));
+        assert_eq!(server_queue(&server, "tx").await.ready, 0);
+        s.send(Frame::new("COMMIT").header("transaction", "yes"))
+            .await;
+        let m = s.frame().await;
+        assert_eq!((m.command.as_str(), &m.body[..]), ("MESSAGE", &b"kept"[..]));
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn heart_beats_are_negotiated_and_sent() {
+        let server = start(|_| {}).await;
+        let mut s = Stomp::open(&server).await;
+        s.send(
+            Frame::new("CONNECT")
+                .header("accept-version", "1.1,1.2")
+                .header("heart-beat", "0,1000"),
+        )
+        .await;
+        let c = s.frame().await;
+        assert_eq!(c.get("version"), Some("1.2"));
+        assert_eq!(c.get("heart-beat"), Some("1000,10000"));
+        // Nothing else is coming, so what arrives is a heart-beat.
+        let beat = timeout(LIMIT, async {
+            loop {
+                if let Some(item) = s.decoder.decode_next().unwrap() {
+                    return item;
+                }
+                match next(&mut s.ws).await {
+                    Message::Text(t) => s.decoder.feed(t.as_bytes()),
+                    other => panic!("{other:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(beat, Item::HeartBeat);
+        // A client that asks only for 1.0 gets it; an unknown version is refused.
+        let mut old = Stomp::open(&server).await;
+        old.send(Frame::new("CONNECT")).await;
+        assert_eq!(old.frame().await.get("version"), Some("1.0"));
+        let mut future = Stomp::open(&server).await;
+        future
+            .send(Frame::new("CONNECT").header("accept-version", "2.0"))
+            .await;
+        assert_eq!(
+            future.error().await.get("message"),
+            Some("unsupported STOMP version")
+        );
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn stomp_topics_are_the_plain_topics() {
+        let server = start(|_| {}).await;
+        let mut raw = client(server.addr, "/news/today").await;
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("n", "/topic/news/today", "auto").header("receipt", "r"))
+            .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("r"));
+        // STOMP -> raw WebSocket subscribers of the same topic, and back.
+        s.send(send("/topic/news/today", "from stomp").header("custom", "kept"))
+            .await;
+        assert_eq!(next(&mut raw).await, Message::text("from stomp"));
+        let own = s.frame().await;
+        assert_eq!(own.get("custom"), Some("kept"));
+        assert_eq!(own.get("content-type"), Some("text/plain"));
+        // HTTP POST and raw WebSocket publishes reach STOMP subscribers,
+        // binary marked as such.
+        let (status, _) = post(server.addr, "/news/today", "text/plain", b"from http").await;
+        assert_eq!(status, 200);
+        let m = s.frame().await;
+        assert_eq!(
+            (&m.body[..], m.get("message-id")),
+            (&b"from http"[..], Some("2"))
+        );
+        raw.send(Message::binary(vec![0u8, 255])).await.unwrap();
+        let m = s.frame().await;
+        assert_eq!(&m.body[..], &[0u8, 255]);
+        assert_eq!(m.get("content-type"), Some("application/octet-stream"));
+        assert_eq!(server.broker.last_id("news/today"), 3);
+        server.shut_down().await.unwrap();
+    }
+}

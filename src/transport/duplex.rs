@@ -1,0 +1,168 @@
+//! A two-way message transport: a WebSocket or a SockJS session. Dialects
+//! (raw messages, STOMP) are handed one and never open sockets themselves,
+//! which is what makes STOMP over SockJS a composition, not a copy.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use url::Url;
+
+use super::Options;
+use super::sockjs::SockJs;
+use super::ws::{self, Ws, WsLink};
+use crate::endpoint::Transport;
+use crate::error::{Error, Result};
+
+/// A message to send.
+#[derive(Clone, Debug)]
+pub enum Data {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
+/// What arrived.
+#[derive(Debug)]
+pub enum Received {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+    /// The session ended; `clean` when the server said all is well (or
+    /// when it answered our own close).
+    Closed {
+        reason: String,
+        clean: bool,
+    },
+}
+
+pub enum Duplex {
+    Ws(WsLink),
+    SockJs(Box<SockJs>),
+}
+
+/// The future of [`Duplex::feed`]. A plain enum rather than an `async fn`:
+/// feeding a WebSocket is the hot path of bulk publishing, and this keeps
+/// the sink's own future one call from the caller (SockJS's, large and
+/// rare on that path, is boxed).
+pub enum Feed<'a> {
+    Ws {
+        feed: futures_util::sink::Feed<'a, Box<Ws>, Message>,
+        url: &'a Url,
+    },
+    SockJs(Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>),
+}
+
+impl Future for Feed<'_> {
+    type Output = Result<()>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        match self.get_mut() {
+            Feed::Ws { feed, url } => match Pin::new(feed).poll(cx) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(ws::stream_error(url, e))),
+                Poll::Pending => Poll::Pending,
+            },
+            Feed::SockJs(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+impl Duplex {
+    /// Open `url` over `transport` (ws or sockjs), offering the WebSocket
+    /// `subprotocols` a dialect speaks (SockJS has none).
+    pub async fn connect(
+        url: &Url,
+        transport: Transport,
+        opts: &Options,
+        subprotocols: &[&str],
+    ) -> Result<Duplex> {
+        match transport {
+            Transport::Ws => {
+                let socket = if subprotocols.is_empty() {
+                    ws::connect(url, opts).await?
+                } else {
+                    ws::connect_offering(url, opts, subprotocols).await?
+                };
+                Ok(Duplex::Ws(WsLink::new(socket, url)))
+            }
+            Transport::Sockjs => Ok(Duplex::SockJs(Box::new(SockJs::connect(url, opts).await?))),
+            other => Err(Error::usage(format!(
+                "{other:?} is not a two-way message transport: use ws or sockjs"
+            ))),
+        }
+    }
+
+    /// The next message or close. Cancel-safe: a caller may race it
+    /// against timers and call it again.
+    pub async fn next(&mut self) -> Result<Received> {
+        match self {
+            Duplex::Ws(ws) => ws.next().await,
+            // Boxed: SockJS's futures (timers, HTTP requests) are large,
+            // and inline they would make every WebSocket call move them.
+            Duplex::SockJs(s) => Box::pin(s.next()).await,
+        }
+    }
+
+    /// Queue a message; [`Duplex::flush`] pushes out what is queued.
+    pub fn feed(&mut self, data: Data) -> Feed<'_> {
+        match self {
+            Duplex::Ws(ws) => {
+                let (sink, url) = ws.sink();
+                let frame = match data {
+                    Data::Text(t) => Message::Text(t),
+                    Data::Binary(b) => Message::Binary(b),
+                };
+                Feed::Ws {
+                    feed: sink.feed(frame),
+                    url,
+                }
+            }
+            Duplex::SockJs(s) => Feed::SockJs(Box::pin(s.feed(data))),
+        }
+    }
+
+    pub async fn flush(&mut self) -> Result<()> {
+        match self {
+            Duplex::Ws(ws) => ws.flush().await,
+            Duplex::SockJs(s) => Box::pin(s.flush()).await,
+        }
+    }
+
+    /// Send a keep-alive ping where the transport has one; false when it
+    /// does not (SockJS: the server's heartbeats are checked instead).
+    pub async fn ping(&mut self) -> Result<bool> {
+        match self {
+            Duplex::Ws(ws) => ws.ping().await.map(|()| true),
+            Duplex::SockJs(_) => Ok(false),
+        }
+    }
+
+    /// Begin a clean close; [`Duplex::next`] then yields what was still on
+    /// its way, and [`Received::Closed`] once the server has answered.
+    pub async fn start_close(&mut self) -> Result<()> {
+        match self {
+            Duplex::Ws(ws) => ws.start_close().await,
+            Duplex::SockJs(s) => Box::pin(s.start_close()).await,
+        }
+    }
+
+    /// True when anything at all arrived since the last call.
+    pub fn take_heard(&mut self) -> bool {
+        match self {
+            Duplex::Ws(ws) => ws.take_heard(),
+            Duplex::SockJs(s) => s.take_heard(),
+        }
+    }
+
+    /// Whether the transport's own heartbeats are checked (SockJS `h`
+    /// frames). A dialect with heart-beats of its own turns them off: Spring
+    /// stops sending `h` once STOMP heart-beats are negotiated.
+    pub fn check_heartbeats(&mut self, on: bool) {
+        if let Duplex::SockJs(s) = self {
+            s.check_heartbeats(on);
+        }
+    }
+}

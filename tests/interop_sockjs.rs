@@ -1,0 +1,365 @@
+//! Interop with sockjs-node (npm sockjs 0.3.24, the reference SockJS
+//! server), a real server we did not write: its `/echo` and `/broadcast`
+//! endpoints over each transport pubcat speaks, forced and chosen by
+//! fallback. Start it with `bash tests/peers/sockjs.sh start`, then run
+//! `PUBCAT_INTEROP=1 cargo test --test interop_sockjs` (`.ci/run` does
+//! both).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{assert_code, collect, pubcat, wait_with_timeout};
+
+const ADDR: &str = "127.0.0.1:18088";
+const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
+
+/// None when interop tests are not asked for; a loud failure when they are
+/// but sockjs-node is not there.
+fn sockjs() -> Option<SocketAddr> {
+    if std::env::var_os("PUBCAT_INTEROP").is_none() {
+        eprintln!(
+            "interop test not run: set PUBCAT_INTEROP=1 (after `bash tests/peers/sockjs.sh start`)"
+        );
+        return None;
+    }
+    let addr: SocketAddr = ADDR.parse().unwrap();
+    let up = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
+        && common::http(addr, "GET", "/health", b"").0 == 200;
+    assert!(
+        up,
+        "PUBCAT_INTEROP is set but sockjs-node is not answering on {ADDR}: start it with `bash tests/peers/sockjs.sh start`"
+    );
+    Some(addr)
+}
+
+fn url(addr: SocketAddr, endpoint: &str) -> String {
+    format!("sockjs+http://{addr}/{endpoint}")
+}
+
+/// A subscriber whose stdout lines are collected as they come.
+struct Subscriber {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Subscriber {
+    fn start(args: &[&str]) -> Subscriber {
+        let mut child = pubcat()
+            .args(args)
+            .args(["-o", "raw"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = collect(child.stderr.take().unwrap());
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Subscriber {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// Wait (bounded) for a first line: the server has this subscriber.
+    fn wait_for_a_line(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.lines.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "the subscriber printed nothing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait for it to exit: (exit code, lines, stderr).
+    fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
+        let code = wait_with_timeout(&mut self.child, Duration::from_secs(60)).code();
+        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).to_string();
+        // The pipe is closed: the reader thread has every line.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut lines = self.lines.lock().unwrap().clone();
+        while Arc::strong_count(&self.lines) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            lines = self.lines.lock().unwrap().clone();
+        }
+        (code, lines, stderr)
+    }
+}
+
+#[test]
+fn echo_round_trips_over_each_transport() {
+    let Some(addr) = sockjs() else { return };
+    // JSON escapes, characters SockJS escapes on the wire, and a message
+    // big enough for several TCP segments.
+    let tricky = "quote \" backslash \\ tab \t é ✓ 😀 \u{2028} \u{feff} end";
+    let big = "b".repeat(100 * 1024);
+    for transport in TRANSPORTS {
+        let out = pubcat()
+            .args(["sub", &url(addr, "echo"), "--sockjs-transport", transport])
+            .args(["--send", tricky, "--send", &big, "--send", ""])
+            .args(["-n", "3", "--timeout", "30s", "-o", "json"])
+            .output()
+            .unwrap();
+        let stderr = assert_code(&out, 0);
+        let got: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(got.len(), 3, "{transport}: {stderr}");
+        assert_eq!(got[0]["body"], tricky, "{transport}");
+        assert_eq!(got[1]["body"].as_str().map(str::len), Some(big.len()));
+        assert_eq!(got[2]["body"], "", "{transport}");
+        assert_eq!(got[0]["transport"], "sockjs");
+        assert_eq!(got[0]["topic"], "echo");
+    }
+}
+
+#[test]
+fn broadcast_reaches_every_transport_from_every_transport() {
+    let Some(addr) = sockjs() else { return };
+    // 1000 messages of ~200 bytes: more than the 128 KiB after which
+    // sockjs-node ends an xhr_streaming answer, so that client asks again.
+    let n = 1000;
+    let body = |i: usize| format!("m{i}-{}", "x".repeat(200));
+    let input: String = (1..=n).map(|i| body(i) + "\n").collect();
+    for publisher in TRANSPORTS {
+        let subs: Vec<(&str, Subscriber)> = TRANSPORTS
+            .iter()
+            .map(|&t| {
+                let s = Subscriber::start(&[
+                    "sub",
+                    &url(addr, "broadcast"),
+                    "--sockjs-transport",
+                    t,
+                    // What comes back proves the subscriber is registered.
+                    "--send",
+                    &format!("ready {t}"),
+                    "--until",
+                    &format!("^m{n}-"),
+                    "--timeout",
+                    "60s",
+                ]);
+                (t, s)
+            })
+            .collect();
+        for (_, s) in &subs {
+            s.wait_for_a_line();
+        }
+        let mut child = pubcat()
+            .args([
+                "pub",
+                &url(addr, "broadcast"),
+                "--sockjs-transport",
+                publisher,
+            ])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = collect(child.stderr.take().unwrap());
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+        assert!(status.success(), "publish over {publisher}: {stderr}");
+        let want: Vec<String> = (1..=n).map(body).collect();
+        for (t, s) in subs {
+            let (code, lines, stderr) = s.finish();
+            assert_eq!(code, Some(0), "{publisher} -> {t}: {stderr}");
+            let got: Vec<String> = lines.into_iter().filter(|l| l.starts_with('m')).collect();
+            assert!(
+                got == want,
+                "{publisher} -> {t}: {} messages, not the {n} in order: {stderr}",
+                got.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_blocked_websocket_falls_back_to_xhr_streaming_then_xhr_polling() {
+    let Some(addr) = sockjs() else { return };
+    let cases = [
+        (&["upgrade: websocket"][..], "xhr-streaming"),
+        (
+            &["upgrade: websocket", "/xhr_streaming "][..],
+            "xhr-polling",
+        ),
+    ];
+    for (blocked, lands_on) in cases {
+        let proxy = common::blocking_proxy(addr, blocked);
+        let out = pubcat()
+            .args(["-v", "sub", &url(proxy, "echo"), "--send", "through"])
+            .args(["-n", "1", "--timeout", "30s", "-o", "raw"])
+            .output()
+            .unwrap();
+        let stderr = assert_code(&out, 0);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "through\n");
+        assert!(
+            stderr.contains("SockJS websocket failed") && stderr.contains("502"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("SockJS session open over {lands_on}")),
+            "{stderr}"
+        );
+        // Publishing falls back the same way. /broadcast is shared with
+        // the other tests, so this one's messages carry a tag of their own.
+        let tag = format!("{}-{lands_on}", std::process::id());
+        let (first, last) = (format!("first {tag}"), format!("last {tag}"));
+        let sub = Subscriber::start(&[
+            "sub",
+            &url(addr, "broadcast"),
+            "--send",
+            "ready",
+            "--until",
+            &format!("^{last}$"),
+            "--timeout",
+            "30s",
+        ]);
+        sub.wait_for_a_line();
+        let out = pubcat()
+            .args(["pub", &url(proxy, "broadcast"), &first, &last])
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+        let (code, lines, stderr) = sub.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+        let got: Vec<&String> = lines.iter().filter(|l| l.contains(&tag)).collect();
+        assert_eq!(got, [&first, &last]);
+    }
+}
+
+#[test]
+fn a_path_that_is_no_sockjs_endpoint_exits_4_with_a_hint() {
+    let Some(addr) = sockjs() else { return };
+    let out = pubcat()
+        .args(["sub", &url(addr, "nope"), "--timeout", "10s"])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 4);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("/nope/info answered HTTP 404") && stderr.contains("SockJS endpoint"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn binary_messages_are_refused_since_sockjs_carries_text() {
+    let Some(addr) = sockjs() else { return };
+    let out = pubcat()
+        .args(["pub", &url(addr, "echo"), "--binary", "x"])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("SockJS carries text"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// sockjs-client, the reference SockJS client, speaking STOMP to
+/// `pubcat serve`'s SockJS endpoint over each transport. It runs from the
+/// modules `tests/peers/sockjs.sh start` installed.
+#[test]
+fn sockjs_client_speaks_stomp_to_the_embedded_broker() {
+    if sockjs().is_none() {
+        return;
+    }
+    let modules = std::env::var_os("PEERS_STATE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("pubsub-peers"))
+        .join("sockjs/app/node_modules");
+    assert!(
+        modules.join("sockjs-client").is_dir(),
+        "sockjs-client is not in {}: `bash tests/peers/sockjs.sh start` installs it",
+        modules.display()
+    );
+    let script = format!(
+        "{}/tests/peers/sockjs/stomp-client.js",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let broker = common::Broker::start();
+    let base = format!("http://{}/_/sockjs", broker.addr);
+    for transport in TRANSPORTS {
+        // A pubcat subscriber on the same topic sees what sockjs-client sent.
+        let topic = format!("js-{transport}");
+        let sub = Subscriber::start(&[
+            "sub",
+            &format!("stomp+ws://{}/_/stomp", broker.addr),
+            "-t",
+            &format!("/topic/{topic}"),
+            "-n",
+            "1",
+            "--timeout",
+            "30s",
+        ]);
+        broker.wait_for_subscribers(&topic, 1);
+        let out = std::process::Command::new("node")
+            .arg(&script)
+            .args([&base, transport, &format!("/topic/{topic}")])
+            .env("NODE_PATH", &modules)
+            .output()
+            .expect("run node");
+        let stderr = assert_code(&out, 0);
+        let hello = format!("hello over {transport}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{hello}\ndisconnected\n"),
+            "{stderr}"
+        );
+        let (code, lines, stderr) = sub.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(lines, [hello]);
+    }
+}
+
+/// Needs no server, so it runs without PUBCAT_INTEROP too.
+#[test]
+fn sockjs_flags_without_a_sockjs_endpoint_are_usage_errors() {
+    let out = pubcat()
+        .args([
+            "sub",
+            "ws://127.0.0.1:9/x",
+            "--sockjs-transport",
+            "xhr-polling",
+        ])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(
+        stderr.contains("--sockjs-transport needs a SockJS endpoint"),
+        "{stderr}"
+    );
+    let out = pubcat()
+        .args([
+            "sub",
+            "stomp+ws://127.0.0.1:9/x",
+            "-t",
+            "/topic/x",
+            "--transport",
+            "sse",
+        ])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(
+        stderr.contains("STOMP runs over WebSocket or SockJS"),
+        "{stderr}"
+    );
+}
