@@ -761,7 +761,8 @@ fn publishing_without_confirm_loses_no_event_at_the_disconnect() {
 
 /// `pubcat bench` over Socket.IO: publishers emit `broadcast`, which the
 /// server re-emits to the whole namespace; on every transport, every
-/// subscriber gets every message.
+/// subscriber gets every message. On `/private` (with its token), where no
+/// other test broadcasts, so the tests can run side by side.
 #[test]
 fn bench_over_socketio_on_every_transport() {
     if !server() {
@@ -769,7 +770,8 @@ fn bench_over_socketio_on_every_transport() {
     }
     for (name, flags) in TRANSPORTS {
         let out = pubcat()
-            .args(["bench", &url("/chat"), "--event", "broadcast", "--json"])
+            .args(["bench", &url("/private"), "--event", "broadcast", "--json"])
+            .args(["--auth", r#"{"token":"s3cret"}"#])
             .args([
                 "--subs",
                 "2",
