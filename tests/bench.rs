@@ -348,3 +348,30 @@ fn bad_flags_and_refused_servers_fail_with_their_codes() {
         "{err}"
     );
 }
+
+/// Several publishers on one topic of `pubcat serve`: each connection also
+/// receives the others' messages, and the broker holds back a publisher
+/// whose own queue is full. A client that only wrote while blocked would
+/// never read that queue empty; pubcat reads while it waits to write.
+#[test]
+fn several_unpaced_publishers_on_one_topic_lose_nothing() {
+    let out = bench(&[
+        "--json",
+        "--pubs",
+        "3",
+        "--subs",
+        "2",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+    ]);
+    assert_code(&out, 0);
+    let r = report(&out);
+    assert_consistent(&r, 2.0);
+    assert_eq!(r["errors"], 0, "{r}");
+    assert_eq!(
+        r["throughput"]["per_publisher"].as_array().unwrap().len(),
+        3
+    );
+}

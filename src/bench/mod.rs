@@ -52,6 +52,9 @@ const TIMER_TICK_NS: u64 = 1_000_000;
 /// Closer to a due time than this, a publisher yields rather than sleeps.
 const SPIN_NS: u64 = 50_000;
 
+/// How long a publisher waits for the server to acknowledge its close.
+const PUBLISHER_CLOSE_WAIT: Duration = Duration::from_secs(30);
+
 /// Idle connections opened at once.
 const CONNECT_CONCURRENCY: usize = 256;
 
@@ -621,7 +624,10 @@ async fn publisher(
         return result;
     }
     // The close handshake (or the protocol's receipt) says the server has
-    // everything this publisher sent.
+    // everything this publisher sent. A loaded broker reads our close only
+    // after everything before it, so it is given time: giving up drops the
+    // connection, and with it whatever the server had not read yet.
+    session.set_close_wait(PUBLISHER_CLOSE_WAIT);
     match session.close(|_| Ok(())).await {
         Ok(true) => {}
         Ok(false) => {

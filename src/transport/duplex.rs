@@ -7,13 +7,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use url::Url;
 
 use super::Options;
 use super::sockjs::SockJs;
-use super::ws::{self, Ws, WsLink};
+use super::ws::{self, WsLink};
 use crate::endpoint::Transport;
 use crate::error::{Error, Result};
 
@@ -48,8 +47,8 @@ pub enum Duplex {
 /// rare on that path, is boxed).
 pub enum Feed<'a> {
     Ws {
-        feed: futures_util::sink::Feed<'a, Box<Ws>, Message>,
-        url: &'a Url,
+        link: &'a mut WsLink,
+        frame: Option<Message>,
     },
     SockJs(Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>),
 }
@@ -60,11 +59,7 @@ impl Future for Feed<'_> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         match self.get_mut() {
-            Feed::Ws { feed, url } => match Pin::new(feed).poll(cx) {
-                Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
-                Poll::Ready(Err(e)) => Poll::Ready(Err(ws::stream_error(url, e))),
-                Poll::Pending => Poll::Pending,
-            },
+            Feed::Ws { link, frame } => link.poll_feed(cx, frame),
             Feed::SockJs(f) => f.as_mut().poll(cx),
         }
     }
@@ -109,17 +104,13 @@ impl Duplex {
     /// Queue a message; [`Duplex::flush`] pushes out what is queued.
     pub fn feed(&mut self, data: Data) -> Feed<'_> {
         match self {
-            Duplex::Ws(ws) => {
-                let (sink, url) = ws.sink();
-                let frame = match data {
+            Duplex::Ws(link) => Feed::Ws {
+                link,
+                frame: Some(match data {
                     Data::Text(t) => Message::Text(t),
                     Data::Binary(b) => Message::Binary(b),
-                };
-                Feed::Ws {
-                    feed: sink.feed(frame),
-                    url,
-                }
-            }
+                }),
+            },
             Duplex::SockJs(s) => Feed::SockJs(Box::pin(s.feed(data))),
         }
     }

@@ -4,14 +4,16 @@
 //! costs a one-shot publish ~45 ms) and TLS goes through the shared rustls
 //! configuration, then hand the stream to tungstenite for the handshake.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use base64::Engine;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -38,6 +40,12 @@ pub type Ws = WebSocketStream<Pin<Box<dyn Io>>>;
 
 /// An open WebSocket seen as messages: pings and pongs are answered and
 /// swallowed here, a close becomes [`Received::Closed`].
+///
+/// Writing and reading are one: while a write waits for the socket, what
+/// the server sends is read into an inbox ([`WsLink::next`] hands it out
+/// first). A server that applies back-pressure, as `pubcat serve` does,
+/// may stop reading from us until we read what it sends us; a client that
+/// only wrote would wait on it for ever (two publishers on one topic did).
 pub struct WsLink {
     ws: Box<Ws>,
     url: Url,
@@ -45,7 +53,13 @@ pub struct WsLink {
     closing: bool,
     /// Something (a frame of any kind) arrived since [`WsLink::take_heard`].
     heard: bool,
+    /// Read while a write was blocked; `None` is the end of the stream.
+    inbox: VecDeque<Option<std::result::Result<Message, WsError>>>,
 }
+
+/// Frames read into the inbox at the most before a blocked write stops
+/// reading too (the back-pressure then reaches the server).
+const INBOX_LIMIT: usize = 64 * 1024;
 
 impl WsLink {
     pub fn new(ws: Ws, url: &Url) -> WsLink {
@@ -54,13 +68,17 @@ impl WsLink {
             url: url.clone(),
             closing: false,
             heard: false,
+            inbox: VecDeque::new(),
         }
     }
 
     /// The next message or close. Cancel-safe.
     pub async fn next(&mut self) -> Result<Received> {
         loop {
-            let frame = self.ws.next().await;
+            let frame = match self.inbox.pop_front() {
+                Some(frame) => frame,
+                None => self.ws.next().await,
+            };
             self.heard = true;
             match frame {
                 Some(Ok(Message::Text(text))) => {
@@ -94,17 +112,62 @@ impl WsLink {
         }
     }
 
-    /// The socket to feed messages to, and its URL for errors (see
-    /// [`super::duplex::Duplex::feed`]).
-    pub fn sink(&mut self) -> (&mut Box<Ws>, &Url) {
-        (&mut self.ws, &self.url)
+    /// A write could not go on: read what has arrived meanwhile. True when
+    /// something was read, so the write should be tried again.
+    fn read_while_blocked(&mut self, cx: &mut Context<'_>) -> bool {
+        let ended = matches!(self.inbox.back(), Some(None | Some(Err(_))));
+        if ended || self.inbox.len() >= INBOX_LIMIT {
+            return false;
+        }
+        match Pin::new(&mut *self.ws).poll_next(cx) {
+            Poll::Ready(frame) => {
+                self.inbox.push_back(frame);
+                true
+            }
+            Poll::Pending => false,
+        }
     }
 
+    /// Queue `frame`, waiting for room (and reading meanwhile) when the
+    /// socket's buffer is full. The future of [`super::duplex::Duplex::feed`].
+    pub fn poll_feed(
+        &mut self,
+        cx: &mut Context<'_>,
+        frame: &mut Option<Message>,
+    ) -> Poll<Result<()>> {
+        loop {
+            match Pin::new(&mut *self.ws).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let Some(frame) = frame.take() else {
+                        return Poll::Ready(Ok(()));
+                    };
+                    return Poll::Ready(
+                        Pin::new(&mut *self.ws)
+                            .start_send(frame)
+                            .map_err(|e| stream_error(&self.url, e)),
+                    );
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(stream_error(&self.url, e))),
+                Poll::Pending if self.read_while_blocked(cx) => {}
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Write out everything queued, reading meanwhile.
     pub async fn flush(&mut self) -> Result<()> {
-        self.ws
-            .flush()
-            .await
-            .map_err(|e| stream_error(&self.url, e))
+        std::future::poll_fn(|cx| {
+            loop {
+                match Pin::new(&mut *self.ws).poll_flush(cx) {
+                    Poll::Ready(r) => {
+                        return Poll::Ready(r.map_err(|e| stream_error(&self.url, e)));
+                    }
+                    Poll::Pending if self.read_while_blocked(cx) => {}
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        })
+        .await
     }
 
     pub async fn ping(&mut self) -> Result<()> {
