@@ -11,6 +11,8 @@
 //!
 //! The minimal client is this same executable run with PUBCAT_BENCH_ROLE set,
 //! so it reads stdin and writes stdout through pipes exactly as pubcat does.
+//! PUBCAT_BENCH_ROLE=serve runs only the sink and source servers (their URLs
+//! are printed), for profiling a client by hand.
 
 use std::io::{BufWriter, Read, Write};
 use std::net::SocketAddr;
@@ -41,6 +43,15 @@ fn main() {
         Ok("pub") => return minimal_pub(),
         Ok("sub") => return minimal_sub(),
         Ok("gen") => return minimal_gen(),
+        // The servers alone, to profile a client against by hand.
+        Ok("serve") => {
+            let servers = Servers::start(env_or("PUBCAT_BENCH_MESSAGES", 1_000_000));
+            println!("sink ws://{}/sink", servers.sink);
+            println!("source ws://{}/source", servers.source);
+            loop {
+                std::thread::park();
+            }
+        }
         _ => {}
     }
     // `cargo bench` passes `--bench`; nothing else to parse.

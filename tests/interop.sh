@@ -6,7 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 peers=(nchan rabbitmq-stomp socketio sockjs)
-stop() { for p in "${peers[@]}"; do bash "tests/peers/$p.sh" stop || true; done; }
+# RabbitMQ keeps the (durable) queues the STOMP tests declare, all named
+# pubcat-*: delete them so runs do not pile them up on the broker.
+drop_test_queues() {
+  rabbitmqctl -q eval 'Qs = [Q || Q <- rabbit_amqqueue:list(<<"/">>), binary:match(element(4, amqqueue:get_name(Q)), <<"pubcat-">>) =:= {0,7}], lists:foreach(fun(Q) -> rabbit_amqqueue:delete(Q, false, false, <<"pubcat-tests">>) end, Qs), length(Qs).' >/dev/null 2>&1 || true
+}
+stop() { drop_test_queues; for p in "${peers[@]}"; do bash "tests/peers/$p.sh" stop || true; done; }
 trap stop EXIT
 
 for p in "${peers[@]}"; do bash "tests/peers/$p.sh" start >/dev/null; done
