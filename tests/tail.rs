@@ -200,3 +200,55 @@ fn a_restarted_broker_is_followed_with_a_warning_not_skipped() {
     );
     assert!(stderr.contains("went back from 3 to 1"), "{stderr}");
 }
+
+/// `tail` on a STOMP topic of the embedded broker: messages published over
+/// plain HTTP and WebSocket to the topic's path arrive (`/topic/news` is the
+/// plain topic `news`), and after the broker restarts tail reconnects,
+/// subscribes again and goes on.
+#[test]
+fn tail_follows_a_stomp_topic_across_a_broker_restart() {
+    let broker = Broker::start();
+    let addr = broker.addr;
+    let url = format!("stomp+ws://{addr}/_/stomp");
+    let mut tail = spawn_tail(&url, &["-t", "/topic/news"]);
+    let err = collect(tail.stderr.take().unwrap());
+    let mut out = BufReader::new(tail.stdout.take().unwrap());
+    let read = |out: &mut BufReader<_>| {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        l.trim_end().to_string()
+    };
+    broker.wait_for_subscribers("news", 1);
+    let (status, _) = common::http(addr, "POST", "/news", b"over http");
+    assert_eq!(status, 200);
+    publish(&broker, "news", "over ws\n");
+    let mut lines = vec![read(&mut out), read(&mut out)];
+    drop(broker);
+    let broker = Broker::start_at(&addr.to_string(), &[]);
+    broker.wait_for_subscribers("news", 1);
+    let sent = pubcat()
+        .args(["pub", &url, "-t", "/topic/news", "over stomp", "--confirm"])
+        .output()
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    lines.push(read(&mut out));
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
+    let code = wait_with_timeout(&mut tail, Duration::from_secs(30)).code();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(
+        (lines, code),
+        (
+            ["over http", "over ws", "over stomp"]
+                .map(String::from)
+                .to_vec(),
+            Some(130)
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("reconnected"), "{stderr}");
+}
