@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench sse`; PUBCAT_BENCH_MESSAGES and PUBCAT_BENCH_RUNS
 //! make it shorter or longer. The minimal reader is this same executable
-//! run with PUBCAT_BENCH_ROLE=sse, so both write to the same kind of pipe.
+//! run with PUBCAT_BENCH_ROLE=sse, so both write to the same kind of pipe;
+//! PUBCAT_BENCH_ROLE=serve runs only the server and prints its URL.
 
 use std::io::{BufWriter, Read, Write};
 use std::net::SocketAddr;
@@ -29,7 +30,8 @@ fn env_or(name: &str, default: usize) -> usize {
 }
 
 fn main() {
-    if std::env::var("PUBCAT_BENCH_ROLE").as_deref() == Ok("sse") {
+    let role = std::env::var("PUBCAT_BENCH_ROLE");
+    if role.as_deref() == Ok("sse") {
         return minimal_reader();
     }
     let n = env_or("PUBCAT_BENCH_MESSAGES", 1_000_000);
@@ -41,6 +43,13 @@ fn main() {
         .expect("runtime");
     let addr = rt.block_on(serve(n));
     let url = format!("http://{addr}/events");
+    if role.as_deref() == Ok("serve") {
+        // The server alone, to profile a reader against by hand.
+        println!("{url}");
+        loop {
+            std::thread::park();
+        }
+    }
     let pubcat = env!("CARGO_BIN_EXE_pubcat");
     let me = std::env::current_exe().expect("current exe");
 

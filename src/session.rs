@@ -28,14 +28,29 @@ use crate::transport::poll::PollLink;
 use crate::transport::sse::SseLink;
 use crate::{status, verbose};
 
-/// What a session yields.
+/// What a session yields. Messages are lent, not handed over: the session
+/// keeps one [`Message`] and refills it in place for each arrival, because
+/// building, moving and dropping a whole envelope per message cost more
+/// than everything else on the receive path of a raw WebSocket or SSE
+/// stream. A reader that keeps one clones it.
 #[derive(Debug)]
-pub enum Incoming {
-    Message(Message),
+pub enum Incoming<'a> {
+    Message(&'a Message),
     /// The server's answer to one of our messages: a Socket.IO ACK, its
     /// arguments as the body (only with `--confirm`).
-    Reply(Message),
+    Reply(&'a Message),
     /// The server closed the session; `clean` when it said all is well.
+    Closed {
+        reason: String,
+        clean: bool,
+    },
+}
+
+/// What a link read, before the session lends it out.
+enum Got {
+    /// The session's message slot holds it.
+    Message,
+    Reply,
     Closed {
         reason: String,
         clean: bool,
@@ -60,10 +75,11 @@ enum Link {
 pub struct Session {
     link: Link,
     endpoint: Endpoint,
-    /// The receive time given to messages: taken when a wait for the
-    /// transport ends and reused for the burst drained after it, because a
-    /// clock read per message costs ~8% of receive throughput.
-    received_at: SystemTime,
+    /// The message lent out by [`Session::next`], refilled per arrival.
+    /// Its receive time is taken when a wait for the transport ends and
+    /// reused for the burst drained after it, because a clock read per
+    /// message costs ~8% of receive throughput.
+    current: Message,
     /// True while [`Session::next_ready`] drains a burst.
     draining: bool,
     /// Report each acknowledged message on stderr (`--confirm`).
@@ -113,8 +129,13 @@ impl Session {
         };
         Ok(Session {
             link,
+            current: Message::new(
+                endpoint.topic.clone(),
+                Bytes::new(),
+                false,
+                endpoint.transport_name,
+            ),
             endpoint: endpoint.clone(),
-            received_at: SystemTime::now(),
             draining: false,
             confirm: false,
             sent: 0,
@@ -169,116 +190,97 @@ impl Session {
     }
 
     /// The next message or close. Pings and pongs are handled here.
-    pub async fn next(&mut self) -> Result<Incoming> {
-        loop {
-            let incoming = match &mut self.link {
-                Link::Duplex(duplex) => {
-                    let received = duplex.next().await?;
-                    self.stamp();
-                    Some(self.received(received))
+    pub async fn next(&mut self) -> Result<Incoming<'_>> {
+        let got = self.read().await?;
+        Ok(self.lend(got))
+    }
+
+    async fn read(&mut self) -> Result<Got> {
+        let m = &mut self.current;
+        Ok(match &mut self.link {
+            Link::Duplex(duplex) => {
+                let received = duplex.next().await?;
+                if !self.draining {
+                    m.received_at = SystemTime::now();
                 }
-                Link::Sse(sse) => {
-                    let event = sse.next().await?;
-                    self.stamp();
-                    Some(match event {
-                        Some(e) => Incoming::Message(self.sse_message(e)),
-                        None => Incoming::Closed {
-                            reason: "the server ended the event stream (204)".into(),
-                            clean: true,
-                        },
-                    })
-                }
-                Link::Stomp(stomp) => {
-                    let read = stomp.next(self.draining).await?;
-                    Some(match read {
-                        Read::Message(m) => Incoming::Message(m),
-                        Read::Closed { reason, clean } => Incoming::Closed { reason, clean },
-                    })
-                }
-                Link::SocketIo(sio) => {
-                    let read = sio.next(self.draining).await?;
-                    Some(match read {
-                        socketio::Read::Message(m) => Incoming::Message(m),
-                        socketio::Read::Reply(m) => Incoming::Reply(m),
-                        socketio::Read::Closed { reason, clean } => {
-                            Incoming::Closed { reason, clean }
-                        }
-                    })
-                }
-                Link::Poll(poll) => {
-                    let m = poll.next().await?;
-                    self.stamp();
-                    let mut msg = self.message(m.body, m.binary);
-                    msg.id = m.id.map(Into::into);
-                    Some(Incoming::Message(msg))
-                }
-                Link::Post { .. } => {
-                    // Nothing ever arrives on a POST-only session.
-                    std::future::pending::<()>().await;
-                    None
-                }
-            };
-            if let Some(incoming) = incoming {
-                return Ok(incoming);
+                fill(m, received)
             }
+            Link::Sse(sse) => {
+                let event = sse.next().await?;
+                if !self.draining {
+                    m.received_at = SystemTime::now();
+                }
+                match event {
+                    Some(e) => fill_sse(m, e),
+                    None => Got::Closed {
+                        reason: "the server ended the event stream (204)".into(),
+                        clean: true,
+                    },
+                }
+            }
+            Link::Stomp(stomp) => match stomp.next(self.draining).await? {
+                Read::Message(message) => {
+                    *m = message;
+                    Got::Message
+                }
+                Read::Closed { reason, clean } => Got::Closed { reason, clean },
+            },
+            Link::SocketIo(sio) => match sio.next(self.draining).await? {
+                socketio::Read::Message(message) => {
+                    *m = message;
+                    Got::Message
+                }
+                socketio::Read::Reply(message) => {
+                    *m = message;
+                    Got::Reply
+                }
+                socketio::Read::Closed { reason, clean } => Got::Closed { reason, clean },
+            },
+            Link::Poll(poll) => {
+                let p = poll.next().await?;
+                if !self.draining {
+                    m.received_at = SystemTime::now();
+                }
+                m.body = p.body;
+                m.binary = p.binary;
+                m.id = p.id.map(Into::into);
+                Got::Message
+            }
+            // Nothing ever arrives on a POST-only session.
+            Link::Post { .. } => std::future::pending().await,
+        })
+    }
+
+    fn lend(&self, got: Got) -> Incoming<'_> {
+        match got {
+            Got::Message => Incoming::Message(&self.current),
+            Got::Reply => Incoming::Reply(&self.current),
+            Got::Closed { reason, clean } => Incoming::Closed { reason, clean },
         }
     }
 
     /// The next message if one is already buffered, without waiting: lets a
     /// reader drain a burst and flush its output once per burst. Messages of
     /// one burst share the receive time of its first.
-    pub fn next_ready(&mut self) -> Option<Result<Incoming>> {
+    pub fn next_ready(&mut self) -> Option<Result<Incoming<'_>>> {
         // The two hot paths go to their transport directly: going through
-        // `next` would build (and copy) its whole future, every link's
+        // `read` would build (and copy) its whole future, every link's
         // state in it, per message; that cost a third of SSE receive time.
-        match &mut self.link {
-            Link::Sse(sse) => {
-                // The parser holds the rest of the chunk.
-                let event = sse.next_buffered()?;
-                return Some(Ok(Incoming::Message(self.sse_message(event))));
+        let got = match &mut self.link {
+            // The parser holds the rest of the chunk.
+            Link::Sse(sse) => Ok(fill_sse(&mut self.current, sse.next_buffered()?)),
+            Link::Duplex(duplex) => match duplex.next().now_or_never()? {
+                Ok(received) => Ok(fill(&mut self.current, received)),
+                Err(e) => Err(e),
+            },
+            _ => {
+                self.draining = true;
+                let got = self.read().now_or_never();
+                self.draining = false;
+                got?
             }
-            Link::Duplex(duplex) => {
-                let received = duplex.next().now_or_never()?;
-                return Some(received.map(|r| self.received(r)));
-            }
-            _ => {}
-        }
-        self.draining = true;
-        let next = self.next().now_or_never();
-        self.draining = false;
-        next
-    }
-
-    /// What a two-way transport gave, as the session hands it out.
-    fn received(&self, received: Received) -> Incoming {
-        match received {
-            Received::Text(text) => Incoming::Message(self.message(Bytes::from(text), false)),
-            Received::Binary(body) => Incoming::Message(self.message(body, true)),
-            Received::Closed { reason, clean } => Incoming::Closed { reason, clean },
-        }
-    }
-
-    fn stamp(&mut self) {
-        if !self.draining {
-            self.received_at = SystemTime::now();
-        }
-    }
-
-    fn sse_message(&self, e: crate::codec::sse::Event) -> Message {
-        let mut m = self.message(e.data, false);
-        m.id = e.id.filter(|id| !id.is_empty());
-        m.event = Some(e.event);
-        m
-    }
-
-    fn message(&self, body: Bytes, binary: bool) -> Message {
-        Message::received(
-            self.endpoint.topic.clone(),
-            body,
-            binary,
-            self.endpoint.transport_name,
-            self.received_at,
-        )
+        };
+        Some(got.map(|got| self.lend(got)))
     }
 
     /// Queue a message for sending; [`Session::flush`] pushes it out. A text
@@ -366,11 +368,11 @@ impl Session {
     /// nothing to close: every POST was answered already.
     pub async fn close(
         &mut self,
-        mut on_message: impl FnMut(Message) -> Result<()>,
+        mut on_message: impl FnMut(&Message) -> Result<()>,
     ) -> Result<bool> {
         match &mut self.link {
-            Link::Stomp(stomp) => return stomp.close(self.close_wait, on_message).await,
-            Link::SocketIo(sio) => return sio.close(self.close_wait, on_message).await,
+            Link::Stomp(stomp) => return stomp.close(self.close_wait, |m| on_message(&m)).await,
+            Link::SocketIo(sio) => return sio.close(self.close_wait, |m| on_message(&m)).await,
             _ => {}
         }
         let Link::Duplex(duplex) = &mut self.link else {
@@ -403,4 +405,28 @@ impl Session {
             }
         }
     }
+}
+
+/// Put what a two-way transport gave into the session's message.
+fn fill(m: &mut Message, received: Received) -> Got {
+    match received {
+        Received::Text(text) => {
+            m.body = Bytes::from(text);
+            m.binary = false;
+        }
+        Received::Binary(body) => {
+            m.body = body;
+            m.binary = true;
+        }
+        Received::Closed { reason, clean } => return Got::Closed { reason, clean },
+    }
+    Got::Message
+}
+
+/// Put an SSE event into the session's message.
+fn fill_sse(m: &mut Message, e: crate::codec::sse::Event) -> Got {
+    m.body = e.data;
+    m.id = e.id.filter(|id| !id.is_empty());
+    m.event = Some(e.event);
+    Got::Message
 }

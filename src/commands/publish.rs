@@ -88,7 +88,7 @@ pub async fn run(
         sent: 0,
         warned_utf8: false,
         interrupt,
-        replies: super::printer(global, Format::Line),
+        replies: Replies(super::printer(global, Format::Line)),
     };
 
     let result = match fixed {
@@ -126,9 +126,9 @@ pub async fn run(
         })
         .await?;
     for m in p.session.take_replies() {
-        p.print_reply(&m)?;
+        p.replies.print(&m)?;
     }
-    p.flush_replies()?;
+    p.replies.flush()?;
     if interrupted {
         status!("interrupted after {sent} message(s)");
         return Ok(Outcome::Interrupted);
@@ -197,27 +197,49 @@ struct Publisher {
     sent: u64,
     warned_utf8: bool,
     interrupt: Interrupt,
-    /// Where the arguments of Socket.IO ACKs go (`--confirm`).
-    replies: Printer<std::io::Stdout>,
+    replies: Replies,
+}
+
+/// Where the arguments of Socket.IO ACKs go (`--confirm`).
+struct Replies(Printer<std::io::Stdout>);
+
+impl Replies {
+    fn print(&mut self, m: &Message) -> Result<()> {
+        match self.0.print(m) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
+        }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match self.0.flush() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
+        }
+    }
+
+    /// What arrives while publishing (`sent` messages so far): replies are
+    /// printed, other messages ignored, and a close ends the publish.
+    fn on_incoming(&mut self, incoming: Incoming, sent: u64) -> Result<()> {
+        match incoming {
+            Incoming::Message(m) => {
+                trace!("ignoring a received message ({} bytes)", m.body.len());
+                Ok(())
+            }
+            Incoming::Reply(m) => {
+                self.print(m)?;
+                self.flush()
+            }
+            Incoming::Closed { reason, .. } => Err(Error::server(format!(
+                "the server closed the connection ({reason}) after {sent} message(s) were sent"
+            ))),
+        }
+    }
 }
 
 impl Publisher {
-    fn print_reply(&mut self, m: &Message) -> Result<()> {
-        match self.replies.print(m) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-        }
-    }
-
-    fn flush_replies(&mut self) -> Result<()> {
-        match self.replies.flush() {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-        }
-    }
-
     async fn send_all(&mut self, messages: &[Bytes]) -> Result<()> {
         for m in messages {
             for _ in 0..self.count {
@@ -255,30 +277,11 @@ impl Publisher {
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => break,
                 _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
-                incoming = self.session.next() => self.on_incoming(incoming?)?,
+                incoming = self.session.next() => self.replies.on_incoming(incoming?, self.sent)?,
             }
         }
         self.next_due = Some(due + interval);
         Ok(())
-    }
-
-    /// What arrives while publishing: replies are printed, other messages
-    /// ignored, and a close ends the publish.
-    fn on_incoming(&mut self, incoming: Incoming) -> Result<()> {
-        match incoming {
-            Incoming::Message(m) => {
-                trace!("ignoring a received message ({} bytes)", m.body.len());
-                Ok(())
-            }
-            Incoming::Reply(m) => {
-                self.print_reply(&m)?;
-                self.flush_replies()
-            }
-            Incoming::Closed { reason, .. } => Err(Error::server(format!(
-                "the server closed the connection ({reason}) after {} message(s) were sent",
-                self.sent
-            ))),
-        }
     }
 
     #[cold]
@@ -325,7 +328,7 @@ impl Publisher {
                 biased;
                 _ = self.interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted")),
                 incoming = self.session.next() => {
-                    self.on_incoming(incoming?)?;
+                    self.replies.on_incoming(incoming?, self.sent)?;
                     continue;
                 }
                 chunk = input.recv() => chunk,

@@ -220,7 +220,7 @@ impl Subscriber {
             .close(|m| {
                 if keep {
                     printer
-                        .print(&m)
+                        .print(m)
                         .map_err(|e| Error::local(format!("writing to stdout: {e}")))?;
                 }
                 Ok(())

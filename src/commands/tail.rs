@@ -75,7 +75,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                 tail.flush()?;
                 session.acknowledge().await?;
                 let printer = &mut tail.printer;
-                let _ = session.close(|m| print(printer, &m)).await;
+                let _ = session.close(|m| print(printer, m)).await;
                 tail.flush()?;
                 return Ok(Outcome::Interrupted);
             }
@@ -160,7 +160,7 @@ impl Tail {
             let mut handled = 0;
             while let Some(incoming) = next {
                 match incoming {
-                    Ok(Incoming::Message(m)) => self.on_message(&m)?,
+                    Ok(Incoming::Message(m)) => self.on_message(m)?,
                     // Replies answer what we publish; tail publishes nothing.
                     Ok(Incoming::Reply(_)) => {}
                     Ok(Incoming::Closed { reason, .. }) => {
