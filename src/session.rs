@@ -312,7 +312,9 @@ impl Session {
                 } else {
                     "text/plain; charset=utf-8"
                 });
-                let id = crate::transport::http::post(client, url, body, ct).await?;
+                // Boxed: a request future is large, and inline it would make
+                // every WebSocket feed build a future of its size.
+                let id = Box::pin(crate::transport::http::post(client, url, body, ct)).await?;
                 if self.confirm {
                     match id {
                         Some(id) => status!("message {} confirmed, id {id}", self.sent),
@@ -321,7 +323,8 @@ impl Session {
                 }
             }
             Link::Stomp(stomp) => stomp.feed(body, as_binary).await?,
-            Link::SocketIo(sio) => sio.feed(body, as_binary).await?,
+            // Boxed for the same reason; an emit allocates anyway.
+            Link::SocketIo(sio) => Box::pin(sio.feed(body, as_binary)).await?,
             Link::Sse(_) | Link::Poll(_) => {
                 return Err(Error::usage("this transport only receives messages"));
             }
