@@ -251,7 +251,8 @@ fn plan(
 fn idle_target(endpoint: &Endpoint, opts: &Options) -> Result<(Endpoint, Options)> {
     let mut endpoint = endpoint.clone();
     let mut opts = opts.clone();
-    opts.ws_buffer = Some(IDLE_BUFFER);
+    opts.ws_read_buffer = Some(IDLE_BUFFER);
+    opts.ws_write_buffer = Some(IDLE_BUFFER);
     if endpoint.protocol == Protocol::Stomp {
         for d in &mut opts.stomp.destinations {
             d.push_str("-idle");

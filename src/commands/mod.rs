@@ -103,7 +103,8 @@ pub fn connection_to(
         backoff: Default::default(),
         stomp,
         socketio,
-        ws_buffer: None,
+        ws_read_buffer: (role == Role::Publish).then_some(PUBLISH_READ_BUFFER),
+        ws_write_buffer: None,
         sockjs: SockJsOptions {
             transport: conn.sockjs.sockjs_transport,
             heartbeat: conn.sockjs.sockjs_heartbeat.max(Duration::from_millis(1)),
@@ -111,6 +112,10 @@ pub fn connection_to(
     };
     Ok((endpoint, opts))
 }
+
+/// A publisher's WebSocket read buffer (see `Options::ws_read_buffer`): it
+/// reads little, acknowledgements at the most.
+const PUBLISH_READ_BUFFER: usize = 16 * 1024;
 
 /// The Socket.IO flags, checked: a bad `--auth` or a reserved `--emit`
 /// name fails before any connection is made.

@@ -292,8 +292,11 @@ async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
     let mut config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_message_size))
         .max_frame_size(Some(opts.max_message_size));
-    if let Some(size) = opts.ws_buffer {
-        config = config.read_buffer_size(size).write_buffer_size(size);
+    if let Some(size) = opts.ws_read_buffer {
+        config = config.read_buffer_size(size);
+    }
+    if let Some(size) = opts.ws_write_buffer {
+        config = config.write_buffer_size(size);
     }
     match tokio_tungstenite::client_async_with_config(request, io, Some(config)).await {
         Ok((ws, response)) => {
