@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_code, collect, pubcat, wait_with_timeout};
+use common::{Lines, assert_code, collect, pubcat, wait_with_timeout};
 
 const WS: &str = "ws://127.0.0.1:15674/ws";
 
@@ -109,51 +108,11 @@ fn wait_for_queue(queue: &str, field: &str, n: u64) {
     }
 }
 
-/// A running subscriber whose stdout lines are collected as they come.
-struct Consumer {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: std::thread::JoinHandle<Vec<u8>>,
-}
-
-impl Consumer {
-    fn start(args: &[&str]) -> Consumer {
-        let mut child = stomp(args)
-            .args(["-o", "raw"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = collect(child.stderr.take().unwrap());
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Consumer {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.lines.lock().unwrap().len()
-    }
-
-    /// Ctrl-C, then (exit code, lines, stderr).
-    fn stop(mut self) -> (Option<i32>, Vec<String>, String) {
-        // SAFETY: kill(2) on our own child's pid has no memory effects.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let code = wait_with_timeout(&mut self.child, Duration::from_secs(30)).code();
-        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).to_string();
-        // The reader thread ends with the pipe; give it the last lines.
-        let lines = self.lines.lock().unwrap().clone();
-        (code, lines, stderr)
-    }
+/// A STOMP subscriber printing raw bodies, its lines collected as they come.
+fn consumer(args: &[&str]) -> Lines {
+    let mut cmd = stomp(args);
+    cmd.args(["-o", "raw"]);
+    Lines::spawn(cmd)
 }
 
 #[test]
@@ -233,8 +192,8 @@ fn competing_consumers_on_a_queue_share_every_message_exactly_once() {
         "--prefetch",
         "10",
     ];
-    let a = Consumer::start(&args);
-    let b = Consumer::start(&args);
+    let a = consumer(&args);
+    let b = consumer(&args);
     wait_for_queue(&name, "consumers", 2);
     publish_numbered(&queue, 1000);
     let deadline = Instant::now() + Duration::from_secs(60);

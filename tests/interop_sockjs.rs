@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use common::{assert_code, collect, pubcat, wait_with_timeout};
+use common::{Lines, assert_code, collect, pubcat, wait_with_timeout};
 
 const ADDR: &str = "127.0.0.1:18088";
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
@@ -41,61 +40,11 @@ fn url(addr: SocketAddr, endpoint: &str) -> String {
     format!("sockjs+http://{addr}/{endpoint}")
 }
 
-/// A subscriber whose stdout lines are collected as they come.
-struct Subscriber {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: std::thread::JoinHandle<Vec<u8>>,
-}
-
-impl Subscriber {
-    fn start(args: &[&str]) -> Subscriber {
-        let mut child = pubcat()
-            .args(args)
-            .args(["-o", "raw"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = collect(child.stderr.take().unwrap());
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Subscriber {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    /// Wait (bounded) for a first line: the server has this subscriber.
-    fn wait_for_a_line(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.lines.lock().unwrap().is_empty() {
-            assert!(Instant::now() < deadline, "the subscriber printed nothing");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Wait for it to exit: (exit code, lines, stderr).
-    fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
-        let code = wait_with_timeout(&mut self.child, Duration::from_secs(60)).code();
-        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).to_string();
-        // The pipe is closed: the reader thread has every line.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut lines = self.lines.lock().unwrap().clone();
-        while Arc::strong_count(&self.lines) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-            lines = self.lines.lock().unwrap().clone();
-        }
-        (code, lines, stderr)
-    }
+/// A subscriber printing raw bodies, its lines collected as they come.
+fn subscriber(args: &[&str]) -> Lines {
+    let mut cmd = pubcat();
+    cmd.args(args).args(["-o", "raw"]);
+    Lines::spawn(cmd)
 }
 
 #[test]
@@ -135,10 +84,10 @@ fn broadcast_reaches_every_transport_from_every_transport() {
     let body = |i: usize| format!("m{i}-{}", "x".repeat(200));
     let input: String = (1..=n).map(|i| body(i) + "\n").collect();
     for publisher in TRANSPORTS {
-        let subs: Vec<(&str, Subscriber)> = TRANSPORTS
+        let subs: Vec<(&str, Lines)> = TRANSPORTS
             .iter()
             .map(|&t| {
-                let s = Subscriber::start(&[
+                let s = subscriber(&[
                     "sub",
                     &url(addr, "broadcast"),
                     "--sockjs-transport",
@@ -223,7 +172,7 @@ fn a_blocked_websocket_falls_back_to_xhr_streaming_then_xhr_polling() {
         // the other tests, so this one's messages carry a tag of their own.
         let tag = format!("{}-{lands_on}", std::process::id());
         let (first, last) = (format!("first {tag}"), format!("last {tag}"));
-        let sub = Subscriber::start(&[
+        let sub = subscriber(&[
             "sub",
             &url(addr, "broadcast"),
             "--send",
@@ -299,7 +248,7 @@ fn sockjs_client_speaks_stomp_to_the_embedded_broker() {
     for transport in TRANSPORTS {
         // A pubcat subscriber on the same topic sees what sockjs-client sent.
         let topic = format!("js-{transport}");
-        let sub = Subscriber::start(&[
+        let sub = subscriber(&[
             "sub",
             &format!("stomp+ws://{}/_/stomp", broker.addr),
             "-t",

@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Broker, assert_code, collect, pubcat, wait_with_timeout};
+use common::{Broker, Lines, assert_code, collect, pubcat, wait_with_timeout};
 
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
 
@@ -82,71 +81,20 @@ fn numbered(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("m{i}")).collect()
 }
 
-/// A running subscriber whose stdout lines are collected as they come.
-struct Consumer {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: std::thread::JoinHandle<Vec<u8>>,
-}
-
-impl Consumer {
-    fn start(args: &[&str]) -> Consumer {
-        let mut child = pubcat()
-            .args(args)
-            .args(["-o", "raw"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = collect(child.stderr.take().unwrap());
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Consumer {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.lines.lock().unwrap().len()
-    }
-
-    /// Ctrl-C, then (exit code, lines, stderr).
-    fn stop(self) -> (Option<i32>, Vec<String>, String) {
-        // SAFETY: kill(2) on our own child's pid has no memory effects.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        self.finish()
-    }
-
-    /// Wait for it to exit: (exit code, lines, stderr).
-    fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
-        let code = wait_with_timeout(&mut self.child, Duration::from_secs(60)).code();
-        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).to_string();
-        // The reader thread ends with the pipe; wait for its last lines.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&self.lines) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let lines = self.lines.lock().unwrap().clone();
-        (code, lines, stderr)
-    }
+/// A subscriber printing raw bodies, its lines collected as they come.
+fn consumer(args: &[&str]) -> Lines {
+    let mut cmd = pubcat();
+    cmd.args(args).args(["-o", "raw"]);
+    Lines::spawn(cmd)
 }
 
 #[test]
 fn a_topic_fans_out_every_message_to_every_subscriber() {
     let b = Broker::start();
     let url = stomp_url(&b);
-    let subs: Vec<Consumer> = (0..2)
+    let subs: Vec<Lines> = (0..2)
         .map(|_| {
-            Consumer::start(&[
+            consumer(&[
                 "sub",
                 &url,
                 "-t",
@@ -186,8 +134,8 @@ fn competing_consumers_share_every_message_exactly_once() {
         "--prefetch",
         "10",
     ];
-    let one = Consumer::start(&args);
-    let two = Consumer::start(&args);
+    let one = consumer(&args);
+    let two = consumer(&args);
     wait_for_queue(&b, "work", |(_, _, consumers)| consumers == 2);
     publish_numbered(&url, "/queue/work", 1000, &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -323,7 +271,7 @@ fn stomp_over_sockjs_works_end_to_end_on_every_transport() {
     let url = sockjs_url(&b);
     for t in TRANSPORTS {
         let topic = format!("sj-{t}");
-        let sub = Consumer::start(&[
+        let sub = consumer(&[
             "sub",
             &url,
             "--sockjs-transport",
@@ -351,8 +299,8 @@ fn stomp_over_sockjs_works_end_to_end_on_every_transport() {
     }
     // Competing consumers on one queue, over a WebSocket and over SockJS
     // polling, fed over SockJS streaming.
-    let ws = Consumer::start(&["sub", &stomp_url(&b), "-t", "/queue/mix"]);
-    let polling = Consumer::start(&[
+    let ws = consumer(&["sub", &stomp_url(&b), "-t", "/queue/mix"]);
+    let polling = consumer(&[
         "sub",
         &url,
         "--sockjs-transport",
@@ -406,7 +354,7 @@ fn the_broker_sends_heart_beats_and_a_silent_broker_is_declared_dead() {
     );
 
     // Now freeze the broker: both notice the silence and exit 3.
-    let stomp = Consumer::start(&[
+    let stomp = consumer(&[
         "sub",
         &stomp_url(&b),
         "-t",
@@ -414,7 +362,7 @@ fn the_broker_sends_heart_beats_and_a_silent_broker_is_declared_dead() {
         "--heartbeat",
         "0,500",
     ]);
-    let sockjs = Consumer::start(&[
+    let sockjs = consumer(&[
         "sub",
         &sockjs_url(&b),
         "-t",

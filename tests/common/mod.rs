@@ -335,3 +335,69 @@ pub fn blocking_proxy(upstream: SocketAddr, blocked: &[&str]) -> SocketAddr {
     });
     addr
 }
+
+/// A running command whose stdout lines are collected as they arrive, so a
+/// test can watch the count grow and, at the end, have every line.
+pub struct Lines {
+    pub child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Lines {
+    /// Start `cmd` with stdin closed and stdout and stderr piped.
+    pub fn spawn(mut cmd: Command) -> Lines {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = collect(child.stderr.take().unwrap());
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Lines {
+            child,
+            lines,
+            reader,
+            stderr,
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Wait (bounded) for a first line: the server has this subscriber.
+    pub fn wait_for_a_line(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.count() == 0 {
+            assert!(Instant::now() < deadline, "the subscriber printed nothing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Ctrl-C, then [`Lines::finish`].
+    pub fn stop(self) -> (Option<i32>, Vec<String>, String) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        self.finish()
+    }
+
+    /// Wait for it to exit: (exit code, every line, stderr).
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
+        let code = wait_with_timeout(&mut self.child, Duration::from_secs(60)).code();
+        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).to_string();
+        // The pipe closed with the process: the reader ends with its last line.
+        self.reader.join().unwrap();
+        let lines = std::mem::take(&mut *self.lines.lock().unwrap());
+        (code, lines, stderr)
+    }
+}
