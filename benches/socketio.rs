@@ -14,17 +14,14 @@
 //! is (N - 1) / (t_N - t_1), so process start-up and connecting (node
 //! loading socket.io-client takes ~0.1 s) are not counted as receiving.
 
+mod common;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use common::{env_or, median};
 
 /// What one run printed and how long it took.
 struct Run {
@@ -200,12 +197,6 @@ fn main() {
         eprintln!("FAIL: a run lost events or failed; see above");
         std::process::exit(1);
     }
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Where tests/peers/socketio.sh installed bench.js and socket.io-client.

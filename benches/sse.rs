@@ -9,25 +9,21 @@
 //! run with PUBCAT_BENCH_ROLE=sse, so both write to the same kind of pipe;
 //! PUBCAT_BENCH_ROLE=serve runs only the server and prints its URL.
 
-use std::io::{BufWriter, Read, Write};
+mod common;
+
+use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use common::{count_output, env_or, median};
 
 const SIZE: usize = 64;
 
 /// Builds the command line of one contender.
 type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let role = std::env::var("PUBCAT_BENCH_ROLE");
@@ -80,26 +76,7 @@ fn main() {
         let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
         for i in order {
             let (name, make) = &contenders[i];
-            let started = Instant::now();
-            let mut child = make()
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn reader");
-            let mut out = child.stdout.take().expect("stdout");
-            let mut buf = vec![0u8; 1 << 16];
-            let (mut bytes, mut lines) = (0usize, 0usize);
-            loop {
-                match out.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => {
-                        bytes += k;
-                        lines += memchr::memchr_iter(b'\n', &buf[..k]).count();
-                    }
-                }
-            }
-            let status = child.wait().expect("wait reader");
-            let secs = started.elapsed().as_secs_f64();
+            let (status, lines, bytes, secs) = count_output(&mut make());
             if !status.success() || lines != n || bytes != n * (SIZE + 1) {
                 eprintln!("FAIL: {name}: exit {status}, {lines} lines, {bytes} bytes");
                 failed = true;
@@ -128,12 +105,6 @@ fn main() {
         eprintln!("FAIL: a run lost events or failed; see above");
         std::process::exit(1);
     }
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// A server that answers every GET with the same pre-built stream of `n`

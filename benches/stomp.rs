@@ -15,6 +15,8 @@
 //! set, so it reads stdin and writes stdout through pipes exactly as
 //! pubcat does.
 
+mod common;
+
 use std::io::{BufWriter, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,16 +27,11 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use common::{count_output, current_thread, env_or, median};
+
 const SIZE: usize = 64;
 const WS: &str = "ws://127.0.0.1:15674/ws";
 const HOST_PORT: &str = "127.0.0.1:15674";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     match std::env::var("PUBCAT_BENCH_ROLE").as_deref() {
@@ -120,26 +117,7 @@ fn main() {
             publish[i].push(n as f64 / secs);
             eprintln!("{who} publish --confirm: {:.0} msg/s", n as f64 / secs);
 
-            let started = Instant::now();
-            let mut child = command(who, "sub", &queue)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn subscriber");
-            let mut stdout = child.stdout.take().expect("stdout");
-            let mut buf = vec![0u8; 1 << 16];
-            let (mut bytes, mut lines) = (0usize, 0usize);
-            loop {
-                match stdout.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => {
-                        bytes += k;
-                        lines += memchr::memchr_iter(b'\n', &buf[..k]).count();
-                    }
-                }
-            }
-            let status = child.wait().expect("wait subscriber");
-            let secs = started.elapsed().as_secs_f64();
+            let (status, lines, bytes, secs) = count_output(&mut command(who, "sub", &queue));
             let left = queue_length(&queue);
             if !status.success() || lines != n || bytes != n * (SIZE + 1) || left != Some(0) {
                 eprintln!(
@@ -183,12 +161,6 @@ fn main() {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 /// Messages on `queue` (RabbitMQ's count, ready and unacknowledged).
 fn queue_length(queue: &str) -> Option<u64> {
     let out = Command::new("rabbitmqctl")
@@ -208,13 +180,6 @@ fn delete_queue(queue: &str) {
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// Connect with the STOMP subprotocols and send CONNECT; returns once
 /// CONNECTED arrived.

@@ -14,6 +14,8 @@
 //! PUBCAT_BENCH_ROLE=serve runs only the sink and source servers (their URLs
 //! are printed), for profiling a client by hand.
 
+mod common;
+
 use std::io::{BufWriter, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -25,18 +27,13 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use common::{count_output, current_thread, env_or, median};
+
 const SIZE: usize = 64;
 
 /// Builds the command for a role ("pub", "sub", "gen") of one contender;
 /// None where the contender has no such role.
 type MakeCommand<'a> = Box<dyn Fn(&str) -> Option<Command> + 'a>;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     match std::env::var("PUBCAT_BENCH_ROLE").as_deref() {
@@ -150,27 +147,7 @@ fn main() {
             let Some(mut command) = make("sub") else {
                 continue;
             };
-            let started = Instant::now();
-            let mut child = command
-                .arg(&source)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn subscriber");
-            let mut out = child.stdout.take().expect("stdout");
-            let mut buf = vec![0u8; 1 << 16];
-            let (mut bytes, mut lines) = (0usize, 0usize);
-            loop {
-                match out.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => {
-                        bytes += k;
-                        lines += memchr::memchr_iter(b'\n', &buf[..k]).count();
-                    }
-                }
-            }
-            let status = child.wait().expect("wait subscriber");
-            let secs = started.elapsed().as_secs_f64();
+            let (status, lines, bytes, secs) = count_output(command.arg(&source));
             if !status.success() || lines != n || bytes != n * (SIZE + 1) {
                 eprintln!("FAIL: {name} subscribe: exit {status}, {lines} lines, {bytes} bytes");
                 failed = true;
@@ -299,12 +276,6 @@ fn main() {
 /// shown, the target for the ratio.
 type Row<'a> = (String, &'a [Vec<f64>], &'a dyn Fn(f64) -> String, &'a str);
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 fn which(cmd: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
@@ -407,13 +378,6 @@ async fn minimal_connect(url: &str) -> tokio_tungstenite::WebSocketStream<TcpStr
         .await
         .expect("handshake")
         .0
-}
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// The baseline publisher: stdin lines as text messages, fed and flushed
