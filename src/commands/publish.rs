@@ -301,8 +301,8 @@ impl Publisher {
         }
     }
 
-    /// Handle what the server already sent (STOMP receipts, pings) without
-    /// waiting. A bulk publish does this between lines: a server whose
+    /// Handle what the server already sent (STOMP receipts, pings,
+    /// Socket.IO acks to print) without waiting. A bulk publish does this between lines: a server whose
     /// answers pile up unread stops reading too (RabbitMQ receipts every
     /// SEND, and a blocked send stalls its connection).
     ///
@@ -312,12 +312,7 @@ impl Publisher {
     #[inline(never)]
     fn drain_incoming(&mut self) -> Result<()> {
         while let Some(incoming) = self.session.next_ready() {
-            if let Incoming::Closed { reason, .. } = incoming? {
-                return Err(Error::server(format!(
-                    "the server closed the connection ({reason}) after {} message(s) were sent",
-                    self.sent
-                )));
-            }
+            self.replies.on_incoming(incoming?, self.sent)?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{Global, TailArgs};
 use crate::endpoint::{Endpoint, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
-use crate::message::Message;
+use crate::message::{Message, Text};
 use crate::render::{Format, Printer};
 use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
@@ -33,8 +33,8 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
     let mut tail = Tail {
         printer: super::printer(global, Format::Line),
         last_id: match &args.since {
-            Some(id) => Some(id.clone()),
-            None => read_state(args.state.as_deref())?,
+            Some(id) => Some(Text::from(id.as_str())),
+            None => read_state(args.state.as_deref())?.map(Text::from),
         },
         state: args.state.clone(),
         warned_no_ids: false,
@@ -46,7 +46,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
 
     let mut failures = 0;
     loop {
-        opts.resume_from = tail.last_id.clone();
+        opts.resume_from = tail.last_id.as_deref().map(String::from);
         // `-n` asks for history only until a message (and its id) is seen.
         let last = args
             .last
@@ -142,7 +142,9 @@ enum Stop {
 
 struct Tail {
     printer: Printer<std::io::Stdout>,
-    last_id: Option<String>,
+    /// Copied from every message with an id: kept as `Text`, which short
+    /// ids copy into inline, not as a `String` allocated per message.
+    last_id: Option<Text>,
     state: Option<PathBuf>,
     warned_no_ids: bool,
     printed: u64,
@@ -224,7 +226,7 @@ impl Tail {
         print(&mut self.printer, m)?;
         self.printed += 1;
         if m.id.is_some() {
-            self.last_id = m.id.as_deref().map(str::to_string);
+            self.last_id.clone_from(&m.id);
         }
         Ok(())
     }
