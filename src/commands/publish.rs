@@ -205,19 +205,11 @@ struct Replies(Printer<std::io::Stdout>);
 
 impl Replies {
     fn print(&mut self, m: &Message) -> Result<()> {
-        match self.0.print(m) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-        }
+        super::stdout_ok(self.0.print(m))
     }
 
     fn flush(&mut self) -> Result<()> {
-        match self.0.flush() {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-        }
+        super::stdout_ok(self.0.flush())
     }
 
     /// What arrives while publishing (`sent` messages so far): replies are

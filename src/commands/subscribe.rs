@@ -196,11 +196,7 @@ impl Subscriber {
     fn print(&mut self, m: &Message) -> Result<()> {
         self.received += 1;
         // A closed stdout (`| head`) is handled where the burst is flushed.
-        match self.printer.print(m) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-        }
+        super::stdout_ok(self.printer.print(m))
     }
 
     /// Flush what was printed, close cleanly (printing what the server had
@@ -226,11 +222,7 @@ impl Subscriber {
                 Ok(())
             })
             .await?;
-        match self.printer.flush() {
-            Ok(()) => Ok(outcome),
-            Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(outcome),
-            Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-        }
+        super::stdout_ok(self.printer.flush()).map(|()| outcome)
     }
 
     fn closed_by_server(&mut self, reason: String, clean: bool) -> Result<Outcome> {

@@ -234,11 +234,7 @@ impl Tail {
     /// Flush the output, then record the last id printed: the state never
     /// claims a message that did not reach stdout.
     fn flush(&mut self) -> Result<()> {
-        match self.printer.flush() {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
-            Err(e) => return Err(Error::local(format!("writing to stdout: {e}"))),
-        }
+        super::stdout_ok(self.printer.flush())?;
         if let (Some(path), Some(id)) = (&self.state, &self.last_id) {
             write_state(path, id)?;
         }
@@ -247,11 +243,7 @@ impl Tail {
 }
 
 fn print(printer: &mut Printer<std::io::Stdout>, m: &Message) -> Result<()> {
-    match printer.print(m) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::local(format!("writing to stdout: {e}"))),
-    }
+    super::stdout_ok(printer.print(m))
 }
 
 fn read_state(path: Option<&Path>) -> Result<Option<String>> {
