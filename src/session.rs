@@ -69,22 +69,22 @@ enum Link {
         client: reqwest::Client,
         url: Url,
         content_type: Option<String>,
+        /// Messages posted so far, to number the `--confirm` reports.
+        posted: u64,
     },
 }
 
 pub struct Session {
     link: Link,
-    endpoint: Endpoint,
+    /// The endpoint's topic, as `subscribe -v` names it.
+    topic: Arc<str>,
     /// The message lent out by [`Session::next`], refilled per arrival.
     /// Its receive time is taken when a wait for the transport ends and
     /// reused for the burst drained after it, because a clock read per
     /// message costs ~8% of receive throughput.
     current: Message,
-    /// True while [`Session::next_ready`] drains a burst.
-    draining: bool,
     /// Report each acknowledged message on stderr (`--confirm`).
     confirm: bool,
-    sent: u64,
     /// How long [`Session::close`] waits for the server's answer.
     close_wait: Duration,
 }
@@ -125,6 +125,7 @@ impl Session {
                 client: crate::transport::http::client(&endpoint.url, opts)?,
                 url: endpoint.url.clone(),
                 content_type: opts.content_type.clone(),
+                posted: 0,
             },
         };
         Ok(Session {
@@ -135,10 +136,8 @@ impl Session {
                 false,
                 endpoint.transport_name,
             ),
-            endpoint: endpoint.clone(),
-            draining: false,
+            topic: endpoint.topic.clone(),
             confirm: false,
-            sent: 0,
             close_wait: CLOSE_WAIT,
         })
     }
@@ -186,30 +185,28 @@ impl Session {
     }
 
     pub fn topic(&self) -> &Arc<str> {
-        &self.endpoint.topic
+        &self.topic
     }
 
     /// The next message or close. Pings and pongs are handled here.
     pub async fn next(&mut self) -> Result<Incoming<'_>> {
-        let got = self.read().await?;
+        let got = self.read(false).await?;
         Ok(self.lend(got))
     }
 
-    async fn read(&mut self) -> Result<Got> {
+    /// What the link gives next. `draining`: a burst is being drained
+    /// without waiting, so its messages keep the receive time of its first.
+    async fn read(&mut self, draining: bool) -> Result<Got> {
         let m = &mut self.current;
         Ok(match &mut self.link {
             Link::Duplex(duplex) => {
                 let received = duplex.next().await?;
-                if !self.draining {
-                    m.received_at = SystemTime::now();
-                }
+                stamp(m, draining);
                 fill(m, received)
             }
             Link::Sse(sse) => {
                 let event = sse.next().await?;
-                if !self.draining {
-                    m.received_at = SystemTime::now();
-                }
+                stamp(m, draining);
                 match event {
                     Some(e) => fill_sse(m, e),
                     None => Got::Closed {
@@ -218,14 +215,14 @@ impl Session {
                     },
                 }
             }
-            Link::Stomp(stomp) => match stomp.next(self.draining).await? {
+            Link::Stomp(stomp) => match stomp.next(draining).await? {
                 Read::Message(message) => {
                     *m = message;
                     Got::Message
                 }
                 Read::Closed { reason, clean } => Got::Closed { reason, clean },
             },
-            Link::SocketIo(sio) => match sio.next(self.draining).await? {
+            Link::SocketIo(sio) => match sio.next(draining).await? {
                 socketio::Read::Message(message) => {
                     *m = message;
                     Got::Message
@@ -238,9 +235,7 @@ impl Session {
             },
             Link::Poll(poll) => {
                 let p = poll.next().await?;
-                if !self.draining {
-                    m.received_at = SystemTime::now();
-                }
+                stamp(m, draining);
                 m.body = p.body;
                 m.binary = p.binary;
                 m.id = p.id.map(Into::into);
@@ -273,12 +268,7 @@ impl Session {
                 Ok(received) => Ok(fill(&mut self.current, received)),
                 Err(e) => Err(e),
             },
-            _ => {
-                self.draining = true;
-                let got = self.read().now_or_never();
-                self.draining = false;
-                got?
-            }
+            _ => self.read(true).now_or_never()?,
         };
         Some(got.map(|got| self.lend(got)))
     }
@@ -288,7 +278,6 @@ impl Session {
     /// rather than being lost; returns true when that happened.
     pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<bool> {
         let as_binary = binary || std::str::from_utf8(&body).is_err();
-        self.sent += 1;
         match &mut self.link {
             Link::Duplex(duplex) => {
                 let data = if as_binary {
@@ -306,7 +295,9 @@ impl Session {
                 client,
                 url,
                 content_type,
+                posted,
             } => {
+                *posted += 1;
                 let ct = content_type.as_deref().unwrap_or(if as_binary {
                     "application/octet-stream"
                 } else {
@@ -317,8 +308,8 @@ impl Session {
                 let id = Box::pin(crate::transport::http::post(client, url, body, ct)).await?;
                 if self.confirm {
                     match id {
-                        Some(id) => status!("message {} confirmed, id {id}", self.sent),
-                        None => status!("message {} confirmed", self.sent),
+                        Some(id) => status!("message {posted} confirmed, id {id}"),
+                        None => status!("message {posted} confirmed"),
                     }
                 }
             }
@@ -407,6 +398,13 @@ impl Session {
                 Ok(false)
             }
         }
+    }
+}
+
+/// A new receive time, unless a burst is being drained.
+fn stamp(m: &mut Message, draining: bool) {
+    if !draining {
+        m.received_at = SystemTime::now();
     }
 }
 
