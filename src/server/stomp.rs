@@ -339,7 +339,10 @@ struct Conn {
     send_every: Option<Duration>,
     expect_every: Option<Duration>,
     started: Instant,
+    /// When a flush last wrote something: heart-beats are due after it.
     last_sent: Instant,
+    /// Fed since the last flush.
+    unflushed: bool,
     last_heard: Instant,
     frames_in: u64,
     messages_out: u64,
@@ -369,6 +372,7 @@ pub(crate) async fn serve(app: App, peer: Peer, who: String) {
         expect_every: None,
         started: now,
         last_sent: now,
+        unflushed: false,
         last_heard: now,
         frames_in: 0,
         messages_out: 0,
@@ -856,6 +860,7 @@ impl Conn {
         match self.peer.feed(bytes).await {
             Ok(()) => {
                 self.messages_out += 1;
+                self.unflushed = true;
                 Ok(())
             }
             Err(SendError::NotText) => {
@@ -883,13 +888,23 @@ impl Conn {
 
     async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<(), End> {
         match self.peer.feed(bytes).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.unflushed = true;
+                Ok(())
+            }
             Err(SendError::NotText) => Ok(()),
             Err(SendError::Gone(why)) => Err(End::Gone(why)),
         }
     }
 
+    /// Write out what was fed. Only a flush that writes counts as sending:
+    /// restarting the heart-beat clock on every empty one (after each read)
+    /// left a client that writes more often than it wants beats without
+    /// any, and it declared us dead.
     async fn flush(&mut self) -> Result<(), End> {
+        if !std::mem::take(&mut self.unflushed) {
+            return Ok(());
+        }
         self.last_sent = Instant::now();
         self.peer.flush().await.map_err(|e| match e {
             SendError::Gone(why) => End::Gone(why),
@@ -1247,6 +1262,46 @@ mod tests {
             .await;
         let m = s.frame().await;
         assert_eq!((m.command.as_str(), &m.body[..]), ("MESSAGE", &b"kept"[..]));
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_client_that_writes_often_still_gets_heart_beats() {
+        let server = start(|_| {}).await;
+        let mut s = Stomp::open(&server).await;
+        s.send(
+            Frame::new("CONNECT")
+                .header("accept-version", "1.2")
+                .header("heart-beat", "0,1000"),
+        )
+        .await;
+        assert_eq!(s.frame().await.command, "CONNECTED");
+        // A SEND every 250 ms, none asking a receipt: the broker answers
+        // nothing, and must still beat once a second.
+        let mut every = tokio::time::interval(Duration::from_millis(250));
+        let beat = timeout(Duration::from_secs(5), async {
+            loop {
+                while let Some(item) = s.decoder.decode_next().unwrap() {
+                    if matches!(item, Item::HeartBeat) {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = every.tick() => {
+                        s.send(Frame::new("SEND").header("destination", "/topic/nobody")).await;
+                    }
+                    m = next(&mut s.ws) => match m {
+                        Message::Text(t) => s.decoder.feed(t.as_bytes()),
+                        other => panic!("{other:?}"),
+                    },
+                }
+            }
+        })
+        .await;
+        assert!(
+            beat.is_ok(),
+            "no heart-beat in 5 s while the client kept writing"
+        );
         server.shut_down().await.unwrap();
     }
 
