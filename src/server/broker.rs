@@ -599,7 +599,7 @@ impl Drop for Subscription {
 
 /// Lock a std Mutex, ignoring poisoning: no critical section here can leave
 /// the state half-updated by panicking between related writes.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

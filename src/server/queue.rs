@@ -15,11 +15,12 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use super::broker::Payload;
+use super::broker::lock;
 
 /// A message as a queue keeps it.
 #[derive(Debug)]
@@ -259,10 +260,6 @@ impl Drop for Consumer {
 
 /// Lock a std Mutex, ignoring poisoning: no section here leaves the state
 /// half-updated by panicking between related writes.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -37,6 +37,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::broker::lock;
 use super::stomp::Peer;
 use super::{App, OpenGuard, text};
 use crate::codec::sockjs::{Batch, Frame, decode_client, encode};
@@ -60,7 +61,7 @@ const STREAM_LIMIT: usize = 128 * 1024;
 /// Messages queued each way between a session and its STOMP connection.
 const QUEUE: usize = 1024;
 
-const GO_AWAY: (u16, &str) = (3000, "Go away!");
+pub(super) const GO_AWAY: (u16, &str) = (3000, "Go away!");
 const STILL_OPEN: (u16, &str) = (2010, "Another connection still open");
 
 /// The broker's xhr sessions, by session id.
@@ -565,10 +566,6 @@ async fn pump(
 
 /// Lock a std Mutex, ignoring poisoning (no section here can leave the
 /// state half-updated).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::{http, post, start};

@@ -175,7 +175,7 @@ impl Peer {
             }
             Peer::SockJs(ch) => {
                 let (code, reason) = match end {
-                    End::Disconnect | End::Error(_) => (3000, "Go away!"),
+                    End::Disconnect | End::Error(_) => super::sockjs::GO_AWAY,
                     End::Shutdown => (1001, "server shutting down"),
                     End::Gone(_) => return,
                 };
