@@ -210,10 +210,7 @@ impl StompLink {
                 .unwrap_or_default()
         );
         let (sx, sy) = parse_heartbeat(connected.get("heart-beat").unwrap_or("0,0"));
-        // Spec 1.2: each direction is the larger of what one side can do and
-        // the other wants, and off if either says 0.
-        self.send_every = (cx != 0 && sy != 0).then(|| Duration::from_millis(cx.max(sy)));
-        self.expect_every = (sx != 0 && cy != 0).then(|| Duration::from_millis(sx.max(cy)));
+        (self.send_every, self.expect_every) = negotiate_heartbeat((cx, cy), (sx, sy));
         verbose!(
             "heart-beats: we send every {}, the server every {}",
             show_period(self.send_every),
@@ -620,6 +617,19 @@ fn default_ack(destination: &str) -> AckMode {
 pub fn parse_heartbeat(value: &str) -> (u64, u64) {
     let mut parts = value.split(',').map(|p| p.trim().parse().unwrap_or(0));
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// The heart-beats one side sends and expects, from its own `heart-beat`
+/// header and the other side's (spec 1.2: each direction is the larger of
+/// what the sender can do and the receiver wants, off if either says 0).
+pub fn negotiate_heartbeat(
+    (our_x, our_y): (u64, u64),
+    (their_x, their_y): (u64, u64),
+) -> (Option<Duration>, Option<Duration>) {
+    let period = |can: u64, wants: u64| {
+        (can != 0 && wants != 0).then(|| Duration::from_millis(can.max(wants)))
+    };
+    (period(our_x, their_y), period(their_x, our_y))
 }
 
 fn show_period(p: Option<Duration>) -> String {

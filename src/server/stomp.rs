@@ -50,7 +50,7 @@ use super::broker::{EndReason, Payload, Stored};
 use super::queue::{Consumer, Delivery};
 use super::sockjs::{Channel, Outbound};
 use crate::codec::stomp::{Decoder, Frame, Item};
-use crate::dialect::stomp::{AckMode, parse_heartbeat};
+use crate::dialect::stomp::{AckMode, negotiate_heartbeat, parse_heartbeat};
 
 /// What CONNECTED offers: we can send a heart-beat every second; we want
 /// the client's at most every 10 s.
@@ -571,8 +571,7 @@ impl Conn {
         };
         let (cx, cy) = parse_heartbeat(frame.get("heart-beat").unwrap_or("0,0"));
         let (sx, sy) = SERVER_HEARTBEAT;
-        self.send_every = (sx != 0 && cy != 0).then(|| Duration::from_millis(sx.max(cy)));
-        self.expect_every = (cx != 0 && sy != 0).then(|| Duration::from_millis(cx.max(sy)));
+        (self.send_every, self.expect_every) = negotiate_heartbeat((sx, sy), (cx, cy));
         self.connected = true;
         let session = format!("pubcat-{}", NEXT_SESSION.fetch_add(1, Ordering::Relaxed));
         let connected = Frame::new("CONNECTED")
