@@ -108,8 +108,6 @@ pub struct StompLink {
     server_closed: bool,
     /// ... with close code 1000 (or 1001).
     server_closed_cleanly: bool,
-    /// Something arrived since [`StompLink::take_heard`].
-    heard: bool,
     opts: StompOptions,
 }
 
@@ -148,7 +146,6 @@ impl StompLink {
             closing: false,
             server_closed: false,
             server_closed_cleanly: false,
-            heard: false,
             opts: stomp,
         };
         link.handshake().await?;
@@ -439,7 +436,6 @@ impl StompLink {
             tokio::select! {
                 received = self.link.next() => {
                     self.last_heard = Instant::now();
-                    self.heard = true;
                     match received? {
                         Received::Text(t) => self.decoder.feed(t.as_bytes()),
                         Received::Binary(b) => self.decoder.feed(&b),
@@ -580,10 +576,10 @@ impl StompLink {
         Ok(())
     }
 
-    /// True when anything arrived since the last call.
+    /// True when anything arrived since the last call (the transport
+    /// notes every frame it hands us).
     pub fn take_heard(&mut self) -> bool {
-        let link = self.link.take_heard();
-        std::mem::take(&mut self.heard) || link
+        self.link.take_heard()
     }
 
     /// A WebSocket ping: keeps proxies and idle timeouts (RabbitMQ's cowboy
