@@ -328,7 +328,8 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     if foreign > 0 {
         *errors.entry("not a bench message".into()).or_default() += foreign;
     }
-    let mut report = Report {
+    let counts = tally::count(&sent, &tallies, plan.delivery);
+    let report = Report {
         url: crate::log::redact_url(&sub_ep.url),
         embedded: false,
         config: report::Config {
@@ -359,12 +360,12 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
             connections: plan.connections,
         },
         measured_s,
-        sent: 0,
-        received: 0,
-        expected: 0,
-        lost: 0,
-        duplicated: 0,
-        reordered: 0,
+        sent: counts.sent,
+        received: counts.received,
+        expected: counts.expected,
+        lost: counts.lost,
+        duplicated: counts.duplicated,
+        reordered: counts.reordered,
         errors: errors.values().sum(),
         errors_by_kind: errors,
         throughput,
@@ -372,7 +373,6 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
         connect_us: Connect::from_ns(&connect_ns),
         idle_connections: idle_report,
     };
-    report.set_counts(tally::count(&sent, &tallies, plan.delivery));
     Ok((report, interrupted))
 }
 
@@ -512,6 +512,16 @@ async fn pause_until(shared: &Shared, due_ns: u64) {
     }
 }
 
+/// The server closed a `who`'s connection: a clean close is a lost
+/// connection (exit 3), any other the server's failure (exit 4).
+fn closed_error(who: &str, reason: &str, clean: bool) -> Error {
+    if clean {
+        Error::connect(format!("the server closed a {who}'s connection ({reason})"))
+    } else {
+        Error::server(format!("the server closed a {who}'s connection: {reason}"))
+    }
+}
+
 /// Read and drop what is already buffered: a publisher's connection may be
 /// sent the other publishers' messages (the embedded broker's topics are
 /// duplex), and a reader that never reads would stall the broker.
@@ -521,15 +531,7 @@ fn drain_ready(session: &mut Session) -> Result<()> {
             None => return Ok(()),
             Some(Ok(Incoming::Message(_) | Incoming::Reply(_))) => {}
             Some(Ok(Incoming::Closed { reason, clean })) => {
-                return Err(if clean {
-                    Error::connect(format!(
-                        "the server closed a publisher's connection ({reason})"
-                    ))
-                } else {
-                    Error::server(format!(
-                        "the server closed a publisher's connection: {reason}"
-                    ))
-                });
+                return Err(closed_error("publisher", &reason, clean));
             }
             Some(Err(e)) => return Err(e),
         }
@@ -611,8 +613,8 @@ async fn publisher(
             // in one write: a flush (a syscall and a wake-up of the server)
             // per message kept a core busy at a few hundred thousand
             // messages a second, and the stalls that followed were the p99.
-            let hold = unflushed < BATCH
-                && next_due.is_some_and(|due| due < oldest_due + FLUSH_WINDOW_NS);
+            let hold =
+                unflushed < BATCH && next_due.is_some_and(|due| due < oldest_due + FLUSH_WINDOW_NS);
             if unflushed > 0 && !hold {
                 session.flush().await?;
                 let sent_at = shared.now_ns();
@@ -634,8 +636,8 @@ async fn publisher(
                     _ = pause_until(shared, due) => {}
                     incoming = session.next() => match incoming? {
                         Incoming::Message(_) | Incoming::Reply(_) => {}
-                        Incoming::Closed { reason, .. } => {
-                            return Err(Error::connect(format!("the server closed a publisher's connection ({reason})")));
+                        Incoming::Closed { reason, clean } => {
+                            return Err(closed_error("publisher", &reason, clean));
                         }
                     },
                 }
@@ -729,11 +731,7 @@ async fn subscriber(
                         // Only a publisher with --confirm gets replies.
                         Ok(Incoming::Reply(_)) => {}
                         Ok(Incoming::Closed { reason, clean }) => {
-                            closed = Some(if clean {
-                                Error::connect(format!("the server closed a subscriber's connection ({reason})"))
-                            } else {
-                                Error::server(format!("the server closed a subscriber's connection: {reason}"))
-                            });
+                            closed = Some(closed_error("subscriber", &reason, clean));
                             break;
                         }
                         Err(e) => {

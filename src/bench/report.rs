@@ -8,8 +8,6 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::tally::Counts;
-
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub url: String,
@@ -132,15 +130,6 @@ pub struct IdleConnections {
 }
 
 impl Report {
-    pub fn set_counts(&mut self, c: Counts) {
-        self.sent = c.sent;
-        self.received = c.received;
-        self.expected = c.expected;
-        self.lost = c.lost;
-        self.duplicated = c.duplicated;
-        self.reordered = c.reordered;
-    }
-
     /// The table for humans.
     pub fn table(&self) -> String {
         let c = &self.config;

@@ -45,23 +45,9 @@ impl Stream {
         }
     }
 
-    /// Sequence numbers received by `self` or `other`.
-    fn union_count(&self, other: &Stream) -> u64 {
-        let (long, short) = if self.seen.len() >= other.seen.len() {
-            (&self.seen, &other.seen)
-        } else {
-            (&other.seen, &self.seen)
-        };
-        let both: u64 = short
-            .iter()
-            .zip(long.iter())
-            .map(|(a, b)| u64::from((a | b).count_ones()))
-            .sum();
-        let rest: u64 = long[short.len()..]
-            .iter()
-            .map(|w| u64::from(w.count_ones()))
-            .sum();
-        both + rest
+    /// How many distinct sequence numbers were seen.
+    fn seen_count(&self) -> u64 {
+        self.seen.iter().map(|w| u64::from(w.count_ones())).sum()
     }
 
     fn merge_seen(&mut self, other: &Stream) {
@@ -209,7 +195,7 @@ pub fn count(sent_per_publisher: &[u64], tallies: &[Tally], delivery: Delivery) 
                         all.merge_seen(s);
                     }
                 }
-                union += all.union_count(&Stream::default());
+                union += all.seen_count();
             }
             Counts {
                 sent,

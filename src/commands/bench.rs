@@ -6,8 +6,6 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use url::Url;
-
 use crate::bench::payload::HEADER;
 use crate::bench::report::{self, Report};
 use crate::bench::tally::Delivery;
@@ -214,7 +212,7 @@ fn plan(
         publish.1.socketio.event = args.event.clone();
         subscribe.1.socketio.events = vec![args.event.clone()];
     }
-    let idle = idle_target(&subscribe.0, &subscribe.1)?;
+    let idle = idle_target(&subscribe.0, &subscribe.1);
     let delivery = match subscribe.0.protocol {
         Protocol::Stomp
             if link
@@ -248,7 +246,7 @@ fn plan(
 
 /// Idle connections subscribe to a topic of their own (the bench topic with
 /// `-idle` added), so they stay idle; small buffers keep them cheap.
-fn idle_target(endpoint: &Endpoint, opts: &Options) -> Result<(Endpoint, Options)> {
+fn idle_target(endpoint: &Endpoint, opts: &Options) -> (Endpoint, Options) {
     let mut endpoint = endpoint.clone();
     let mut opts = opts.clone();
     opts.ws_read_buffer = Some(IDLE_BUFFER);
@@ -258,13 +256,13 @@ fn idle_target(endpoint: &Endpoint, opts: &Options) -> Result<(Endpoint, Options
             d.push_str("-idle");
         }
     } else {
-        let mut url: Url = endpoint.url.clone();
+        let mut url = endpoint.url.clone();
         let path = format!("{}-idle", url.path().trim_end_matches('/'));
         url.set_path(&path);
         endpoint.topic = path.trim_start_matches('/').into();
         endpoint.url = url;
     }
-    Ok((endpoint, opts))
+    (endpoint, opts)
 }
 
 fn print(report: &Report, json: bool) -> Result<()> {
