@@ -186,16 +186,6 @@ pub struct ConnectArgs {
     pub link: LinkArgs,
 }
 
-/// `args.conn.transport` reads as well as `args.conn.link.transport`: the
-/// URL and how to reach it are one thing to the commands that need both.
-impl std::ops::Deref for ConnectArgs {
-    type Target = LinkArgs;
-
-    fn deref(&self) -> &LinkArgs {
-        &self.link
-    }
-}
-
 /// How to reach a server, apart from its URL (bench's URL is optional).
 #[derive(Clone, Debug, Args)]
 pub struct LinkArgs {

@@ -85,7 +85,7 @@ pub async fn run(
     tokio::pin!(timeout);
     let idle = sleep_until(Instant::now() + args.idle.unwrap_or(NEVER));
     tokio::pin!(idle);
-    let ping_every = args.conn.ping_interval;
+    let ping_every = args.conn.link.ping_interval;
     let mut ping = tokio::time::interval_at(
         Instant::now() + ping_every.max(Duration::from_millis(1)),
         ping_every.max(Duration::from_millis(1)),

@@ -76,11 +76,7 @@ impl Duplex {
     ) -> Result<Duplex> {
         match transport {
             Transport::Ws => {
-                let socket = if subprotocols.is_empty() {
-                    ws::connect(url, opts).await?
-                } else {
-                    ws::connect_offering(url, opts, subprotocols).await?
-                };
+                let socket = ws::connect_offering(url, opts, subprotocols).await?;
                 Ok(Duplex::Ws(WsLink::new(socket, url)))
             }
             Transport::Sockjs => Ok(Duplex::SockJs(Box::new(SockJs::connect(url, opts).await?))),

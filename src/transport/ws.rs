@@ -226,7 +226,7 @@ pub async fn connect(url: &Url, opts: &Options) -> Result<Ws> {
 /// tungstenite fails such a handshake, so then connect once more without
 /// offering any.
 pub async fn connect_offering(url: &Url, opts: &Options, protocols: &[&str]) -> Result<Ws> {
-    if !opts.subprotocols.is_empty() {
+    if !opts.subprotocols.is_empty() || protocols.is_empty() {
         return connect(url, opts).await;
     }
     let mut offering = opts.clone();
