@@ -12,8 +12,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::transport::sleep_until_some;
 use bytes::Bytes;
-use tokio::time::sleep_until;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
@@ -422,7 +422,6 @@ impl StompLink {
                     )));
                 }
             }
-            let now = tokio::time::Instant::now();
             let send_at = self
                 .send_every
                 .filter(|_| !draining && !self.closing)
@@ -432,7 +431,6 @@ impl StompLink {
                 .expect_every
                 .filter(|_| !draining)
                 .map(|p| tokio::time::Instant::from_std(self.last_heard + 2 * p));
-            let far = now + Duration::from_secs(365 * 24 * 3600);
             tokio::select! {
                 received = self.link.next() => {
                     self.last_heard = Instant::now();
@@ -452,13 +450,13 @@ impl StompLink {
                         }
                     }
                 }
-                _ = sleep_until(send_at.unwrap_or(far)), if send_at.is_some() => {
+                _ = sleep_until_some(send_at) => {
                     trace!("send heart-beat");
                     self.link.feed(Data::Text("\n".into())).await?;
                     self.link.flush().await?;
                     self.last_sent = Instant::now();
                 }
-                _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
+                _ = sleep_until_some(dead_at) => {
                     return Err(Error::connect(format!(
                         "no heart-beat from {} for {}: connection considered dead",
                         self.shown(),

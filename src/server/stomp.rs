@@ -38,7 +38,9 @@ use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
+
+use crate::transport::sleep_until_some;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -401,7 +403,6 @@ impl Conn {
             if let Some(end) = self.handle_frames().await {
                 return end;
             }
-            let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
             let beat_at = self.send_every.map(|p| self.last_sent + p);
             let dead_at = if self.connected {
                 self.expect_every.map(|p| self.last_heard + 2 * p)
@@ -427,7 +428,7 @@ impl Conn {
                         return end;
                     }
                 }
-                _ = sleep_until(beat_at.unwrap_or(far)), if beat_at.is_some() => {
+                _ = sleep_until_some(beat_at) => {
                     if let Err(end) = self.send_raw(b"\n".to_vec()).await {
                         return end;
                     }
@@ -435,7 +436,7 @@ impl Conn {
                         return end;
                     }
                 }
-                _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
+                _ = sleep_until_some(dead_at) => {
                     return if self.connected {
                         End::Gone("no heart-beat from the client".into())
                     } else {

@@ -103,6 +103,15 @@ fn jitter() -> f64 {
 }
 
 /// Parse `-H 'Name: value'` flags.
+/// Sleep until `at`, or for ever without one: a `select!` arm for a timer
+/// that is not always set.
+pub async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 pub fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
     raw.iter()
         .map(|h| {

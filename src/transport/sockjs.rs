@@ -20,7 +20,9 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::header::CONTENT_TYPE;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
+
+use crate::transport::sleep_until_some;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -237,10 +239,9 @@ impl SockJs {
             }
             let dead_at =
                 (self.check && !self.closing).then(|| self.last_heard + 2 * self.heartbeat);
-            let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
             let frame = tokio::select! {
                 frame = self.recv_frame() => frame?,
-                _ = sleep_until(dead_at.unwrap_or(far)), if dead_at.is_some() => {
+                _ = sleep_until_some(dead_at) => {
                     return Err(Error::connect(format!(
                         "no SockJS frame from {} ({}) for {}: connection considered dead (the server should send a heartbeat every {}, see --sockjs-heartbeat)",
                         redact_url(&self.base),
