@@ -17,22 +17,19 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use http::header::CONTENT_TYPE;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::transport::sleep_until_some;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::Options;
 use super::duplex::{Data, Received};
 use super::http::{body_excerpt, client, log_exchange, request_error};
-use super::ws::{self, Ws};
+use super::ws::{self, WsLink};
 use crate::codec::sockjs::{Batch, CloseKind, DecodeError, Frame, LineDecoder, close_kind, decode};
 use crate::error::{Error, Kind, Result};
 use crate::log::redact_url;
@@ -104,7 +101,9 @@ pub struct SockJs {
 }
 
 enum Wire {
-    Ws(Box<Ws>),
+    /// The framed WebSocket, through the same link as raw WebSocket, so
+    /// its writes read while they wait (see [`WsLink`]).
+    Ws(Box<WsLink>),
     Xhr {
         client: reqwest::Client,
         send_url: Url,
@@ -292,38 +291,24 @@ impl SockJs {
     async fn recv_frame(&mut self) -> Result<Option<Frame>> {
         match &mut self.wire {
             Wire::Ws(ws) => loop {
-                match ws.next().await {
-                    Some(Ok(Message::Text(t))) => {
-                        // Empty messages carry nothing (sockjs-node ignores them too).
-                        if t.is_empty() {
-                            continue;
-                        }
+                match ws.next().await? {
+                    // Empty messages carry nothing (sockjs-node ignores them too).
+                    Received::Text(t) if t.is_empty() => {}
+                    Received::Text(t) => {
                         return decode(t.as_bytes())
                             .map(Some)
                             .map_err(|e| broken(&self.base, e));
                     }
-                    Some(Ok(Message::Binary(b))) => {
+                    Received::Binary(b) => {
                         return decode(&b).map(Some).map_err(|e| broken(&self.base, e));
                     }
-                    Some(Ok(Message::Close(frame))) => {
-                        if self.closing {
-                            return Ok(None);
-                        }
+                    Received::Closed { .. } if self.closing => return Ok(None),
+                    Received::Closed { reason, .. } => {
                         return Err(Error::connect(format!(
-                            "{} closed the WebSocket ({}) without a SockJS close frame",
-                            redact_url(&self.base),
-                            ws::describe_close(frame.as_ref())
-                        )));
-                    }
-                    Some(Ok(_)) => {}
-                    None | Some(Err(WsError::ConnectionClosed)) if self.closing => return Ok(None),
-                    None | Some(Err(WsError::ConnectionClosed)) => {
-                        return Err(Error::connect(format!(
-                            "connection to {} lost",
+                            "{} closed the WebSocket ({reason}) without a SockJS close frame",
                             redact_url(&self.base)
                         )));
                     }
-                    Some(Err(e)) => return Err(ws::stream_error(&self.base, e)),
                 }
             },
             Wire::Xhr { frames, .. } => match frames.recv().await {
@@ -355,9 +340,7 @@ impl SockJs {
     pub async fn flush(&mut self) -> Result<()> {
         self.send_batch().await?;
         if let Wire::Ws(ws) = &mut self.wire {
-            ws.flush()
-                .await
-                .map_err(|e| ws::stream_error(&self.base, e))?;
+            ws.flush().await?;
         }
         Ok(())
     }
@@ -370,10 +353,7 @@ impl SockJs {
         let body = self.out.take();
         trace!("send {n} message(s) in {} bytes", body.len());
         match &mut self.wire {
-            Wire::Ws(ws) => ws
-                .feed(Message::Text(body.into()))
-                .await
-                .map_err(|e| ws::stream_error(&self.base, e)),
+            Wire::Ws(ws) => ws.feed(Message::Text(body.into())).await,
             Wire::Xhr {
                 client, send_url, ..
             } => xhr_send(client, send_url, body).await,
@@ -390,16 +370,7 @@ impl SockJs {
         self.flush().await?;
         self.closing = true;
         match &mut self.wire {
-            Wire::Ws(ws) => {
-                verbose!("sending close 1000");
-                let frame = CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "".into(),
-                };
-                WebSocketStream::close(&mut **ws, Some(frame))
-                    .await
-                    .map_err(|e| ws::stream_error(&self.base, e))
-            }
+            Wire::Ws(ws) => ws.start_close().await,
             Wire::Xhr { task, .. } => {
                 task.abort();
                 Ok(())
@@ -493,7 +464,7 @@ async fn open(
                 match socket.next().await {
                     Some(Ok(Message::Text(t))) => {
                         expect_open(&url, decode(t.as_bytes()))?;
-                        return Ok(Wire::Ws(Box::new(socket)));
+                        return Ok(Wire::Ws(Box::new(WsLink::new(socket, &url))));
                     }
                     Some(Ok(Message::Close(frame))) => {
                         return Err(Error::server(format!(

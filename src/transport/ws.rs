@@ -154,6 +154,12 @@ impl WsLink {
         }
     }
 
+    /// Queue `frame`: [`WsLink::poll_feed`] as a future.
+    pub async fn feed(&mut self, frame: Message) -> Result<()> {
+        let mut frame = Some(frame);
+        std::future::poll_fn(|cx| self.poll_feed(cx, &mut frame)).await
+    }
+
     /// Write out everything queued, reading meanwhile.
     pub async fn flush(&mut self) -> Result<()> {
         std::future::poll_fn(|cx| {
