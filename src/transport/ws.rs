@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use base64::Engine;
 use bytes::Bytes;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Sink, Stream, StreamExt};
 use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -176,12 +176,11 @@ impl WsLink {
         .await
     }
 
+    /// Like every write here, pings and the close read while they wait.
     pub async fn ping(&mut self) -> Result<()> {
         trace!("send ping");
-        self.ws
-            .send(Message::Ping(Bytes::from_static(b"pubcat")))
-            .await
-            .map_err(|e| stream_error(&self.url, e))
+        self.feed(Message::Ping(Bytes::from_static(b"pubcat"))).await?;
+        self.flush().await
     }
 
     /// Send close 1000; the server's answer then arrives from
@@ -196,9 +195,8 @@ impl WsLink {
             code: CloseCode::Normal,
             reason: "".into(),
         };
-        WebSocketStream::close(&mut *self.ws, Some(frame))
-            .await
-            .map_err(|e| stream_error(&self.url, e))
+        self.feed(Message::Close(Some(frame))).await?;
+        self.flush().await
     }
 
     pub fn take_heard(&mut self) -> bool {
