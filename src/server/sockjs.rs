@@ -548,10 +548,7 @@ async fn pump(
                         reason: "".into(),
                     };
                     let _ = ws.send(Message::Close(Some(frame))).await;
-                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                        while let Some(Ok(_)) = ws.next().await {}
-                    })
-                    .await;
+                    super::ws::drain(&mut ws).await;
                     return;
                 }
             }

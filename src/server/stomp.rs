@@ -51,6 +51,7 @@ use super::App;
 use super::broker::{EndReason, Payload, Stored};
 use super::queue::{Consumer, Delivery};
 use super::sockjs::{Channel, Outbound};
+use super::ws::{CLOSE_GRACE, drain, shutting_down};
 use crate::codec::stomp::{Decoder, Frame, Item};
 use crate::dialect::stomp::{AckMode, negotiate_heartbeat, parse_heartbeat};
 
@@ -70,9 +71,6 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// Deliveries written between two flushes.
 const BATCH: usize = 256;
-
-/// How long a closing connection waits for the client's side of the close.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -188,14 +186,6 @@ impl Peer {
             }
         }
     }
-}
-
-/// Read until the WebSocket reports its end, for at most [`CLOSE_GRACE`].
-async fn drain(ws: &mut Ws) {
-    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        while let Some(Ok(_)) = ws.next().await {}
-    })
-    .await;
 }
 
 /// A close reason fits in a control frame (123 bytes).
@@ -410,7 +400,7 @@ impl Conn {
                 Some(self.started + CONNECT_WAIT)
             };
             tokio::select! {
-                _ = async { let _ = shutdown.wait_for(|down| *down).await; } => return End::Shutdown,
+                _ = shutting_down(&mut shutdown) => return End::Shutdown,
                 recv = self.peer.recv() => match recv {
                     Recv::Data(bytes) => {
                         self.last_heard = Instant::now();

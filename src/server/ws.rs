@@ -40,7 +40,7 @@ const BATCH: usize = 256;
 
 /// How long we wait for the peer's side of a close handshake (or for a
 /// close frame to get out) before dropping the TCP connection.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// What a connection did, for the close log line.
 #[derive(Debug, Default)]
@@ -257,7 +257,7 @@ fn to_frame(m: &Stored) -> Message {
 }
 
 /// Resolves once the server is shutting down (or the server side went away).
-async fn shutting_down(shutdown: &mut watch::Receiver<bool>) {
+pub(super) async fn shutting_down(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|down| *down).await;
 }
 
@@ -280,8 +280,12 @@ async fn close(
 }
 
 /// Read until the connection reports its end (which is also how a queued
-/// close echo gets flushed), for at most [`CLOSE_GRACE`].
-async fn drain(stream: &mut SplitStream<Ws>) {
+/// close echo gets flushed), for at most [`CLOSE_GRACE`]. Any WebSocket
+/// stream: the broker's STOMP and SockJS endpoints close the same way.
+pub(super) async fn drain<S, T, E>(stream: &mut S)
+where
+    S: futures_util::Stream<Item = std::result::Result<T, E>> + Unpin,
+{
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         while let Some(Ok(_)) = stream.next().await {}
     })

@@ -179,7 +179,8 @@ impl WsLink {
     /// Like every write here, pings and the close read while they wait.
     pub async fn ping(&mut self) -> Result<()> {
         trace!("send ping");
-        self.feed(Message::Ping(Bytes::from_static(b"pubcat"))).await?;
+        self.feed(Message::Ping(Bytes::from_static(b"pubcat")))
+            .await?;
         self.flush().await
     }
 
