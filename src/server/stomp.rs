@@ -483,15 +483,15 @@ impl Conn {
                 };
                 let receipt = frame.get("receipt").map(str::to_string);
                 queued.push(frame);
-                self.receipt(receipt.as_deref()).await?;
+                self.receipt(receipt.as_deref()).await;
             }
             "SEND" | "ACK" | "NACK" => {
                 self.execute(&frame).await?;
-                self.receipt(frame.get("receipt")).await?;
+                self.receipt(frame.get("receipt")).await;
             }
             "SUBSCRIBE" => {
                 self.subscribe(&frame)?;
-                self.receipt(frame.get("receipt")).await?;
+                self.receipt(frame.get("receipt")).await;
             }
             "UNSUBSCRIBE" => {
                 let id = require(&frame, "id")?;
@@ -503,7 +503,7 @@ impl Conn {
                 };
                 self.subs.remove(&key);
                 self.unacked.retain(|_, u| u.sub != key);
-                self.receipt(frame.get("receipt")).await?;
+                self.receipt(frame.get("receipt")).await;
             }
             "BEGIN" => {
                 let tx = require(&frame, "transaction")?;
@@ -514,7 +514,7 @@ impl Conn {
                     ));
                 }
                 self.transactions.insert(tx.to_string(), Vec::new());
-                self.receipt(frame.get("receipt")).await?;
+                self.receipt(frame.get("receipt")).await;
             }
             "COMMIT" | "ABORT" => {
                 let tx = require(&frame, "transaction")?;
@@ -529,10 +529,10 @@ impl Conn {
                         self.execute(f).await?;
                     }
                 }
-                self.receipt(frame.get("receipt")).await?;
+                self.receipt(frame.get("receipt")).await;
             }
             "DISCONNECT" => {
-                self.receipt(frame.get("receipt")).await?;
+                self.receipt(frame.get("receipt")).await;
                 let _ = self.flush().await;
                 return Ok(Some(End::Disconnect));
             }
@@ -570,7 +570,8 @@ impl Conn {
             .header("heart-beat", &format!("{sx},{sy}"))
             .header("server", concat!("pubcat/", env!("CARGO_PKG_VERSION")))
             .header("session", &session);
-        self.send(&connected).await
+        self.send(&connected).await;
+        Ok(())
     }
 
     fn key_of(&self, id: &str) -> Option<u64> {
@@ -738,13 +739,10 @@ impl Conn {
         Ok(())
     }
 
-    async fn receipt(&mut self, receipt: Option<&str>) -> Result<(), Fail> {
-        match receipt {
-            Some(id) => {
-                self.send(&Frame::new("RECEIPT").header("receipt-id", id))
-                    .await
-            }
-            None => Ok(()),
+    async fn receipt(&mut self, receipt: Option<&str>) {
+        if let Some(id) = receipt {
+            self.send(&Frame::new("RECEIPT").header("receipt-id", id))
+                .await;
         }
     }
 
@@ -867,13 +865,12 @@ impl Conn {
         }
     }
 
-    async fn send(&mut self, frame: &Frame) -> Result<(), Fail> {
+    /// Our own frames are text; the only failure is the client gone,
+    /// which the next read reports.
+    async fn send(&mut self, frame: &Frame) {
         let mut bytes = Vec::new();
         frame.encode(&mut bytes);
-        // Our own frames are text; the only failure is the client gone,
-        // which the next read reports.
         let _ = self.send_raw(bytes).await;
-        Ok(())
     }
 
     async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<(), End> {
@@ -911,7 +908,7 @@ impl Conn {
             error = error.header("receipt-id", r);
         }
         let error = error.body(Bytes::from(f.detail.clone()));
-        let _ = self.send(&error).await;
+        self.send(&error).await;
         let _ = self.flush().await;
         End::Error(format!("{}: {}", f.message, f.detail))
     }
