@@ -16,6 +16,11 @@
 //! mangle (U+2028, U+FEFF, …) travel as `\uXXXX`.
 
 use std::fmt;
+use std::time::Duration;
+
+/// How often an idle server sends `h`: sockjs-node's and Spring's default,
+/// and the embedded broker's (`--sockjs-heartbeat` says "25s" beside it).
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(25);
 
 /// One server frame.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -304,7 +304,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         max_message_size: 16 << 20,
         quiet: true,
         poll_timeout: Duration::from_secs(30),
-        sockjs_heartbeat: Duration::from_secs(25),
+        sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
     })
     .await
     .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;

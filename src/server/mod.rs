@@ -750,7 +750,7 @@ mod tests {
             max_message_size: 1 << 20,
             quiet: true,
             poll_timeout: Duration::from_millis(300),
-            sockjs_heartbeat: Duration::from_secs(25),
+            sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
         };
         tweak(&mut cfg);
         let bound = bind(cfg).await.unwrap();

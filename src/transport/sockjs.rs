@@ -70,8 +70,7 @@ impl Default for SockJsOptions {
     fn default() -> Self {
         SockJsOptions {
             transport: None,
-            // sockjs-node's and Spring's default.
-            heartbeat: Duration::from_secs(25),
+            heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
         }
     }
 }

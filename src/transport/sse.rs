@@ -51,11 +51,6 @@ impl SseLink {
         Ok(link)
     }
 
-    /// Resume from this id on the first request (`--since`, `tail` state).
-    pub fn last_event_id(&self) -> Option<&str> {
-        self.parser.last_event_id()
-    }
-
     /// GET the stream. `Ok(None)`: the server answered 204, "do not reconnect".
     async fn open(&mut self, last_id: Option<String>) -> Result<Option<reqwest::Response>> {
         let mut request = self
