@@ -493,15 +493,9 @@ async fn open(
                         continue;
                     }
                     expect_open(&url, Ok(frame))?;
-                    let (tx, frames) = mpsc::channel(FRAME_QUEUE);
-                    let receiver = Receiver {
-                        client: client.clone(),
-                        url: url.clone(),
-                        max,
-                        tx,
-                    };
-                    let task = tokio::spawn(receiver.stream(response, decoder));
-                    return Ok(xhr_wire(client, session, frames, task));
+                    return Ok(xhr_wire(client, session, &url, max, |r| {
+                        r.stream(response, decoder)
+                    }));
                 }
                 match response.chunk().await {
                     Ok(Some(chunk)) => decoder.feed(&chunk),
@@ -526,30 +520,35 @@ async fn open(
             decoder.feed(&body);
             let first = decoder.next_frame().map_err(|e| broken(&url, e))?;
             expect_open(&url, first.ok_or(DecodeError::Empty))?;
-            let (tx, frames) = mpsc::channel(FRAME_QUEUE);
-            let receiver = Receiver {
-                client: client.clone(),
-                url: url.clone(),
-                max,
-                tx,
-            };
-            let task = tokio::spawn(receiver.poll(decoder));
-            Ok(xhr_wire(client, session, frames, task))
+            Ok(xhr_wire(client, session, &url, max, |r| r.poll(decoder)))
         }
     }
 }
 
-fn xhr_wire(
+/// An HTTP session whose receiving side runs as `receive` (streaming or
+/// polling `url`) on a task of its own, handing frames over a channel.
+fn xhr_wire<F>(
     client: &reqwest::Client,
     session: &Url,
-    frames: mpsc::Receiver<Result<Frame>>,
-    task: tokio::task::JoinHandle<()>,
-) -> Wire {
+    url: &Url,
+    max: usize,
+    receive: impl FnOnce(Receiver) -> F,
+) -> Wire
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (tx, frames) = mpsc::channel(FRAME_QUEUE);
+    let receiver = Receiver {
+        client: client.clone(),
+        url: url.clone(),
+        max,
+        tx,
+    };
     Wire::Xhr {
         client: client.clone(),
         send_url: with_suffix(session, "xhr_send"),
         frames,
-        task,
+        task: tokio::spawn(receive(receiver)),
     }
 }
 
