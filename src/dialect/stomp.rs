@@ -88,7 +88,6 @@ pub struct StompLink {
     url: Url,
     transport_name: &'static str,
     decoder: Decoder,
-    out: Vec<u8>,
     /// (subscription id, destination, ack mode)
     subscriptions: Vec<(String, String, AckMode)>,
     /// `ack` ids of messages handed out and not yet acknowledged, per
@@ -132,7 +131,6 @@ impl StompLink {
             url: url.clone(),
             transport_name,
             decoder: Decoder::new(max_frame),
-            out: Vec::with_capacity(64 * 1024),
             subscriptions: Vec::new(),
             unacked: Vec::new(),
             send_every: None,
@@ -286,11 +284,12 @@ impl StompLink {
         if verbose_frames() {
             trace!("send {}", describe(frame));
         }
-        frame.encode(&mut self.out);
         // One message per frame keeps every broker happy (some parse only
         // one frame per message); batching is in the transport's write
-        // buffer, flushed by the caller.
-        let bytes = std::mem::take(&mut self.out);
+        // buffer, flushed by the caller. The frame's bytes become the
+        // message, so each frame gets a buffer of its own.
+        let mut bytes = Vec::with_capacity(frame.body.len() + 128);
+        frame.encode(&mut bytes);
         let data = match String::from_utf8(bytes) {
             Ok(text) => Data::Text(Utf8Bytes::from(text)),
             Err(e) => Data::Binary(Bytes::from(e.into_bytes())),
