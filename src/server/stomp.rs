@@ -776,14 +776,29 @@ impl Conn {
     }
 
     async fn deliver_topic(&mut self, key: u64, m: &Stored) -> Result<(), End> {
-        // Unsubscribed meanwhile: not ours any more.
+        let delivered = self.deliver(key, m.id, false, &m.payload, &m.headers);
+        delivered.await.map(drop)
+    }
+
+    /// Send message `id` to subscription `key` as a MESSAGE; its ack tag,
+    /// or None when the subscription is gone meanwhile (unsubscribed: not
+    /// ours any more; a queue's consumer gave the message back).
+    async fn deliver(
+        &mut self,
+        key: u64,
+        id: u64,
+        redelivered: bool,
+        payload: &Payload,
+        headers: &[(String, String)],
+    ) -> Result<Option<u64>, End> {
         let Some(sub) = self.subs.get(&key) else {
-            return Ok(());
+            return Ok(None);
         };
         let tag = self.next_tag;
         self.next_tag += 1;
-        let frame = message(sub, &m.id.to_string(), tag, false, &m.payload, &m.headers);
-        self.send_message(frame).await
+        let frame = message(sub, &id.to_string(), tag, redelivered, payload, headers);
+        self.send_message(frame).await?;
+        Ok(Some(tag))
     }
 
     async fn deliver_queues(&mut self, first: QueueEvent) -> Option<End> {
@@ -804,40 +819,27 @@ impl Conn {
     }
 
     async fn deliver_queue(&mut self, key: u64, d: Delivery) -> Result<(), End> {
-        // Unsubscribed meanwhile: its consumer gave the message back.
-        let Some(sub) = self.subs.get(&key) else {
+        let m = &d.message;
+        let delivered = self.deliver(key, m.id, d.redelivered, &m.payload, &m.headers);
+        let Some(tag) = delivered.await? else {
             return Ok(());
         };
-        let tag = self.next_tag;
-        self.next_tag += 1;
-        let m = &d.message;
-        let frame = message(
-            sub,
-            &m.id.to_string(),
-            tag,
-            d.redelivered,
-            &m.payload,
-            &m.headers,
-        );
-        let auto = sub.ack == AckMode::Auto;
-        self.send_message(frame).await?;
-        if auto {
+        match self.subs.get(&key) {
             // Delivered is consumed: written out, its window slot frees.
-            if let Some(Sub {
+            Some(Sub {
+                ack: AckMode::Auto,
                 source: Source::Queue(consumer),
                 ..
-            }) = self.subs.get(&key)
-            {
-                consumer.settle(&[m.id]);
+            }) => consumer.settle(&[m.id]),
+            _ => {
+                self.unacked.insert(
+                    tag,
+                    Unacked {
+                        sub: key,
+                        message: m.id,
+                    },
+                );
             }
-        } else {
-            self.unacked.insert(
-                tag,
-                Unacked {
-                    sub: key,
-                    message: m.id,
-                },
-            );
         }
         Ok(())
     }
