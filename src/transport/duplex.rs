@@ -43,13 +43,15 @@ pub enum Duplex {
 
 /// The future of [`Duplex::feed`]. A plain enum rather than an `async fn`:
 /// feeding a WebSocket is the hot path of bulk publishing, and this keeps
-/// the sink's own future one call from the caller (SockJS's, large and
-/// rare on that path, is boxed).
+/// the sink's own future one call from the caller. SockJS queues without
+/// waiting (`Queued`) and sends a full batch in a boxed future (large, and
+/// once per batch).
 pub enum Feed<'a> {
     Ws {
         link: &'a mut WsLink,
         frame: Option<Message>,
     },
+    Queued(Option<Result<()>>),
     SockJs(Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>),
 }
 
@@ -60,6 +62,7 @@ impl Future for Feed<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         match self.get_mut() {
             Feed::Ws { link, frame } => link.poll_feed(cx, frame),
+            Feed::Queued(done) => Poll::Ready(done.take().unwrap_or(Ok(()))),
             Feed::SockJs(f) => f.as_mut().poll(cx),
         }
     }
@@ -107,7 +110,10 @@ impl Duplex {
                     Data::Binary(b) => Message::Binary(b),
                 }),
             },
-            Duplex::SockJs(s) => Feed::SockJs(Box::pin(s.feed(data))),
+            Duplex::SockJs(s) => match s.push(data) {
+                Ok(true) => Feed::SockJs(Box::pin(s.send_batch())),
+                queued => Feed::Queued(Some(queued.map(drop))),
+            },
         }
     }
 

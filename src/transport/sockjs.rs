@@ -323,17 +323,17 @@ impl SockJs {
 
     /// Queue a message for the next batch. SockJS messages are strings,
     /// so binary data cannot be sent.
-    pub async fn feed(&mut self, data: Data) -> Result<()> {
+    /// True when the batch is full: [`SockJs::send_batch`] then, before
+    /// the next push. Not async, so queueing (nearly every message) costs
+    /// no future.
+    pub fn push(&mut self, data: Data) -> Result<bool> {
         let Data::Text(text) = data else {
             return Err(Error::usage(
                 "SockJS carries text messages only, and this one is binary (or not UTF-8)",
             ));
         };
         self.out.push(text.as_str());
-        if self.out.size() >= BATCH_BYTES {
-            self.send_batch().await?;
-        }
-        Ok(())
+        Ok(self.out.size() >= BATCH_BYTES)
     }
 
     pub async fn flush(&mut self) -> Result<()> {
@@ -344,7 +344,8 @@ impl SockJs {
         Ok(())
     }
 
-    async fn send_batch(&mut self) -> Result<()> {
+    /// Send the queued messages as one batch.
+    pub async fn send_batch(&mut self) -> Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
