@@ -358,17 +358,35 @@ async fn xhr(app: App, peer: SocketAddr, id: &str) -> Response {
         return javascript(close_frame(STILL_OPEN.0, STILL_OPEN.1) + "\n");
     };
     let _attached = Attached::new(&session);
+    // Polling answers one frame at a time: a close after messages waits
+    // for the next request, which finds it in `closed`.
+    match next_frames(&mut rx, &session, app.0.cfg.sockjs_heartbeat, false).await {
+        Some((out, _)) => javascript(out),
+        None => javascript("h\n"),
+    }
+}
+
+/// Wait for the session's next output: the frames to write (a close
+/// among them only `with_close`, or alone) and whether the session
+/// closed; None when `heartbeat` passed first.
+async fn next_frames(
+    rx: &mut mpsc::Receiver<Outbound>,
+    session: &Session,
+    heartbeat: Duration,
+    with_close: bool,
+) -> Option<(String, bool)> {
     let first = tokio::select! {
         first = rx.recv() => first,
-        _ = tokio::time::sleep(app.0.cfg.sockjs_heartbeat) => return javascript("h\n"),
+        _ = tokio::time::sleep(heartbeat) => return None,
     };
-    let (mut batch, close) = collect(first, &mut rx, STREAM_LIMIT);
+    let (mut batch, close) = collect(first, rx, STREAM_LIMIT);
     if let Some(c) = &close {
         session.set_closed(c.clone());
     }
-    // Polling answers one frame at a time: a close after messages waits
-    // for the next request, which finds it in `closed`.
-    javascript(frames(&mut batch, close.as_ref(), false))
+    Some((
+        frames(&mut batch, close.as_ref(), with_close),
+        close.is_some(),
+    ))
 }
 
 struct Streaming {
@@ -411,16 +429,11 @@ fn xhr_streaming(app: App, peer: SocketAddr, id: &str) -> Response {
         if st.done || st.sent >= STREAM_LIMIT {
             return None;
         }
-        let first = tokio::select! {
-            first = st.rx.recv() => first,
-            _ = tokio::time::sleep(st.heartbeat) => return Some((Ok(Bytes::from_static(b"h\n")), st)),
+        let Some((out, closed)) = next_frames(&mut st.rx, &st.session, st.heartbeat, true).await
+        else {
+            return Some((Ok(Bytes::from_static(b"h\n")), st));
         };
-        let (mut batch, close) = collect(first, &mut st.rx, STREAM_LIMIT);
-        if let Some(c) = &close {
-            st.session.set_closed(c.clone());
-            st.done = true;
-        }
-        let out = frames(&mut batch, close.as_ref(), true);
+        st.done = closed;
         st.sent += out.len();
         Some((Ok(Bytes::from(out)), st))
     });
