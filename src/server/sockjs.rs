@@ -54,6 +54,16 @@ pub(crate) struct Channel {
     pub outbound: mpsc::Sender<Outbound>,
 }
 
+impl Channel {
+    /// A channel, and the session's ends of it: where the client's
+    /// messages go in, where the connection's frames come out.
+    fn new() -> (Channel, mpsc::Sender<String>, mpsc::Receiver<Outbound>) {
+        let (in_tx, inbound) = mpsc::channel(QUEUE);
+        let (outbound, out_rx) = mpsc::channel(QUEUE);
+        (Channel { inbound, outbound }, in_tx, out_rx)
+    }
+}
+
 /// How long a session without a receiver lives.
 const DISCONNECT_DELAY: Duration = Duration::from_secs(5);
 /// Bytes of frames after which an xhr_streaming answer ends.
@@ -257,8 +267,7 @@ fn session(app: &App, peer: SocketAddr, id: &str) -> (Arc<Session>, bool) {
     if let Some(s) = map.get(id) {
         return (Arc::clone(s), false);
     }
-    let (in_tx, in_rx) = mpsc::channel(QUEUE);
-    let (out_tx, out_rx) = mpsc::channel(QUEUE);
+    let (channel, in_tx, out_rx) = Channel::new();
     let session = Arc::new(Session {
         inbound: in_tx,
         outbound: Arc::new(tokio::sync::Mutex::new(out_rx)),
@@ -268,10 +277,6 @@ fn session(app: &App, peer: SocketAddr, id: &str) -> (Arc<Session>, bool) {
     });
     map.insert(id.to_string(), Arc::clone(&session));
     drop(map);
-    let channel = Channel {
-        inbound: in_rx,
-        outbound: out_tx,
-    };
     let who = format!("{peer} /_/sockjs session {id}");
     let open = OpenGuard::new(&app.0.open);
     tokio::spawn(super::run_stomp(
@@ -491,12 +496,7 @@ fn framed_websocket(app: App, peer: SocketAddr, mut req: Request, id: &str) -> R
         let Some(ws) = super::socket(&app, on_upgrade, &who).await else {
             return;
         };
-        let (in_tx, in_rx) = mpsc::channel(QUEUE);
-        let (out_tx, out_rx) = mpsc::channel(QUEUE);
-        let channel = Channel {
-            inbound: in_rx,
-            outbound: out_tx,
-        };
+        let (channel, in_tx, out_rx) = Channel::new();
         let heartbeat = app.0.cfg.sockjs_heartbeat;
         let stomp = tokio::spawn(super::run_stomp(app, Peer::SockJs(channel), who, open));
         pump(ws, in_tx, out_rx, heartbeat).await;
