@@ -53,7 +53,7 @@ fn stomp(args: &[&str]) -> std::process::Command {
 /// Publish `n` numbered messages to `destination` with receipts; asserts
 /// every one was confirmed.
 fn publish_numbered(destination: &str, n: usize) {
-    let mut child = stomp(&[
+    let cmd = stomp(&[
         "pub",
         WS,
         "--protocol",
@@ -61,27 +61,8 @@ fn publish_numbered(destination: &str, n: usize) {
         "-t",
         destination,
         "--confirm",
-    ])
-    .stdin(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let err = collect(child.stderr.take().unwrap());
-    let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
-    assert!(status.success(), "publish failed: {stderr}");
-    assert_eq!(
-        stderr.matches("confirmed").count(),
-        n,
-        "not every SEND got its receipt: {stderr}"
-    );
+    ]);
+    common::publish_numbered(cmd, n);
 }
 
 /// Number of consumers on a queue, from rabbitmqctl.

@@ -7,12 +7,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Lines, assert_code, collect, pubcat, wait_with_timeout};
+use common::{Lines, assert_code, pubcat, run_with_input};
 
 const ADDR: &str = "127.0.0.1:18088";
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
@@ -106,26 +104,14 @@ fn broadcast_reaches_every_transport_from_every_transport() {
         for (_, s) in &subs {
             s.wait_for_a_line();
         }
-        let mut child = pubcat()
-            .args([
-                "pub",
-                &url(addr, "broadcast"),
-                "--sockjs-transport",
-                publisher,
-            ])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let err = collect(child.stderr.take().unwrap());
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
-        let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+        let mut cmd = pubcat();
+        cmd.args([
+            "pub",
+            &url(addr, "broadcast"),
+            "--sockjs-transport",
+            publisher,
+        ]);
+        let (status, stderr) = run_with_input(cmd, input.as_bytes(), Duration::from_secs(60));
         assert!(status.success(), "publish over {publisher}: {stderr}");
         let want: Vec<String> = (1..=n).map(body).collect();
         for (t, s) in subs {

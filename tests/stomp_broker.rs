@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Broker, Lines, assert_code, collect, pubcat, wait_with_timeout};
+use common::{Broker, Lines, assert_code, pubcat};
 
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
 
@@ -52,29 +51,10 @@ fn wait_for_queue(b: &Broker, name: &str, ok: impl Fn((u64, u64, u64)) -> bool) 
 /// Publish `m1`..`mN` with receipts over `url`; asserts every one was
 /// confirmed.
 fn publish_numbered(url: &str, destination: &str, n: usize, extra: &[&str]) {
-    let mut child = pubcat()
-        .args(["pub", url, "-t", destination, "--confirm"])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let err = collect(child.stderr.take().unwrap());
-    let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
-    assert!(status.success(), "publish failed: {stderr}");
-    assert_eq!(
-        stderr.matches("confirmed").count(),
-        n,
-        "not every SEND got its receipt: {stderr}"
-    );
+    let mut cmd = pubcat();
+    cmd.args(["pub", url, "-t", destination, "--confirm"])
+        .args(extra);
+    common::publish_numbered(cmd, n);
 }
 
 fn numbered(n: usize) -> Vec<String> {

@@ -401,3 +401,36 @@ impl Lines {
         (code, lines, stderr)
     }
 }
+
+/// Run `cmd` with `input` on its stdin (then closed): (exit status, stderr).
+pub fn run_with_input(
+    mut cmd: Command,
+    input: &[u8],
+    limit: Duration,
+) -> (std::process::ExitStatus, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let status = wait_with_timeout(&mut child, limit);
+    (
+        status,
+        String::from_utf8_lossy(&err.join().unwrap()).to_string(),
+    )
+}
+
+/// Publish `m1`..`mN`, one a line, through `cmd` (a `pub … --confirm`);
+/// asserts every one was confirmed.
+pub fn publish_numbered(cmd: Command, n: usize) {
+    let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
+    let (status, stderr) = run_with_input(cmd, input.as_bytes(), Duration::from_secs(120));
+    assert!(status.success(), "publish failed: {stderr}");
+    assert_eq!(
+        stderr.matches("confirmed").count(),
+        n,
+        "not every SEND got its receipt: {stderr}"
+    );
+}
