@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use common::{count_output, current_thread, env_or, median};
+use common::{count_output, current_thread, env_or, median, stdin_chunks};
 
 const SIZE: usize = 64;
 const WS: &str = "ws://127.0.0.1:15674/ws";
@@ -262,22 +262,7 @@ fn minimal_pub() {
     current_thread().block_on(async {
         let ws = connect().await;
         let (mut sink, mut stream) = ws.split();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-        std::thread::spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            loop {
-                let mut buf = BytesMut::zeroed(256 * 1024);
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(k) => {
-                        buf.truncate(k);
-                        if tx.blocking_send(buf.freeze()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
+        let mut rx = stdin_chunks();
         // Receipts are counted as they come, while sending goes on.
         let (count_tx, mut count_rx) = tokio::sync::watch::channel(0u64);
         let receipts = tokio::spawn(async move {

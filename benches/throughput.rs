@@ -16,18 +16,18 @@
 
 mod common;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use common::{count_output, current_thread, env_or, median};
+use common::{count_output, current_thread, env_or, median, stdin_chunks};
 
 const SIZE: usize = 64;
 
@@ -124,18 +124,10 @@ fn main() {
             let Some(mut command) = make("pub") else {
                 continue;
             };
-            let started = Instant::now();
-            let status = command
+            command
                 .arg(&sink)
-                .stdin(std::fs::File::open(&input).expect("input"))
-                .stdout(Stdio::null())
-                .status()
-                .expect("spawn publisher");
-            let counted = servers
-                .sink_counts
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or(0);
-            let secs = started.elapsed().as_secs_f64();
+                .stdin(std::fs::File::open(&input).expect("input"));
+            let (status, counted, secs) = run_to_sink(&mut command, &servers);
             if !status.success() || counted != n {
                 eprintln!("FAIL: {name} publish: exit {status}, sink counted {counted} of {n}");
                 failed = true;
@@ -162,18 +154,10 @@ fn main() {
             let Some(mut command) = make("gen") else {
                 continue;
             };
-            let started = Instant::now();
-            let status = command
+            command
                 .arg(format!("ws://{}/gen", servers.sink))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .status()
-                .expect("spawn generator");
-            let counted = servers
-                .sink_counts
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or(0);
-            let secs = started.elapsed().as_secs_f64();
+                .stdin(Stdio::null());
+            let (status, counted, secs) = run_to_sink(&mut command, &servers);
             if !status.success() || counted != n {
                 eprintln!("FAIL: {name} generator: exit {status}, sink counted {counted} of {n}");
                 failed = true;
@@ -275,6 +259,21 @@ fn main() {
 /// A line of the table: workload, each contender's runs, how a figure is
 /// shown, the target for the ratio.
 type Row<'a> = (String, &'a [Vec<f64>], &'a dyn Fn(f64) -> String, &'a str);
+
+/// Run a contender that sends to the sink: its exit status, the messages
+/// the sink counted on that connection, and the seconds until both ended.
+fn run_to_sink(command: &mut Command, servers: &Servers) -> (ExitStatus, usize, f64) {
+    let started = Instant::now();
+    let status = command
+        .stdout(Stdio::null())
+        .status()
+        .expect("spawn contender");
+    let counted = servers
+        .sink_counts
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or(0);
+    (status, counted, started.elapsed().as_secs_f64())
+}
 
 fn which(cmd: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
@@ -386,22 +385,7 @@ fn minimal_pub() {
     let url = std::env::args().next_back().expect("url");
     current_thread().block_on(async {
         let mut ws = minimal_connect(&url).await;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-        std::thread::spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            loop {
-                let mut buf = BytesMut::zeroed(256 * 1024);
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(k) => {
-                        buf.truncate(k);
-                        if tx.blocking_send(buf.freeze()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
+        let mut rx = stdin_chunks();
         let mut rest = BytesMut::new();
         while let Some(chunk) = rx.recv().await {
             rest.extend_from_slice(&chunk);

@@ -51,3 +51,25 @@ pub fn count_output(cmd: &mut Command) -> (ExitStatus, usize, usize, f64) {
     let status = child.wait().expect("wait contender");
     (status, lines, bytes, started.elapsed().as_secs_f64())
 }
+
+/// Stdin in 256 KiB chunks, read on a thread of its own (as pubcat reads
+/// it), for the minimal clients.
+pub fn stdin_chunks() -> tokio::sync::mpsc::Receiver<bytes::Bytes> {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut buf = bytes::BytesMut::zeroed(256 * 1024);
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(k) => {
+                    buf.truncate(k);
+                    if tx.blocking_send(buf.freeze()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
