@@ -507,10 +507,7 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
         let mut stats = ws::ConnStats::default();
         tokio::select! {
             _ = ws::serve(socket, conn, &mut stats) => {}
-            _ = async {
-                let _ = shutdown.wait_for(|down| *down).await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => {
+            _ = grace_over(&mut shutdown) => {
                 stats.reason = "server shutting down; client did not close in time".to_string();
             }
         }
@@ -558,18 +555,21 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
     response
 }
 
+/// Resolves [`SHUTDOWN_GRACE`] after shutdown began: a connection still
+/// open then is dropped.
+async fn grace_over(shutdown: &mut watch::Receiver<bool>) {
+    ws::shutting_down(shutdown).await;
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+}
+
 /// Serve a STOMP connection, counted open by `open`; one that has not
 /// closed [`SHUTDOWN_GRACE`] after shutdown began is dropped.
 async fn run_stomp(app: App, peer: stomp::Peer, who: String, open: OpenGuard) {
     let _open = open;
     let mut shutdown = app.0.shutdown.clone();
-    let grace = async {
-        let _ = shutdown.wait_for(|down| *down).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
     tokio::select! {
         _ = stomp::serve(app.clone(), peer, who.clone()) => {}
-        _ = grace => app.log(format_args!(
+        _ = grace_over(&mut shutdown) => app.log(format_args!(
             "stomp close {who} (server shutting down; client did not close in time)"
         )),
     }
