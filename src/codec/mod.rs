@@ -1,6 +1,7 @@
 //! Pure protocol codecs: bytes in, frames out, no I/O.
 
 pub mod engineio;
+pub mod lf;
 pub mod socketio;
 pub mod sockjs;
 pub mod sse;

@@ -114,7 +114,7 @@ impl SseLink {
                 self.retry = retry;
             }
             if self.parser.take_overflow() {
-                status!("dropped an event larger than --max-message-size");
+                status!("dropped an event with a field larger than --max-message-size");
             }
             if self.reconnecting {
                 self.reconnect().await?;
