@@ -277,20 +277,9 @@ impl Session {
     /// body that is not UTF-8 cannot be a text frame, so it goes as binary
     /// rather than being lost; returns true when that happened.
     pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<bool> {
-        let as_binary = binary || std::str::from_utf8(&body).is_err();
+        let as_binary = binary || !is_text(&body);
         match &mut self.link {
-            Link::Duplex(duplex) => {
-                let data = if as_binary {
-                    Data::Binary(body)
-                } else {
-                    // SAFETY: checked just above; `try_from` would need a
-                    // second reference to keep the bytes for the binary
-                    // fallback, and that refcount traffic shows up at
-                    // millions of messages a second.
-                    Data::Text(unsafe { Utf8Bytes::from_bytes_unchecked(body) })
-                };
-                duplex.feed(data).await?;
-            }
+            Link::Duplex(duplex) => duplex.feed(data(body, as_binary)).await?,
             Link::Post {
                 client,
                 url,
@@ -321,6 +310,37 @@ impl Session {
             }
         }
         Ok(as_binary)
+    }
+
+    /// Queue every body, as [`Session::feed`] does each, in one future:
+    /// on a WebSocket, a future per message (this one, the transport's, the
+    /// caller's) cost a fifth of bulk publish time. `fed` counts what was
+    /// queued, also when an error ends the batch early.
+    pub async fn feed_all(
+        &mut self,
+        bodies: impl Iterator<Item = Bytes>,
+        binary: bool,
+        fed: &mut Fed,
+    ) -> Result<()> {
+        let Link::Duplex(duplex) = &mut self.link else {
+            for body in bodies {
+                let as_binary = self.feed(body, binary).await?;
+                fed.count_one(as_binary && !binary);
+            }
+            return Ok(());
+        };
+        let (mut pulled, mut first_binary) = (fed.count, None);
+        let frames = bodies.map(|body| {
+            let not_text = !binary && !is_text(&body);
+            if not_text && first_binary.is_none() {
+                first_binary = Some(pulled);
+            }
+            pulled += 1;
+            data(body, binary || not_text)
+        });
+        let result = duplex.feed_all(frames, &mut fed.count).await;
+        fed.first_as_binary = fed.first_as_binary.or(first_binary);
+        result
     }
 
     pub async fn flush(&mut self) -> Result<()> {
@@ -398,6 +418,44 @@ impl Session {
                 Ok(false)
             }
         }
+    }
+}
+
+/// What [`Session::feed_all`] queued.
+#[derive(Debug, Default)]
+pub struct Fed {
+    /// Messages queued.
+    pub count: u64,
+    /// The index (counted from 0) of the first text message that was not
+    /// UTF-8 and so went as binary.
+    pub first_as_binary: Option<u64>,
+}
+
+impl Fed {
+    fn count_one(&mut self, as_binary: bool) {
+        if as_binary && self.first_as_binary.is_none() {
+            self.first_as_binary = Some(self.count);
+        }
+        self.count += 1;
+    }
+}
+
+/// UTF-8, so it can go as a text frame. ASCII is checked first: for the
+/// short bodies of bulk publishing that is cheaper than `from_utf8` alone,
+/// whose fast path wants aligned words.
+fn is_text(body: &[u8]) -> bool {
+    body.is_ascii() || std::str::from_utf8(body).is_ok()
+}
+
+/// A body as a frame: binary, or text that has been checked to be UTF-8.
+fn data(body: Bytes, as_binary: bool) -> Data {
+    if as_binary {
+        Data::Binary(body)
+    } else {
+        // SAFETY: the caller checked; `try_from` would need a second
+        // reference to keep the bytes for the binary fallback, and that
+        // refcount traffic shows up at millions of messages a second.
+        Data::Text(unsafe { Utf8Bytes::from_bytes_unchecked(body) })
     }
 }
 

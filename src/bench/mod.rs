@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind, Result};
-use crate::session::{Incoming, Session};
+use crate::session::{Fed, Incoming, Session};
 use crate::shutdown::Interrupt;
 use crate::transport::Options;
 use crate::verbose;
@@ -581,32 +581,53 @@ async fn publisher(
                 return Ok(());
             }
             let now = shared.now_ns();
-            let mut fed = 0;
+            let due_of = |seq: u64| match interval_ns {
+                Some(every) => go_ns + (seq as f64 * every) as u64,
+                None => now,
+            };
+            // The messages due now (a batch at the most), and whether the
+            // run ends after them; then all of them in one feed.
+            let first = result.sent;
+            let (mut fed, mut measured, mut ends) = (0, 0, false);
             while fed < BATCH {
-                let due = match interval_ns {
-                    Some(every) => go_ns + (result.sent as f64 * every) as u64,
-                    None => now,
-                };
+                let due = due_of(first + fed as u64);
                 if due > now {
                     break;
                 }
-                let measured = due >= window_ns;
-                if due >= end_ns || (measured && quota.is_some_and(|q| result.measured >= q)) {
-                    session.flush().await?;
-                    return Ok(());
+                let counts = due >= window_ns;
+                if due >= end_ns
+                    || (counts && quota.is_some_and(|q| result.measured + measured >= q))
+                {
+                    ends = true;
+                    break;
                 }
-                let body = writer.payload(payload::Kind::Message, result.sent, due);
-                if measured {
-                    result.measured += 1;
-                    result.measured_bytes += body.len() as u64;
-                }
-                session.feed(body, false).await?;
-                if unflushed == 0 {
-                    oldest_due = due;
-                }
-                unflushed += 1;
-                result.sent += 1;
+                measured += u64::from(counts);
                 fed += 1;
+            }
+            if fed > 0 {
+                if unflushed == 0 {
+                    oldest_due = due_of(first);
+                }
+                let mut measured_bytes = 0;
+                let bodies = (first..first + fed as u64).map(|seq| {
+                    let due = due_of(seq);
+                    let body = writer.payload(payload::Kind::Message, seq, due);
+                    if due >= window_ns {
+                        measured_bytes += body.len() as u64;
+                    }
+                    body
+                });
+                let mut queued = Fed::default();
+                let fed_all = session.feed_all(bodies, false, &mut queued).await;
+                result.sent += queued.count;
+                result.measured += measured;
+                result.measured_bytes += measured_bytes;
+                unflushed += fed;
+                fed_all?;
+            }
+            if ends {
+                session.flush().await?;
+                return Ok(());
             }
             let next_due = interval_ns.map(|every| go_ns + (result.sent as f64 * every) as u64);
             // Paced messages due within FLUSH_WINDOW_NS of each other go out

@@ -80,12 +80,26 @@ impl Writer {
     }
 }
 
+/// `v` as lowercase hex filling `out`, whose length is even: a byte, two
+/// digits, at a time from a table (a digit at a time was most of the cost
+/// of a payload).
 fn put_hex(out: &mut [u8], mut v: u64) {
-    for b in out.iter_mut().rev() {
-        *b = HEX[(v & 0xf) as usize];
-        v >>= 4;
+    for pair in out.rchunks_exact_mut(2) {
+        pair.copy_from_slice(&HEX_PAIRS[(v & 0xff) as usize]);
+        v >>= 8;
     }
 }
+
+/// The two hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
 
 fn get_hex(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |n, &b| {
@@ -120,6 +134,21 @@ pub fn decode(body: &[u8]) -> Option<Header> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_zero_padded() {
+        for v in [0u64, 1, 0xab, 0x1234_5678_9abc_def0, u64::MAX] {
+            let mut out = [0u8; 16];
+            put_hex(&mut out, v);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), format!("{v:016x}"));
+            let mut out = [0u8; 4];
+            put_hex(&mut out, v);
+            assert_eq!(
+                std::str::from_utf8(&out).unwrap(),
+                format!("{:04x}", v & 0xffff)
+            );
+        }
+    }
 
     #[test]
     fn payloads_round_trip_at_the_asked_size() {

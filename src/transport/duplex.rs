@@ -68,6 +68,13 @@ impl Future for Feed<'_> {
     }
 }
 
+fn message(data: Data) -> Message {
+    match data {
+        Data::Text(t) => Message::Text(t),
+        Data::Binary(b) => Message::Binary(b),
+    }
+}
+
 impl Duplex {
     /// Open `url` over `transport` (ws or sockjs), offering the WebSocket
     /// `subprotocols` a dialect speaks (SockJS has none).
@@ -105,16 +112,44 @@ impl Duplex {
         match self {
             Duplex::Ws(link) => Feed::Ws {
                 link,
-                frame: Some(match data {
-                    Data::Text(t) => Message::Text(t),
-                    Data::Binary(b) => Message::Binary(b),
-                }),
+                frame: Some(message(data)),
             },
             Duplex::SockJs(s) => match s.push(data) {
                 Ok(true) => Feed::SockJs(Box::pin(s.send_batch())),
                 queued => Feed::Queued(Some(queued.map(drop))),
             },
         }
+    }
+
+    /// Queue every frame in one future, counting in `fed` those queued.
+    pub async fn feed_all(
+        &mut self,
+        mut frames: impl Iterator<Item = Data>,
+        fed: &mut u64,
+    ) -> Result<()> {
+        let Duplex::Ws(link) = self else {
+            for data in frames {
+                self.feed(data).await?;
+                *fed += 1;
+            }
+            return Ok(());
+        };
+        let mut frame = None;
+        std::future::poll_fn(|cx| {
+            loop {
+                if frame.is_none() {
+                    match frames.next() {
+                        Some(data) => frame = Some(message(data)),
+                        None => return Poll::Ready(Ok(())),
+                    }
+                }
+                match link.poll_feed(cx, &mut frame) {
+                    Poll::Ready(Ok(())) => *fed += 1,
+                    other => return other,
+                }
+            }
+        })
+        .await
     }
 
     pub async fn flush(&mut self) -> Result<()> {
