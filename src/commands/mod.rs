@@ -191,20 +191,27 @@ fn parse_heartbeat_flag(s: &str) -> Result<(u64, u64)> {
     })
 }
 
-/// The stdout printer the user asked for.
-/// The printer for `-o`; without it, `on_tty` on a terminal (toasts for
-/// `subscribe`, compact lines for `tail`) and lines when piped.
 /// A write to stdout as commands take it: a closed pipe (`| head`) is no
 /// error, the reader is done; any other failure is one (exit 6).
+#[inline]
 pub fn stdout_ok(written: std::io::Result<()>) -> Result<()> {
     match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::local(format!("writing to stdout: {e}")))
-        }
-        _ => Ok(()),
+        Ok(()) => Ok(()),
+        Err(e) => stdout_failed(e),
     }
 }
 
+#[cold]
+fn stdout_failed(e: std::io::Error) -> Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Ok(());
+    }
+    Err(Error::local(format!("writing to stdout: {e}")))
+}
+
+/// The stdout printer the user asked for: `-o`; without it, `on_tty` on
+/// a terminal (toasts for `subscribe`, compact lines for `tail`) and lines
+/// when piped.
 pub fn printer(global: &Global, on_tty: Format) -> Printer<std::io::Stdout> {
     let tty = std::io::stdout().is_terminal();
     let format = render::resolve_format(global.output, tty, on_tty);

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use url::Url;
 
@@ -104,6 +105,14 @@ impl Duplex {
             // Boxed: SockJS's futures (timers, HTTP requests) are large,
             // and inline they would make every WebSocket call move them.
             Duplex::SockJs(s) => Box::pin(s.next()).await,
+        }
+    }
+
+    /// The next message if one is already buffered, without waiting.
+    pub fn next_ready(&mut self) -> Option<Result<Received>> {
+        match self {
+            Duplex::Ws(ws) => ws.next_ready(),
+            Duplex::SockJs(s) => Box::pin(s.next()).now_or_never(),
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use base64::Engine;
 use bytes::Bytes;
-use futures_util::{Sink, Stream, StreamExt};
+use futures_util::{Sink, Stream};
 use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -74,40 +74,53 @@ impl WsLink {
 
     /// The next message or close. Cancel-safe.
     pub async fn next(&mut self) -> Result<Received> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// The next message if one is already buffered, without waiting. No
+    /// future is built: draining a burst calls this once per message.
+    pub fn next_ready(&mut self) -> Option<Result<Received>> {
+        match self.poll_next(&mut Context::from_waker(std::task::Waker::noop())) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
         loop {
             let frame = match self.inbox.pop_front() {
                 Some(frame) => frame,
-                None => self.ws.next().await,
+                None => std::task::ready!(Pin::new(&mut *self.ws).poll_next(cx)),
             };
             self.heard = true;
             match frame {
                 Some(Ok(Message::Text(text))) => {
                     trace!("recv text {} bytes", text.len());
-                    return Ok(Received::Text(text));
+                    return Poll::Ready(Ok(Received::Text(text)));
                 }
                 Some(Ok(Message::Binary(body))) => {
                     trace!("recv binary {} bytes", body.len());
-                    return Ok(Received::Binary(body));
+                    return Poll::Ready(Ok(Received::Binary(body)));
                 }
                 Some(Ok(Message::Ping(p))) => trace!("recv ping {} bytes (pong queued)", p.len()),
                 Some(Ok(Message::Pong(p))) => trace!("recv pong {} bytes", p.len()),
                 Some(Ok(Message::Close(frame))) => {
                     let reason = describe_close(frame.as_ref());
                     verbose!("server sent close {reason}");
-                    return Ok(Received::Closed {
+                    return Poll::Ready(Ok(Received::Closed {
                         clean: is_clean_close(frame.as_ref()),
                         reason,
-                    });
+                    }));
                 }
                 Some(Ok(Message::Frame(_))) => {}
                 // The stream ends after a completed close handshake.
                 None | Some(Err(WsError::ConnectionClosed)) => {
-                    return Ok(Received::Closed {
+                    return Poll::Ready(Ok(Received::Closed {
                         reason: "connection closed".into(),
                         clean: self.closing,
-                    });
+                    }));
                 }
-                Some(Err(e)) => return Err(stream_error(&self.url, e)),
+                Some(Err(e)) => return Poll::Ready(Err(stream_error(&self.url, e))),
             }
         }
     }
