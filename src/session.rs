@@ -276,6 +276,27 @@ impl Session {
         Some(got.map(|got| self.lend(got)))
     }
 
+    /// Hand `f` each message already buffered, `max` at the most, without
+    /// waiting, until it answers Some. A reader's burst loop, inside the
+    /// session so that no message's `Option<Result<Incoming>>` has to leave
+    /// it.
+    #[inline]
+    pub fn drain_ready<T>(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(&Incoming<'_>) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        for _ in 0..max {
+            let Some(incoming) = self.next_ready() else {
+                break;
+            };
+            if let Some(t) = f(&incoming?)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
     /// Queue a message for sending; [`Session::flush`] pushes it out. A text
     /// body that is not UTF-8 cannot be a text frame, so it goes as binary
     /// rather than being lost; returns true when that happened.

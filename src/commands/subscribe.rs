@@ -127,17 +127,15 @@ pub async fn run(
                 awaiting_answer = session.ping().await?;
             }
             first = session.next() => {
-                let mut next = Some(first);
-                let mut handled = 0;
-                while let Some(incoming) = next {
-                    if let Some(end) = sub.handle(&incoming?)? {
-                        return match end {
-                            End::Done => sub.finish(&mut session, Outcome::Done).await,
-                            End::Closed(reason, clean) => sub.closed_by_server(reason, clean),
-                        };
-                    }
-                    handled += 1;
-                    next = if handled < BURST { session.next_ready() } else { None };
+                let mut end = sub.handle(&first?)?;
+                if end.is_none() {
+                    end = session.drain_ready(BURST - 1, |incoming| sub.handle(incoming))?;
+                }
+                if let Some(end) = end {
+                    return match end {
+                        End::Done => sub.finish(&mut session, Outcome::Done).await,
+                        End::Closed(reason, clean) => sub.closed_by_server(reason, clean),
+                    };
                 }
                 match sub.printer.flush() {
                     Ok(()) => {}
