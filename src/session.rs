@@ -198,9 +198,9 @@ impl Session {
     /// without waiting, so its messages keep the receive time of its first.
     async fn read(&mut self, draining: bool) -> Result<Got> {
         let m = &mut self.current;
+        release_body(m);
         Ok(match &mut self.link {
             Link::Duplex(duplex) => {
-                release_body(m);
                 let received = duplex.next().await?;
                 stamp(m, draining);
                 fill(m, received)
@@ -262,15 +262,13 @@ impl Session {
         // The two hot paths go to their transport directly: going through
         // `read` would build (and copy) its whole future, every link's
         // state in it, per message; that cost a third of SSE receive time.
+        release_body(&mut self.current);
         let got = match &mut self.link {
             // The parser holds the rest of the chunk.
             Link::Sse(sse) => Ok(fill_sse(&mut self.current, sse.next_buffered()?)),
-            Link::Duplex(duplex) => {
-                release_body(&mut self.current);
-                duplex
-                    .next_ready()?
-                    .map(|received| fill(&mut self.current, received))
-            }
+            Link::Duplex(duplex) => duplex
+                .next_ready()?
+                .map(|received| fill(&mut self.current, received)),
             _ => self.read(true).now_or_never()?,
         };
         Some(got.map(|got| self.lend(got)))
@@ -483,11 +481,12 @@ fn data(body: Bytes, as_binary: bool) -> Data {
     }
 }
 
-/// Let go of the last message's body before reading the next: it is a
-/// slice of tungstenite's read buffer, and while it is held the buffer is
-/// shared, so tungstenite's next `reserve` allocates a small new one
-/// instead of reusing its 128 KiB; reads then came 4 KiB at a time, 23
-/// times as many `recvfrom` calls as the minimal client made.
+/// Let go of the last message's body before reading the next, whatever the
+/// link: it is a slice of what the transport read (tungstenite's read
+/// buffer, a STOMP frame's), and while it is held that buffer is shared,
+/// so tungstenite's next `reserve` allocates a small new one instead of
+/// reusing its 128 KiB; reads then came 4 KiB at a time, 23 times as many
+/// `recvfrom` calls as the minimal client made.
 fn release_body(m: &mut Message) {
     m.body = Bytes::new();
 }

@@ -585,46 +585,40 @@ async fn publisher(
                 Some(every) => go_ns + (seq as f64 * every) as u64,
                 None => now,
             };
-            // The messages due now (a batch at the most), and whether the
-            // run ends after them; then all of them in one feed.
+            // The messages due now, a batch at the most, fed in one go;
+            // `ends` when the run ends after them.
             let first = result.sent;
-            let (mut fed, mut measured, mut ends) = (0, 0, false);
-            while fed < BATCH {
-                let due = due_of(first + fed as u64);
+            let (mut measured, mut measured_bytes, mut ends) = (0, 0, false);
+            let bodies = (first..first + BATCH as u64).map_while(|seq| {
+                let due = due_of(seq);
                 if due > now {
-                    break;
+                    return None;
                 }
                 let counts = due >= window_ns;
                 if due >= end_ns
                     || (counts && quota.is_some_and(|q| result.measured + measured >= q))
                 {
                     ends = true;
-                    break;
+                    return None;
                 }
-                measured += u64::from(counts);
-                fed += 1;
-            }
-            if fed > 0 {
-                if unflushed == 0 {
-                    oldest_due = due_of(first);
+                let body = writer.payload(payload::Kind::Message, seq, due);
+                if counts {
+                    measured += 1;
+                    measured_bytes += body.len() as u64;
                 }
-                let mut measured_bytes = 0;
-                let bodies = (first..first + fed as u64).map(|seq| {
-                    let due = due_of(seq);
-                    let body = writer.payload(payload::Kind::Message, seq, due);
-                    if due >= window_ns {
-                        measured_bytes += body.len() as u64;
-                    }
-                    body
-                });
-                let mut queued = Fed::default();
-                let fed_all = session.feed_all(bodies, false, &mut queued).await;
-                result.sent += queued.count;
-                result.measured += measured;
-                result.measured_bytes += measured_bytes;
-                unflushed += fed;
-                fed_all?;
+                Some(body)
+            });
+            let mut queued = Fed::default();
+            let fed_all = session.feed_all(bodies, false, &mut queued).await;
+            let fed = queued.count as usize;
+            if unflushed == 0 && fed > 0 {
+                oldest_due = due_of(first);
             }
+            result.sent += queued.count;
+            result.measured += measured;
+            result.measured_bytes += measured_bytes;
+            unflushed += fed;
+            fed_all?;
             if ends {
                 session.flush().await?;
                 return Ok(());

@@ -358,17 +358,14 @@ impl Publisher {
             };
             if self.count == 1 && self.interval.is_none() {
                 self.feed_all(&mut lines).await?;
-            }
-            for (i, line) in lines.drain(..).enumerate() {
-                if self.count == 0 {
-                    continue;
-                }
-                for _ in 1..self.count {
-                    self.send(line.clone()).await?;
-                }
-                self.send(line).await?;
-                if i % DRAIN_EVERY == DRAIN_EVERY - 1 {
-                    self.drain_incoming()?;
+            } else {
+                for (i, line) in lines.drain(..).enumerate() {
+                    for _ in 0..self.count {
+                        self.send(line.clone()).await?;
+                    }
+                    if i % DRAIN_EVERY == DRAIN_EVERY - 1 {
+                        self.drain_incoming()?;
+                    }
                 }
             }
             if done {
