@@ -7,9 +7,12 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 /// Short text kept inline: ids and event names arrive with every message,
-/// and up to 23 bytes this costs neither an allocation nor (unlike a shared
-/// buffer) an atomic reference count per copy.
-pub type Text = smol_str::SmolStr;
+/// and up to 24 bytes this costs neither an allocation nor (unlike a shared
+/// buffer) an atomic reference count per copy. compact_str rather than
+/// smol_str: it builds a short string in registers, where smol_str's byte
+/// copy followed by a move stalled the CPU (a load spanning several
+/// stores) on every id, a tenth of SSE receive time.
+pub type Text = compact_str::CompactString;
 
 /// A message as pubcat received it.
 #[derive(Clone, Debug)]

@@ -206,14 +206,15 @@ impl Session {
                 fill(m, received)
             }
             Link::Sse(sse) => {
-                let event = sse.next().await?;
+                let more = sse.next(&mut sse_slots(m)).await?;
                 stamp(m, draining);
-                match event {
-                    Some(e) => fill_sse(m, e),
-                    None => Got::Closed {
+                if more {
+                    Got::Message
+                } else {
+                    Got::Closed {
                         reason: "the server ended the event stream (204)".into(),
                         clean: true,
-                    },
+                    }
                 }
             }
             Link::Stomp(stomp) => match stomp.next(draining).await? {
@@ -259,19 +260,32 @@ impl Session {
     /// reader drain a burst and flush its output once per burst. Messages of
     /// one burst share the receive time of its first.
     pub fn next_ready(&mut self) -> Option<Result<Incoming<'_>>> {
+        let got = self.ready()?;
+        Some(got.map(|got| self.lend(got)))
+    }
+
+    /// What the link already holds, into the session's message. Inlined
+    /// into the burst loops, so that what it answers stays in registers: an
+    /// answer returned through memory per message (written field by field,
+    /// read back whole) stalled the CPU on every SSE event.
+    #[inline]
+    fn ready(&mut self) -> Option<Result<Got>> {
         // The two hot paths go to their transport directly: going through
         // `read` would build (and copy) its whole future, every link's
         // state in it, per message; that cost a third of SSE receive time.
         release_body(&mut self.current);
-        let got = match &mut self.link {
+        match &mut self.link {
             // The parser holds the rest of the chunk.
-            Link::Sse(sse) => Ok(fill_sse(&mut self.current, sse.next_buffered()?)),
-            Link::Duplex(duplex) => duplex
-                .next_ready()?
-                .map(|received| fill(&mut self.current, received)),
-            _ => self.read(true).now_or_never()?,
-        };
-        Some(got.map(|got| self.lend(got)))
+            Link::Sse(sse) => sse
+                .next_buffered(&mut sse_slots(&mut self.current))
+                .then_some(Ok(Got::Message)),
+            Link::Duplex(duplex) => Some(
+                duplex
+                    .next_ready()?
+                    .map(|received| fill(&mut self.current, received)),
+            ),
+            _ => self.read(true).now_or_never(),
+        }
     }
 
     /// Hand `f` each message already buffered, `max` at the most, without
@@ -285,10 +299,10 @@ impl Session {
         mut f: impl FnMut(&Incoming<'_>) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
         for _ in 0..max {
-            let Some(incoming) = self.next_ready() else {
+            let Some(got) = self.ready() else {
                 break;
             };
-            if let Some(t) = f(&incoming?)? {
+            if let Some(t) = f(&self.lend(got?))? {
                 return Ok(Some(t));
             }
         }
@@ -514,10 +528,11 @@ fn fill(m: &mut Message, received: Received) -> Got {
     Got::Message
 }
 
-/// Put an SSE event into the session's message.
-fn fill_sse(m: &mut Message, e: crate::codec::sse::Event) -> Got {
-    m.body = e.data;
-    m.id = e.id.filter(|id| !id.is_empty());
-    m.event = Some(e.event);
-    Got::Message
+/// The fields of the message an SSE event is parsed into, in place.
+fn sse_slots(m: &mut Message) -> crate::codec::sse::Slots<'_> {
+    crate::codec::sse::Slots {
+        data: &mut m.body,
+        event: &mut m.event,
+        id: &mut m.id,
+    }
 }

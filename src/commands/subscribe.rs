@@ -172,6 +172,7 @@ impl Subscriber {
 
     /// By reference: a message is large, and moving one per call showed in
     /// receive throughput.
+    #[inline(always)]
     fn handle(&mut self, incoming: &Incoming) -> Result<Option<End>> {
         match incoming {
             Incoming::Message(m) => {
@@ -191,6 +192,7 @@ impl Subscriber {
         }
     }
 
+    #[inline(always)]
     fn print(&mut self, m: &Message) -> Result<()> {
         self.received += 1;
         // A closed stdout (`| head`) is handled where the burst is flushed.

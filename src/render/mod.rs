@@ -74,6 +74,7 @@ impl<W: Write> Printer<W> {
         }
     }
 
+    #[inline(always)]
     pub fn print(&mut self, msg: &Message) -> io::Result<()> {
         match self.format {
             Format::Raw => line::raw(&mut self.out, msg),

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::http::{body_excerpt, client, log_exchange, request_error};
 use super::{Backoff, Options};
-use crate::codec::sse::{Event, Parser};
+use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::{status, trace, verbose};
@@ -97,16 +97,19 @@ impl SseLink {
         Ok(Some(response))
     }
 
-    /// The next event already received, without waiting.
-    pub fn next_buffered(&mut self) -> Option<Event> {
-        self.parser.next_event()
+    /// Write the next event already received to `out`, without waiting;
+    /// false when there is none.
+    #[inline]
+    pub fn next_buffered(&mut self, out: &mut Slots) -> bool {
+        self.parser.next_into(out)
     }
 
-    /// The next event; `Ok(None)` when the server ended the stream for good.
-    pub async fn next(&mut self) -> Result<Option<Event>> {
+    /// Write the next event to `out`; `Ok(false)` when the server ended the
+    /// stream for good.
+    pub async fn next(&mut self, out: &mut Slots<'_>) -> Result<bool> {
         loop {
-            if let Some(e) = self.parser.next_event() {
-                return Ok(Some(e));
+            if self.parser.next_into(out) {
+                return Ok(true);
             }
             // The chunks so far are parsed: note what they asked for.
             if let Some(retry) = self.parser.take_retry() {
@@ -120,7 +123,7 @@ impl SseLink {
                 self.reconnect().await?;
             }
             let Some(response) = self.response.as_mut() else {
-                return Ok(None);
+                return Ok(false);
             };
             match response.chunk().await {
                 Ok(Some(chunk)) => {
