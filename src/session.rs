@@ -273,17 +273,20 @@ impl Session {
         // The two hot paths go to their transport directly: going through
         // `read` would build (and copy) its whole future, every link's
         // state in it, per message; that cost a third of SSE receive time.
-        release_body(&mut self.current);
         match &mut self.link {
-            // The parser holds the rest of the chunk.
+            // The parser holds the rest of the chunk, and writing the next
+            // event's body lets go of the last one.
             Link::Sse(sse) => sse
                 .next_buffered(&mut sse_slots(&mut self.current))
                 .then_some(Ok(Got::Message)),
-            Link::Duplex(duplex) => Some(
-                duplex
-                    .next_ready()?
-                    .map(|received| fill(&mut self.current, received)),
-            ),
+            Link::Duplex(duplex) => {
+                release_body(&mut self.current);
+                Some(
+                    duplex
+                        .next_ready()?
+                        .map(|received| fill(&mut self.current, received)),
+                )
+            }
             _ => self.read(true).now_or_never(),
         }
     }
