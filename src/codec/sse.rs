@@ -209,13 +209,12 @@ impl Parser {
     }
 
     fn set_chunk(&mut self, chunk: Bytes) {
-        // Servers send neither: one search rules both out.
+        // Servers send neither: one search rules both out; past the first
+        // found, only the other one is looked for.
         (self.has_cr, self.has_nul) = match memchr::memchr2(b'\r', 0, &chunk) {
             None => (false, false),
-            Some(_) => (
-                memchr::memchr(b'\r', &chunk).is_some(),
-                memchr::memchr(0, &chunk).is_some(),
-            ),
+            Some(i) if chunk[i] == b'\r' => (true, memchr::memchr(0, &chunk[i..]).is_some()),
+            Some(i) => (memchr::memchr(b'\r', &chunk[i..]).is_some(), true),
         };
         self.lf.reset();
         self.fast = false;
@@ -325,9 +324,8 @@ impl Parser {
     /// anything else (no complete event left, several data lines, `retry`,
     /// unknown fields, bytes not yet known to be UTF-8, a NUL in an id, an
     /// event longer than the size limit) it answers false and the general
-    /// parser reads the same bytes from the
-    /// same place. Going through the general line handler cost three times
-    /// as many instructions per event.
+    /// parser reads the same bytes from the same place. Going through the
+    /// general line handler cost three times as many instructions per event.
     fn whole_event(&mut self, out: &mut Slots) -> bool {
         let chunk = &self.chunk[..];
         let mut pos = self.pos;
@@ -376,7 +374,7 @@ impl Parser {
         let text = |(a, b): (usize, usize)| {
             Text::new(unsafe { std::str::from_utf8_unchecked(&chunk[a..b]) })
         };
-        let data = self.chunk.slice(data_from..data_to);
+        *out.data = self.chunk.slice(data_from..data_to);
         *out.event = Some(match event {
             Some((a, b)) if a < b => text((a, b)),
             _ => MESSAGE,
@@ -386,7 +384,6 @@ impl Parser {
         }
         self.pos = pos;
         self.write_id(out);
-        *out.data = data;
         true
     }
 

@@ -6,7 +6,6 @@ use std::io::{self, Write};
 use crate::message::Message;
 
 /// The body byte-exact, then `\n`.
-#[inline]
 pub fn raw(out: &mut impl Write, msg: &Message) -> io::Result<()> {
     out.write_all(&msg.body)?;
     out.write_all(b"\n")

@@ -74,6 +74,8 @@ impl<W: Write> Printer<W> {
         }
     }
 
+    /// Inlined into the receive loops: a call per message showed in the
+    /// instruction count of `sub -o raw` (with `Subscriber::handle`, 8%).
     #[inline(always)]
     pub fn print(&mut self, msg: &Message) -> io::Result<()> {
         match self.format {
