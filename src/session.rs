@@ -21,7 +21,7 @@ use crate::dialect::socketio::{self, SocketIoLink};
 use crate::dialect::stomp::{self, Read, StompLink};
 use crate::endpoint::{Endpoint, Protocol, Transport};
 use crate::error::{Error, Result};
-use crate::message::Message;
+use crate::message::{Body, Message};
 use crate::transport::Options;
 use crate::transport::duplex::{Data, Duplex, Received};
 use crate::transport::poll::PollLink;
@@ -238,7 +238,7 @@ impl Session {
             Link::Poll(poll) => {
                 let p = poll.next().await?;
                 stamp(m, draining);
-                m.body = p.body;
+                m.body = p.body.into();
                 m.binary = p.binary;
                 m.id = p.id.map(Into::into);
                 Got::Message
@@ -505,7 +505,7 @@ fn data(body: Bytes, as_binary: bool) -> Data {
 /// reusing its 128 KiB; reads then came 4 KiB at a time, 23 times as many
 /// `recvfrom` calls as the minimal client made.
 fn release_body(m: &mut Message) {
-    m.body = Bytes::new();
+    m.body = Body::new();
 }
 
 /// A new receive time, unless a burst is being drained.
@@ -519,11 +519,11 @@ fn stamp(m: &mut Message, draining: bool) {
 fn fill(m: &mut Message, received: Received) -> Got {
     match received {
         Received::Text(text) => {
-            m.body = Bytes::from(text);
+            m.body = Bytes::from(text).into();
             m.binary = false;
         }
         Received::Binary(body) => {
-            m.body = body;
+            m.body = body.into();
             m.binary = true;
         }
         Received::Closed { reason, clean } => return Got::Closed { reason, clean },

@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::lf::LfFinder;
-use crate::message::Text;
+use crate::message::{Body, Text};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -44,7 +44,7 @@ pub struct Event {
 /// receive time).
 pub struct Slots<'a> {
     /// The event's data, as [`Event::data`].
-    pub data: &'a mut Bytes,
+    pub data: &'a mut Body,
     /// Always set to Some: the type, as [`Event::event`].
     pub event: &'a mut Option<Text>,
     /// As [`Event::id`].
@@ -181,7 +181,7 @@ impl Parser {
     /// The next event as a value: [`Parser::next_into`] for callers that do
     /// not keep their own slots.
     pub fn next_event(&mut self) -> Option<Event> {
-        let (mut data, mut event, mut id) = (Bytes::new(), None, None);
+        let (mut data, mut event, mut id) = (Body::new(), None, None);
         let out = &mut Slots {
             data: &mut data,
             event: &mut event,
@@ -189,7 +189,7 @@ impl Parser {
         };
         self.next_into(out).then(|| Event {
             event: event.unwrap_or(MESSAGE),
-            data,
+            data: data.to_bytes(),
             id,
         })
     }
@@ -374,7 +374,7 @@ impl Parser {
         let text = |(a, b): (usize, usize)| {
             Text::new(unsafe { std::str::from_utf8_unchecked(&chunk[a..b]) })
         };
-        *out.data = self.chunk.slice(data_from..data_to);
+        out.data.set_slice(&self.chunk, data_from, data_to);
         *out.event = Some(match event {
             Some((a, b)) if a < b => text((a, b)),
             _ => MESSAGE,
@@ -575,12 +575,12 @@ impl Parser {
         if std::mem::take(&mut self.discard) {
             return false;
         }
-        *out.data = match data {
+        *out.data = Body::from(match data {
             Data::None => return false,
             Data::One(b, true) => b,
             Data::One(b, false) => utf8(b),
             Data::Many(m) => utf8(m.freeze()),
-        };
+        });
         *out.event = Some(event.filter(|e| !e.is_empty()).unwrap_or(MESSAGE));
         self.write_id(out);
         true
