@@ -256,18 +256,10 @@ impl Session {
         }
     }
 
-    /// The next message if one is already buffered, without waiting: lets a
-    /// reader drain a burst and flush its output once per burst. Messages of
-    /// one burst share the receive time of its first.
-    pub fn next_ready(&mut self) -> Option<Result<Incoming<'_>>> {
-        let got = self.ready()?;
-        Some(got.map(|got| self.lend(got)))
-    }
-
     /// What the link already holds, into the session's message. Inlined
-    /// into the burst loops, so that what it answers stays in registers: an
-    /// answer returned through memory per message (written field by field,
-    /// read back whole) stalled the CPU on every SSE event.
+    /// into [`Session::drain_ready`], so that what it answers stays in
+    /// registers: an answer returned through memory per message (written
+    /// field by field, read back whole) stalled the CPU on every SSE event.
     #[inline]
     fn ready(&mut self) -> Option<Result<Got>> {
         // The two hot paths go to their transport directly: going through
@@ -292,9 +284,11 @@ impl Session {
     }
 
     /// Hand `f` each message already buffered, `max` at the most, without
-    /// waiting, until it answers Some. A reader's burst loop, inside the
-    /// session so that no message's `Option<Result<Incoming>>` has to leave
-    /// it.
+    /// waiting, until it answers Some: lets a reader drain a burst and flush
+    /// its output once per burst. Messages of one burst share the receive
+    /// time of its first. Every reader's burst loop, inside the session so
+    /// that no message's `Option<Result<Incoming>>` has to leave it. An
+    /// error is the transport's or `f`'s, whichever came first.
     #[inline]
     pub fn drain_ready<T>(
         &mut self,

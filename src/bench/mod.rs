@@ -526,17 +526,12 @@ fn closed_error(who: &str, reason: &str, clean: bool) -> Error {
 /// sent the other publishers' messages (the embedded broker's topics are
 /// duplex), and a reader that never reads would stall the broker.
 fn drain_ready(session: &mut Session) -> Result<()> {
-    for _ in 0..BURST {
-        match session.next_ready() {
-            None => return Ok(()),
-            Some(Ok(Incoming::Message(_) | Incoming::Reply(_))) => {}
-            Some(Ok(Incoming::Closed { reason, clean })) => {
-                return Err(closed_error("publisher", &reason, clean));
-            }
-            Some(Err(e)) => return Err(e),
-        }
-    }
-    Ok(())
+    session
+        .drain_ready(BURST, |incoming| match incoming {
+            Incoming::Message(_) | Incoming::Reply(_) => Ok(None::<()>),
+            Incoming::Closed { reason, clean } => Err(closed_error("publisher", reason, *clean)),
+        })
+        .map(drop)
 }
 
 async fn publisher(
@@ -727,12 +722,10 @@ async fn subscriber(
             _ = tokio::time::sleep_until(deadline) => break None,
             first = session.next() => {
                 let mut now = shared.now_ns();
-                let mut next = Some(first);
                 let mut handled = 0;
-                let mut closed = None;
-                while let Some(incoming) = next {
+                let mut note = |incoming: &Incoming<'_>| {
                     match incoming {
-                        Ok(Incoming::Message(m)) => {
+                        Incoming::Message(m) => {
                             let header = payload::decode(&m.body);
                             // One clock read per burst is cheap but may
                             // predate messages read later in the burst:
@@ -744,19 +737,21 @@ async fn subscriber(
                             tally.note(header, m.body.len(), now, current.window_ns);
                         }
                         // Only a publisher with --confirm gets replies.
-                        Ok(Incoming::Reply(_)) => {}
-                        Ok(Incoming::Closed { reason, clean }) => {
-                            closed = Some(closed_error("subscriber", &reason, clean));
-                            break;
-                        }
-                        Err(e) => {
-                            closed = Some(e);
-                            break;
+                        Incoming::Reply(_) => {}
+                        Incoming::Closed { reason, clean } => {
+                            return Err(closed_error("subscriber", reason, *clean));
                         }
                     }
                     handled += 1;
-                    next = if handled < BURST { session.next_ready() } else { None };
+                    Ok(None::<()>)
+                };
+                let mut burst = first.and_then(|incoming| note(&incoming));
+                if let Ok(None) = burst {
+                    burst = session.drain_ready(BURST - 1, &mut note);
                 }
+                // A close or an error ends the loop, once what was read is
+                // counted and acknowledged.
+                let closed = burst.err();
                 if tally.probes > 0 {
                     heard[index].store(true, Ordering::Relaxed);
                 }

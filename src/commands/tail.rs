@@ -158,35 +158,41 @@ impl Tail {
                 _ = interrupt.wait() => return Ok(Stop::Interrupted),
                 first = session.next() => first,
             };
-            let mut next = Some(first);
-            let mut handled = 0;
-            while let Some(incoming) = next {
-                match incoming {
-                    Ok(Incoming::Message(m)) => self.on_message(m)?,
-                    // Replies answer what we publish; tail publishes nothing.
-                    Ok(Incoming::Reply(_)) => {}
-                    Ok(Incoming::Closed { reason, .. }) => {
-                        self.flush()?;
-                        return Ok(Stop::Lost(Error::connect(format!(
-                            "the server closed the stream ({reason})"
-                        ))));
-                    }
-                    Err(e) if e.kind == Kind::Connect => {
-                        self.flush()?;
-                        return Ok(Stop::Lost(e));
-                    }
-                    Err(e) => return Err(e),
+            let mut stop = first.and_then(|incoming| self.handle(&incoming));
+            if let Ok(None) = stop {
+                stop = session.drain_ready(BURST - 1, |incoming| self.handle(incoming));
+            }
+            match stop {
+                Ok(Some(stop)) => return Ok(stop),
+                Ok(None) => {}
+                // The connection is gone (the transport's error: printing
+                // and the state file fail with local ones).
+                Err(e) if e.kind == Kind::Connect => {
+                    self.flush()?;
+                    return Ok(Stop::Lost(e));
                 }
-                handled += 1;
-                next = if handled < BURST {
-                    session.next_ready()
-                } else {
-                    None
-                };
+                Err(e) => return Err(e),
             }
             self.flush()?;
             session.acknowledge().await?;
         }
+    }
+
+    /// One message of a burst; Some when the server closed the stream.
+    #[inline]
+    fn handle(&mut self, incoming: &Incoming) -> Result<Option<Stop>> {
+        match incoming {
+            Incoming::Message(m) => self.on_message(m)?,
+            // Replies answer what we publish; tail publishes nothing.
+            Incoming::Reply(_) => {}
+            Incoming::Closed { reason, .. } => {
+                self.flush()?;
+                return Ok(Some(Stop::Lost(Error::connect(format!(
+                    "the server closed the stream ({reason})"
+                )))));
+            }
+        }
+        Ok(None)
     }
 
     fn on_message(&mut self, m: &Message) -> Result<()> {
