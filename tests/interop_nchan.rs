@@ -333,7 +333,15 @@ fn http_publish_reaches_an_sse_subscriber() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("message 2 confirmed"));
+    // Nchan's answer names the id it gave each message, as its
+    // subscribers will see it (`SECONDS:N`).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ids: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.split_once(" confirmed, id ").map(|(_, id)| id))
+        .collect();
+    assert_eq!(ids.len(), 2, "{stderr}");
+    assert!(ids.iter().all(|id| id.contains(':')), "{stderr}");
     let out = pubcat()
         .args([
             "sub",
@@ -341,7 +349,7 @@ fn http_publish_reaches_an_sse_subscriber() {
             "-n",
             "2",
             "-o",
-            "line",
+            "json",
             "--timeout",
             "20s",
         ])
@@ -353,7 +361,12 @@ fn http_publish_reaches_an_sse_subscriber() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "alpha\nbeta\n");
+    let rows = json_rows(&out.stdout);
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["body"].as_str().unwrap(), r["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [("alpha", ids[0]), ("beta", ids[1])]);
 }
 
 #[test]

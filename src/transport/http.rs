@@ -105,7 +105,7 @@ pub async fn body_excerpt(response: reqwest::Response) -> String {
     }
 }
 
-/// POST one message; the server's id for it when it gives one (`{"id": N}`).
+/// POST one message; the server's id for it when it gives one ([`posted_id`]).
 pub async fn post(
     client: &reqwest::Client,
     url: &Url,
@@ -129,12 +129,60 @@ pub async fn post(
         )));
     }
     let body = response.bytes().await.unwrap_or_default();
-    let id = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| match &v["id"] {
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            serde_json::Value::String(s) => Some(s.clone()),
-            _ => None,
-        });
-    Ok(id)
+    Ok(posted_id(&body))
+}
+
+/// The id a server gave the message just posted, from its answer: JSON
+/// `{"id": …}` (pubcat serve, ntfy) or `{"last_message_id": …}` (Nchan
+/// when asked for JSON), or Nchan's plain-text answer, a `last message id:`
+/// line.
+fn posted_id(body: &[u8]) -> Option<String> {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        return ["id", "last_message_id"]
+            .iter()
+            .find_map(|key| match &v[key] {
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+                _ => None,
+            });
+    }
+    std::str::from_utf8(body)
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("last message id:"))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::posted_id;
+
+    #[test]
+    fn the_posted_id_is_read_from_the_answers_servers_give() {
+        // pubcat serve
+        assert_eq!(posted_id(br#"{"id": 42}"#).as_deref(), Some("42"));
+        // ntfy
+        assert_eq!(
+            posted_id(br#"{"id":"hwQ2YpKdmg","time":1635528741,"event":"message"}"#).as_deref(),
+            Some("hwQ2YpKdmg")
+        );
+        // Nchan, asked for JSON and not
+        let json = br#"{"messages": 2, "requested": -1, "subscribers": 0, "last_message_id": "1796399137:1" }"#;
+        assert_eq!(posted_id(json).as_deref(), Some("1796399137:1"));
+        let text = b"queued messages: 1\r\nlast requested: -1 sec. ago\r\nactive subscribers: 0\r\nlast message id: 1796399137:0";
+        assert_eq!(posted_id(text).as_deref(), Some("1796399137:0"));
+        // Nothing to report
+        for body in [
+            &b""[..],
+            b"OK",
+            b"{}",
+            br#"{"id": null}"#,
+            b"\xff\xfe",
+            b"last message id: ",
+        ] {
+            assert_eq!(posted_id(body), None, "{:?}", String::from_utf8_lossy(body));
+        }
+    }
 }
