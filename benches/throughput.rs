@@ -139,12 +139,13 @@ fn main() {
             let Some(mut command) = make("sub") else {
                 continue;
             };
-            let (status, lines, bytes, secs) = count_output(command.arg(&source));
-            if !status.success() || lines != n || bytes != n * (SIZE + 1) {
+            let run = count_output(command.arg(&source));
+            if !run.status.success() || run.lines != n || run.bytes != n * (SIZE + 1) {
+                let (status, lines, bytes) = (run.status, run.lines, run.bytes);
                 eprintln!("FAIL: {name} subscribe: exit {status}, {lines} lines, {bytes} bytes");
                 failed = true;
             }
-            receive[i].push(n as f64 / secs);
+            receive[i].push(n as f64 / run.secs);
         }
     }
     // The load generator: no stdin, pre-built payloads, to the sink.

@@ -1,5 +1,6 @@
 //! What the benches share: knobs from the environment, medians, a
-//! current-thread runtime, and timing a contender that prints many lines.
+//! current-thread runtime, and timing a contender that prints many lines
+//! (its wall-clock time and its CPU time).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -27,9 +28,22 @@ pub fn current_thread() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Run `cmd` (stdin closed) and count what it prints as it goes: its exit
-/// status, lines and bytes, and the seconds from spawn to exit.
-pub fn count_output(cmd: &mut Command) -> (ExitStatus, usize, usize, f64) {
+/// What [`count_output`] saw of one contender.
+pub struct Counted {
+    pub status: ExitStatus,
+    pub lines: usize,
+    pub bytes: usize,
+    /// From spawn to exit.
+    pub secs: f64,
+    /// The CPU time (user and system) the contender used: a rate measured
+    /// against a server that is itself near its limit hides how much work
+    /// each reader does, and this does not.
+    pub cpu_secs: f64,
+}
+
+/// Run `cmd` (stdin closed) and count what it prints as it goes.
+pub fn count_output(cmd: &mut Command) -> Counted {
+    let cpu_before = children_cpu_secs();
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
@@ -49,7 +63,26 @@ pub fn count_output(cmd: &mut Command) -> (ExitStatus, usize, usize, f64) {
         }
     }
     let status = child.wait().expect("wait contender");
-    (status, lines, bytes, started.elapsed().as_secs_f64())
+    Counted {
+        status,
+        lines,
+        bytes,
+        secs: started.elapsed().as_secs_f64(),
+        cpu_secs: children_cpu_secs() - cpu_before,
+    }
+}
+
+/// User and system CPU seconds of every child waited for so far: the
+/// difference across one wait is that child's.
+fn children_cpu_secs() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// Stdin in 256 KiB chunks, read on a thread of its own (as pubcat reads
