@@ -77,14 +77,14 @@ fn main() {
         let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
         for i in order {
             let (name, make) = &contenders[i];
-            let run = count_output(&mut make());
-            if !run.status.success() || run.lines != n || run.bytes != n * (SIZE + 1) {
-                let (status, lines, bytes) = (run.status, run.lines, run.bytes);
+            let counted = count_output(&mut make());
+            if !counted.status.success() || counted.lines != n || counted.bytes != n * (SIZE + 1) {
+                let (status, lines, bytes) = (counted.status, counted.lines, counted.bytes);
                 eprintln!("FAIL: {name}: exit {status}, {lines} lines, {bytes} bytes");
                 failed = true;
             }
-            rates[i].push(n as f64 / run.secs);
-            cpu[i].push(run.cpu_secs);
+            rates[i].push(n as f64 / counted.secs);
+            cpu[i].push(counted.cpu_secs);
         }
     }
     let (p, m) = (median(&rates[0]), median(&rates[1]));

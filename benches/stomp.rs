@@ -117,8 +117,9 @@ fn main() {
             publish[i].push(n as f64 / secs);
             eprintln!("{who} publish --confirm: {:.0} msg/s", n as f64 / secs);
 
-            let run = count_output(&mut command(who, "sub", &queue));
-            let (status, lines, bytes, secs) = (run.status, run.lines, run.bytes, run.secs);
+            let counted = count_output(&mut command(who, "sub", &queue));
+            let (status, lines, bytes, secs) =
+                (counted.status, counted.lines, counted.bytes, counted.secs);
             let left = queue_length(&queue);
             if !status.success() || lines != n || bytes != n * (SIZE + 1) || left != Some(0) {
                 eprintln!(

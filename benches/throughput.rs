@@ -139,13 +139,13 @@ fn main() {
             let Some(mut command) = make("sub") else {
                 continue;
             };
-            let run = count_output(command.arg(&source));
-            if !run.status.success() || run.lines != n || run.bytes != n * (SIZE + 1) {
-                let (status, lines, bytes) = (run.status, run.lines, run.bytes);
+            let counted = count_output(command.arg(&source));
+            if !counted.status.success() || counted.lines != n || counted.bytes != n * (SIZE + 1) {
+                let (status, lines, bytes) = (counted.status, counted.lines, counted.bytes);
                 eprintln!("FAIL: {name} subscribe: exit {status}, {lines} lines, {bytes} bytes");
                 failed = true;
             }
-            receive[i].push(n as f64 / run.secs);
+            receive[i].push(n as f64 / counted.secs);
         }
     }
     // The load generator: no stdin, pre-built payloads, to the sink.

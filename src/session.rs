@@ -266,8 +266,8 @@ impl Session {
         // `read` would build (and copy) its whole future, every link's
         // state in it, per message; that cost a third of SSE receive time.
         match &mut self.link {
-            // The parser holds the rest of the chunk, and writing the next
-            // event's body lets go of the last one.
+            // The parser holds the rest of the chunk; the next event's body
+            // points into it (a new chunk's replaces the last one's).
             Link::Sse(sse) => sse
                 .next_buffered(&mut sse_slots(&mut self.current))
                 .then_some(Ok(Got::Message)),

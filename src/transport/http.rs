@@ -135,8 +135,14 @@ pub async fn post(
 /// The id a server gave the message just posted, from its answer: JSON
 /// `{"id": …}` (pubcat serve, ntfy) or `{"last_message_id": …}` (Nchan
 /// when asked for JSON), or Nchan's plain-text answer, a `last message id:`
-/// line.
+/// line. Nchan's is the channel's newest id when it answered: with other
+/// publishers on the channel at the same moment it may be one of theirs.
+/// Control characters are replaced, as the id is printed on a terminal.
 fn posted_id(body: &[u8]) -> Option<String> {
+    raw_posted_id(body).map(|id| id.replace(char::is_control, "\u{fffd}"))
+}
+
+fn raw_posted_id(body: &[u8]) -> Option<String> {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
         return ["id", "last_message_id"]
             .iter()
@@ -173,6 +179,11 @@ mod tests {
         assert_eq!(posted_id(json).as_deref(), Some("1796399137:1"));
         let text = b"queued messages: 1\r\nlast requested: -1 sec. ago\r\nactive subscribers: 0\r\nlast message id: 1796399137:0";
         assert_eq!(posted_id(text).as_deref(), Some("1796399137:0"));
+        // An id is one line of text on stderr, whatever the server sent.
+        assert_eq!(
+            posted_id(br#"{"id": "a\u001b[2Jb\nc"}"#).as_deref(),
+            Some("a\u{fffd}[2Jb\u{fffd}c")
+        );
         // Nothing to report
         for body in [
             &b""[..],
