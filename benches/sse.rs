@@ -78,9 +78,8 @@ fn main() {
         for i in order {
             let (name, make) = &contenders[i];
             let counted = count_output(&mut make());
-            if !counted.status.success() || counted.lines != n || counted.bytes != n * (SIZE + 1) {
-                let (status, lines, bytes) = (counted.status, counted.lines, counted.bytes);
-                eprintln!("FAIL: {name}: exit {status}, {lines} lines, {bytes} bytes");
+            if !counted.is_complete(n, SIZE + 1) {
+                eprintln!("FAIL: {name}: {counted}");
                 failed = true;
             }
             rates[i].push(n as f64 / counted.secs);

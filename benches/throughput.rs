@@ -140,9 +140,8 @@ fn main() {
                 continue;
             };
             let counted = count_output(command.arg(&source));
-            if !counted.status.success() || counted.lines != n || counted.bytes != n * (SIZE + 1) {
-                let (status, lines, bytes) = (counted.status, counted.lines, counted.bytes);
-                eprintln!("FAIL: {name} subscribe: exit {status}, {lines} lines, {bytes} bytes");
+            if !counted.is_complete(n, SIZE + 1) {
+                eprintln!("FAIL: {name} subscribe: {counted}");
                 failed = true;
             }
             receive[i].push(n as f64 / counted.secs);

@@ -41,6 +41,26 @@ pub struct Counted {
     pub cpu_secs: f64,
 }
 
+impl Counted {
+    /// Exited well after printing exactly `n` lines of `line_len` bytes
+    /// (the newline included).
+    pub fn is_complete(&self, n: usize, line_len: usize) -> bool {
+        self.status.success() && self.lines == n && self.bytes == n * line_len
+    }
+}
+
+impl std::fmt::Display for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Counted {
+            status,
+            lines,
+            bytes,
+            ..
+        } = self;
+        write!(f, "exit {status}, {lines} lines, {bytes} bytes")
+    }
+}
+
 /// Run `cmd` (stdin closed) and count what it prints as it goes.
 pub fn count_output(cmd: &mut Command) -> Counted {
     let cpu_before = children_cpu_secs();

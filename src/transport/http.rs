@@ -139,26 +139,23 @@ pub async fn post(
 /// publishers on the channel at the same moment it may be one of theirs.
 /// Control characters are replaced, as the id is printed on a terminal.
 fn posted_id(body: &[u8]) -> Option<String> {
-    raw_posted_id(body).map(|id| id.replace(char::is_control, "\u{fffd}"))
-}
-
-fn raw_posted_id(body: &[u8]) -> Option<String> {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        return ["id", "last_message_id"]
+    let id = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => ["id", "last_message_id"]
             .iter()
             .find_map(|key| match &v[key] {
                 serde_json::Value::Number(n) => Some(n.to_string()),
                 serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
                 _ => None,
-            });
-    }
-    std::str::from_utf8(body)
-        .ok()?
-        .lines()
-        .find_map(|line| line.strip_prefix("last message id:"))
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
+            }),
+        Err(_) => std::str::from_utf8(body)
+            .ok()?
+            .lines()
+            .find_map(|line| line.strip_prefix("last message id:"))
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string),
+    };
+    id.map(|id| id.replace(char::is_control, "\u{fffd}"))
 }
 
 #[cfg(test)]
