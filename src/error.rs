@@ -46,6 +46,10 @@ impl Kind {
 pub struct Error {
     pub kind: Kind,
     pub message: String,
+    /// Worth trying again later (the retry policy's business): a lost
+    /// connection, or a server answer that says "not now" (HTTP 5xx, 408,
+    /// 429). A refusal that would be the same next time is not.
+    pub transient: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -55,6 +59,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            transient: kind == Kind::Connect,
         }
     }
     pub fn usage(message: impl Into<String>) -> Self {
@@ -69,11 +74,19 @@ impl Error {
     pub fn local(message: impl Into<String>) -> Self {
         Self::new(Kind::Local, message)
     }
+    /// A server's answer by HTTP status: exit 4, and worth retrying when
+    /// the status says "not now" (5xx, 408 Request Timeout, 429 Too Many
+    /// Requests) rather than "never" (the other 4xx).
+    pub fn http_status(status: u16, message: impl Into<String>) -> Self {
+        let mut e = Self::server(message);
+        e.transient = status >= 500 || status == 408 || status == 429;
+        e
+    }
     /// The same failure, saying what was being done.
     pub fn context(self, doing: &str) -> Self {
         Error {
-            kind: self.kind,
             message: format!("{doing}: {}", self.message),
+            ..self
         }
     }
 

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod log;
 pub mod message;
 pub mod render;
+pub mod retry;
 pub mod server;
 pub mod session;
 pub mod shutdown;

@@ -6,14 +6,20 @@
 //! message. STOMP is [`StompLink`], handed the same two-way transport
 //! ([`Duplex`]) the raw dialect uses, so STOMP over SockJS is the two
 //! composed. Socket.IO is [`SocketIoLink`] over its own Engine.IO transport
-//! (an event is one message). Reconnect and resume are `tail`'s, on top of
-//! sessions, so commands never touch frames.
+//! (an event is one message).
+//!
+//! A session follows one connection through its lifecycle: connect (within
+//! `--connect-timeout`), streaming (keep-alive pings are the session's, so
+//! every command gets them), closing (within its own bound). It never
+//! reconnects: when the connection ends, so does the session, and
+//! `crate::retry` decides whether another one is worth starting.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
@@ -71,7 +77,18 @@ enum Link {
         content_type: Option<String>,
         /// Messages posted so far, to number the `--confirm` reports.
         posted: u64,
+        /// How long an answer's headers may take.
+        within: Duration,
     },
+}
+
+/// Keep-alive pings on links that have them: one is sent when `at` comes,
+/// and a peer that has sent nothing at all by the next one is dead.
+struct Keepalive {
+    every: Duration,
+    at: Instant,
+    /// A ping is out, and nothing has been heard since.
+    awaiting: bool,
 }
 
 pub struct Session {
@@ -87,6 +104,9 @@ pub struct Session {
     confirm: bool,
     /// How long [`Session::close`] waits for the server's answer.
     close_wait: Duration,
+    keepalive: Option<Keepalive>,
+    /// Why [`Session::close`] could not confirm, when it knows.
+    unconfirmed: Option<String>,
 }
 
 /// How long to wait for the server's answer to our close, by default.
@@ -126,8 +146,11 @@ impl Session {
                 url: endpoint.url.clone(),
                 content_type: opts.content_type.clone(),
                 posted: 0,
+                within: opts.connect_timeout,
             },
         };
+        let pings = matches!(link, Link::Duplex(_) | Link::Stomp(_));
+        let every = opts.ping_interval;
         Ok(Session {
             link,
             current: Message::new(
@@ -139,7 +162,40 @@ impl Session {
             topic: endpoint.topic.clone(),
             confirm: false,
             close_wait: CLOSE_WAIT,
+            unconfirmed: None,
+            keepalive: (pings && !every.is_zero()).then(|| Keepalive {
+                every,
+                at: Instant::now() + every,
+                awaiting: false,
+            }),
         })
+    }
+
+    /// The server said not to reconnect (SSE's 204): following the stream
+    /// further is pointless.
+    pub fn stopped(&self) -> bool {
+        matches!(&self.link, Link::Sse(sse) if sse.stopped())
+    }
+
+    /// Where a new session should resume after this one, when the link
+    /// keeps a cursor of its own (SSE's last event ID, long-poll's Etag):
+    /// it can be ahead of the last message's id, as a server may move it
+    /// without sending a message.
+    pub fn cursor(&self) -> Option<String> {
+        match &self.link {
+            Link::Sse(sse) => sse.cursor().map(str::to_string),
+            Link::Poll(poll) => poll.cursor(),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked clients to wait before reconnecting (SSE
+    /// `retry:`).
+    pub fn retry_hint(&self) -> Option<Duration> {
+        match &self.link {
+            Link::Sse(sse) => sse.retry(),
+            _ => None,
+        }
     }
 
     /// Report the server's acknowledgement of each message on stderr.
@@ -150,6 +206,12 @@ impl Session {
             Link::SocketIo(sio) => sio.set_confirm(confirm),
             _ => {}
         }
+    }
+
+    /// Why the last [`Session::close`] could not confirm the close, when
+    /// it knows more than "not in time".
+    pub fn unconfirmed(&self) -> Option<&str> {
+        self.unconfirmed.as_deref()
     }
 
     /// How long [`Session::close`] waits for the server to acknowledge.
@@ -188,10 +250,52 @@ impl Session {
         &self.topic
     }
 
-    /// The next message or close. Pings and pongs are handled here.
+    /// The next message or close. Keep-alive pings go out while it waits;
+    /// a peer silent for a whole ping interval after one is an error
+    /// (connection lost). A ping never cancels a read that matters: only
+    /// links whose reads can be resumed (WebSocket frames) have pings.
     pub async fn next(&mut self) -> Result<Incoming<'_>> {
-        let got = self.read(false).await?;
+        let got = loop {
+            let Some(at) = self.keepalive.as_ref().map(|k| k.at) else {
+                break self.read(false).await?;
+            };
+            tokio::select! {
+                biased;
+                got = self.read(false) => break got?,
+                _ = tokio::time::sleep_until(at) => self.keep_alive().await?,
+            }
+        };
         Ok(self.lend(got))
+    }
+
+    /// The keep-alive timer came: is the peer alive, and ping it again.
+    #[cold]
+    async fn keep_alive(&mut self) -> Result<()> {
+        let heard = match &mut self.link {
+            Link::Stomp(stomp) => stomp.take_heard(),
+            Link::Duplex(duplex) => duplex.take_heard(),
+            _ => false,
+        };
+        let Some(k) = &mut self.keepalive else {
+            return Ok(());
+        };
+        if k.awaiting && !heard {
+            return Err(Error::connect(format!(
+                "no answer from the server for {}: connection considered dead",
+                humantime::format_duration(k.every)
+            )));
+        }
+        k.at = Instant::now() + k.every;
+        k.awaiting = match &mut self.link {
+            Link::Stomp(stomp) => stomp.ping().await?,
+            Link::Duplex(duplex) => duplex.ping().await?,
+            _ => false,
+        };
+        if !k.awaiting {
+            // This link has no pings after all (SockJS over HTTP).
+            self.keepalive = None;
+        }
+        Ok(())
     }
 
     /// What the link gives next. `draining`: a burst is being drained
@@ -210,9 +314,14 @@ impl Session {
                 stamp(m, draining);
                 if more {
                     Got::Message
+                } else if sse.stopped() {
+                    Got::Closed {
+                        reason: "it answered 204: no more events".into(),
+                        clean: true,
+                    }
                 } else {
                     Got::Closed {
-                        reason: "the server ended the event stream (204)".into(),
+                        reason: "it ended the event stream".into(),
                         clean: true,
                     }
                 }
@@ -318,6 +427,7 @@ impl Session {
                 url,
                 content_type,
                 posted,
+                within,
             } => {
                 *posted += 1;
                 let ct = content_type.as_deref().unwrap_or(if as_binary {
@@ -327,7 +437,8 @@ impl Session {
                 });
                 // Boxed: a request future is large, and inline it would make
                 // every WebSocket feed build a future of its size.
-                let id = Box::pin(crate::transport::http::post(client, url, body, ct)).await?;
+                let id =
+                    Box::pin(crate::transport::http::post(client, url, body, ct, *within)).await?;
                 if self.confirm {
                     match id {
                         Some(id) => status!("message {posted} confirmed, id {id}"),
@@ -385,29 +496,6 @@ impl Session {
         }
     }
 
-    /// True when anything at all arrived since the last call: a pong, a
-    /// heart-beat, a message. Liveness, for `--ping-interval`.
-    pub fn take_heard(&mut self) -> bool {
-        match &mut self.link {
-            Link::Stomp(stomp) => stomp.take_heard(),
-            Link::Duplex(duplex) => duplex.take_heard(),
-            Link::SocketIo(sio) => sio.take_heard(),
-            _ => false,
-        }
-    }
-
-    /// Send a keep-alive ping where the transport has one; false when it
-    /// does not (then silence is no sign of a dead peer). Socket.IO has its
-    /// own heartbeat: the server pings and the Engine.IO transport answers
-    /// and watches for them.
-    pub async fn ping(&mut self) -> Result<bool> {
-        match &mut self.link {
-            Link::Stomp(stomp) => stomp.ping().await,
-            Link::Duplex(duplex) => duplex.ping().await,
-            _ => Ok(false),
-        }
-    }
-
     /// Close cleanly: send close 1000 (SockJS over HTTP: stop receiving),
     /// then keep reading until the server answers, handing any message that was already on its way to
     /// `on_message` (it is valid and must not be lost). Returns whether the
@@ -427,6 +515,7 @@ impl Session {
         };
         if let Err(e) = duplex.start_close().await {
             verbose!("close not sent: {e}");
+            self.unconfirmed = Some(format!("the connection was lost before the close ({e})"));
             return Ok(false);
         }
         let wait = self.close_wait;
@@ -436,21 +525,29 @@ impl Session {
                     Ok(Incoming::Message(m)) => on_message(m)?,
                     // Only Socket.IO replies, and its link closes itself.
                     Ok(Incoming::Reply(_)) => {}
-                    Ok(Incoming::Closed { .. }) => return Ok(true),
+                    Ok(Incoming::Closed { .. }) => return Ok(None),
                     Err(e) => {
                         verbose!("while closing: {e}");
-                        return Ok(false);
+                        return Ok(Some(format!(
+                            "the connection was lost before the server answered the close ({e})"
+                        )));
                     }
                 }
             }
         };
-        match tokio::time::timeout(wait, drain).await {
-            Ok(result) => result,
-            Err(_) => {
-                verbose!("server did not answer the close within {wait:?}");
-                Ok(false)
-            }
+        let why = match tokio::time::timeout(wait, drain).await {
+            Ok(result) => result?,
+            Err(_) => Some(format!(
+                "the server did not answer the close within {}",
+                humantime::format_duration(wait)
+            )),
+        };
+        if let Some(why) = &why {
+            verbose!("{why}");
         }
+        let confirmed = why.is_none();
+        self.unconfirmed = why;
+        Ok(confirmed)
     }
 }
 

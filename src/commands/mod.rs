@@ -100,7 +100,7 @@ pub fn connection_to(
         content_type: None,
         poll_timeout: conn.poll_timeout,
         resume_from: None,
-        backoff: Default::default(),
+        ping_interval: conn.ping_interval,
         stomp,
         socketio,
         ws_read_buffer: (role == Role::Publish).then_some(PUBLISH_READ_BUFFER),

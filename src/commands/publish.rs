@@ -91,21 +91,30 @@ pub async fn run(
         replies: Replies(super::printer(global, Format::Line)),
     };
 
-    let result = match fixed {
-        Some(messages) => p.send_all(&messages).await,
-        None => {
-            let stdin = std::io::stdin();
-            if stdin.is_terminal() {
-                status!("connected; type messages, one per line, Ctrl-D to finish");
-            }
-            match args.stdin_mode {
-                StdinMode::Line => p.send_lines(spawn_stdin_reader()).await,
-                StdinMode::Whole => {
-                    let body = read_all(spawn_stdin_reader()).await?;
-                    p.send_all(&[body]).await
+    // Every wait of the publisher races the interrupt, a pending HTTP
+    // POST's too: dropped, what it was sending is not confirmed (exit 130).
+    let mut interrupt = p.interrupt.clone();
+    let work = async {
+        match fixed {
+            Some(messages) => p.send_all(&messages).await,
+            None => {
+                let stdin = std::io::stdin();
+                if stdin.is_terminal() {
+                    status!("connected; type messages, one per line, Ctrl-D to finish");
+                }
+                match args.stdin_mode {
+                    StdinMode::Line => p.send_lines(spawn_stdin_reader()).await,
+                    StdinMode::Whole => {
+                        let body = read_all(spawn_stdin_reader()).await?;
+                        p.send_all(&[body]).await
+                    }
                 }
             }
         }
+    };
+    let result = tokio::select! {
+        result = work => result,
+        _ = interrupt.wait() => Err(Error::new(Kind::Interrupted, "interrupted")),
     };
     let interrupted = match result {
         Ok(()) => false,
@@ -134,12 +143,15 @@ pub async fn run(
         return Ok(Outcome::Interrupted);
     }
     if !confirmed {
+        let why = p.session.unconfirmed().map(str::to_string).unwrap_or_else(|| {
+            format!(
+                "the server did not acknowledge them (close handshake, STOMP receipt or Socket.IO ACK) within {}",
+                humantime::format_duration(args.timeout)
+            )
+        });
         return Err(Error::new(
             Kind::Lost,
-            format!(
-                "sent {sent} message(s) but the server did not acknowledge them (close handshake, STOMP receipt or Socket.IO ACK) within {}, so it may not have them all",
-                humantime::format_duration(args.timeout)
-            ),
+            format!("sent {sent} message(s) but {why}, so it may not have them all"),
         ));
     }
     verbose!("sent {sent} message(s); close handshake complete");

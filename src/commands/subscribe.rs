@@ -20,6 +20,7 @@ use crate::message::Message;
 use crate::render::{Format, Printer};
 use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
+use crate::transport::sleep_until_some;
 use crate::{status, verbose};
 
 /// Most messages handled before the loop looks at timers and signals again.
@@ -27,6 +28,10 @@ const BURST: usize = 4096;
 
 /// Far enough in the future to stand for "never".
 const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// How long the clean close may take once `--timeout` has passed: the
+/// README promises the command ends within the timeout plus this.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 pub async fn run(
     global: &Global,
@@ -57,9 +62,15 @@ pub async fn run(
                 args.until.as_deref().unwrap_or_default()
             ))
         })?;
+    // --timeout bounds the whole command: connecting too.
     let started = Instant::now();
+    let deadline = args.timeout.map(|t| started + t);
     let mut session = tokio::select! {
         s = Session::connect(&endpoint, &opts) => s?,
+        _ = sleep_until_some(deadline) => return Err(Error::new(Kind::Timeout, format!(
+            "timed out after {} while connecting (no message received)",
+            humantime::format_duration(args.timeout.unwrap_or_default())
+        ))),
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
     verbose!("subscribed to {}", session.topic());
@@ -80,19 +91,10 @@ pub async fn run(
         return sub.finish(&mut session, Outcome::Done).await;
     }
 
-    let deadline = args.timeout.map(|t| started + t);
     let timeout = sleep_until(deadline.unwrap_or(started + NEVER));
     tokio::pin!(timeout);
     let idle = sleep_until(Instant::now() + args.idle.unwrap_or(NEVER));
     tokio::pin!(idle);
-    let ping_every = args.conn.link.ping_interval;
-    let mut ping = tokio::time::interval_at(
-        Instant::now() + ping_every.max(Duration::from_millis(1)),
-        ping_every.max(Duration::from_millis(1)),
-    );
-    // A ping is out and unanswered: anything the server sends (a pong, a
-    // message, a heart-beat) answers it.
-    let mut awaiting_answer = false;
 
     loop {
         tokio::select! {
@@ -102,6 +104,8 @@ pub async fn run(
                 return Ok(Outcome::Interrupted);
             }
             _ = &mut timeout => {
+                // The bound is the user's: the close gets a short grace.
+                session.set_close_wait(CLOSE_GRACE);
                 if sub.has_condition() {
                     sub.finish(&mut session, Outcome::Done).await?;
                     return Err(Error::new(Kind::Timeout, format!(
@@ -115,16 +119,6 @@ pub async fn run(
             _ = &mut idle => {
                 verbose!("nothing received for {}", humantime::format_duration(args.idle.unwrap_or_default()));
                 return sub.finish(&mut session, Outcome::Done).await;
-            }
-            _ = ping.tick(), if !ping_every.is_zero() => {
-                if !session.take_heard() && awaiting_answer {
-                    return Err(Error::connect(format!(
-                        "no answer from the server for {}: connection considered dead",
-                        humantime::format_duration(ping_every)
-                    )));
-                }
-                // Transports without pings (SSE, long-poll) never await.
-                awaiting_answer = session.ping().await?;
             }
             first = session.next() => {
                 let mut end = sub.handle(&first?)?;

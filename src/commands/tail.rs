@@ -1,7 +1,10 @@
-//! `pubcat tail URL`: follow a stream until interrupted. On any disconnect
-//! it reconnects with exponential backoff and jitter and resumes after the
-//! last id it printed, so where the server keeps history no message is
-//! missed and none is printed twice; where it cannot replay, tail says so.
+//! `pubcat tail URL`: follow a stream until interrupted. Each connection is
+//! one session; when it ends, the one retry policy (`crate::retry`)
+//! decides whether and when to start the next, which resumes after the last
+//! id printed, so where the server keeps history no message is missed and
+//! none is printed twice; where it cannot replay, tail says so. An answer
+//! that would be the same next time (a 4xx, a wrong Content-Type) ends it,
+//! and so does a server that asks for no reconnect (SSE's 204): exit 0.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -11,9 +14,10 @@ use crate::endpoint::{Endpoint, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::message::{Message, Text};
 use crate::render::{Format, Printer};
+use crate::retry::{self, Backoff, Retry};
 use crate::session::{Incoming, Session};
 use crate::shutdown::Interrupt;
-use crate::transport::{Backoff, Options};
+use crate::transport::Options;
 use crate::{status, verbose, warn};
 
 /// Most messages printed before the output is flushed and the state saved.
@@ -21,12 +25,11 @@ const BURST: usize = 4096;
 
 pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> Result<Outcome> {
     let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Subscribe)?;
-    let backoff = Backoff {
+    let mut retry = Retry::new(Backoff {
         min: args.backoff_min,
         max: args.backoff_max.max(args.backoff_min),
         max_retries: args.max_retries,
-    };
-    opts.backoff = backoff;
+    });
     opts.stomp.ack = args.stomp_sub.ack;
     opts.stomp.prefetch = args.stomp_sub.prefetch;
     opts.socketio.events = args.socketio_sub.event.clone();
@@ -44,7 +47,6 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         verbose!("starting after id {id}");
     }
 
-    let mut failures = 0;
     loop {
         opts.resume_from = tail.last_id.as_deref().map(String::from);
         // `-n` asks for history only until a message (and its id) is seen.
@@ -55,34 +57,55 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
             s = connect(&endpoint, &opts, tail.last_id.as_deref(), last) => s,
             _ = interrupt.wait() => return Ok(Outcome::Interrupted),
         };
-        let mut session = match connected {
-            Ok(s) => s,
-            Err(e) if e.kind == Kind::Connect => {
-                failures += 1;
-                wait_to_retry(&backoff, failures, &e, &mut interrupt).await?;
-                continue;
+        let (lost, hint) = match connected {
+            Err(e) => (e, None),
+            Ok(mut session) => {
+                if retry.failures() > 0 {
+                    status!("reconnected after {} failed attempt(s)", retry.failures());
+                }
+                let printed = tail.printed;
+                let stop = tail.follow(&mut session, &mut interrupt).await?;
+                if tail.printed > printed {
+                    retry.progressed();
+                }
+                // The link's cursor is the server's word on where this
+                // session got to, messages or not.
+                if let Some(cursor) = session.cursor() {
+                    tail.last_id = Some(Text::from(cursor.as_str()));
+                }
+                match stop {
+                    Stop::Interrupted => {
+                        tail.flush()?;
+                        session.acknowledge().await?;
+                        let printer = &mut tail.printer;
+                        let _ = session.close(|m| print(printer, m)).await;
+                        tail.flush()?;
+                        return Ok(Outcome::Interrupted);
+                    }
+                    Stop::Closed(reason) if session.stopped() => {
+                        status!("the server closed the stream ({reason}); not reconnecting");
+                        return Ok(Outcome::Done);
+                    }
+                    Stop::Closed(reason) => (retry::ended(&reason), session.retry_hint()),
+                    Stop::Lost(e) => (e, session.retry_hint()),
+                }
             }
-            Err(e) => return Err(e),
         };
-        if failures > 0 {
-            status!("reconnected after {failures} failed attempt(s)");
-        }
-        failures = 0;
-
-        let why = tail.follow(&mut session, &mut interrupt).await?;
-        match why {
-            Stop::Interrupted => {
-                tail.flush()?;
-                session.acknowledge().await?;
-                let printer = &mut tail.printer;
-                let _ = session.close(|m| print(printer, m)).await;
-                tail.flush()?;
-                return Ok(Outcome::Interrupted);
-            }
-            Stop::Lost(e) => {
-                failures += 1;
-                wait_to_retry(&backoff, failures, &e, &mut interrupt).await?;
-            }
+        let Some(delay) = retry.next_wait(&lost, hint) else {
+            return Err(retry.final_error(lost));
+        };
+        status!(
+            "{lost}; reconnecting in {:.1}s (attempt {}){}",
+            delay.as_secs_f64(),
+            retry.failures(),
+            tail.last_id
+                .as_deref()
+                .map(|id| format!(", resuming after id {id}"))
+                .unwrap_or_default()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = interrupt.wait() => return Ok(Outcome::Interrupted),
         }
     }
 }
@@ -112,31 +135,11 @@ async fn connect(
     Session::connect(&endpoint, opts).await
 }
 
-async fn wait_to_retry(
-    backoff: &Backoff,
-    failures: u32,
-    e: &Error,
-    interrupt: &mut Interrupt,
-) -> Result<()> {
-    let Some(delay) = backoff.delay(failures) else {
-        return Err(Error::connect(format!(
-            "{e} (gave up after {} attempts)",
-            failures
-        )));
-    };
-    status!(
-        "{e}; reconnecting in {:.1}s (attempt {failures})",
-        delay.as_secs_f64()
-    );
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => Ok(()),
-        _ = interrupt.wait() => Err(Error::new(Kind::Interrupted, "interrupted")),
-    }
-}
-
 enum Stop {
     Interrupted,
-    /// The connection is gone; reconnect.
+    /// The server ended the session, cleanly.
+    Closed(String),
+    /// The connection is gone.
     Lost(Error),
 }
 
@@ -165,9 +168,10 @@ impl Tail {
             match stop {
                 Ok(Some(stop)) => return Ok(stop),
                 Ok(None) => {}
-                // The connection is gone (the transport's error: printing
-                // and the state file fail with local ones).
-                Err(e) if e.kind == Kind::Connect => {
+                // The connection is gone or the server failed (the
+                // transport's errors: printing and the state file fail
+                // with local ones); the retry policy decides what next.
+                Err(e) if matches!(e.kind, Kind::Connect | Kind::Server) => {
                     self.flush()?;
                     return Ok(Stop::Lost(e));
                 }
@@ -185,11 +189,15 @@ impl Tail {
             Incoming::Message(m) => self.on_message(m)?,
             // Replies answer what we publish; tail publishes nothing.
             Incoming::Reply(_) => {}
-            Incoming::Closed { reason, .. } => {
+            Incoming::Closed { reason, clean } => {
                 self.flush()?;
-                return Ok(Some(Stop::Lost(Error::connect(format!(
-                    "the server closed the stream ({reason})"
-                )))));
+                return Ok(Some(if *clean {
+                    Stop::Closed(reason.clone())
+                } else {
+                    Stop::Lost(Error::connect(format!(
+                        "the server closed the stream ({reason})"
+                    )))
+                }));
             }
         }
         Ok(None)
@@ -204,10 +212,6 @@ impl Tail {
                         "this stream's messages carry no ids, so after a reconnect tail cannot replay what it missed"
                     );
                 }
-            }
-            (Some(id), Some(prev)) if id.as_str() == prev => {
-                verbose!("skipping id {id}: already printed");
-                return Ok(());
             }
             (Some(id), Some(prev)) => {
                 // Numeric ids (pubcat serve) show gaps and resets exactly.

@@ -4,6 +4,7 @@
 
 use std::error::Error as _;
 use std::io;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -93,16 +94,89 @@ pub fn request_error(url: &Url, err: reqwest::Error) -> Error {
     Error::connect(format!("request to {shown} failed: {err}"))
 }
 
-/// The first part of a response body, for an error line.
-pub async fn body_excerpt(response: reqwest::Response) -> String {
-    let body = response.bytes().await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    let text = text.trim().replace(['\n', '\r'], " ");
+/// Send `request` and wait for the answer's headers, `within` at the most:
+/// reqwest's connect timeout covers TCP and TLS only, and a server that
+/// accepts and never answers would otherwise hold the command for ever.
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+    within: Duration,
+) -> Result<reqwest::Response> {
+    match tokio::time::timeout(within, request.send()).await {
+        Ok(sent) => sent.map_err(|e| request_error(url, e)),
+        Err(_) => Err(Error::connect(format!(
+            "timed out waiting for the response headers from {} after {} (raise --connect-timeout?)",
+            authority(url),
+            humantime::format_duration(within)
+        ))),
+    }
+}
+
+/// `host:port`, what an error line names: never the path or query, which
+/// may carry secrets.
+pub fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// Most of an error answer's body shown on the error line.
+const EXCERPT: usize = 200;
+
+/// The first part of a response body, for an error line: at most a few KB
+/// are read, however much the server sends, and control characters (a
+/// hostile server's escape sequences) are replaced.
+pub async fn body_excerpt(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < 4 * EXCERPT {
+        match tokio::time::timeout(Duration::from_secs(2), response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&body);
+    let text: String = text
+        .trim()
+        .chars()
+        .take(EXCERPT)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.trim();
     if text.is_empty() {
         String::new()
     } else {
         format!(": {text}")
     }
+}
+
+/// A whole response body, refused (exit 4) past `max` bytes: a server's
+/// answer never costs more memory than `--max-message-size`.
+pub async fn body_limited(mut response: reqwest::Response, url: &Url, max: usize) -> Result<Bytes> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large(url, max));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        Error::connect(format!(
+            "the answer from {} was cut short: {e}",
+            redact_url(url)
+        ))
+    })? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large(url, max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn too_large(url: &Url, max: usize) -> Error {
+    Error::server(format!(
+        "{} sent an answer larger than --max-message-size ({max} bytes)",
+        redact_url(url)
+    ))
 }
 
 /// POST one message; the server's id for it when it gives one ([`posted_id`]).
@@ -111,24 +185,29 @@ pub async fn post(
     url: &Url,
     body: Bytes,
     content_type: &str,
+    within: Duration,
 ) -> Result<Option<String>> {
-    let response = client
+    let request = client
         .post(url.clone())
         .header(http::header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| request_error(url, e))?;
+        .body(body);
+    let response = send(request, url, within).await?;
     log_exchange("POST", url, &response);
     let status = response.status();
     if !status.is_success() {
         let body = body_excerpt(response).await;
-        return Err(Error::server(format!(
-            "{} answered HTTP {status} to the POST{body}",
-            redact_url(url)
-        )));
+        return Err(Error::http_status(
+            status.as_u16(),
+            format!(
+                "{} answered HTTP {status} to the POST{body}",
+                redact_url(url)
+            ),
+        ));
     }
-    let body = response.bytes().await.unwrap_or_default();
+    // The answer only matters for its id: a few KB are plenty.
+    let body = body_limited(response, url, 64 * 1024)
+        .await
+        .unwrap_or_default();
     Ok(posted_id(&body))
 }
 

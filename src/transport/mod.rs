@@ -29,8 +29,9 @@ pub struct Options {
     pub poll_timeout: Duration,
     /// Ask the server to replay what came after this message id.
     pub resume_from: Option<String>,
-    /// How transports that reconnect by themselves (SSE) wait between tries.
-    pub backoff: Backoff,
+    /// Send a keep-alive ping this often where the transport has pings (a
+    /// peer silent that long after one is dead); zero turns it off.
+    pub ping_interval: Duration,
     /// The STOMP session, when the endpoint's protocol is STOMP.
     pub stomp: crate::dialect::stomp::StompOptions,
     /// The Socket.IO session, when the endpoint's protocol is Socket.IO.
@@ -47,62 +48,6 @@ pub struct Options {
     pub sockjs: sockjs::SockJsOptions,
 }
 
-/// Exponential backoff with full jitter: the n-th wait is a random time up
-/// to `min * 2^n`, capped at `max`, so many clients cut off at once do not
-/// come back at once.
-#[derive(Clone, Copy, Debug)]
-pub struct Backoff {
-    pub min: Duration,
-    pub max: Duration,
-    /// Give up after this many failed attempts in a row (None: never).
-    pub max_retries: Option<u32>,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            min: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-            max_retries: None,
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait before attempt `attempt` (1-based), or None when out of tries.
-    pub fn delay(&self, attempt: u32) -> Option<Duration> {
-        if self.max_retries.is_some_and(|m| attempt > m) {
-            return None;
-        }
-        let ceiling = self
-            .min
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-            .min(self.max)
-            .max(self.min);
-        // Jitter between half and all of the ceiling: never zero, so a
-        // server refusing at once is not hammered.
-        let spread = ceiling.as_secs_f64() * 0.5 * jitter();
-        Some(Duration::from_secs_f64(
-            ceiling.as_secs_f64() * 0.5 + spread,
-        ))
-    }
-}
-
-/// A number in [0, 1) good enough for jitter, without a random-number crate:
-/// the clock's nanoseconds mixed through a xorshift.
-fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64 ^ d.as_secs())
-        .unwrap_or(0x9e37_79b9);
-    let mut x = nanos ^ 0x2545_f491_4f6c_dd1d ^ (std::process::id() as u64) << 32;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Parse `-H 'Name: value'` flags.
 /// Sleep until `at`, or for ever without one: a `select!` arm for a timer
 /// that is not always set.
 pub async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -112,6 +57,7 @@ pub async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     }
 }
 
+/// Parse `-H 'Name: value'` flags.
 pub fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
     raw.iter()
         .map(|h| {
@@ -126,26 +72,4 @@ pub fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
             Ok((name, value))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_stops_at_max_retries() {
-        let b = Backoff {
-            min: Duration::from_millis(100),
-            max: Duration::from_secs(1),
-            max_retries: Some(5),
-        };
-        for attempt in 1..=5 {
-            let d = b.delay(attempt).unwrap();
-            let ceiling =
-                Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
-            assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?}");
-        }
-        assert_eq!(b.delay(6), None);
-        assert!(Backoff::default().delay(1000).unwrap() <= Duration::from_secs(30));
-    }
 }

@@ -10,6 +10,9 @@
 //! answers every message it has after the cursor at once, as a JSON array,
 //! marked by the `X-Pubcat-Batch: 1` header (a JSON message published to
 //! Nchan is never taken for a batch).
+//!
+//! Like every link, it follows one server: a failed request ends it, and
+//! `tail` (through `crate::retry`) starts a new one from the same cursor.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -20,11 +23,18 @@ use http::HeaderValue;
 use http::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use url::Url;
 
-use super::http::{body_excerpt, client, log_exchange, request_error};
-use super::{Backoff, Options};
-use crate::error::{Error, Kind, Result};
+use tokio::time::Instant;
+
+use super::Options;
+use super::http::{body_excerpt, body_limited, client, log_exchange, request_error};
+use crate::error::{Error, Result};
 use crate::log::redact_url;
-use crate::{status, verbose};
+use crate::verbose;
+
+/// Asked again at once, a server that answers "nothing yet" without holding
+/// the request would be polled thousands of times a second: an empty answer
+/// quicker than this is followed by a wait for the rest of it.
+const MIN_EMPTY_ROUND: Duration = Duration::from_secs(1);
 
 /// A message as a long-poll answer carried it.
 #[derive(Debug)]
@@ -41,11 +51,7 @@ pub struct PollLink {
     last_modified: Option<HeaderValue>,
     pending: VecDeque<Polled>,
     poll_timeout: Duration,
-    /// False until one request has been answered: a first failure is
-    /// final (exit 3), later ones are retried.
-    answered: bool,
-    failures: u32,
-    backoff: Backoff,
+    max_message_size: usize,
 }
 
 impl PollLink {
@@ -62,9 +68,7 @@ impl PollLink {
             last_modified,
             pending: VecDeque::new(),
             poll_timeout: opts.poll_timeout,
-            answered: false,
-            failures: 0,
-            backoff: opts.backoff,
+            max_message_size: opts.max_message_size,
         })
     }
 
@@ -74,34 +78,21 @@ impl PollLink {
             if let Some(m) = self.pending.pop_front() {
                 return Ok(m);
             }
-            if self.failures > 0 {
-                let Some(delay) = self.backoff.delay(self.failures) else {
-                    return Err(Error::connect(format!(
-                        "long-poll of {} failed {} times in a row; giving up",
-                        redact_url(&self.url),
-                        self.failures
-                    )));
-                };
-                tokio::time::sleep(delay).await;
-            }
-            match self.poll_once().await {
-                Ok(()) => {
-                    self.answered = true;
-                    self.failures = 0;
-                }
-                Err(e) if e.kind == Kind::Connect && self.answered => {
-                    self.failures += 1;
-                    status!(
-                        "long-poll request failed ({e}); retrying (attempt {})",
-                        self.failures
-                    );
-                }
-                Err(e) => return Err(e),
+            let asked = Instant::now();
+            let before = self.etag.clone();
+            if !self.poll_once().await? && self.etag == before {
+                tokio::time::sleep_until(asked + MIN_EMPTY_ROUND).await;
             }
         }
     }
 
-    async fn poll_once(&mut self) -> Result<()> {
+    /// Where to resume: the last answer's cursor, as an id (see [`id_of`]).
+    pub fn cursor(&self) -> Option<String> {
+        id_of(self.etag.as_ref(), self.last_modified.as_ref())
+    }
+
+    /// One request; false when it brought nothing ("not yet").
+    async fn poll_once(&mut self) -> Result<bool> {
         let mut request = self.client.get(self.url.clone()).timeout(self.poll_timeout);
         if let Some(etag) = &self.etag {
             request = request.header(IF_NONE_MATCH, etag.clone());
@@ -111,9 +102,10 @@ impl PollLink {
         }
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() && self.answered => {
+            // Only a request that connected can have been held.
+            Err(e) if e.is_timeout() && !e.is_connect() => {
                 verbose!("long-poll held past --poll-timeout; asking again");
-                return Ok(());
+                return Ok(false);
             }
             Err(e) => return Err(request_error(&self.url, e)),
         };
@@ -121,32 +113,31 @@ impl PollLink {
         let status = response.status().as_u16();
         match status {
             200 => {}
-            304 | 408 | 204 => return Ok(()),
+            // Nothing yet; the answer may still move the cursor (pubcat
+            // serve tells a client without one where to ask from).
+            304 | 408 | 204 => {
+                self.take_cursor(response.headers());
+                return Ok(false);
+            }
             _ => {
                 let body = body_excerpt(response).await;
-                return Err(Error::server(format!(
-                    "{} answered the long-poll with HTTP {status}{body}",
-                    redact_url(&self.url)
-                )));
+                return Err(Error::http_status(
+                    status,
+                    format!(
+                        "{} answered the long-poll with HTTP {status}{body}",
+                        redact_url(&self.url)
+                    ),
+                ));
             }
         }
         let headers = response.headers().clone();
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) if self.answered => {
-                // The cursor has not moved yet: asking again gets the same
-                // message, so nothing is lost.
-                return Err(Error::connect(format!("long-poll body cut short: {e}")));
-            }
-            Err(e) => return Err(request_error(&self.url, e)),
-        };
-        if let Some(etag) = headers.get(ETAG) {
-            self.etag = Some(etag.clone());
-        }
-        if let Some(lm) = headers.get(LAST_MODIFIED) {
-            self.last_modified = Some(lm.clone());
-        }
+        // Cut short, the cursor has not moved yet: asking again gets the
+        // same message, so nothing is lost.
+        let body = body_limited(response, &self.url, self.max_message_size).await?;
+        self.take_cursor(&headers);
         if headers.contains_key("x-pubcat-batch") {
+            // The batch's own ids are the cursor, not Nchan's time form.
+            self.last_modified = None;
             self.pending.extend(parse_batch(&body).map_err(|why| {
                 Error::server(format!(
                     "{} sent a broken batch: {why}",
@@ -163,7 +154,18 @@ impl PollLink {
             let id = id_of(headers.get(ETAG), headers.get(LAST_MODIFIED));
             self.pending.push_back(Polled { id, body, binary });
         }
-        Ok(())
+        Ok(true)
+    }
+}
+
+impl PollLink {
+    fn take_cursor(&mut self, headers: &http::HeaderMap) {
+        if let Some(etag) = headers.get(ETAG) {
+            self.etag = Some(etag.clone());
+        }
+        if let Some(lm) = headers.get(LAST_MODIFIED) {
+            self.last_modified = Some(lm.clone());
+        }
     }
 }
 

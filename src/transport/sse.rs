@@ -1,82 +1,74 @@
 //! Server-Sent Events over reqwest's byte stream, with the WHATWG failure
-//! rules: a non-200 status or a wrong Content-Type fails for good (no
-//! retry); 204 means "stop, do not reconnect"; a dropped connection or the
-//! end of the stream reconnects after the server's `retry:` (or a backoff),
-//! sending `Last-Event-ID` so the server can resume.
+//! rules: a non-200 status or a wrong Content-Type is a refusal; 204 means
+//! "stop, do not reconnect". The link follows one connection: when the
+//! stream ends or breaks, so does the link, and whoever follows the stream
+//! across connections (`tail`, through `crate::retry`) reconnects with the
+//! last event id and the server's `retry:` wish, which the link keeps.
 //!
 //! eventsource-client is not used: it retries non-2xx answers, treats 204 as
-//! success and skips the Content-Type check, and it brings a second
-//! HTTP/TLS stack; the parser in `codec::sse` follows the spec exactly.
+//! success and skips the Content-Type check, it reconnects by itself (so no
+//! one policy could govern it), and it brings a second HTTP/TLS stack; the
+//! parser in `codec::sse` follows the spec exactly.
 
 use std::time::Duration;
 
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use url::Url;
 
-use super::http::{body_excerpt, client, log_exchange, request_error};
-use super::{Backoff, Options};
+use super::Options;
+use super::http::{body_excerpt, client, log_exchange, send};
 use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::{status, trace, verbose};
 
 pub struct SseLink {
-    client: reqwest::Client,
-    url: Url,
     parser: Parser,
+    /// None once the stream is over, or when the server answered 204.
     response: Option<reqwest::Response>,
-    retry: Duration,
-    /// Set while the connection is down and must be reopened: `next` can be
-    /// cancelled mid-reconnect (a timer fired in the caller's select), and
-    /// the next call must carry on reconnecting rather than see an end.
-    reconnecting: bool,
-    backoff: Backoff,
+    /// The server answered 204: it wants no reconnect.
+    stopped: bool,
+    /// What the server's last `retry:` asked for.
+    retry: Option<Duration>,
 }
 
 impl SseLink {
-    /// Open the stream; a failure here is final (the caller reports it).
+    /// Open the stream, after `resume_from` when given (`Last-Event-ID`).
+    /// The response headers must come within the connect timeout.
     pub async fn connect(url: &Url, opts: &Options) -> Result<SseLink> {
-        let mut link = SseLink {
-            client: client(url, opts)?,
-            url: url.clone(),
-            parser: Parser::with_max_size(opts.max_message_size),
-            response: None,
-            // Until the server sends `retry:`, the backoff's first step.
-            retry: opts.backoff.min,
-            reconnecting: false,
-            backoff: opts.backoff,
-        };
-        link.parser.set_last_event_id(opts.resume_from.as_deref());
-        link.response = link.open(opts.resume_from.clone()).await?;
-        Ok(link)
-    }
-
-    /// GET the stream. `Ok(None)`: the server answered 204, "do not reconnect".
-    async fn open(&mut self, last_id: Option<String>) -> Result<Option<reqwest::Response>> {
-        let mut request = self
-            .client
-            .get(self.url.clone())
+        let client = client(url, opts)?;
+        let mut request = client
+            .get(url.clone())
             .header(ACCEPT, "text/event-stream")
             .header(CACHE_CONTROL, "no-cache");
-        if let Some(id) = &last_id {
+        if let Some(id) = &opts.resume_from {
             request = request.header("Last-Event-ID", id.as_str());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| request_error(&self.url, e))?;
-        log_exchange("GET", &self.url, &response);
+        let response = send(request, url, opts.connect_timeout).await?;
+        log_exchange("GET", url, &response);
+        let mut parser = Parser::with_max_size(opts.max_message_size);
+        parser.set_last_event_id(opts.resume_from.as_deref());
+        let mut link = SseLink {
+            parser,
+            response: None,
+            stopped: false,
+            retry: None,
+        };
         let status_code = response.status();
         if status_code == http::StatusCode::NO_CONTENT {
             verbose!("server answered 204: the stream is over, no reconnect");
-            return Ok(None);
+            link.stopped = true;
+            return Ok(link);
         }
         if status_code != http::StatusCode::OK {
             let body = body_excerpt(response).await;
-            return Err(Error::server(format!(
-                "{} answered HTTP {status_code} instead of an event stream{body}",
-                redact_url(&self.url)
-            )));
+            return Err(Error::http_status(
+                status_code.as_u16(),
+                format!(
+                    "{} answered HTTP {status_code} instead of an event stream{body}",
+                    redact_url(url)
+                ),
+            ));
         }
         let content_type = response
             .headers()
@@ -87,14 +79,29 @@ impl SseLink {
         let essence = content_type.split(';').next().unwrap_or("").trim();
         if !essence.eq_ignore_ascii_case("text/event-stream") {
             return Err(Error::server(format!(
-                "{} answered with Content-Type `{content_type}`, not text/event-stream (is this an SSE endpoint? try --transport poll or ws)",
-                redact_url(&self.url)
+                "{} answered with Content-Type `{}`, not text/event-stream (is this an SSE endpoint? try --transport poll or ws)",
+                redact_url(url),
+                content_type.replace(char::is_control, " ")
             )));
         }
-        // Later requests go where redirects led.
-        self.url = response.url().clone();
-        self.parser.reset_connection();
-        Ok(Some(response))
+        link.response = Some(response);
+        Ok(link)
+    }
+
+    /// True when the server answered 204, "do not reconnect".
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Where to resume after this connection: the last event ID, which the
+    /// server may also set without an event (a block of only `id:`).
+    pub fn cursor(&self) -> Option<&str> {
+        self.parser.last_event_id()
+    }
+
+    /// The reconnection time the server asked for with `retry:`.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
     }
 
     /// Write the next event already received to `out`, without waiting;
@@ -105,7 +112,7 @@ impl SseLink {
     }
 
     /// Write the next event to `out`; `Ok(false)` when the server ended the
-    /// stream for good.
+    /// stream (or answered 204); an error when the connection broke.
     pub async fn next(&mut self, out: &mut Slots<'_>) -> Result<bool> {
         loop {
             if self.parser.next_into(out) {
@@ -114,13 +121,10 @@ impl SseLink {
             // The chunks so far are parsed: note what they asked for.
             if let Some(retry) = self.parser.take_retry() {
                 verbose!("server asks for reconnects after {retry:?}");
-                self.retry = retry;
+                self.retry = Some(retry);
             }
             if self.parser.take_overflow() {
                 status!("dropped an event with a field larger than --max-message-size");
-            }
-            if self.reconnecting {
-                self.reconnect().await?;
             }
             let Some(response) = self.response.as_mut() else {
                 return Ok(false);
@@ -133,53 +137,25 @@ impl SseLink {
                 Ok(None) => {
                     verbose!("the server ended the stream");
                     self.response = None;
-                    self.reconnecting = true;
                 }
                 Err(e) => {
-                    verbose!("stream broke: {e}");
                     self.response = None;
-                    self.reconnecting = true;
+                    return Err(Error::connect(format!(
+                        "the event stream broke: {}",
+                        cause(&e)
+                    )));
                 }
             }
         }
     }
+}
 
-    /// Reconnect with Last-Event-ID, retrying network failures with a
-    /// growing delay; HTTP refusals end it (no retry, per the spec).
-    async fn reconnect(&mut self) -> Result<()> {
-        let mut attempt = 0;
-        let mut why = "connection lost".to_string();
-        loop {
-            // The server's `retry:` first; after a failed try, the backoff.
-            let delay = if attempt == 0 {
-                self.retry
-            } else {
-                self.backoff.delay(attempt).ok_or_else(|| {
-                    Error::connect(format!("{why} (gave up after {attempt} attempts)"))
-                })?
-            };
-            attempt += 1;
-            let last = self.parser.last_event_id().map(str::to_string);
-            status!(
-                "{why}; reconnecting in {:.1}s (attempt {attempt}){}",
-                delay.as_secs_f64(),
-                last.as_deref()
-                    .map(|id| format!(", Last-Event-ID: {id}"))
-                    .unwrap_or_default()
-            );
-            tokio::time::sleep(delay).await;
-            match self.open(last).await {
-                Ok(response) => {
-                    self.response = response;
-                    self.reconnecting = false;
-                    if self.response.is_some() {
-                        status!("reconnected");
-                    }
-                    return Ok(());
-                }
-                Err(e) if e.kind == crate::error::Kind::Connect => why = e.to_string(),
-                Err(e) => return Err(e),
-            }
-        }
+/// The innermost cause of a failed read: reqwest's own line ("error
+/// decoding response body") says nothing about what happened.
+fn cause(e: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = e;
+    while let Some(inner) = last.source() {
+        last = inner;
     }
+    last.to_string()
 }

@@ -428,7 +428,7 @@ fn handshake_error(url: &Url, err: WsError) -> Error {
                 .map(|b| {
                     String::from_utf8_lossy(&b[..b.len().min(200)])
                         .trim()
-                        .replace('\n', " ")
+                        .replace(char::is_control, " ")
                 })
                 .unwrap_or_default();
             let hint = match status.as_u16() {
@@ -442,9 +442,10 @@ fn handshake_error(url: &Url, err: WsError) -> Error {
             } else {
                 format!(": {body}")
             };
-            Error::server(format!(
-                "{shown} refused the WebSocket handshake with HTTP {status}{body}{hint}"
-            ))
+            Error::http_status(
+                status.as_u16(),
+                format!("{shown} refused the WebSocket handshake with HTTP {status}{body}{hint}"),
+            )
         }
         WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
             SubProtocolError::NoSubProtocol,
