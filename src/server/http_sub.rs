@@ -8,7 +8,11 @@
 //! silence. Replay: `Last-Event-ID`, `?last_event_id=N` or `?since=N` send
 //! the kept history after N first, then live messages, with no gap or
 //! duplicate in between; when part of it is no longer kept, a comment
-//! `: gap: ids A..B are no longer kept` comes first.
+//! `: gap: ids A..B are no longer kept` comes first. When there is nothing
+//! to replay, the stream starts with a block of only `id: HEAD` (the
+//! topic's last id; 0 for none yet), which sets the client's last event id
+//! without an event: a client cut before its first message then resumes
+//! from there and misses nothing published in between.
 //!
 //! **Long-poll** (any other `GET /{topic}`), in the Nchan convention: the
 //! cursor is `If-None-Match` (the `Etag` of the last answer, sent back as is)
@@ -16,9 +20,11 @@
 //! 1000), as `[{"id":N,"body":"…"} | {"id":N,"body_base64":"…"}, …]` with
 //! `Content-Type: application/json`, `X-Pubcat-Batch: 1`, `Etag: <last id>`
 //! and `Last-Modified`. With none yet the request is held until one comes or
-//! the poll timeout passes (`304`, cursor unchanged). Without a cursor the
-//! first request waits for the next message. A cursor older than the oldest
-//! kept id gets what is kept and `X-Pubcat-Gap: A-B`.
+//! the poll timeout passes (`304`, cursor unchanged). A request without a
+//! cursor is answered at once with `304` and `Etag: HEAD` (the topic's last
+//! id), the cursor to ask with: so a first answer lost on the way (a cut
+//! connection) loses no message. A cursor older than the oldest kept id
+//! gets what is kept and `X-Pubcat-Gap: A-B`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -110,7 +116,11 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
                     g.first, g.last
                 ));
             }
-            for m in st.sub.take_backlog() {
+            let backlog = st.sub.take_backlog();
+            if backlog.is_empty() {
+                out.push_str(&format!("id: {}\n\n", st.sub.head()));
+            }
+            for m in backlog {
                 event(&mut out, &m);
                 st.log.out += 1;
             }
@@ -181,12 +191,16 @@ fn event(out: &mut String, m: &Stored) {
     out.push('\n');
 }
 
-pub async fn poll(app: App, topic: &str, since: Option<u64>) -> Response {
+pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Response {
+    match since {
+        Some(s) => app.log(format_args!("poll {peer} /{topic} (since {s})")),
+        None => app.log(format_args!("poll {peer} /{topic}")),
+    }
     let mut sub = app.0.broker.subscribe(topic, since);
     let gap = sub.gap();
     let mut batch = sub.take_backlog();
     batch.truncate(POLL_BATCH);
-    if batch.is_empty() {
+    if batch.is_empty() && since.is_some() {
         let mut shutdown = app.0.shutdown.clone();
         tokio::select! {
             _ = sub.recv_many(&mut batch, POLL_BATCH) => {}

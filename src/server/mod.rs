@@ -340,7 +340,7 @@ async fn topic_get(
         } else {
             let since = http_sub::cursor(req.headers(), query, "if-none-match");
             let since = since.or_else(|| last_of(&app, &topic, query));
-            http_sub::poll(app, &topic, since).await
+            http_sub::poll(app, peer, &topic, since).await
         };
     }
     upgrade(app, peer, topic, req)
