@@ -2,6 +2,8 @@
 //! (`pubcat serve`) on 127.0.0.1 with an ephemeral port.
 #![allow(dead_code)]
 
+pub mod fault;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -433,4 +435,50 @@ pub fn publish_numbered(cmd: Command, n: usize) {
         n,
         "not every SEND got its receipt: {stderr}"
     );
+}
+
+/// A TCP proxy to `upstream` that cuts every connection, the first one
+/// too, after a lifetime drawn between `min` and `max` (a xorshift seeded
+/// by `seed`, so a failing run can be repeated): a network that keeps
+/// dropping, on loopback. Also returns the count of connections it took.
+pub fn cutting_proxy(
+    upstream: SocketAddr,
+    min: Duration,
+    max: Duration,
+    seed: u64,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut x = seed | 1;
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let span = (max - min).as_millis() as u64 + 1;
+            let life = min + Duration::from_millis(x % span);
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server.try_clone().unwrap(), client.try_clone().unwrap()),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+            std::thread::spawn(move || {
+                std::thread::sleep(life);
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    (addr, accepted)
 }
