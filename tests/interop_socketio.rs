@@ -1,7 +1,7 @@
 //! Interop with the real socket.io server (npm socket.io 4.8) and the
 //! official socket.io-client as a peer. Start the server with
 //! `bash tests/peers/socketio.sh start`, then run
-//! `PUBCAT_INTEROP=1 cargo test --test interop_socketio` (`.ci/run` does
+//! `cargo test --test interop_socketio -- --include-ignored` (`.ci/run` does
 //! both). The server is tests/peers/socketio/server.js; the client peer is
 //! tests/peers/socketio/peer.js, run from the peer's app directory.
 
@@ -42,22 +42,14 @@ fn url(namespace: &str) -> String {
     format!("socketio+http://127.0.0.1:{}{namespace}", port())
 }
 
-/// False when interop tests are not asked for; a loud failure when they are
-/// but the server is not there.
-fn server() -> bool {
-    if std::env::var_os("PUBCAT_INTEROP").is_none() {
-        eprintln!(
-            "interop test not run: set PUBCAT_INTEROP=1 (after `bash tests/peers/socketio.sh start`)"
-        );
-        return false;
-    }
+/// A loud failure when the server is not there.
+fn server() {
     let up = std::net::TcpStream::connect_timeout(&addr(), Duration::from_secs(2)).is_ok();
     assert!(
         up,
-        "PUBCAT_INTEROP is set but no socket.io server answers on {}: start it with `bash tests/peers/socketio.sh start`",
+        "no socket.io server answers on {}: start it with `bash tests/peers/socketio.sh start`",
         addr()
     );
-    true
 }
 
 /// Where tests/peers/socketio.sh installed server.js, peer.js and
@@ -227,10 +219,9 @@ fn publish_once(namespace: &str, room: &str, body: &str) {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn each_transport_connects_and_the_server_sees_that_transport() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         let u = url("/");
         let mut args = vec!["-v", "sub", u.as_str()];
@@ -263,10 +254,9 @@ fn each_transport_connects_and_the_server_sees_that_transport() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn acks_carry_the_servers_arguments_in_both_namespaces_on_every_transport() {
-    if !server() {
-        return;
-    }
+    server();
     for namespace in ["/", "/chat"] {
         for (name, flags) in TRANSPORTS {
             let u = url(namespace);
@@ -312,10 +302,9 @@ fn acks_carry_the_servers_arguments_in_both_namespaces_on_every_transport() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn the_server_asks_and_ack_reply_answers() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         let u = url("/");
         let mut args = vec!["pub", u.as_str(), "--event", "ask", "life", "--confirm"];
@@ -332,10 +321,9 @@ fn the_server_asks_and_ack_reply_answers() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn a_missing_ack_is_exit_5() {
-    if !server() {
-        return;
-    }
+    server();
     // The server has no handler for this event, so nothing acknowledges it.
     let out = run(&[
         "pub",
@@ -352,10 +340,9 @@ fn a_missing_ack_is_exit_5() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn binary_attachments_round_trip_byte_exact_on_every_transport() {
-    if !server() {
-        return;
-    }
+    server();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("blob.bin");
     let bytes: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 256) as u8).collect();
@@ -398,10 +385,9 @@ fn binary_attachments_round_trip_byte_exact_on_every_transport() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn joining_a_room_with_emit_receives_only_that_rooms_messages() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         for namespace in ["/", "/chat"] {
             let room = unique("room");
@@ -432,10 +418,9 @@ fn joining_a_room_with_emit_receives_only_that_rooms_messages() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn bad_auth_is_connect_error_exit_4_and_good_auth_connects() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         for auth in [None, Some(r#"{"token":"wrong"}"#)] {
             let u = url("/private");
@@ -529,10 +514,9 @@ impl Drop for OwnServer {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn tail_reconnects_after_a_server_restart_and_rejoins_its_room() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in [TRANSPORTS[0], TRANSPORTS[1]] {
         let port = common::closed_port();
         let mut server = OwnServer::start(port);
@@ -588,10 +572,9 @@ fn peer(args: &[&str], transports: Option<&str>) -> Command {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn socket_io_client_receives_what_pubcat_emits() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         let room = unique("to-node");
         let u = url("/chat");
@@ -649,10 +632,9 @@ fn socket_io_client_receives_what_pubcat_emits() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn pubcat_receives_what_socket_io_client_emits() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         for (transports, data, want) in [
             (
@@ -706,10 +688,9 @@ fn pubcat_receives_what_socket_io_client_emits() {
 }
 
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn publishing_without_confirm_loses_no_event_at_the_disconnect() {
-    if !server() {
-        return;
-    }
+    server();
     // socket.io dispatches an event on the tick after it reads it, and drops
     // it if a DISCONNECT read in the same tick came first: the last emits
     // before pubcat closes are where a careless client loses data.
@@ -764,10 +745,9 @@ fn publishing_without_confirm_loses_no_event_at_the_disconnect() {
 /// subscriber gets every message. On `/private` (with its token), where no
 /// other test broadcasts, so the tests can run side by side.
 #[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
 fn bench_over_socketio_on_every_transport() {
-    if !server() {
-        return;
-    }
+    server();
     for (name, flags) in TRANSPORTS {
         let out = pubcat()
             .args(["bench", &url("/private"), "--event", "broadcast", "--json"])

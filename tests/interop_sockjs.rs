@@ -2,7 +2,7 @@
 //! server), a real server we did not write: its `/echo` and `/broadcast`
 //! endpoints over each transport pubcat speaks, forced and chosen by
 //! fallback. Start it with `bash tests/peers/sockjs.sh start`, then run
-//! `PUBCAT_INTEROP=1 cargo test --test interop_sockjs` (`.ci/run` does
+//! `cargo test --test interop_sockjs -- --include-ignored` (`.ci/run` does
 //! both).
 
 mod common;
@@ -15,23 +15,16 @@ use common::{Lines, assert_code, pubcat, run_with_input};
 const ADDR: &str = "127.0.0.1:18088";
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
 
-/// None when interop tests are not asked for; a loud failure when they are
-/// but sockjs-node is not there.
-fn sockjs() -> Option<SocketAddr> {
-    if std::env::var_os("PUBCAT_INTEROP").is_none() {
-        eprintln!(
-            "interop test not run: set PUBCAT_INTEROP=1 (after `bash tests/peers/sockjs.sh start`)"
-        );
-        return None;
-    }
+/// A loud failure when sockjs-node is not there.
+fn sockjs() -> SocketAddr {
     let addr: SocketAddr = ADDR.parse().unwrap();
     let up = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
         && common::http(addr, "GET", "/health", b"").0 == 200;
     assert!(
         up,
-        "PUBCAT_INTEROP is set but sockjs-node is not answering on {ADDR}: start it with `bash tests/peers/sockjs.sh start`"
+        "sockjs-node is not answering on {ADDR}: start it with `bash tests/peers/sockjs.sh start`"
     );
-    Some(addr)
+    addr
 }
 
 fn url(addr: SocketAddr, endpoint: &str) -> String {
@@ -46,8 +39,9 @@ fn subscriber(args: &[&str]) -> Lines {
 }
 
 #[test]
+#[ignore = "needs sockjs-node: tests/interop.sh starts it and runs these"]
 fn echo_round_trips_over_each_transport() {
-    let Some(addr) = sockjs() else { return };
+    let addr = sockjs();
     // JSON escapes, characters SockJS escapes on the wire, and a message
     // big enough for several TCP segments.
     let tricky = "quote \" backslash \\ tab \t é ✓ 😀 \u{2028} \u{feff} end";
@@ -74,8 +68,9 @@ fn echo_round_trips_over_each_transport() {
 }
 
 #[test]
+#[ignore = "needs sockjs-node: tests/interop.sh starts it and runs these"]
 fn broadcast_reaches_every_transport_from_every_transport() {
-    let Some(addr) = sockjs() else { return };
+    let addr = sockjs();
     // 1000 messages of ~200 bytes: more than the 128 KiB after which
     // sockjs-node ends an xhr_streaming answer, so that client asks again.
     let n = 1000;
@@ -128,8 +123,9 @@ fn broadcast_reaches_every_transport_from_every_transport() {
 }
 
 #[test]
+#[ignore = "needs sockjs-node: tests/interop.sh starts it and runs these"]
 fn a_blocked_websocket_falls_back_to_xhr_streaming_then_xhr_polling() {
-    let Some(addr) = sockjs() else { return };
+    let addr = sockjs();
     let cases = [
         (&["upgrade: websocket"][..], "xhr-streaming"),
         (
@@ -182,8 +178,9 @@ fn a_blocked_websocket_falls_back_to_xhr_streaming_then_xhr_polling() {
 }
 
 #[test]
+#[ignore = "needs sockjs-node: tests/interop.sh starts it and runs these"]
 fn a_path_that_is_no_sockjs_endpoint_exits_4_with_a_hint() {
-    let Some(addr) = sockjs() else { return };
+    let addr = sockjs();
     let out = pubcat()
         .args(["sub", &url(addr, "nope"), "--timeout", "10s"])
         .output()
@@ -197,8 +194,9 @@ fn a_path_that_is_no_sockjs_endpoint_exits_4_with_a_hint() {
 }
 
 #[test]
+#[ignore = "needs sockjs-node: tests/interop.sh starts it and runs these"]
 fn binary_messages_are_refused_since_sockjs_carries_text() {
-    let Some(addr) = sockjs() else { return };
+    let addr = sockjs();
     let out = pubcat()
         .args(["pub", &url(addr, "echo"), "--binary", "x"])
         .output()
@@ -212,10 +210,9 @@ fn binary_messages_are_refused_since_sockjs_carries_text() {
 /// `pubcat serve`'s SockJS endpoint over each transport. It runs from the
 /// modules `tests/peers/sockjs.sh start` installed.
 #[test]
+#[ignore = "needs sockjs-node: tests/interop.sh starts it and runs these"]
 fn sockjs_client_speaks_stomp_to_the_embedded_broker() {
-    if sockjs().is_none() {
-        return;
-    }
+    sockjs();
     let modules = std::env::var_os("PEERS_STATE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("pubsub-peers"))
@@ -264,7 +261,7 @@ fn sockjs_client_speaks_stomp_to_the_embedded_broker() {
     }
 }
 
-/// Needs no server, so it runs without PUBCAT_INTEROP too.
+/// Needs no server, so it is not ignored.
 #[test]
 fn sockjs_flags_without_a_sockjs_endpoint_are_usage_errors() {
     let out = pubcat()
