@@ -33,7 +33,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_needs_command" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_needs_command" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_needs_command" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_needs_command" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_needs_command" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_needs_command" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -57,7 +57,7 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
@@ -94,7 +94,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
@@ -109,7 +109,7 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
@@ -146,7 +146,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
@@ -161,7 +161,7 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
@@ -185,7 +185,7 @@ client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
@@ -198,7 +198,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -211,7 +211,7 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
@@ -235,7 +235,7 @@ client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
@@ -248,7 +248,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -261,7 +261,7 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
@@ -289,7 +289,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start a
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-max -d 'Longest wait between reconnection attempts' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up (exit 3) after this many failed attempts in a row [default: never]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -299,7 +299,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -312,7 +312,7 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a ping this often; a peer that answers nothing for that long is declared dead (exit 3). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
@@ -351,7 +351,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -373,7 +373,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -387,7 +387,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
@@ -401,7 +401,7 @@ always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'

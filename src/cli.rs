@@ -74,7 +74,8 @@ pub struct Global {
     #[arg(long, value_name = "FILE", global = true, env = "PUBCAT_CA")]
     pub ca: Option<PathBuf>,
 
-    /// Give up connecting (TCP, TLS and handshake) after this long.
+    /// Give up connecting (TCP, TLS and handshake; over HTTP, until the
+    /// answer's headers) after this long.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, global = true)]
     pub connect_timeout: Duration,
 }
@@ -209,8 +210,8 @@ pub struct LinkArgs {
     #[arg(long, value_name = "NAME")]
     pub subprotocol: Vec<String>,
 
-    /// Send a ping this often; a peer that answers nothing for that long is
-    /// declared dead (exit 3). 0 turns it off.
+    /// Send a WebSocket ping this often; a peer that sends nothing at all for
+    /// that long after one is dead (exit 3; tail reconnects). 0 turns it off.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub ping_interval: Duration,
 
@@ -455,7 +456,8 @@ pub struct SubscribeArgs {
     pub count: Option<u64>,
 
     /// Exit 1 if the exit condition (--count, --until) has not held by then;
-    /// alone, listen this long and exit 0.
+    /// alone, listen this long and exit 0. It bounds the whole command,
+    /// connecting included (plus at most 1 s for a clean close).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub timeout: Option<Duration>,
 
@@ -506,7 +508,9 @@ pub struct TailArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub backoff_max: Duration,
 
-    /// Give up (exit 3) after this many failed attempts in a row [default: never].
+    /// Give up after this many retries in a row (exit 3, or 4 when the
+    /// server kept failing); a connection that delivers a message starts
+    /// the count again [default: never give up].
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 }
