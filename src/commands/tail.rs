@@ -61,7 +61,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
             Err(e) => (e, None),
             Ok(mut session) => {
                 if retry.failures() > 0 {
-                    status!("reconnected after {} failed attempt(s)", retry.failures());
+                    status!("reconnected after {} attempt(s)", retry.failures());
                 }
                 let printed = tail.printed;
                 let stop = tail.follow(&mut session, &mut interrupt).await?;

@@ -438,7 +438,8 @@ impl Topic {
     }
 
     /// Subscribe, with the history after `since` as a backlog when given
-    /// (`Some(0)` = all history; `None` = live messages only).
+    /// (`Some(0)` = all history; `None` = live messages only; a `since`
+    /// this topic never reached = all history).
     ///
     /// Taking the backlog and registering the live queue happen under one
     /// lock, the same one publish holds to assign ids and queue: every id is
@@ -450,6 +451,10 @@ impl Topic {
         let backlog = {
             let mut state = lock(&self.state);
             let backlog = match since {
+                // A cursor past the last id ever assigned comes from an
+                // earlier run of the broker (ids start again at 1 after a
+                // restart): everything kept is news to that client.
+                Some(since) if since > state.last_id => state.after(0),
                 Some(since) => state.after(since),
                 None => Backlog {
                     head: state.last_id,
@@ -638,6 +643,21 @@ mod tests {
         assert_eq!(b.last_id("t"), 3);
         assert_eq!(b.last_id("other"), 1);
         assert_eq!(b.last_id("never"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_from_before_a_restart_replays_everything_kept() {
+        let b = broker(10, 16, Duration::from_secs(5));
+        b.publish("t", text("a"), false, None).await;
+        b.publish("t", text("b"), false, None).await;
+        let ids = |since| {
+            let mut sub = b.subscribe("t", Some(since));
+            sub.take_backlog().iter().map(|m| m.id).collect::<Vec<_>>()
+        };
+        // The client saw up to 7 from the broker's last run: 1 and 2 are new.
+        assert_eq!(ids(7), [1, 2]);
+        assert_eq!(ids(2), [] as [u64; 0]);
+        assert_eq!(ids(1), [2]);
     }
 
     #[tokio::test]
