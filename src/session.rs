@@ -19,7 +19,9 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use tokio::time::Instant;
+use std::pin::Pin;
+
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
@@ -86,7 +88,9 @@ enum Link {
 /// and a peer that has sent nothing at all by the next one is dead.
 struct Keepalive {
     every: Duration,
-    at: Instant,
+    /// Armed once and reset when it fires: a timer built per wait would be
+    /// registered and dropped for every burst a subscriber reads.
+    at: Pin<Box<Sleep>>,
     /// A ping is out, and nothing has been heard since.
     awaiting: bool,
 }
@@ -165,7 +169,7 @@ impl Session {
             unconfirmed: None,
             keepalive: (pings && !every.is_zero()).then(|| Keepalive {
                 every,
-                at: Instant::now() + every,
+                at: Box::pin(tokio::time::sleep(every)),
                 awaiting: false,
             }),
         })
@@ -256,14 +260,16 @@ impl Session {
     /// links whose reads can be resumed (WebSocket frames) have pings.
     pub async fn next(&mut self) -> Result<Incoming<'_>> {
         let got = loop {
-            let Some(at) = self.keepalive.as_ref().map(|k| k.at) else {
-                break self.read(false).await?;
+            let (link, m) = (&mut self.link, &mut self.current);
+            let Some(k) = self.keepalive.as_mut() else {
+                break read(link, m, false).await?;
             };
             tokio::select! {
                 biased;
-                got = self.read(false) => break got?,
-                _ = tokio::time::sleep_until(at) => self.keep_alive().await?,
+                got = read(link, m, false) => break got?,
+                () = k.at.as_mut() => {}
             }
+            self.keep_alive().await?;
         };
         Ok(self.lend(got))
     }
@@ -285,7 +291,7 @@ impl Session {
                 humantime::format_duration(k.every)
             )));
         }
-        k.at = Instant::now() + k.every;
+        k.at.as_mut().reset(Instant::now() + k.every);
         k.awaiting = match &mut self.link {
             Link::Stomp(stomp) => stomp.ping().await?,
             Link::Duplex(duplex) => duplex.ping().await?,
@@ -296,65 +302,6 @@ impl Session {
             self.keepalive = None;
         }
         Ok(())
-    }
-
-    /// What the link gives next. `draining`: a burst is being drained
-    /// without waiting, so its messages keep the receive time of its first.
-    async fn read(&mut self, draining: bool) -> Result<Got> {
-        let m = &mut self.current;
-        release_body(m);
-        Ok(match &mut self.link {
-            Link::Duplex(duplex) => {
-                let received = duplex.next().await?;
-                stamp(m, draining);
-                fill(m, received)
-            }
-            Link::Sse(sse) => {
-                let more = sse.next(&mut sse_slots(m)).await?;
-                stamp(m, draining);
-                if more {
-                    Got::Message
-                } else if sse.stopped() {
-                    Got::Closed {
-                        reason: "it answered 204: no more events".into(),
-                        clean: true,
-                    }
-                } else {
-                    Got::Closed {
-                        reason: "it ended the event stream".into(),
-                        clean: true,
-                    }
-                }
-            }
-            Link::Stomp(stomp) => match stomp.next(draining).await? {
-                Read::Message(message) => {
-                    *m = message;
-                    Got::Message
-                }
-                Read::Closed { reason, clean } => Got::Closed { reason, clean },
-            },
-            Link::SocketIo(sio) => match sio.next(draining).await? {
-                socketio::Read::Message(message) => {
-                    *m = message;
-                    Got::Message
-                }
-                socketio::Read::Reply(message) => {
-                    *m = message;
-                    Got::Reply
-                }
-                socketio::Read::Closed { reason, clean } => Got::Closed { reason, clean },
-            },
-            Link::Poll(poll) => {
-                let p = poll.next().await?;
-                stamp(m, draining);
-                m.body = p.body.into();
-                m.binary = p.binary;
-                m.id = p.id.map(Into::into);
-                Got::Message
-            }
-            // Nothing ever arrives on a POST-only session.
-            Link::Post { .. } => std::future::pending().await,
-        })
     }
 
     fn lend(&self, got: Got) -> Incoming<'_> {
@@ -388,7 +335,7 @@ impl Session {
                         .map(|received| fill(&mut self.current, received)),
                 )
             }
-            _ => self.read(true).now_or_never(),
+            link => read(link, &mut self.current, true).now_or_never(),
         }
     }
 
@@ -549,6 +496,64 @@ impl Session {
         self.unconfirmed = why;
         Ok(confirmed)
     }
+}
+
+/// What the link gives next. `draining`: a burst is being drained
+/// without waiting, so its messages keep the receive time of its first.
+async fn read(link: &mut Link, m: &mut Message, draining: bool) -> Result<Got> {
+    release_body(m);
+    Ok(match link {
+        Link::Duplex(duplex) => {
+            let received = duplex.next().await?;
+            stamp(m, draining);
+            fill(m, received)
+        }
+        Link::Sse(sse) => {
+            let more = sse.next(&mut sse_slots(m)).await?;
+            stamp(m, draining);
+            if more {
+                Got::Message
+            } else if sse.stopped() {
+                Got::Closed {
+                    reason: "it answered 204: no more events".into(),
+                    clean: true,
+                }
+            } else {
+                Got::Closed {
+                    reason: "it ended the event stream".into(),
+                    clean: true,
+                }
+            }
+        }
+        Link::Stomp(stomp) => match stomp.next(draining).await? {
+            Read::Message(message) => {
+                *m = message;
+                Got::Message
+            }
+            Read::Closed { reason, clean } => Got::Closed { reason, clean },
+        },
+        Link::SocketIo(sio) => match sio.next(draining).await? {
+            socketio::Read::Message(message) => {
+                *m = message;
+                Got::Message
+            }
+            socketio::Read::Reply(message) => {
+                *m = message;
+                Got::Reply
+            }
+            socketio::Read::Closed { reason, clean } => Got::Closed { reason, clean },
+        },
+        Link::Poll(poll) => {
+            let p = poll.next().await?;
+            stamp(m, draining);
+            m.body = p.body.into();
+            m.binary = p.binary;
+            m.id = p.id.map(Into::into);
+            Got::Message
+        }
+        // Nothing ever arrives on a POST-only session.
+        Link::Post { .. } => std::future::pending().await,
+    })
 }
 
 /// What [`Session::feed_all`] queued.
