@@ -877,6 +877,21 @@ fn run(case: &Case) -> Option<String> {
             ));
         }
     }
+    if std::env::var_os("PUBCAT_MATRIX").is_some() {
+        // The measured matrix, for a closing note: `PUBCAT_MATRIX=1 cargo
+        // test --test lifecycle -- --nocapture`.
+        let requests = server.as_ref().map_or(0, |s| s.requests().len());
+        println!(
+            "MATRIX | {} | {} | {} | {} | exit {} | {:.2} s | {requests} | {} |",
+            case.row.id,
+            case.transport.name,
+            case.row.cmd,
+            case.row.args.join(" "),
+            code.map_or("none".into(), |c| c.to_string()),
+            elapsed.as_secs_f64(),
+            if problems.is_empty() { "ok" } else { "FAILED" },
+        );
+    }
     if problems.is_empty() {
         return None;
     }
