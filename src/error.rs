@@ -25,6 +25,9 @@ pub enum Kind {
     /// Something on this machine failed (stdout, a file): exit 1 would lie,
     /// so it gets its own code (exit 6).
     Local,
+    /// Whoever read stdout is gone (`| head -1`): the command is done, so
+    /// it ends at once, quietly, with exit 0.
+    OutputClosed,
 }
 
 impl Kind {
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Server => 4,
             Kind::Lost => 5,
             Kind::Local => 6,
+            Kind::OutputClosed => 0,
             Kind::Interrupted => 130,
         }
     }

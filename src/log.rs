@@ -17,12 +17,20 @@ pub fn level() -> i8 {
     LEVEL.load(Ordering::Relaxed)
 }
 
+/// Write one line to stderr. A closed or full stderr loses the line and
+/// nothing else: `eprintln!` would panic there, and a status line must never
+/// end a command (or, in `serve`, drop the connection it is about).
+pub fn line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
 /// A status line (connected, listening, closed); hidden by `-q`.
 #[macro_export]
 macro_rules! status {
     ($($arg:tt)*) => {
         if $crate::log::level() >= 0 {
-            eprintln!("pubcat: {}", format_args!($($arg)*));
+            $crate::log::line(format_args!("pubcat: {}", format_args!($($arg)*)));
         }
     };
 }
@@ -32,7 +40,7 @@ macro_rules! status {
 macro_rules! warn {
     ($($arg:tt)*) => {
         if $crate::log::level() >= 0 {
-            eprintln!("pubcat: warning: {}", format_args!($($arg)*));
+            $crate::log::line(format_args!("pubcat: warning: {}", format_args!($($arg)*)));
         }
     };
 }
@@ -42,7 +50,7 @@ macro_rules! warn {
 macro_rules! verbose {
     ($($arg:tt)*) => {
         if $crate::log::level() >= 1 {
-            eprintln!("* {}", format_args!($($arg)*));
+            $crate::log::line(format_args!("* {}", format_args!($($arg)*)));
         }
     };
 }
@@ -52,7 +60,7 @@ macro_rules! verbose {
 macro_rules! trace {
     ($($arg:tt)*) => {
         if $crate::log::level() >= 2 {
-            eprintln!("> {}", format_args!($($arg)*));
+            $crate::log::line(format_args!("> {}", format_args!($($arg)*)));
         }
     };
 }

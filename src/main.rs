@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(Kind::Interrupted.code()),
         Err(e) if e.kind == Kind::Interrupted => ExitCode::from(Kind::Interrupted.code()),
+        Err(e) if e.kind == Kind::OutputClosed => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
 }
@@ -65,6 +66,6 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
 }
 
 fn fail(e: &Error) -> ExitCode {
-    eprintln!("pubcat: error: {e}");
+    pubcat::log::line(format_args!("pubcat: error: {e}"));
     e.exit_code()
 }

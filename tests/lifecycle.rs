@@ -956,3 +956,62 @@ fn the_fault_server_computes_the_rfc_6455_accept_key() {
         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
     );
 }
+
+/// A full stderr (here /dev/full) loses status lines and nothing else: the
+/// client ends with its own exit code, not a panic (101), and the broker
+/// still serves every connection it would log.
+#[test]
+fn a_full_stderr_never_ends_a_command() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let out = pubcat()
+        .args(["sub", &format!("http://127.0.0.1:{}/t", closed_port())])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+
+    let port = closed_port();
+    let mut serve = pubcat()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(full())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(Instant::now() < deadline, "serve never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sub = common::Lines::spawn({
+        let mut c = pubcat();
+        c.args(["sub", &format!("ws://{addr}/t"), "-n", "1", "-o", "raw"]);
+        c.args(["--timeout", "20s"]);
+        c
+    });
+    // The broker's own count says when the subscriber is in.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, stats) = common::http(addr.parse().unwrap(), "GET", "/_/stats", b"");
+        if String::from_utf8_lossy(&stats).contains("\"subscribers\":1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no subscriber: {stats:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = pubcat()
+        .args(["pub", &format!("ws://{addr}/t"), "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(sent.status.code(), Some(0), "{sent:?}");
+    let (code, lines, stderr) = sub.finish();
+    assert_eq!((code, lines), (Some(0), vec!["hi".to_string()]), "{stderr}");
+    assert!(serve.try_wait().unwrap().is_none(), "serve died");
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -340,3 +340,27 @@ fn tail_through_connections_cut_every_few_hundred_ms_from_the_first_loses_nothin
         );
     }
 }
+
+/// `tail URL | head -1`: once the reader is gone, the next message ends
+/// tail at once, quietly, with exit 0 (it used to read the stream for
+/// nobody, for ever).
+#[test]
+fn tail_ends_quietly_when_its_reader_goes_away() {
+    let broker = Broker::start();
+    let mut tail = spawn_tail(&format!("http://{}/gone", broker.addr), &[]);
+    let err = collect(tail.stderr.take().unwrap());
+    let mut out = BufReader::new(tail.stdout.take().unwrap());
+    broker.wait_for_subscribers("gone", 1);
+    publish(&broker, "gone", "first\n");
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "first\n");
+    drop(out);
+    // Two more: the first may still fit in the pipe's buffer before the
+    // write that fails.
+    publish(&broker, "gone", "second\nthird\n");
+    let code = wait_with_timeout(&mut tail, Duration::from_secs(20)).code();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

@@ -394,6 +394,7 @@ fn count_error(errors: &mut BTreeMap<String, u64>, e: &Error) {
         Kind::Usage => "usage",
         Kind::Local => "local",
         Kind::Interrupted => "interrupted",
+        Kind::OutputClosed => "output closed",
     };
     *errors.entry(kind.to_string()).or_default() += 1;
 }

@@ -102,8 +102,12 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
                     status!("{line}");
                 }
             } else {
-                let text: String = c.lines.iter().map(|l| format!("\n  {l}")).collect();
-                println!("{text}");
+                let mut text: String = c.lines.iter().map(|l| format!("\n  {l}")).collect();
+                text.push('\n');
+                super::stdout_ok(std::io::Write::write_all(
+                    &mut std::io::stdout(),
+                    text.as_bytes(),
+                ))?;
             }
             c.regressed
         }
@@ -275,9 +279,7 @@ fn print(report: &Report, json: bool) -> Result<()> {
         report.table()
     };
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::local(format!("writing to stdout: {e}")))
+    super::stdout_ok(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
 /// The embedded broker, in this process, on a free port.

@@ -14,7 +14,7 @@ use crate::cli::{ConnectArgs, Global, LinkArgs};
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::StompOptions;
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::render::{self, Format, Printer};
 use crate::tls::TlsOptions;
 use crate::transport::engineio::Mode;
@@ -191,8 +191,9 @@ fn parse_heartbeat_flag(s: &str) -> Result<(u64, u64)> {
     })
 }
 
-/// A write to stdout as commands take it: a closed pipe (`| head`) is no
-/// error, the reader is done; any other failure is one (exit 6).
+/// A write to stdout as commands take it: a closed pipe (`| head`) ends
+/// the command quietly with exit 0 (the reader is done: going on would read
+/// the stream for nobody); any other failure is exit 6.
 #[inline]
 pub fn stdout_ok(written: std::io::Result<()>) -> Result<()> {
     match written {
@@ -204,7 +205,7 @@ pub fn stdout_ok(written: std::io::Result<()>) -> Result<()> {
 #[cold]
 fn stdout_failed(e: std::io::Error) -> Result<()> {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return Ok(());
+        return Err(Error::new(Kind::OutputClosed, "stdout was closed"));
     }
     Err(Error::local(format!("writing to stdout: {e}")))
 }

@@ -13,19 +13,53 @@ pub fn raw(out: &mut impl Write, msg: &Message) -> io::Result<()> {
 
 /// One line: binary as lowercase hex; text with `\r` and `\n` written as the
 /// two characters `\r` and `\n` so one message stays one line (other bytes
-/// are kept, invalid UTF-8 replaced).
-pub fn line(out: &mut impl Write, msg: &Message) -> io::Result<()> {
+/// are kept, invalid UTF-8 replaced). On a `terminal`, other control
+/// characters but tab are written as `\xNN` too: a server's escape
+/// sequences must not move the cursor, retitle the window or worse.
+pub fn line(out: &mut impl Write, msg: &Message, terminal: bool) -> io::Result<()> {
     if msg.binary {
         write_hex(out, &msg.body)?;
         return out.write_all(b"\n");
     }
     let body = &msg.body[..];
-    if std::str::from_utf8(body).is_ok() {
-        escape_newlines(out, body)?;
-    } else {
-        escape_newlines(out, String::from_utf8_lossy(body).as_bytes())?;
+    match std::str::from_utf8(body) {
+        Ok(text) if terminal && has_controls(body) => escape_controls(out, text)?,
+        Ok(_) => escape_newlines(out, body)?,
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            if terminal {
+                escape_controls(out, &text)?;
+            } else {
+                escape_newlines(out, text.as_bytes())?;
+            }
+        }
     }
     out.write_all(b"\n")
+}
+
+/// A C0 control but tab and the line breaks (escaped anyway), DEL, or a
+/// C1 control (U+0080 to U+009F, `C2 80` to `C2 9F` in UTF-8).
+fn has_controls(body: &[u8]) -> bool {
+    body.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+            || b == 0x7f
+            || (b == 0xc2 && body.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
+}
+
+#[cold]
+fn escape_controls(out: &mut impl Write, text: &str) -> io::Result<()> {
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        match c {
+            '\n' => out.write_all(b"\\n")?,
+            '\r' => out.write_all(b"\\r")?,
+            '\t' => out.write_all(b"\t")?,
+            c if c.is_control() => write!(out, "\\x{:02x}", c as u32)?,
+            c => out.write_all(c.encode_utf8(&mut buf).as_bytes())?,
+        }
+    }
+    Ok(())
 }
 
 fn escape_newlines(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
@@ -88,6 +122,31 @@ mod tests {
         assert_eq!(
             render(Format::Line, false, 80, &msg("t", b"\xffx", false)),
             "\u{fffd}x\n".as_bytes()
+        );
+    }
+
+    #[test]
+    fn on_a_terminal_line_output_shows_control_characters_instead_of_sending_them() {
+        let hostile = "a\x1b[2J\x1b]0;owned\x07\tb\u{9b}31m\x7f\ré\n";
+        let on_tty = |body: &[u8]| {
+            let mut out = Vec::new();
+            let mut p =
+                crate::render::Printer::new(&mut out, Format::Line, false, 80).on_terminal(true);
+            p.print(&msg("t", body, false)).unwrap();
+            p.flush().unwrap();
+            drop(p);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            on_tty(hostile.as_bytes()),
+            "a\\x1b[2J\\x1b]0;owned\\x07\tb\\x9b31m\\x7f\\ré\\n\n"
+        );
+        // Invalid UTF-8 with an escape in it: replaced, then escaped.
+        assert_eq!(on_tty(b"\xff\x1bx"), "\u{fffd}\\x1bx\n");
+        // Piped, the bytes stay (only line breaks are escaped).
+        assert_eq!(
+            render(Format::Line, false, 80, &msg("t", b"\x1b[1m", false)),
+            b"\x1b[1m\n"
         );
     }
 }

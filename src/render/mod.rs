@@ -9,7 +9,7 @@ mod line;
 mod toast;
 
 use std::ffi::OsStr;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::message::Message;
 
@@ -55,6 +55,10 @@ pub struct Printer<W: Write> {
     color: bool,
     width: usize,
     scratch: Vec<u8>,
+    /// Writing to a terminal: `line` output then shows control characters
+    /// (a server's escape sequences) as `\xNN` instead of sending them to
+    /// the terminal to act on.
+    terminal: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -71,7 +75,14 @@ impl<W: Write> Printer<W> {
             color,
             width: width.max(20),
             scratch: Vec::new(),
+            terminal: false,
         }
+    }
+
+    /// Output goes to a terminal (see `terminal`).
+    pub fn on_terminal(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
     }
 
     /// Inlined into the receive loops: a call per message showed in the
@@ -80,7 +91,7 @@ impl<W: Write> Printer<W> {
     pub fn print(&mut self, msg: &Message) -> io::Result<()> {
         match self.format {
             Format::Raw => line::raw(&mut self.out, msg),
-            Format::Line => line::line(&mut self.out, msg),
+            Format::Line => line::line(&mut self.out, msg, self.terminal),
             Format::Json => {
                 self.scratch.clear();
                 json::envelope(&mut self.scratch, msg);
@@ -105,7 +116,7 @@ impl Printer<io::Stdout> {
         let width = terminal_size::terminal_size_of(io::stdout())
             .map(|(w, _)| w.0 as usize)
             .unwrap_or(80);
-        Printer::new(io::stdout(), format, color, width)
+        Printer::new(io::stdout(), format, color, width).on_terminal(io::stdout().is_terminal())
     }
 }
 

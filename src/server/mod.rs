@@ -654,7 +654,7 @@ async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
 impl App {
     fn log(&self, line: std::fmt::Arguments<'_>) {
         if !self.0.cfg.quiet {
-            eprintln!("pubcat: {line}");
+            crate::log::line(format_args!("pubcat: {line}"));
         }
     }
 }

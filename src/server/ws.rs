@@ -155,10 +155,10 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
                 None => Duration::ZERO,
             };
             if !conn.quiet {
-                eprintln!(
+                crate::log::line(format_args!(
                     "pubcat: slow subscriber {} {} dropped: queue full for {waited:?}; resume from id {resume_after}",
                     conn.peer, conn.path
-                );
+                ));
             }
             let why = format!("subscriber too slow; resume from id {resume_after}");
             close(&mut sink, &mut stream, CloseCode::Again, why.clone()).await;
