@@ -65,23 +65,32 @@ macro_rules! trace {
     };
 }
 
-const SECRET_WORDS: [&str; 7] = [
-    "authorization",
-    "cookie",
+/// A header or query parameter whose name contains one of these may carry
+/// a credential (`X-ApiKey`, `X-Auth`, `?jwt=`, `X-Amz-Signature`,
+/// `session_id`, an OAuth `code`...): its value is never shown. A pattern,
+/// not a list of names: a name nobody listed is the one that leaks.
+const SECRET_PARTS: [&str; 11] = [
+    "key",
     "token",
+    "auth",
     "secret",
-    "passcode",
-    "password",
-    "api-key",
+    "pass",
+    "sig",
+    "jwt",
+    "session",
+    "credential",
+    "code",
+    "cookie",
 ];
 
 fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    // The WebSocket key is a nonce, not a credential, and is useful to see.
+    // The WebSocket key and accept are a nonce and its hash, not
+    // credentials, and are useful to see.
     if name.starts_with("sec-websocket-") {
         return false;
     }
-    SECRET_WORDS.iter().any(|w| name.contains(w)) || name == "key" || name.ends_with("_key")
+    SECRET_PARTS.iter().any(|w| name.contains(w))
 }
 
 /// The value to show for a header in `-v` output.
@@ -93,17 +102,27 @@ pub fn redact_header<'a>(name: &str, value: &'a str) -> &'a str {
     }
 }
 
-/// A URL fit to print: the password and secret-looking query values hidden.
+/// A URL fit to print: the password hidden, and the query left out (it is
+/// where tokens travel) unless `-v` asked for detail, and then with every
+/// secret-looking value hidden.
 pub fn redact_url(url: &url::Url) -> String {
+    shown_url(url, level() >= 1)
+}
+
+fn shown_url(url: &url::Url, verbose: bool) -> String {
     let mut url = url.clone();
     if url.password().is_some() {
         let _ = url.set_password(Some("[redacted]"));
     }
     if url.query().is_some() {
+        if !verbose {
+            url.set_query(None);
+            return format!("{url}?…").replace("%5Bredacted%5D", "[redacted]");
+        }
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if is_secret_name(&k) || k == "auth" || k == "sig" {
+                let v = if is_secret_name(&k) {
                     "[redacted]".to_string()
                 } else {
                     v.into_owned()
@@ -131,12 +150,36 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_found_by_pattern_not_by_a_list_of_names() {
+        for name in [
+            "X-ApiKey",
+            "X-Auth",
+            "X-Amz-Signature",
+            "jwt",
+            "session_id",
+            "code",
+            "client_credentials",
+            "Set-Cookie",
+            "X-Pass",
+        ] {
+            assert_eq!(redact_header(name, "v"), "[redacted]", "{name}");
+        }
+        for name in ["Content-Type", "Sec-WebSocket-Accept", "room", "since"] {
+            assert_eq!(redact_header(name, "v"), "v", "{name}");
+        }
+    }
+
+    #[test]
     fn url_password_and_token_are_redacted() {
-        let u = url::Url::parse("wss://bob:hunter2@host/x?token=abc&room=1").unwrap();
-        let shown = redact_url(&u);
+        let u =
+            url::Url::parse("wss://bob:hunter2@host/x?token=abc&room=1&X-Amz-Signature=s").unwrap();
+        let shown = shown_url(&u, true);
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("abc"), "{shown}");
+        assert!(!shown.contains("=s"), "{shown}");
         assert!(shown.contains("room=1"), "{shown}");
         assert!(shown.contains("bob"), "{shown}");
+        // Without -v, no query at all.
+        assert_eq!(shown_url(&u, false), "wss://bob:[redacted]@host/x?…");
     }
 }

@@ -1015,3 +1015,40 @@ fn a_full_stderr_never_ends_a_command() {
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+/// Secrets never reach stderr: without -v an error line shows no query at
+/// all; with -v every header and query value whose name looks like a
+/// credential is hidden, whatever the exact name.
+#[test]
+fn secrets_in_urls_and_headers_never_reach_stderr() {
+    let refused = format!("http://127.0.0.1:{}/t?apikey=S1&room=lobby", closed_port());
+    let out = pubcat().args(["sub", &refused]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        !stderr.contains("S1") && !stderr.contains("lobby"),
+        "{stderr}"
+    );
+
+    for transport in ["ws", "http"] {
+        let server =
+            FaultServer::start(vec![vec![Step::Status(401, "text/plain", b"no".to_vec())]]);
+        let url = format!(
+            "{transport}://{}/t?jwt=S2&X-Amz-Signature=S3&room=lobby",
+            server.addr
+        );
+        let out = pubcat()
+            .args(["-v", "sub", &url, "-H", "X-ApiKey: S4", "-H", "X-Auth: S5"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{stderr}");
+        assert!(stderr.contains("room=lobby"), "-v shows the rest: {stderr}");
+        for secret in ["S2", "S3", "S4", "S5"] {
+            assert!(
+                !stderr.contains(secret),
+                "{transport}: {secret} in {stderr}"
+            );
+        }
+    }
+}

@@ -457,8 +457,9 @@ async fn open(
         SockJsTransport::Websocket => {
             let mut url = with_suffix(session, "websocket");
             let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-            url.set_scheme(scheme)
-                .map_err(|()| Error::usage(format!("cannot use {scheme}:// for {url}")))?;
+            url.set_scheme(scheme).map_err(|()| {
+                Error::usage(format!("cannot use {scheme}:// for {}", redact_url(&url)))
+            })?;
             let mut socket = ws::connect(&url, opts).await?;
             loop {
                 match socket.next().await {
