@@ -461,6 +461,10 @@ impl Session {
             return Ok(true);
         };
         if let Err(e) = duplex.start_close().await {
+            if e.kind == crate::error::Kind::Server {
+                // The server refused what we sent, and said so.
+                return Err(e);
+            }
             verbose!("close not sent: {e}");
             self.unconfirmed = Some(format!("the connection was lost before the close ({e})"));
             return Ok(false);
@@ -472,7 +476,14 @@ impl Session {
                     Ok(Incoming::Message(m)) => on_message(m)?,
                     // Only Socket.IO replies, and its link closes itself.
                     Ok(Incoming::Reply(_)) => {}
-                    Ok(Incoming::Closed { .. }) => return Ok(None),
+                    Ok(Incoming::Closed { clean: true, .. }) => return Ok(None),
+                    // Answered with an error code (1009 message too big):
+                    // a refusal, not a confirmation.
+                    Ok(Incoming::Closed { reason, .. }) => {
+                        return Err(Error::server(format!(
+                            "the server closed the connection: {reason}"
+                        )));
+                    }
                     Err(e) => {
                         verbose!("while closing: {e}");
                         return Ok(Some(format!(

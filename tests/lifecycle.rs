@@ -588,6 +588,22 @@ const WEBSOCKET: &[Row] = &[
             ..E
         },
     ),
+    // A refusal is a refusal (exit 4, with the server's reason), never a
+    // confirmation: an error close answering ours confirms nothing.
+    row(
+        "14b refused with 1009",
+        Only(&["ws"]),
+        Scripts(ws_read_then_refuse),
+        "pub",
+        &[],
+        Expect {
+            code: 4,
+            secs: 3.0,
+            stderr_has: &["1009"],
+            frames: Some(&["hi"]),
+            ..E
+        },
+    ),
 ];
 
 /// Row 15: Ctrl-C while waiting for an answer, with the default 10 s
@@ -674,6 +690,14 @@ fn ws_fin() -> Vec<Script> {
 
 fn ws_frozen() -> Vec<Script> {
     vec![vec![Step::WsAccept, Step::WsFreeze]]
+}
+
+fn ws_read_then_refuse() -> Vec<Script> {
+    vec![vec![
+        Step::WsAccept,
+        Step::WsReadFrames(1),
+        Step::WsClose(1009),
+    ]]
 }
 
 fn ws_read_then_drop() -> Vec<Script> {

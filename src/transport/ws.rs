@@ -141,6 +141,32 @@ impl WsLink {
         }
     }
 
+    /// A write failed: when the server said why first (a close 1009 for a
+    /// message too big, 1008 for a policy), that is the error, not the
+    /// reset its closing socket gave the write.
+    #[cold]
+    fn write_error(&mut self, cx: &mut Context<'_>, e: WsError) -> Error {
+        if !self.inbox.iter().any(is_close) {
+            // What the kernel still holds, unless the reset discarded it.
+            if let Poll::Ready(frame) = Pin::new(&mut *self.ws).poll_next(cx) {
+                self.inbox.push_back(frame);
+            }
+        }
+        let refusal = self.inbox.iter().find_map(|f| match f {
+            Some(Ok(Message::Close(frame))) if !is_clean_close(frame.as_ref()) => {
+                Some(describe_close(frame.as_ref()))
+            }
+            _ => None,
+        });
+        match refusal {
+            Some(reason) => Error::server(format!(
+                "{} closed the connection: {reason}",
+                redact_url(&self.url)
+            )),
+            None => stream_error(&self.url, e),
+        }
+    }
+
     /// Queue `frame`, waiting for room (and reading meanwhile) when the
     /// socket's buffer is full. The future of [`super::duplex::Duplex::feed`].
     pub fn poll_feed(
@@ -157,10 +183,10 @@ impl WsLink {
                     return Poll::Ready(
                         Pin::new(&mut *self.ws)
                             .start_send(frame)
-                            .map_err(|e| stream_error(&self.url, e)),
+                            .map_err(|e| self.write_error(cx, e)),
                     );
                 }
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(stream_error(&self.url, e))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.write_error(cx, e))),
                 Poll::Pending if self.read_while_blocked(cx) => {}
                 Poll::Pending => return Poll::Pending,
             }
@@ -179,7 +205,7 @@ impl WsLink {
             loop {
                 match Pin::new(&mut *self.ws).poll_flush(cx) {
                     Poll::Ready(r) => {
-                        return Poll::Ready(r.map_err(|e| stream_error(&self.url, e)));
+                        return Poll::Ready(r.map_err(|e| self.write_error(cx, e)));
                     }
                     Poll::Pending if self.read_while_blocked(cx) => {}
                     Poll::Pending => return Poll::Pending,
@@ -495,6 +521,10 @@ pub fn describe_close(frame: Option<&tungstenite::protocol::CloseFrame>) -> Stri
             s
         }
     }
+}
+
+fn is_close(frame: &Option<std::result::Result<Message, WsError>>) -> bool {
+    matches!(frame, Some(Ok(Message::Close(_))))
 }
 
 /// True for close codes that mean "all is well" (normal, going away).
