@@ -273,6 +273,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the last printed id in FILE, and start after it when FILE exists')
             [CompletionResult]::new('--backoff-min', '--backoff-min', [CompletionResultType]::ParameterName, 'First wait before reconnecting (it doubles, with jitter, per failure)')
             [CompletionResult]::new('--backoff-max', '--backoff-max', [CompletionResultType]::ParameterName, 'Longest wait between reconnection attempts')
+            [CompletionResult]::new('--gap-check', '--gap-check', [CompletionResultType]::ParameterName, 'When to report a gap in the ids: auto, where the server says its ids are consecutive (pubcat serve does); sequence, for any server whose ids count up by one per message; off')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')

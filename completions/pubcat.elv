@@ -265,6 +265,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --state 'Keep the last printed id in FILE, and start after it when FILE exists'
             cand --backoff-min 'First wait before reconnecting (it doubles, with jitter, per failure)'
             cand --backoff-max 'Longest wait between reconnection attempts'
+            cand --gap-check 'When to report a gap in the ids: auto, where the server says its ids are consecutive (pubcat serve does); sequence, for any server whose ids count up by one per message; off'
             cand --max-retries 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]'
             cand -o 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --output 'How to print messages [default: toast on a terminal, line otherwise]'

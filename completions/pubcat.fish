@@ -289,6 +289,9 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start a
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-max -d 'Longest wait between reconnection attempts' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l gap-check -d 'When to report a gap in the ids: auto, where the server says its ids are consecutive (pubcat serve does); sequence, for any server whose ids count up by one per message; off' -r -f -a "auto\t'Where the server says its ids are consecutive'
+sequence\t'Integer ids count up by one: a jump is a gap'
+off\t'Never report gaps'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'

@@ -508,11 +508,28 @@ pub struct TailArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub backoff_max: Duration,
 
+    /// When to report a gap in the ids: auto, where the server says its ids
+    /// are consecutive (pubcat serve does); sequence, for any server whose
+    /// ids count up by one per message; off.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = GapCheck::Auto)]
+    pub gap_check: GapCheck,
+
     /// Give up after this many retries in a row (exit 3, or 4 when the
     /// server kept failing); a connection that delivers a message starts
     /// the count again [default: never give up].
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
+}
+
+/// Which ids prove a gap (`tail --gap-check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GapCheck {
+    /// Where the server says its ids are consecutive.
+    Auto,
+    /// Integer ids count up by one: a jump is a gap.
+    Sequence,
+    /// Never report gaps.
+    Off,
 }
 
 #[derive(Debug, Args)]

@@ -193,6 +193,16 @@ impl Session {
         }
     }
 
+    /// Whether the server said its ids are consecutive (a jump is then a
+    /// gap); None where the link cannot tell (it has no such answer).
+    pub fn sequence_ids(&self) -> Option<bool> {
+        match &self.link {
+            Link::Sse(sse) => Some(sse.sequence_ids()),
+            Link::Poll(poll) => poll.sequence_ids(),
+            _ => None,
+        }
+    }
+
     /// How long the server asked clients to wait before reconnecting (SSE
     /// `retry:`).
     pub fn retry_hint(&self) -> Option<Duration> {

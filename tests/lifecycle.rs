@@ -513,6 +513,54 @@ const STREAMS: &[Row] = &[
             ..E
         },
     ),
+    // Ids that jump prove a gap only where the server says its ids are
+    // consecutive (pubcat serve's `X-Pubcat-Ids: sequence`) or the user
+    // does: a server whose ids are global counters is not warned about.
+    row(
+        "17 ids that jump",
+        Only(&["sse"]),
+        Scripts(sse_jump),
+        "tail",
+        TAIL_RAW,
+        Expect {
+            lines: &["a", "b"],
+            stderr_lacks: &["gap"],
+            ..E
+        },
+    ),
+    row(
+        "17 ids that jump, --gap-check sequence",
+        Only(&["sse"]),
+        Scripts(sse_jump),
+        "tail",
+        &[
+            "-o",
+            "raw",
+            "--backoff-min",
+            "10ms",
+            "--gap-check",
+            "sequence",
+        ],
+        Expect {
+            lines: &["a", "b"],
+            stderr_has: &["gap", "2..4"],
+            ..E
+        },
+    ),
+    // -n N is kept to N only where the server takes ?last=N; elsewhere it
+    // would print the server's whole replay: refused before any output.
+    row(
+        "18 -n on a server that does not take ?last",
+        Only(&["sse"]),
+        Scripts(sse_jump),
+        "tail",
+        &["-n", "1"],
+        Expect {
+            code: 2,
+            stderr_has: &["--since"],
+            ..E
+        },
+    ),
 ];
 
 /// Rows 13-14: WebSocket closes, cuts and a peer that stops answering.
@@ -665,6 +713,17 @@ fn sse_one_id() -> Vec<Script> {
         vec![
             Step::SseOpen,
             sse("id: 1\ndata: a\n\ndata: b\n\ndata: c\n\n"),
+            Step::End,
+        ],
+        no_content(),
+    ]
+}
+
+fn sse_jump() -> Vec<Script> {
+    vec![
+        vec![
+            Step::SseOpen,
+            sse("id: 1\ndata: a\n\nid: 5\ndata: b\n\n"),
             Step::End,
         ],
         no_content(),

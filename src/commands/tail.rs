@@ -9,7 +9,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Global, TailArgs};
+use crate::cli::{GapCheck, Global, TailArgs};
 use crate::endpoint::{Endpoint, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::message::{Message, Text};
@@ -42,6 +42,8 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         state: args.state.clone(),
         warned_no_ids: false,
         printed: 0,
+        gap_check: args.gap_check,
+        sequence: false,
     };
     if let Some(id) = &tail.last_id {
         verbose!("starting after id {id}");
@@ -60,6 +62,11 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         let (lost, hint) = match connected {
             Err(e) => (e, None),
             Ok(mut session) => {
+                if last.is_some() && session.sequence_ids() == Some(false) {
+                    return Err(Error::usage(
+                        "this server does not say it takes ?last=N (pubcat serve does), so -n cannot be kept to N: start after an id with --since ID, or leave -n out",
+                    ));
+                }
                 if retry.failures() > 0 {
                     status!("reconnected after {} attempt(s)", retry.failures());
                 }
@@ -151,11 +158,22 @@ struct Tail {
     state: Option<PathBuf>,
     warned_no_ids: bool,
     printed: u64,
+    gap_check: GapCheck,
+    /// A jump in the ids is a gap: the server said its ids are consecutive
+    /// (kept once said: the same URL, the same server), or the user did.
+    sequence: bool,
 }
 
 impl Tail {
     async fn follow(&mut self, session: &mut Session, interrupt: &mut Interrupt) -> Result<Stop> {
         loop {
+            // Known at connect over SSE, after the first answer over
+            // long-poll (whose first burst is then judged as unknown).
+            self.sequence = match self.gap_check {
+                GapCheck::Sequence => true,
+                GapCheck::Off => false,
+                GapCheck::Auto => self.sequence || session.sequence_ids() == Some(true),
+            };
             let first = tokio::select! {
                 biased;
                 _ = interrupt.wait() => return Ok(Stop::Interrupted),
@@ -213,8 +231,9 @@ impl Tail {
                     );
                 }
             }
-            (Some(id), Some(prev)) => {
-                // Numeric ids (pubcat serve) show gaps and resets exactly.
+            (Some(id), Some(prev)) if self.sequence => {
+                // Consecutive ids (pubcat serve's) show gaps and resets
+                // exactly; other ids (global counters, times) prove nothing.
                 if let (Ok(n), Ok(p)) = (id.parse::<u64>(), prev.parse::<u64>()) {
                     if n < p {
                         // A server that honours the cursor never goes back:
@@ -231,7 +250,7 @@ impl Tail {
                     }
                 }
             }
-            (Some(_), None) => {}
+            (Some(_), _) => {}
         }
         print(&mut self.printer, m)?;
         self.printed += 1;

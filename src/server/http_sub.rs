@@ -1,4 +1,7 @@
-//! SSE and long-poll subscribers on the broker's topic paths.
+//! SSE and long-poll subscribers on the broker's topic paths. Every answer
+//! carries `X-Pubcat-Ids: sequence`: ids are consecutive integers per
+//! topic, so a client may take a jump for a gap (another server's ids may
+//! be global, or times: a client must not guess).
 //!
 //! **SSE** (`GET /{topic}` with `Accept: text/event-stream`): a `retry: 500`
 //! hint, then one event per message, `id: N` then the body as `data:` lines
@@ -41,6 +44,9 @@ use super::{App, OpenGuard};
 
 /// Silence after which an SSE stream gets a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How ids are made, for clients that check for gaps.
+const IDS: header::HeaderName = header::HeaderName::from_static("x-pubcat-ids");
+const SEQUENCE: HeaderValue = HeaderValue::from_static("sequence");
 /// Most messages in one long-poll answer.
 const POLL_BATCH: usize = 1000;
 
@@ -154,6 +160,7 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
                 header::HeaderName::from_static("x-accel-buffering"),
                 HeaderValue::from_static("no"),
             ),
+            (IDS, SEQUENCE),
         ],
         Body::from_stream(stream),
     )
@@ -213,7 +220,7 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
         let etag = since.unwrap_or_else(|| sub.head());
         return (
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, HeaderValue::from(etag))],
+            [(header::ETAG, HeaderValue::from(etag)), (IDS, SEQUENCE)],
         )
             .into_response();
     };
@@ -242,6 +249,7 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             (header::ETAG, HeaderValue::from(last)),
+            (IDS, SEQUENCE),
         ],
         body,
     )

@@ -122,6 +122,15 @@ pub fn authority(url: &Url) -> String {
     }
 }
 
+/// True when the server says its ids are consecutive per stream
+/// (`X-Pubcat-Ids: sequence`, as `pubcat serve` does): only then does a
+/// jump in them prove a gap.
+pub fn sequence_ids(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("x-pubcat-ids")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"sequence"))
+}
+
 /// Most of an error answer's body shown on the error line.
 const EXCERPT: usize = 200;
 

@@ -26,7 +26,7 @@ use url::Url;
 use tokio::time::Instant;
 
 use super::Options;
-use super::http::{body_excerpt, body_limited, client, log_exchange, request_error};
+use super::http::{body_excerpt, body_limited, client, log_exchange, request_error, sequence_ids};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::verbose;
@@ -52,6 +52,9 @@ pub struct PollLink {
     pending: VecDeque<Polled>,
     poll_timeout: Duration,
     max_message_size: usize,
+    /// What the last answer said of its ids ([`sequence_ids`]); None
+    /// before the first answer.
+    sequence: Option<bool>,
 }
 
 impl PollLink {
@@ -69,6 +72,7 @@ impl PollLink {
             pending: VecDeque::new(),
             poll_timeout: opts.poll_timeout,
             max_message_size: opts.max_message_size,
+            sequence: None,
         })
     }
 
@@ -84,6 +88,11 @@ impl PollLink {
                 tokio::time::sleep_until(asked + MIN_EMPTY_ROUND).await;
             }
         }
+    }
+
+    /// The server says its ids are consecutive, so a jump is a gap.
+    pub fn sequence_ids(&self) -> Option<bool> {
+        self.sequence
     }
 
     /// Where to resume: the last answer's cursor, as an id (see [`id_of`]).
@@ -110,6 +119,7 @@ impl PollLink {
             Err(e) => return Err(request_error(&self.url, e)),
         };
         log_exchange("GET", &self.url, &response);
+        self.sequence = Some(sequence_ids(response.headers()));
         let status = response.status().as_u16();
         match status {
             200 => {}

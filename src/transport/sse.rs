@@ -16,7 +16,7 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use url::Url;
 
 use super::Options;
-use super::http::{body_excerpt, client, log_exchange, send};
+use super::http::{body_excerpt, client, log_exchange, send, sequence_ids};
 use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -30,6 +30,8 @@ pub struct SseLink {
     stopped: bool,
     /// What the server's last `retry:` asked for.
     retry: Option<Duration>,
+    /// The server says its ids are consecutive ([`sequence_ids`]).
+    sequence: bool,
 }
 
 impl SseLink {
@@ -53,6 +55,7 @@ impl SseLink {
             response: None,
             stopped: false,
             retry: None,
+            sequence: sequence_ids(response.headers()),
         };
         let status_code = response.status();
         if status_code == http::StatusCode::NO_CONTENT {
@@ -97,6 +100,11 @@ impl SseLink {
     /// server may also set without an event (a block of only `id:`).
     pub fn cursor(&self) -> Option<&str> {
         self.parser.last_event_id()
+    }
+
+    /// The server says its ids are consecutive, so a jump is a gap.
+    pub fn sequence_ids(&self) -> bool {
+        self.sequence
     }
 
     /// The reconnection time the server asked for with `retry:`.
