@@ -64,6 +64,32 @@ const TRANSPORTS: &[Transport] = &[
         publishes: true,
         stall: "HTTP/1.1 200 OK\r\n",
     },
+    // The protocols over them: their handshakes go through the same
+    // lifecycle, so every connecting row holds for them too.
+    Transport {
+        name: "stomp",
+        scheme: "stomp+ws",
+        args: &["-t", "/topic/t"],
+        receives: true,
+        publishes: true,
+        stall: "HTTP/1.1 101 Switching Protocols\r\n",
+    },
+    Transport {
+        name: "sockjs",
+        scheme: "sockjs+http",
+        args: &[],
+        receives: true,
+        publishes: true,
+        stall: "HTTP/1.1 200 OK\r\n",
+    },
+    Transport {
+        name: "socketio",
+        scheme: "socketio+http",
+        args: &[],
+        receives: true,
+        publishes: true,
+        stall: "HTTP/1.1 200 OK\r\n",
+    },
 ];
 
 /// The transports a row runs on (those that can play its command).
@@ -162,7 +188,7 @@ const RETRY_TWICE: &[&str] = &["--max-retries", "2", "--backoff-min", "10ms"];
 /// long-poll server may hold a request as long as it likes (Nchan, by
 /// default, until a message comes): there, silence is a quiet topic,
 /// bounded by `--poll-timeout` (then asked again) and by `--timeout`.
-const ANSWER_BOUNDED: On = Only(&["ws", "sse", "http"]);
+const ANSWER_BOUNDED: On = Only(&["ws", "sse", "http", "stomp", "sockjs", "socketio"]);
 /// Rows 1-3: nothing listening, or a server that never finishes answering.
 const CONNECTING: &[Row] = &[
     row(

@@ -39,7 +39,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use url::Url;
 
 use super::Options;
-use super::http::{client, log_exchange, request_error};
+use super::http::{body_limited, client, log_exchange, request_error};
 use super::ws::{self, Ws};
 use crate::codec::engineio::{self, Handshake, Packet};
 use crate::error::{Error, Kind, Result};
@@ -198,7 +198,7 @@ impl EngineIo {
         match tokio::time::timeout(opts.connect_timeout, connecting).await {
             Ok(result) => result,
             Err(_) => Err(Error::connect(format!(
-                "no Engine.IO handshake from {shown} within {} (is it a Socket.IO server? raise --connect-timeout?)",
+                "timed out waiting for the Engine.IO handshake from {shown} after {} (is it a Socket.IO server? raise --connect-timeout?)",
                 humantime::format_duration(opts.connect_timeout)
             ))),
         }
@@ -268,7 +268,8 @@ impl EngineIo {
         if !response.status().is_success() {
             return Err(http_failure(&shown, "the Engine.IO handshake", response).await);
         }
-        let body = response.bytes().await.map_err(|e| request_error(&url, e))?;
+        // The handshake is a short JSON open packet.
+        let body = body_limited(response, &url, 64 * 1024).await?;
         let mut packets = engineio::decode_payload(&body)
             .map_err(|e| not_engineio(&shown, &e.to_string(), &body))?
             .into_iter();
@@ -570,7 +571,8 @@ fn dead(shown: &str, h: &Handshake) -> Error {
 /// `tail` reconnects, not a refusal.
 async fn http_failure(shown: &str, what: &str, response: reqwest::Response) -> Error {
     let status = response.status();
-    let body = response.bytes().await.unwrap_or_default();
+    let url = response.url().clone();
+    let body = body_limited(response, &url, 4096).await.unwrap_or_default();
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
     let code = parsed.as_ref().and_then(|v| v["code"].as_u64());
     let message = parsed
@@ -581,9 +583,13 @@ async fn http_failure(shown: &str, what: &str, response: reqwest::Response) -> E
         (Some(1), _) => Error::connect(format!(
             "{shown} no longer knows this Engine.IO session (it restarted or timed us out)"
         )),
-        (Some(code), Some(message)) => Error::server(format!(
-            "{shown} refused {what} with HTTP {status}: {message} (Engine.IO error {code})"
-        )),
+        (Some(code), Some(message)) => Error::http_status(
+            status.as_u16(),
+            format!(
+                "{shown} refused {what} with HTTP {status}: {} (Engine.IO error {code})",
+                message.replace(char::is_control, " ")
+            ),
+        ),
         _ => {
             let hint = if status == http::StatusCode::NOT_FOUND {
                 " (is the Engine.IO path right? see --path)"
@@ -592,15 +598,16 @@ async fn http_failure(shown: &str, what: &str, response: reqwest::Response) -> E
             };
             let excerpt = String::from_utf8_lossy(&body[..body.len().min(200)])
                 .trim()
-                .replace(['\n', '\r'], " ");
+                .replace(char::is_control, " ");
             let excerpt = if excerpt.is_empty() {
                 String::new()
             } else {
                 format!(": {excerpt}")
             };
-            Error::server(format!(
-                "{shown} refused {what} with HTTP {status}{excerpt}{hint}"
-            ))
+            Error::http_status(
+                status.as_u16(),
+                format!("{shown} refused {what} with HTTP {status}{excerpt}{hint}"),
+            )
         }
     }
 }
@@ -856,7 +863,8 @@ async fn post(http: &reqwest::Client, url: &Url, body: Vec<u8>, wait: Duration) 
     if !response.status().is_success() {
         return Err(http_failure(&shown, "a polling POST", response).await);
     }
-    let answer = response.bytes().await.map_err(|e| request_error(url, e))?;
+    // The answer is `ok`: a server that sends more is not read further.
+    let answer = body_limited(response, url, 4096).await?;
     if &answer[..] != b"ok" {
         let excerpt = body_excerpt_of(&answer);
         return Err(Error::server(format!(

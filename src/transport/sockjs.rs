@@ -28,7 +28,7 @@ use url::Url;
 
 use super::Options;
 use super::duplex::{Data, Received};
-use super::http::{body_excerpt, client, log_exchange, request_error};
+use super::http::{body_excerpt, body_limited, client, log_exchange, request_error, send};
 use super::ws::{self, WsLink};
 use crate::codec::sockjs::{Batch, CloseKind, DecodeError, Frame, LineDecoder, close_kind, decode};
 use crate::error::{Error, Kind, Result};
@@ -137,7 +137,7 @@ impl SockJs {
     pub async fn connect(url: &Url, opts: &Options) -> Result<SockJs> {
         let base = base_of(url);
         let client = client(&base, opts)?;
-        let info = info(&client, &base).await?;
+        let info = info(&client, &base, opts.connect_timeout).await?;
         if info.cookie_needed {
             verbose!(
                 "the server says cookie_needed (sticky sessions): pubcat sends only cookies given with -H 'Cookie: …'"
@@ -419,24 +419,24 @@ fn session_url(base: &Url) -> Result<Url> {
     Ok(with_suffix(base, &format!("{server:03}/{session}")))
 }
 
-async fn info(client: &reqwest::Client, base: &Url) -> Result<Info> {
+async fn info(client: &reqwest::Client, base: &Url, within: Duration) -> Result<Info> {
     let url = with_suffix(base, "info");
-    let response = client
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| request_error(&url, e))?;
+    let response = send(client.get(url.clone()), &url, within).await?;
     log_exchange("GET", &url, &response);
     let status = response.status();
     if !status.is_success() {
         let body = body_excerpt(response).await;
-        return Err(Error::server(format!(
-            "{} answered HTTP {status}{body} (is {} a SockJS endpoint? give its base URL, e.g. http://host:port/echo)",
-            redact_url(&url),
-            redact_url(base)
-        )));
+        return Err(Error::http_status(
+            status.as_u16(),
+            format!(
+                "{} answered HTTP {status}{body} (is {} a SockJS endpoint? give its base URL, e.g. http://host:port/echo)",
+                redact_url(&url),
+                redact_url(base)
+            ),
+        ));
     }
-    let body = response.bytes().await.map_err(|e| request_error(&url, e))?;
+    // The info document is a few fields of JSON.
+    let body = body_limited(response, &url, 64 * 1024).await?;
     serde_json::from_slice(&body).map_err(|e| {
         Error::server(format!(
             "{} did not answer SockJS info JSON ({e}); is it a SockJS endpoint?",
@@ -513,11 +513,7 @@ async fn open(
         }
         SockJsTransport::XhrPolling => {
             let url = with_suffix(session, "xhr");
-            let body = receive_request(client, &url)
-                .await?
-                .bytes()
-                .await
-                .map_err(|e| request_error(&url, e))?;
+            let body = body_limited(receive_request(client, &url).await?, &url, max).await?;
             let mut decoder = LineDecoder::new(max);
             decoder.feed(&body);
             let first = decoder.next_frame().map_err(|e| broken(&url, e))?;
@@ -585,10 +581,10 @@ async fn receive_request(client: &reqwest::Client, url: &Url) -> Result<reqwest:
     let status = response.status();
     if status != http::StatusCode::OK {
         let body = body_excerpt(response).await;
-        return Err(Error::server(format!(
-            "{} answered HTTP {status}{body}",
-            redact_url(url)
-        )));
+        return Err(Error::http_status(
+            status.as_u16(),
+            format!("{} answered HTTP {status}{body}", redact_url(url)),
+        ));
     }
     Ok(response)
 }
@@ -614,10 +610,13 @@ async fn xhr_send(client: &reqwest::Client, url: &Url, body: String) -> Result<(
             redact_url(url)
         )));
     }
-    Err(Error::server(format!(
-        "{} answered HTTP {status} to xhr_send{excerpt}",
-        redact_url(url)
-    )))
+    Err(Error::http_status(
+        status.as_u16(),
+        format!(
+            "{} answered HTTP {status} to xhr_send{excerpt}",
+            redact_url(url)
+        ),
+    ))
 }
 
 /// The HTTP receiving side, run as a task: frames go to `tx` until a
@@ -703,7 +702,7 @@ impl Receiver {
                 return;
             }
             let body = match receive_request(&self.client, &self.url).await {
-                Ok(r) => r.bytes().await.map_err(|e| request_error(&self.url, e)),
+                Ok(r) => body_limited(r, &self.url, self.max).await,
                 Err(e) => Err(e),
             };
             match body {
