@@ -346,16 +346,98 @@ pub fn describe_failure(host: &str, err: &std::io::Error) -> String {
     let inner = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>());
-    let hint = match inner {
-        Some(rustls::Error::InvalidCertificate(_)) => {
-            " (trust its CA with --ca FILE, or skip the check with --insecure)"
-        }
+    let what = match inner {
+        Some(rustls::Error::InvalidCertificate(cert)) => describe_certificate(host, cert),
         Some(rustls::Error::InvalidMessage(_)) => {
-            " (the server does not seem to speak TLS: try ws:// or http://)"
+            format!("{err} (the server does not seem to speak TLS: try ws:// or http://)")
         }
-        _ => "",
+        _ => err.to_string(),
     };
-    format!("TLS handshake with {host} failed: {err}{hint}")
+    format!("TLS handshake with {host} failed: {what}")
+}
+
+/// What is wrong with the server's certificate, and what to do about it.
+fn describe_certificate(host: &str, err: &CertificateError) -> String {
+    const TESTING: &str = "or --insecure for testing";
+    match err {
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            let names: Vec<String> = presented.iter().filter_map(|n| host_name(n)).collect();
+            let san = match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+                Ok(ip) => format!("IP:{ip}"),
+                Err(_) => format!("DNS:{host}"),
+            };
+            match names.as_slice() {
+                [] => format!(
+                    "the certificate names no host in its subjectAltName, so it is not for {host} \
+                     (clients ignore the Common Name: reissue it with subjectAltName={san}, {TESTING})"
+                ),
+                [one] => format!(
+                    "the certificate is for {one}, not {host} (connect by that name, {TESTING})"
+                ),
+                many => format!(
+                    "the certificate is for {}, not {host} (connect by one of those names, {TESTING})",
+                    many.join(", ")
+                ),
+            }
+        }
+        CertificateError::NotValidForName => {
+            format!("the certificate is not for {host} (connect by a name it is for, {TESTING})")
+        }
+        CertificateError::ExpiredContext { time, not_after } => format!(
+            "the certificate expired on {} (it is now {}: renew it, {TESTING})",
+            date(*not_after),
+            date(*time)
+        ),
+        CertificateError::Expired => format!("the certificate has expired (renew it, {TESTING})"),
+        CertificateError::NotValidYetContext { time, not_before } => format!(
+            "the certificate is not valid until {} (it is now {}: check this machine's clock, {TESTING})",
+            date(*not_before),
+            date(*time)
+        ),
+        CertificateError::NotValidYet => {
+            format!("the certificate is not valid yet (check this machine's clock, {TESTING})")
+        }
+        CertificateError::UnknownIssuer => format!(
+            "the certificate's issuer is not trusted (trust its CA with --ca FILE, \
+             or the server's own certificate; {TESTING})"
+        ),
+        e if is_ca_used_as_end_entity(e) => format!(
+            "the server's certificate is a CA certificate (CA:TRUE, as plain `openssl req -x509` \
+             makes), not a server certificate (give that very certificate with --ca FILE to \
+             accept it, {TESTING})"
+        ),
+        e => format!(
+            "invalid peer certificate: {e} (trust its CA with --ca FILE, or skip the check with --insecure)"
+        ),
+    }
+}
+
+/// A host name or address out of rustls's list of a certificate's names,
+/// which spells them `DnsName("example.com")` and `IpAddress(127.0.0.1)`
+/// (IPv6 as `0::1`, so addresses are written again); URIs and directory
+/// names name no host.
+fn host_name(presented: &str) -> Option<String> {
+    if let Some(dns) = presented
+        .strip_prefix("DnsName(\"")
+        .and_then(|n| n.strip_suffix("\")"))
+    {
+        return Some(dns.replace(char::is_control, "\u{fffd}"));
+    }
+    let ip = presented.strip_prefix("IpAddress(")?.strip_suffix(')')?;
+    Some(match ip.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => ip.replace(char::is_control, "\u{fffd}"),
+    })
+}
+
+/// A certificate time as a UTC date and time.
+fn date(time: UnixTime) -> String {
+    let secs = time.as_secs();
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| format!("{secs} s after 1970"))
 }
 
 #[cfg(test)]
@@ -432,6 +514,11 @@ mod tests {
     fn year(y: i32) -> UnixTime {
         let at = date_time_ymd(y, 6, 1).unix_timestamp();
         UnixTime::since_unix_epoch(Duration::from_secs(at as u64))
+    }
+
+    fn described(host: &str, err: &CertificateError) -> String {
+        let io = std::io::Error::other(rustls::Error::InvalidCertificate(err.clone()));
+        describe_failure(host, &io)
     }
 
     #[test]
@@ -533,6 +620,89 @@ mod tests {
         assert_eq!(
             verify(&pinned, &stranger, "localhost", year(2030)),
             Err(CertificateError::UnknownIssuer)
+        );
+    }
+
+    #[test]
+    fn a_wrong_name_is_said_with_the_names_the_certificate_is_for() {
+        let cert = self_signed_ca(&["localhost", "127.0.0.1"], 2020, 2060);
+        let v = verifier(&[&cert]);
+        let err = verify(&v, &cert, "example.com", year(2030)).unwrap_err();
+        assert_eq!(
+            described("example.com", &err),
+            "TLS handshake with example.com failed: the certificate is for localhost, \
+             127.0.0.1, not example.com (connect by one of those names, or --insecure for testing)"
+        );
+
+        let cert = self_signed_ca(&["*.example.org", "::1"], 2020, 2060);
+        let err = verify(&verifier(&[&cert]), &cert, "localhost", year(2030)).unwrap_err();
+        assert!(
+            described("localhost", &err)
+                .contains("the certificate is for *.example.org, ::1, not localhost"),
+            "{}",
+            described("localhost", &err)
+        );
+
+        let bare = self_signed_ca(&[], 2020, 2060);
+        let err = verify(&verifier(&[&bare]), &bare, "localhost", year(2030)).unwrap_err();
+        assert!(
+            described("localhost", &err).contains(
+                "the certificate names no host in its subjectAltName, so it is not for \
+                 localhost (clients ignore the Common Name: reissue it with \
+                 subjectAltName=DNS:localhost, or --insecure for testing)"
+            ),
+            "{}",
+            described("localhost", &err)
+        );
+        assert!(
+            described("[::1]", &err).contains("subjectAltName=IP:::1,"),
+            "{}",
+            described("[::1]", &err)
+        );
+
+        assert_eq!(host_name("DirectoryName"), None);
+        assert_eq!(
+            host_name("DnsName(\"a\u{7}b\")").as_deref(),
+            Some("a\u{fffd}b")
+        );
+    }
+
+    #[test]
+    fn dates_are_said_in_utc() {
+        let cert = self_signed_ca(&["localhost"], 2020, 2060);
+        let v = verifier(&[&cert]);
+        let expired = verify(&v, &cert, "localhost", year(2061)).unwrap_err();
+        assert_eq!(
+            described("localhost", &expired),
+            "TLS handshake with localhost failed: the certificate expired on \
+             2060-01-01 00:00:00 UTC (it is now 2061-06-01 00:00:00 UTC: renew it, \
+             or --insecure for testing)"
+        );
+        let early = verify(&v, &cert, "localhost", year(2019)).unwrap_err();
+        assert_eq!(
+            described("localhost", &early),
+            "TLS handshake with localhost failed: the certificate is not valid until \
+             2020-01-01 00:00:00 UTC (it is now 2019-06-01 00:00:00 UTC: check this \
+             machine's clock, or --insecure for testing)"
+        );
+    }
+
+    #[test]
+    fn an_untrusted_issuer_and_a_ca_certificate_say_what_to_give_with_ca() {
+        assert_eq!(
+            described("localhost", &CertificateError::UnknownIssuer),
+            "TLS handshake with localhost failed: the certificate's issuer is not trusted \
+             (trust its CA with --ca FILE, or the server's own certificate; or --insecure for testing)"
+        );
+        let cert = self_signed_ca(&["localhost"], 2020, 2060);
+        let unrelated = self_signed_ca(&["localhost"], 2020, 2060);
+        let err = verify(&verifier(&[&unrelated]), &cert, "localhost", year(2030)).unwrap_err();
+        assert_eq!(
+            described("localhost", &err),
+            "TLS handshake with localhost failed: the server's certificate is a CA \
+             certificate (CA:TRUE, as plain `openssl req -x509` makes), not a server \
+             certificate (give that very certificate with --ca FILE to accept it, or \
+             --insecure for testing)"
         );
     }
 }

@@ -178,6 +178,17 @@ fn sub_one(url: &str, ca: Option<&Path>) -> Output {
     cmd.output().unwrap()
 }
 
+/// A refusal: exit 3 and one line on stderr that contains `needle`.
+fn assert_refused(url: &str, out: &Output, needle: &str) {
+    let stderr = assert_code(out, 3);
+    assert!(
+        stderr.starts_with("pubcat: error: TLS handshake with ") && stderr.contains(needle),
+        "{url}: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{url}: {stderr}");
+    assert!(out.stdout.is_empty(), "{url}");
+}
+
 #[test]
 fn wss_works_with_the_ca_and_fails_without_it() {
     let server = tls_server();
@@ -303,7 +314,75 @@ fn a_self_signed_ca_certificate_given_with_ca_is_accepted_over_wss_and_https() {
             "secure hello\n",
             "{url}"
         );
+
+        // Not given, it is refused, and the line says what it is and
+        // what --ca would do with it.
+        let out = sub_one(&url, None);
+        assert_refused(
+            &url,
+            &out,
+            "the server's certificate is a CA certificate (CA:TRUE, as plain `openssl req \
+             -x509` makes), not a server certificate (give that very certificate with --ca \
+             FILE to accept it, or --insecure for testing)",
+        );
     }
+}
+
+#[test]
+fn a_pinned_certificate_is_refused_for_a_name_it_is_not_for() {
+    let cert = self_signed(&["localhost"], false);
+    let ws = serve(&cert.der, &cert.key, Speak::Ws);
+    let sse = serve(&cert.der, &cert.key, Speak::Sse);
+    let dir = tempfile::tempdir().unwrap();
+    let pinned = pem_file(dir.path(), "server.pem", &cert.pem);
+    for url in [
+        format!("wss://127.0.0.1:{}/feed", ws.port),
+        format!("https://127.0.0.1:{}/feed", sse.port),
+    ] {
+        let out = sub_one(&url, Some(&pinned));
+        assert_refused(
+            &url,
+            &out,
+            "TLS handshake with 127.0.0.1 failed: the certificate is for localhost, not \
+             127.0.0.1 (connect by that name, or --insecure for testing)",
+        );
+    }
+}
+
+#[test]
+fn an_expired_pinned_certificate_is_refused_with_its_date() {
+    let cert = self_signed(&["localhost"], true);
+    let ws = serve(&cert.der, &cert.key, Speak::Ws);
+    let sse = serve(&cert.der, &cert.key, Speak::Sse);
+    let dir = tempfile::tempdir().unwrap();
+    let pinned = pem_file(dir.path(), "server.pem", &cert.pem);
+    for url in [
+        format!("wss://localhost:{}/feed", ws.port),
+        format!("https://localhost:{}/feed", sse.port),
+    ] {
+        let out = sub_one(&url, Some(&pinned));
+        assert_refused(
+            &url,
+            &out,
+            "the certificate expired on 2021-01-01 00:00:00 UTC (it is now ",
+        );
+    }
+}
+
+#[test]
+fn an_unrelated_ca_file_is_refused_with_the_unknown_issuer_hint() {
+    let server = tls_server();
+    let stranger = self_signed(&["localhost"], false);
+    let dir = tempfile::tempdir().unwrap();
+    let unrelated = pem_file(dir.path(), "unrelated.pem", &stranger.pem);
+    let url = format!("wss://localhost:{}/feed", server.server.port);
+    let out = sub_one(&url, Some(&unrelated));
+    assert_refused(
+        &url,
+        &out,
+        "TLS handshake with localhost failed: the certificate's issuer is not trusted (trust \
+         its CA with --ca FILE, or the server's own certificate; or --insecure for testing)",
+    );
 }
 
 #[test]
