@@ -32,7 +32,7 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -l color -d 'When to use col
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_needs_command" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_needs_command" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_needs_command" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_needs_command" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_needs_command" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -93,7 +93,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l color -d 'When
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
@@ -145,7 +145,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
@@ -197,7 +197,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -247,7 +247,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -301,7 +301,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l color -d 'When to
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -353,7 +353,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l color -d 'When t
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
@@ -375,7 +375,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l color -d 'When t
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -389,7 +389,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l color -d '
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -403,7 +403,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l ca -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s q -l quiet -d 'Print nothing on stderr but errors'

@@ -70,7 +70,8 @@ pub struct Global {
     #[arg(short = 'k', long, global = true)]
     pub insecure: bool,
 
-    /// Trust the CA certificates in this PEM file, besides the system's.
+    /// Trust the certificates in this PEM file, besides the system's: a
+    /// CA's, or the server's own (a self-signed one too).
     #[arg(long, value_name = "FILE", global = true, env = "PUBCAT_CA")]
     pub ca: Option<PathBuf>,
 
