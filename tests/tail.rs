@@ -256,88 +256,28 @@ fn tail_follows_a_stomp_topic_across_a_broker_restart() {
 /// The issue-16 promise: `tail` through a connection cut every 150-600 ms,
 /// from its very first connection and without `--since`, prints every
 /// message published meanwhile exactly once, in order, over SSE and
-/// long-poll. Publishing starts only once the first connection was cut
-/// before any message, while tail waits to reconnect: `pubcat serve` told
-/// it its cursor when the stream opened (an `id:`-only block, a `304` with
-/// an `Etag`), so even that gap loses nothing.
+/// long-poll (see `common::tail_through_cuts`). `pubcat serve` told it its
+/// cursor when the stream opened (an `id:`-only block, a `304` with an
+/// `Etag`), so even a first connection cut before any message loses
+/// nothing. PUBCAT_SOAK_MESSAGES and PUBCAT_SOAK_RUNS make it a soak
+/// (2000 and 10 for the issue's figures).
 #[test]
 fn tail_through_connections_cut_every_few_hundred_ms_from_the_first_loses_nothing() {
-    let n = 300;
-    for (i, transport) in ["sse", "poll"].into_iter().enumerate() {
-        let broker = Broker::start_with(&["--history", "10000"]);
-        let topic = format!("cut{transport}");
-        let (proxy, connections) = common::cutting_proxy(
-            broker.addr,
-            Duration::from_millis(150),
-            Duration::from_millis(600),
-            0x5eed + i as u64,
-        );
-        let mut tail = pubcat()
-            .args(["tail", &format!("http://{proxy}/{topic}"), "-o", "raw"])
-            .args(["--transport", transport, "--backoff-min", "300ms"])
-            .args(["--backoff-max", "300ms"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (cut_tx, cut_rx) = std::sync::mpsc::channel();
-        let stderr = {
-            let err = BufReader::new(tail.stderr.take().unwrap());
-            std::thread::spawn(move || {
-                let mut all = String::new();
-                for line in err.lines().map_while(Result::ok) {
-                    if line.contains("reconnecting") {
-                        let _ = cut_tx.send(());
-                    }
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-                all
-            })
-        };
-        let out = BufReader::new(tail.stdout.take().unwrap());
-        let reader = std::thread::spawn(move || {
-            out.lines()
-                .map_while(Result::ok)
-                .take(n)
-                .collect::<Vec<_>>()
-        });
-        // Cut before any message, tail now waits 300 ms to reconnect.
-        cut_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the first connection was never cut");
-        let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
-        let mut cmd = pubcat();
-        cmd.args(["pub", &broker.url(&topic), "--rate", "100"]);
-        let (status, pub_err) =
-            common::run_with_input(cmd, input.as_bytes(), Duration::from_secs(60));
-        assert!(status.success(), "{pub_err}");
-        let lines = {
-            let deadline = std::time::Instant::now() + Duration::from_secs(60);
-            while !reader.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // SAFETY: kill(2) on our own child's pid has no memory effects.
-            unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
-            reader.join().unwrap()
-        };
-        let code = wait_with_timeout(&mut tail, Duration::from_secs(30)).code();
-        let stderr = stderr.join().unwrap();
-        let want: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
-        assert!(
-            lines == want,
-            "{transport}: {} lines, first wrong at {:?}; stderr: {stderr}",
-            lines.len(),
-            lines.iter().zip(&want).position(|(a, b)| a != b)
-        );
-        assert_eq!(code, Some(130), "{stderr}");
-        // Three seconds of publishing at 150-600 ms a connection.
-        let connections = connections.load(std::sync::atomic::Ordering::Relaxed);
-        assert!(
-            connections >= 6,
-            "{transport}: only {connections} connection(s)"
-        );
+    let (n, runs) = common::soak_size(300, 1);
+    for run in 0..runs {
+        for (i, transport) in ["sse", "poll"].into_iter().enumerate() {
+            let broker = Broker::start_with(&["--history", "10000"]);
+            let topic = format!("cut{transport}");
+            let soak = common::tail_through_cuts(
+                broker.addr,
+                &format!("/{topic}"),
+                &broker.url(&topic),
+                transport,
+                n,
+                0x5eed + (run * 2 + i) as u64,
+            );
+            soak.assert_complete(n);
+        }
     }
 }
 

@@ -482,3 +482,140 @@ pub fn cutting_proxy(
     });
     (addr, accepted)
 }
+
+/// How big a soak to run: PUBCAT_SOAK_MESSAGES and PUBCAT_SOAK_RUNS, else
+/// the defaults (a short run for `cargo test`).
+pub fn soak_size(messages: usize, runs: usize) -> (usize, usize) {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("PUBCAT_SOAK_MESSAGES", messages),
+        var("PUBCAT_SOAK_RUNS", runs),
+    )
+}
+
+/// What one [`tail_through_cuts`] run saw.
+pub struct Soak {
+    pub transport: String,
+    pub lines: Vec<String>,
+    pub code: Option<i32>,
+    pub stderr: String,
+    pub connections: usize,
+    pub elapsed: Duration,
+}
+
+impl Soak {
+    /// Every message `m1`..`mN` exactly once, in order, and the proxy
+    /// really did cut (a connection lives 150-600 ms); prints the figures.
+    pub fn assert_complete(&self, n: usize) {
+        let want: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
+        let lost = want.iter().filter(|w| !self.lines.contains(w)).count();
+        let mut seen = std::collections::HashSet::new();
+        let duplicated = self.lines.iter().filter(|l| !seen.insert(*l)).count();
+        eprintln!(
+            "soak {}: {n} published, {} printed, {lost} lost, {duplicated} duplicated, {} connections, {:.1} s",
+            self.transport,
+            self.lines.len(),
+            self.connections,
+            self.elapsed.as_secs_f64()
+        );
+        assert!(
+            self.lines == want,
+            "{}: {} lines, {lost} lost, {duplicated} duplicated, first wrong at {:?}; stderr: {}",
+            self.transport,
+            self.lines.len(),
+            self.lines.iter().zip(&want).position(|(a, b)| a != b),
+            self.stderr
+        );
+        assert_eq!(self.code, Some(130), "{}", self.stderr);
+        // A connection lives at most 600 ms, then tail waits 300 ms.
+        let publishing = n as f64 / 100.0;
+        assert!(
+            self.connections as f64 >= (publishing / 0.9).floor(),
+            "{}: only {} connection(s) in {publishing} s",
+            self.transport,
+            self.connections
+        );
+    }
+}
+
+/// `pubcat tail` of `upstream` `path` through a [`cutting_proxy`] over
+/// `transport` (sse or poll), with `m1`..`mN` published to `publish_url`
+/// at 100 a second once the first connection was cut before any message
+/// (tail then waits 300 ms to reconnect): the issue-16 loss test.
+pub fn tail_through_cuts(
+    upstream: SocketAddr,
+    path: &str,
+    publish_url: &str,
+    transport: &str,
+    n: usize,
+    seed: u64,
+) -> Soak {
+    let started = Instant::now();
+    let (proxy, connections) = cutting_proxy(
+        upstream,
+        Duration::from_millis(150),
+        Duration::from_millis(600),
+        seed,
+    );
+    let mut tail = pubcat()
+        .args(["tail", &format!("http://{proxy}{path}"), "-o", "raw"])
+        .args(["--transport", transport, "--backoff-min", "300ms"])
+        .args(["--backoff-max", "300ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (cut_tx, cut_rx) = std::sync::mpsc::channel();
+    let stderr = {
+        let err = BufReader::new(tail.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in err.lines().map_while(Result::ok) {
+                if line.contains("reconnecting") {
+                    let _ = cut_tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        })
+    };
+    let out = BufReader::new(tail.stdout.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        out.lines()
+            .map_while(Result::ok)
+            .take(n)
+            .collect::<Vec<_>>()
+    });
+    cut_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the first connection was never cut");
+    let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
+    let mut cmd = pubcat();
+    cmd.args(["pub", publish_url, "--rate", "100"]);
+    let limit = Duration::from_secs(60 + n as u64 / 50);
+    let (status, pub_err) = run_with_input(cmd, input.as_bytes(), limit);
+    assert!(status.success(), "{pub_err}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
+    let lines = reader.join().unwrap();
+    let code = wait_with_timeout(&mut tail, Duration::from_secs(30)).code();
+    Soak {
+        transport: transport.to_string(),
+        lines,
+        code,
+        stderr: stderr.join().unwrap(),
+        connections: connections.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    }
+}
