@@ -216,6 +216,13 @@ pub struct LinkArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub ping_interval: Duration,
 
+    /// SSE and long-poll have no pings: a connection on which nothing at
+    /// all (no event, no comment, no answer) arrives for this long is dead
+    /// (exit 3; tail reconnects). Set it above the server's keep-alive
+    /// period (pubcat serve: 15s) [default: off].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub dead_after: Option<Duration>,
+
     /// Largest message accepted from the server, in bytes (K, M suffixes).
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
     pub max_message_size: usize,

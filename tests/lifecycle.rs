@@ -573,6 +573,34 @@ const STREAMS: &[Row] = &[
             ..E
         },
     ),
+    // SSE and long-poll have no pings: --dead-after is their liveness.
+    row(
+        "19 frozen after an event, --dead-after",
+        Only(&["sse"]),
+        Scripts(sse_then_freeze),
+        "sub",
+        &["-o", "raw", "--dead-after", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            lines: &["a"],
+            stderr_has: &["dead"],
+            ..E
+        },
+    ),
+    row(
+        "19 silent long-poll, --dead-after",
+        Only(&["poll"]),
+        Silent,
+        "sub",
+        &["--dead-after", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["dead"],
+            ..E
+        },
+    ),
     // -n N is kept to N only where the server takes ?last=N; elsewhere it
     // would print the server's whole replay: refused before any output.
     row(
@@ -754,6 +782,10 @@ fn sse_jump() -> Vec<Script> {
         ],
         no_content(),
     ]
+}
+
+fn sse_then_freeze() -> Vec<Script> {
+    vec![vec![Step::SseOpen, sse("id: 1\ndata: a\n\n"), Step::Hang]]
 }
 
 fn oversized() -> Vec<Script> {

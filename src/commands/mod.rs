@@ -101,6 +101,7 @@ pub fn connection_to(
         poll_timeout: conn.poll_timeout,
         resume_from: None,
         ping_interval: conn.ping_interval,
+        dead_after: conn.dead_after,
         stomp,
         socketio,
         ws_read_buffer: (role == Role::Publish).then_some(PUBLISH_READ_BUFFER),

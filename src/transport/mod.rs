@@ -32,6 +32,8 @@ pub struct Options {
     /// Send a keep-alive ping this often where the transport has pings (a
     /// peer silent that long after one is dead); zero turns it off.
     pub ping_interval: Duration,
+    /// SSE and long-poll: nothing at all for this long is a dead connection.
+    pub dead_after: Option<Duration>,
     /// The STOMP session, when the endpoint's protocol is STOMP.
     pub stomp: crate::dialect::stomp::StompOptions,
     /// The Socket.IO session, when the endpoint's protocol is Socket.IO.

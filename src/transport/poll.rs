@@ -55,6 +55,10 @@ pub struct PollLink {
     /// What the last answer said of its ids ([`sequence_ids`]); None
     /// before the first answer.
     sequence: Option<bool>,
+    /// No answer at all for this long is a dead server (`--dead-after`).
+    dead_after: Option<Duration>,
+    /// When the server last answered anything.
+    heard: Instant,
 }
 
 impl PollLink {
@@ -73,6 +77,8 @@ impl PollLink {
             poll_timeout: opts.poll_timeout,
             max_message_size: opts.max_message_size,
             sequence: None,
+            dead_after: opts.dead_after,
+            heard: Instant::now(),
         })
     }
 
@@ -86,6 +92,14 @@ impl PollLink {
             let before = self.etag.clone();
             if !self.poll_once().await? && self.etag == before {
                 tokio::time::sleep_until(asked + MIN_EMPTY_ROUND).await;
+            }
+            if let Some(limit) = self.dead_after
+                && self.heard.elapsed() >= limit
+            {
+                return Err(Error::connect(format!(
+                    "no answer from the server for {} (--dead-after): connection considered dead",
+                    humantime::format_duration(limit)
+                )));
             }
         }
     }
@@ -102,7 +116,15 @@ impl PollLink {
 
     /// One request; false when it brought nothing ("not yet").
     async fn poll_once(&mut self) -> Result<bool> {
-        let mut request = self.client.get(self.url.clone()).timeout(self.poll_timeout);
+        // A request held past --dead-after would prove the server dead
+        // only once --poll-timeout ends it: end it there.
+        let hold = match self.dead_after {
+            Some(limit) => self
+                .poll_timeout
+                .min(limit.saturating_sub(self.heard.elapsed())),
+            None => self.poll_timeout,
+        };
+        let mut request = self.client.get(self.url.clone()).timeout(hold);
         if let Some(etag) = &self.etag {
             request = request.header(IF_NONE_MATCH, etag.clone());
         }
@@ -119,6 +141,7 @@ impl PollLink {
             Err(e) => return Err(request_error(&self.url, e)),
         };
         log_exchange("GET", &self.url, &response);
+        self.heard = Instant::now();
         self.sequence = Some(sequence_ids(response.headers()));
         let status = response.status().as_u16();
         match status {

@@ -32,6 +32,8 @@ pub struct SseLink {
     retry: Option<Duration>,
     /// The server says its ids are consecutive ([`sequence_ids`]).
     sequence: bool,
+    /// Nothing at all for this long is a dead connection (`--dead-after`).
+    dead_after: Option<Duration>,
 }
 
 impl SseLink {
@@ -56,6 +58,7 @@ impl SseLink {
             stopped: false,
             retry: None,
             sequence: sequence_ids(response.headers()),
+            dead_after: opts.dead_after,
         };
         let status_code = response.status();
         if status_code == http::StatusCode::NO_CONTENT {
@@ -137,7 +140,20 @@ impl SseLink {
             let Some(response) = self.response.as_mut() else {
                 return Ok(false);
             };
-            match response.chunk().await {
+            let chunk = match self.dead_after {
+                None => response.chunk().await,
+                Some(limit) => match tokio::time::timeout(limit, response.chunk()).await {
+                    Ok(chunk) => chunk,
+                    Err(_) => {
+                        self.response = None;
+                        return Err(Error::connect(format!(
+                            "nothing from the server for {} (--dead-after): connection considered dead",
+                            humantime::format_duration(limit)
+                        )));
+                    }
+                },
+            };
+            match chunk {
                 Ok(Some(chunk)) => {
                     trace!("recv {} bytes", chunk.len());
                     self.parser.push(chunk);
