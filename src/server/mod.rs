@@ -42,6 +42,7 @@
 
 pub mod broker;
 mod http_sub;
+mod peer;
 pub mod queue;
 mod sockjs;
 mod stomp;
@@ -549,7 +550,7 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
     let open = OpenGuard::new(&app.0.open);
     tokio::spawn(async move {
         if let Some(ws) = socket(&app, on_upgrade, &who).await {
-            run_stomp(app, stomp::Peer::Ws(Box::new(ws)), who, open).await;
+            run_stomp(app, peer::Peer::Ws(Box::new(ws)), who, open).await;
         }
     });
     response
@@ -564,7 +565,7 @@ async fn grace_over(shutdown: &mut watch::Receiver<bool>) {
 
 /// Serve a STOMP connection, counted open by `open`; one that has not
 /// closed [`SHUTDOWN_GRACE`] after shutdown began is dropped.
-async fn run_stomp(app: App, peer: stomp::Peer, who: String, open: OpenGuard) {
+async fn run_stomp(app: App, peer: peer::Peer, who: String, open: OpenGuard) {
     let _open = open;
     let mut shutdown = app.0.shutdown.clone();
     tokio::select! {

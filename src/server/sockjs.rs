@@ -38,40 +38,15 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::broker::lock;
-use super::stomp::Peer;
+use super::peer::{Channel, GO_AWAY, Outbound, Peer};
 use super::{App, OpenGuard, text};
 use crate::codec::sockjs::{Batch, Frame, decode_client, encode};
-
-/// What the STOMP connection sends to its session.
-pub(crate) enum Outbound {
-    Message(String),
-    Close(u16, String),
-}
-
-/// The STOMP connection's end of a session.
-pub(crate) struct Channel {
-    pub inbound: mpsc::Receiver<String>,
-    pub outbound: mpsc::Sender<Outbound>,
-}
-
-impl Channel {
-    /// A channel, and the session's ends of it: where the client's
-    /// messages go in, where the connection's frames come out.
-    fn new() -> (Channel, mpsc::Sender<String>, mpsc::Receiver<Outbound>) {
-        let (in_tx, inbound) = mpsc::channel(QUEUE);
-        let (outbound, out_rx) = mpsc::channel(QUEUE);
-        (Channel { inbound, outbound }, in_tx, out_rx)
-    }
-}
 
 /// How long a session without a receiver lives.
 const DISCONNECT_DELAY: Duration = Duration::from_secs(5);
 /// Bytes of frames after which an xhr_streaming answer ends.
 const STREAM_LIMIT: usize = 128 * 1024;
-/// Messages queued each way between a session and its STOMP connection.
-const QUEUE: usize = 1024;
 
-pub(super) const GO_AWAY: (u16, &str) = (3000, "Go away!");
 const STILL_OPEN: (u16, &str) = (2010, "Another connection still open");
 
 /// The broker's xhr sessions, by session id.

@@ -34,24 +34,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::transport::sleep_until_some;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::App;
 use super::broker::{EndReason, Payload, Stored};
+use super::peer::{End, Peer, Recv, SendError};
 use super::queue::{Consumer, Delivery};
-use super::sockjs::{Channel, Outbound};
-use super::ws::{CLOSE_GRACE, drain, shutting_down};
+use super::ws::shutting_down;
 use crate::codec::stomp::{Decoder, Frame, Item};
 use crate::dialect::stomp::{AckMode, negotiate_heartbeat, parse_heartbeat};
 
@@ -71,142 +63,6 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// Deliveries written between two flushes.
 const BATCH: usize = 256;
-
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
-
-/// The client's end: a WebSocket carrying STOMP frames, or a SockJS
-/// session (its messages are STOMP frames).
-pub(crate) enum Peer {
-    Ws(Box<Ws>),
-    SockJs(Channel),
-}
-
-enum Recv {
-    Data(Bytes),
-    Gone(String),
-}
-
-enum SendError {
-    /// SockJS carries text only.
-    NotText,
-    Gone(String),
-}
-
-impl Peer {
-    /// The client's next message (a STOMP frame or part of one).
-    async fn recv(&mut self) -> Recv {
-        match self {
-            Peer::Ws(ws) => loop {
-                match ws.next().await {
-                    Some(Ok(Message::Text(t))) => return Recv::Data(Bytes::from(t)),
-                    Some(Ok(Message::Binary(b))) => return Recv::Data(b),
-                    Some(Ok(Message::Close(_))) => return Recv::Gone("client closed".into()),
-                    // tungstenite answers pings itself.
-                    Some(Ok(_)) => {}
-                    None => return Recv::Gone("client went away".into()),
-                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                        return Recv::Gone("connection dropped without a close".into());
-                    }
-                    Some(Err(e)) => return Recv::Gone(format!("read error: {e}")),
-                }
-            },
-            Peer::SockJs(ch) => match ch.inbound.recv().await {
-                Some(m) => Recv::Data(Bytes::from(m)),
-                None => Recv::Gone("SockJS session ended (no receiver for 5 s)".into()),
-            },
-        }
-    }
-
-    /// Queue one encoded frame (a message of its own, as brokers send).
-    async fn feed(&mut self, frame: Vec<u8>) -> Result<(), SendError> {
-        match self {
-            Peer::Ws(ws) => {
-                let message = match String::from_utf8(frame) {
-                    Ok(text) => Message::text(text),
-                    Err(e) => Message::binary(e.into_bytes()),
-                };
-                ws.feed(message)
-                    .await
-                    .map_err(|e| SendError::Gone(format!("write error: {e}")))
-            }
-            Peer::SockJs(ch) => {
-                let text = String::from_utf8(frame).map_err(|_| SendError::NotText)?;
-                ch.outbound
-                    .send(Outbound::Message(text))
-                    .await
-                    .map_err(|_| SendError::Gone("SockJS session ended".into()))
-            }
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), SendError> {
-        match self {
-            Peer::Ws(ws) => ws
-                .flush()
-                .await
-                .map_err(|e| SendError::Gone(format!("write error: {e}"))),
-            Peer::SockJs(_) => Ok(()),
-        }
-    }
-
-    /// End the connection the way `end` asks.
-    async fn close(&mut self, end: &End) {
-        match self {
-            Peer::Ws(ws) => {
-                let (code, reason) = match end {
-                    End::Disconnect => (CloseCode::Normal, String::new()),
-                    End::Error(why) => (CloseCode::Protocol, shorten(why)),
-                    End::Shutdown => (CloseCode::Away, "server shutting down".into()),
-                    End::Gone(_) => {
-                        // Flushes the echo of a client's close.
-                        drain(ws).await;
-                        return;
-                    }
-                };
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                if let Ok(Ok(())) =
-                    tokio::time::timeout(CLOSE_GRACE, ws.send(Message::Close(Some(frame)))).await
-                {
-                    drain(ws).await;
-                }
-            }
-            Peer::SockJs(ch) => {
-                let (code, reason) = match end {
-                    End::Disconnect | End::Error(_) => super::sockjs::GO_AWAY,
-                    End::Shutdown => (1001, "server shutting down"),
-                    End::Gone(_) => return,
-                };
-                let _ = ch
-                    .outbound
-                    .send(Outbound::Close(code, reason.to_string()))
-                    .await;
-            }
-        }
-    }
-}
-
-/// A close reason fits in a control frame (123 bytes).
-fn shorten(s: &str) -> String {
-    let mut end = s.len().min(120);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
-/// Why a connection ended.
-enum End {
-    /// The client sent DISCONNECT.
-    Disconnect,
-    /// We sent an ERROR frame.
-    Error(String),
-    Shutdown,
-    /// The client went away (or its transport broke).
-    Gone(String),
-}
 
 /// A frame we refuse: the ERROR frame's `message` header and body.
 struct Fail {
@@ -962,7 +818,10 @@ fn message(
 mod tests {
     use super::super::tests::{Client, LIMIT, Server, client, finish, http, next, post, start};
     use super::*;
+    use futures_util::SinkExt;
     use tokio::time::timeout;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
     /// A raw STOMP client over a WebSocket: frames in, frames out.
     struct Stomp {

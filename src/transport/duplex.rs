@@ -6,36 +6,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use futures_util::FutureExt;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::Options;
+pub use super::message::{Data, Received};
 use super::sockjs::SockJs;
 use super::ws::{self, WsLink};
 use crate::endpoint::Transport;
 use crate::error::{Error, Result};
-
-/// A message to send.
-#[derive(Clone, Debug)]
-pub enum Data {
-    Text(Utf8Bytes),
-    Binary(Bytes),
-}
-
-/// What arrived.
-#[derive(Debug)]
-pub enum Received {
-    Text(Utf8Bytes),
-    Binary(Bytes),
-    /// The session ended; `clean` when the server said all is well (or
-    /// when it answered our own close).
-    Closed {
-        reason: String,
-        clean: bool,
-    },
-}
 
 pub enum Duplex {
     Ws(WsLink),

@@ -3,6 +3,7 @@
 pub mod duplex;
 pub mod engineio;
 pub mod http;
+pub mod message;
 pub mod poll;
 pub mod sockjs;
 pub mod sse;

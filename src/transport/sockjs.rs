@@ -27,8 +27,8 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::Options;
-use super::duplex::{Data, Received};
 use super::http::{body_excerpt, body_limited, client, log_exchange, request_error, send};
+use super::message::{Data, Received};
 use super::ws::{self, WsLink};
 use crate::codec::sockjs::{Batch, CloseKind, DecodeError, Frame, LineDecoder, close_kind, decode};
 use crate::error::{Error, Kind, Result};

@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::{self, Error as WsError, Message};
 use url::Url;
 
 use super::Options;
-use super::duplex::Received;
+use super::message::Received;
 use crate::error::{Error, Result};
 use crate::log::{redact_header, redact_url};
 use crate::tls;
