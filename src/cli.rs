@@ -179,8 +179,10 @@ Examples:
 /// Where to connect and how.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Server URL: ws://, wss://, http://, https://, sockjs+http(s):// (a
-    /// stomp+ prefix speaks STOMP); `:PORT/path` means ws://127.0.0.1:PORT/path.
+    /// Server URL: ws://, wss://, http://, https://, socketio+http(s)://,
+    /// sockjs+http(s):// (a stomp+ prefix speaks STOMP); `:PORT/path` means
+    /// ws://127.0.0.1:PORT/path. SockJS starts over HTTP, so sockjs+ws:// is
+    /// refused: add --sockjs-transport websocket for its WebSocket alone.
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 

@@ -57,31 +57,37 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parse what the user typed. `:7878/events` is shorthand for
-    /// `ws://127.0.0.1:7878/events`; a URL without a scheme gets `ws://`.
-    /// http(s) URLs default to SSE for receiving and POST for publishing;
-    /// `transport` overrides that, switching the scheme to match (one Nchan
-    /// or pubcat-serve URL serves every transport). A `stomp+` or
+    /// `ws://127.0.0.1:7878/events`; a URL without a scheme (`host:port/path`)
+    /// gets `ws://`. http(s) URLs default to SSE for receiving and POST for
+    /// publishing; `transport` overrides that, switching the scheme to match
+    /// (one Nchan or pubcat-serve URL serves every transport). A `stomp+` or
     /// `socketio+` scheme prefix (`stomp+ws://`, `socketio+http://`) picks
     /// the protocol, as `protocol` does, and a `sockjs+` one
     /// (`sockjs+http://`, `stomp+sockjs+https://`) the SockJS transport.
+    ///
+    /// Anything else is refused rather than guessed at: a scheme pubcat
+    /// does not speak (`mailto:`, `ftp://`), a known one missing its `//`
+    /// (`ws:/host`), a URL without a host, and `sockjs+ws://` (SockJS
+    /// starts over HTTP, whichever transport it goes on to use).
     pub fn parse(
         input: &str,
         transport: Option<Transport>,
         protocol: Option<Protocol>,
         role: Role,
     ) -> Result<Endpoint> {
-        let input = input.trim();
-        let (input, protocol) = if let Some(rest) = input.strip_prefix("stomp+") {
+        let typed = input.trim();
+        let (input, protocol) = if let Some(rest) = typed.strip_prefix("stomp+") {
             (rest, protocol.or(Some(Protocol::Stomp)))
-        } else if let Some(rest) = input.strip_prefix("socketio+") {
+        } else if let Some(rest) = typed.strip_prefix("socketio+") {
             (rest, protocol.or(Some(Protocol::SocketIo)))
         } else {
-            (input, protocol)
+            (typed, protocol)
         };
-        let (input, transport) = match input.strip_prefix("sockjs+") {
-            Some(rest) => (rest, transport.or(Some(Transport::Sockjs))),
-            None => (input, transport),
+        let (input, sockjs) = match input.strip_prefix("sockjs+") {
+            Some(rest) => (rest, true),
+            None => (input, false),
         };
+        let transport = transport.or(sockjs.then_some(Transport::Sockjs));
         let protocol = protocol.unwrap_or(Protocol::Raw);
         if input.is_empty() {
             return Err(Error::usage(
@@ -90,27 +96,29 @@ impl Endpoint {
         }
         let full = if input.starts_with(':') {
             format!("ws://127.0.0.1{input}")
-        } else if !input.contains("://") {
-            format!("ws://{input}")
         } else {
-            input.to_string()
+            match split_scheme(input) {
+                Some((scheme, rest)) => {
+                    check_scheme(typed, input, scheme, rest, sockjs)?;
+                    input.to_string()
+                }
+                None => format!("ws://{input}"),
+            }
         };
         let mut url = Url::parse(&full).map_err(|e| {
             Error::usage(format!(
-                "invalid URL `{input}`: {e} (expected e.g. ws://127.0.0.1:7878/events)"
+                "invalid URL `{typed}`: {e} (expected e.g. ws://127.0.0.1:7878/events)"
             ))
         })?;
         let tls = match url.scheme() {
             "ws" | "http" => false,
             "wss" | "https" => true,
-            other => {
-                return Err(Error::usage(format!(
-                    "unknown scheme `{other}://` in `{input}`: use ws://, wss://, http://, https:// (or sockjs+http://, stomp+ws://)"
-                )));
-            }
+            other => return Err(unknown_scheme(typed, other)),
         };
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(Error::usage(format!("URL `{input}` has no host")));
+            return Err(Error::usage(format!(
+                "URL `{typed}` has no host (expected e.g. ws://127.0.0.1:7878/events)"
+            )));
         }
         let is_ws = url.scheme().starts_with("ws");
         if protocol == Protocol::SocketIo {
@@ -179,6 +187,66 @@ impl Endpoint {
             transport_name,
         })
     }
+}
+
+/// The schemes pubcat speaks, for error messages.
+const SCHEMES: &str = "ws://, wss://, http://, https://, sockjs+http://, sockjs+https://, socketio+http://, socketio+https://, and stomp+ws://, stomp+wss://";
+
+/// `scheme:rest` when `s` starts with something shaped like a scheme
+/// (a letter, then letters, digits, `+`, `-` or `.`, then `:`) that is not
+/// a bare `host:port`: `mailto:x@y` and `ws:/h` are schemes, `localhost:80/x`
+/// and `example.com:8080` are not.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = s.split_once(':')?;
+    let mut chars = scheme.chars();
+    let shaped = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !shaped {
+        return None;
+    }
+    // A port is digits up to the path: then the "scheme" was a host.
+    let port = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if rest.is_empty() || (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    Some((scheme, rest))
+}
+
+/// Is `scheme:rest` (`input` with the `stomp+`/`socketio+`/`sockjs+`
+/// prefixes of `typed` taken off) a URL pubcat can use? Known schemes
+/// need their `//` and a host after it; SockJS needs an http(s) URL.
+fn check_scheme(typed: &str, input: &str, scheme: &str, rest: &str, sockjs: bool) -> Result<()> {
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "ws" | "wss" | "http" | "https") {
+        return Err(unknown_scheme(typed, &scheme));
+    }
+    let prefix = &typed[..typed.len() - input.len()];
+    let Some(after) = rest.strip_prefix("//") else {
+        let host = rest.trim_start_matches('/');
+        return Err(Error::usage(format!(
+            "`{typed}` needs // after the scheme: did you mean {prefix}{scheme}://{host}?"
+        )));
+    };
+    // Url reads `ws:///x` as host `x`: a URL whose host is empty is refused here.
+    if after.is_empty() || after.starts_with(['/', '?', '#']) {
+        return Err(Error::usage(format!(
+            "URL `{typed}` has no host (expected e.g. {prefix}{scheme}://127.0.0.1:7878/events)"
+        )));
+    }
+    if sockjs && scheme.starts_with("ws") {
+        let http = if scheme == "wss" { "https" } else { "http" };
+        return Err(Error::usage(format!(
+            "`{typed}`: SockJS always starts over HTTP, whichever transport it then uses: use {prefix}{http}://{after} (add --sockjs-transport websocket to use only its WebSocket transport)"
+        )));
+    }
+    Ok(())
+}
+
+fn unknown_scheme(typed: &str, scheme: &str) -> Error {
+    let shown = typed.split_once(':').map_or(scheme, |(before, _)| before);
+    Error::usage(format!(
+        "unknown scheme `{shown}:` in `{typed}`: pubcat speaks {SCHEMES}"
+    ))
 }
 
 /// A Socket.IO endpoint: Engine.IO starts with an HTTP request (polling)
@@ -343,9 +411,80 @@ mod tests {
 
     #[test]
     fn bad_urls_are_usage_errors() {
-        for bad in ["", "ftp://x/y", "ws://", "ws://[::1/x"] {
+        for bad in [
+            "",
+            "ftp://x/y",
+            "ws://",
+            "ws://[::1/x",
+            "ws:///events",
+            "http://?x",
+            "ws://:7878/x",
+            "socketio+ftp://h/x",
+        ] {
             let err = sub(bad).unwrap_err();
             assert_eq!(err.kind, crate::error::Kind::Usage, "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_scheme_pubcat_does_not_speak_is_named_with_the_ones_it_does() {
+        for (bad, named) in [
+            ("mailto:x@y", "`mailto:`"),
+            ("ftp://h/x", "`ftp:`"),
+            ("stomp+ftp://h/x", "`stomp+ftp:`"),
+            ("user:secret@h/x", "`user:`"),
+        ] {
+            let err = sub(bad).unwrap_err().to_string();
+            assert!(err.contains(named), "{bad}: {err}");
+            for scheme in ["ws://", "https://", "sockjs+http://", "socketio+https://"] {
+                assert!(err.contains(scheme), "{bad}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_known_scheme_without_its_slashes_suggests_them() {
+        for (bad, meant) in [
+            ("ws:/host", "ws://host"),
+            ("http:host/x", "http://host/x"),
+            ("WSS:/h:1/x", "wss://h:1/x"),
+            ("stomp+ws:/h/ws", "stomp+ws://h/ws"),
+            ("socketio+http:h", "socketio+http://h"),
+        ] {
+            let err = sub(bad).unwrap_err();
+            assert_eq!(err.kind, crate::error::Kind::Usage);
+            assert!(
+                err.to_string().contains(&format!("did you mean {meant}?")),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn sockjs_over_a_ws_scheme_is_refused_with_the_http_url() {
+        let err = sub("sockjs+ws://h:1/echo").unwrap_err().to_string();
+        assert!(err.contains("sockjs+http://h:1/echo"), "{err}");
+        assert!(err.contains("--sockjs-transport websocket"), "{err}");
+        let err = sub("stomp+sockjs+wss://h/ws").unwrap_err().to_string();
+        assert!(err.contains("stomp+sockjs+https://h/ws"), "{err}");
+    }
+
+    #[test]
+    fn hosts_with_ports_are_not_taken_for_schemes() {
+        for (ok, want) in [
+            ("localhost:1/a", "ws://localhost:1/a"),
+            ("example.com:8080", "ws://example.com:8080/"),
+            ("example.com", "ws://example.com/"),
+            ("[::1]:7878/x", "ws://[::1]:7878/x"),
+            ("127.0.0.1:7878/x?a=b", "ws://127.0.0.1:7878/x?a=b"),
+            ("  ws://h/x  ", "ws://h/x"),
+        ] {
+            assert_eq!(sub(ok).unwrap().url.as_str(), want, "{ok}");
+        }
+        let e = sub("stomp+:7878/_/stomp").unwrap();
+        assert_eq!(
+            (e.protocol, e.url.as_str()),
+            (Protocol::Stomp, "ws://127.0.0.1:7878/_/stomp")
+        );
     }
 }

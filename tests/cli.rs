@@ -474,3 +474,86 @@ fn an_idle_but_alive_server_is_not_declared_dead_by_pings() {
         .unwrap();
     common::assert_code(&out, 0);
 }
+
+/// Run `pubcat ARGS` with stdin closed, which must be refused: exit 2
+/// within a bound, one error line on stderr (clap adds its `--help` tip to
+/// the flags it refuses), no panic or backtrace. Returns the error line.
+fn refused(args: &[&str]) -> String {
+    let mut child = pubcat()
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+    one_error_line(&stderr, args)
+}
+
+/// The one error line of `stderr`, asserting there is nothing else.
+fn one_error_line(stderr: &str, args: &[&str]) -> String {
+    for bad in ["panicked", "backtrace", "overflow", "memory allocation"] {
+        assert!(!stderr.contains(bad), "{args:?}: {stderr}");
+    }
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && *l != "For more information, try '--help'.")
+        .collect();
+    assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+    assert!(
+        lines[0].starts_with("pubcat: error: ") || lines[0].starts_with("error: "),
+        "{args:?}: {stderr}"
+    );
+    lines[0].to_string()
+}
+
+#[test]
+fn urls_pubcat_cannot_use_exit_2_naming_what_it_can() {
+    let port = common::closed_port();
+    for (url, says) in [
+        ("mailto:x@y", "unknown scheme `mailto:`"),
+        ("gopher://h/x", "unknown scheme `gopher:`"),
+        ("ws:/127.0.0.1:1/x", "did you mean ws://127.0.0.1:1/x?"),
+        ("http:localhost/x", "did you mean http://localhost/x?"),
+        ("sockjs+ws://h/echo", "use sockjs+http://h/echo"),
+        ("sockjs+wss://h/echo", "use sockjs+https://h/echo"),
+        ("ws:///events", "has no host"),
+        ("http://", "has no host"),
+    ] {
+        for args in [&["sub", url][..], &["pub", url, "hi"], &["tail", url]] {
+            let line = refused(args);
+            assert!(line.contains(says), "{args:?}: {line}");
+        }
+    }
+    let line = refused(&["bench", "ftp://h/x"]);
+    for scheme in [
+        "ws://",
+        "socketio+http://",
+        "socketio+https://",
+        "sockjs+http://",
+    ] {
+        assert!(line.contains(scheme), "{line}");
+    }
+    // The forms that worked still do: they get as far as connecting.
+    for (url, extra) in [
+        (format!(":{port}/x"), None),
+        (format!("127.0.0.1:{port}/x"), None),
+        (format!("localhost:{port}/x"), None),
+        (format!("stomp+ws://127.0.0.1:{port}/ws"), Some("/topic/x")),
+        (format!("socketio+http://127.0.0.1:{port}/"), None),
+        (format!("sockjs+http://127.0.0.1:{port}/echo"), None),
+    ] {
+        let mut cmd = pubcat();
+        cmd.args(["sub", &url]).stdin(Stdio::null());
+        if let Some(topic) = extra {
+            cmd.args(["-t", topic]);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = common::assert_code(&out, 3);
+        assert!(stderr.contains("refused"), "{url}: {stderr}");
+    }
+}
