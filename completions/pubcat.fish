@@ -55,7 +55,7 @@ sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -108,7 +108,7 @@ sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -161,7 +161,7 @@ sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -212,7 +212,7 @@ sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -263,7 +263,7 @@ sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -292,7 +292,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l event -d 'Print o
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure); at least 10ms' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-max -d 'Longest wait between reconnection attempts' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l gap-check -d 'When to report a gap in the ids: auto, where the server says its ids are consecutive (pubcat serve does); sequence, for any server whose ids count up by one per message; off' -r -f -a "auto\t'Where the server says its ids are consecutive'
 sequence\t'Integer ids count up by one: a jump is a gap'
@@ -318,7 +318,7 @@ sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r

@@ -205,8 +205,8 @@ pub struct LinkArgs {
     pub transport: Option<Transport>,
 
     /// Longest a long-poll request may be held by the server before pubcat
-    /// gives up on it and asks again.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    /// gives up on it and asks again (at least 1s).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = poll_timeout)]
     pub poll_timeout: Duration,
 
     /// Offer this WebSocket subprotocol (repeatable); the server must pick one.
@@ -416,6 +416,7 @@ pub struct PublishArgs {
         long,
         value_name = "PER_SECOND",
         default_value_t = 0.0,
+        value_parser = per_second,
         conflicts_with = "interval"
     )]
     pub rate: f64,
@@ -510,8 +511,9 @@ pub struct TailArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// First wait before reconnecting (it doubles, with jitter, per failure).
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = duration)]
+    /// First wait before reconnecting (it doubles, with jitter, per
+    /// failure); at least 10ms.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = backoff_min)]
     pub backoff_min: Duration,
 
     /// Longest wait between reconnection attempts.
@@ -568,7 +570,7 @@ pub struct BenchArgs {
 
     /// Messages per second over all publishers, sent on schedule whether or
     /// not the server keeps up (0 = as fast as possible).
-    #[arg(long, value_name = "PER_SECOND", default_value_t = 0.0)]
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 0.0, value_parser = per_second)]
     pub rate: f64,
 
     /// How long to measure.
@@ -662,17 +664,70 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// `30s`, `1m30s`, `500ms`; a bare number is seconds.
+/// The longest duration a flag takes: a year (`1y`). Longer is a typo
+/// (`99999999999s`, `1e30`), and deadlines that far overflow the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// `30s`, `1m30s`, `500ms`; a bare number is seconds. At most a year.
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+    let d = match s.parse::<f64>() {
+        Ok(secs) if !(secs.is_finite() && secs >= 0.0) => {
+            return Err(format!("`{s}` is not a duration"));
         }
-        return Err(format!("`{s}` is not a duration"));
+        Ok(secs) if secs > MAX_DURATION.as_secs_f64() => None,
+        Ok(secs) => Some(Duration::from_secs_f64(secs)),
+        Err(_) => Some(
+            humantime::parse_duration(s)
+                .map_err(|e| format!("`{s}` is not a duration like 30s, 500ms or 2m: {e}"))?,
+        ),
+    };
+    d.filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| format!("`{s}` is longer than a year, the longest duration pubcat takes"))
+}
+
+/// A `--poll-timeout`: a long-poll held for less than a second is not one,
+/// and one given no time at all (0) never gets its answer.
+fn poll_timeout(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "`{s}` is too short: a long-poll needs at least 1s to be answered"
+        ));
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration like 30s, 500ms or 2m: {e}"))
+    Ok(d)
+}
+
+/// A `--backoff-min`: without a wait, a server that is down would be
+/// asked again as fast as the machine can.
+fn backoff_min(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d < Duration::from_millis(10) {
+        return Err(format!(
+            "`{s}` is too short: at least 10ms, or a server that is down is hammered with reconnects"
+        ));
+    }
+    Ok(d)
+}
+
+/// Messages per second: 0 (as fast as possible), or at least one a year
+/// (a slower rate waits longer than any duration pubcat takes).
+pub fn per_second(s: &str) -> Result<f64, String> {
+    let rate: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of messages per second"))?;
+    if !(rate.is_finite() && rate >= 0.0) {
+        return Err(format!(
+            "`{s}` must be 0 (as fast as possible) or a positive number of messages per second"
+        ));
+    }
+    if rate > 0.0 && 1.0 / rate > MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "`{s}` is less than one message a year: use 0 for as fast as possible"
+        ));
+    }
+    Ok(rate)
 }
 
 /// `65536`, `64K`, `16M`, `1G` (binary multiples).
@@ -716,6 +771,24 @@ mod tests {
         assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(duration("soon").is_err());
         assert!(duration("-1").is_err());
+        assert_eq!(duration("1y"), Ok(MAX_DURATION));
+        for long in [
+            "99999999999s",
+            "1e30",
+            "18446744073709551615s",
+            "366d",
+            "NaN",
+            "inf",
+        ] {
+            assert!(duration(long).is_err(), "{long}");
+        }
+        assert!(poll_timeout("0").is_err() && poll_timeout("1s").is_ok());
+        assert!(backoff_min("0").is_err() && backoff_min("10ms").is_ok());
+        assert_eq!(per_second("0"), Ok(0.0));
+        assert_eq!(per_second("2.5"), Ok(2.5));
+        for bad in ["NaN", "-1", "inf", "1e-300", "fast"] {
+            assert!(per_second(bad).is_err(), "{bad}");
+        }
         assert_eq!(byte_size("64K"), Ok(65536));
         assert_eq!(byte_size("16M"), Ok(16 << 20));
         assert_eq!(byte_size("100"), Ok(100));

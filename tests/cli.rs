@@ -557,3 +557,36 @@ fn urls_pubcat_cannot_use_exit_2_naming_what_it_can() {
         assert!(stderr.contains("refused"), "{url}: {stderr}");
     }
 }
+
+#[test]
+fn absurd_numbers_and_durations_exit_2_before_connecting() {
+    // Nothing listens there: a command that got past its flags would exit 3.
+    let url = format!(":{}/x", common::closed_port());
+    let url = url.as_str();
+    for args in [
+        &["sub", url, "--timeout", "99999999999s"][..],
+        &["sub", url, "--timeout", "18446744073709551615s"],
+        &["sub", url, "--idle", "1e30"],
+        &["sub", url, "--connect-timeout", "1e30"],
+        &["sub", url, "--ping-interval", "99999999999s"],
+        &["sub", url, "--poll-timeout", "0"],
+        &["pub", url, "--interval", "1e30", "hi"],
+        &["pub", url, "--timeout", "NaN", "hi"],
+        &["pub", url, "--rate", "1e-300", "hi"],
+        &["pub", url, "--rate", "NaN", "hi"],
+        &["pub", url, "--rate=-1", "hi"],
+        &["pub", url, "--rate", "inf", "hi"],
+        &["tail", url, "--backoff-min", "0"],
+        &["tail", url, "--backoff-max", "1e30"],
+        &["bench", "--duration", "99999999999s"],
+        &["bench", "--warmup", "1e30"],
+        &["bench", "--drain", "1e30"],
+        &["bench", "--rate", "1e-300"],
+        &["bench", "--rate", "NaN"],
+    ] {
+        let line = refused(args);
+        let flag = args.iter().find(|a| a.starts_with("--")).unwrap();
+        let flag = flag.split('=').next().unwrap();
+        assert!(line.contains(flag), "{args:?}: {line}");
+    }
+}
