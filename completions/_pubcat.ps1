@@ -320,7 +320,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--sockjs-heartbeat', '--sockjs-heartbeat', [CompletionResultType]::ParameterName, 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)')
             [CompletionResult]::new('--pubs', '--pubs', [CompletionResultType]::ParameterName, 'Publishers, each its own connection')
             [CompletionResult]::new('--subs', '--subs', [CompletionResultType]::ParameterName, 'Subscribers, each its own connection')
-            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Message size in bytes, at least 36 (each carries a sequence number and a timestamp)')
+            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Message size in bytes (K, M suffixes), at least 36 (each carries a sequence number and a timestamp) and at most --max-message-size (16M with the embedded broker)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to measure')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Measure this many messages in all (split over the publishers) instead of a --duration')

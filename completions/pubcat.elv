@@ -311,7 +311,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --sockjs-heartbeat 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)'
             cand --pubs 'Publishers, each its own connection'
             cand --subs 'Subscribers, each its own connection'
-            cand --size 'Message size in bytes, at least 36 (each carries a sequence number and a timestamp)'
+            cand --size 'Message size in bytes (K, M suffixes), at least 36 (each carries a sequence number and a timestamp) and at most --max-message-size (16M with the embedded broker)'
             cand --rate 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)'
             cand --duration 'How long to measure'
             cand -n 'Measure this many messages in all (split over the publishers) instead of a --duration'

@@ -341,7 +341,7 @@ xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l pubs -d 'Publishers, each its own connection' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subs -d 'Subscribers, each its own connection' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes, at least 36 (each carries a sequence number and a timestamp)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes (K, M suffixes), at least 36 (each carries a sequence number and a timestamp) and at most --max-message-size (16M with the embedded broker)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l duration -d 'How long to measure' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s n -l count -d 'Measure this many messages in all (split over the publishers) instead of a --duration' -r

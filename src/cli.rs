@@ -563,8 +563,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub subs: usize,
 
-    /// Message size in bytes, at least 36 (each carries a sequence number
-    /// and a timestamp).
+    /// Message size in bytes (K, M suffixes), at least 36 (each carries a
+    /// sequence number and a timestamp) and at most --max-message-size (16M
+    /// with the embedded broker).
     #[arg(long, value_name = "BYTES", default_value = "64", value_parser = byte_size)]
     pub size: usize,
 

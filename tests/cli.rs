@@ -590,3 +590,72 @@ fn absurd_numbers_and_durations_exit_2_before_connecting() {
         assert!(line.contains(flag), "{args:?}: {line}");
     }
 }
+
+#[test]
+fn bench_sizes_and_connections_that_cannot_fit_exit_2_before_connecting() {
+    let url = format!("ws://127.0.0.1:{}/load", common::closed_port());
+    let url = url.as_str();
+    for (args, says) in [
+        // Once 1,024 messages of it were allocated up front, and that aborted.
+        (&["bench", "--size", "100000000"][..], "the embedded broker"),
+        (&["bench", url, "--size", "100M"], "--max-message-size"),
+        (
+            &[
+                "bench",
+                url,
+                "--size",
+                "1G",
+                "--max-message-size",
+                "1G",
+                "--subs",
+                "8",
+            ],
+            "more than the 4G",
+        ),
+        (&["bench", "--subs", "18446744073709551615"], "open files"),
+        (&["bench", url, "--subs", "100000000000"], "open files"),
+        (
+            &["bench", "--rate", "0.01", "--duration", "1s"],
+            "every 100s",
+        ),
+        (
+            &["bench", "--rate", "0.001", "-n", "1000000"],
+            "longer than a year",
+        ),
+    ] {
+        let line = refused(args);
+        assert!(line.contains(says), "{args:?}: {line}");
+    }
+}
+
+/// A bench of the largest message the embedded broker takes, in an address
+/// space of 4 GiB: no allocation is a multiple of the message size.
+#[test]
+fn bench_of_16_mib_messages_fits_in_bounded_memory() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = pubcat();
+    cmd.args(["bench", "-q", "--size", "16M", "--subs", "1", "-n", "5"])
+        .args(["--warmup", "0s", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 4 << 30,
+                rlim_max: 4 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(report["config"]["size"], 16 << 20, "{report}");
+}

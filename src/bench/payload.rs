@@ -38,25 +38,34 @@ pub struct Header {
     pub due_ns: u64,
 }
 
-/// Builds payloads out of one growing arena, so a message costs a copy of
-/// the template and no allocation of its own (one per ~1,000 messages).
+/// Builds payloads out of one growing arena, so a small message costs a
+/// copy of the template and no allocation of its own (one per ~1,000
+/// messages); a large one gets an arena to itself.
 pub struct Writer {
     template: Vec<u8>,
     arena: BytesMut,
+    /// What each arena allocation holds: whole messages, at least one.
+    arena_bytes: usize,
     publisher: u16,
 }
 
-/// Payloads carved per arena allocation.
+/// Payloads carved per arena allocation, at the most.
 const ARENA_MESSAGES: usize = 1024;
+
+/// An arena's size, unless one message is larger: 1,024 messages of
+/// `--size 100M` once asked for 100 GB up front, and the allocation failed.
+const ARENA_BYTES: usize = 1 << 20;
 
 impl Writer {
     /// `size` must be at least [`HEADER`].
     pub fn new(publisher: u16, size: usize) -> Writer {
-        let mut template = vec![PAD; size.max(HEADER)];
+        let size = size.max(HEADER);
+        let mut template = vec![PAD; size];
         template[..3].copy_from_slice(MAGIC);
         Writer {
             template,
             arena: BytesMut::new(),
+            arena_bytes: size * (ARENA_BYTES / size).clamp(1, ARENA_MESSAGES),
             publisher,
         }
     }
@@ -64,7 +73,7 @@ impl Writer {
     pub fn payload(&mut self, kind: Kind, seq: u64, due_ns: u64) -> Bytes {
         let size = self.template.len();
         if self.arena.capacity() < size {
-            self.arena = BytesMut::with_capacity(size * ARENA_MESSAGES);
+            self.arena = BytesMut::with_capacity(self.arena_bytes);
         }
         let start = self.arena.len();
         self.arena.extend_from_slice(&self.template);
@@ -170,6 +179,16 @@ mod tests {
         let probe = Writer::new(0, HEADER).payload(Kind::Probe, 3, 0);
         assert_eq!(probe.len(), HEADER);
         assert_eq!(decode(&probe).map(|h| h.kind), Some(Kind::Probe));
+    }
+
+    #[test]
+    fn an_arena_is_a_megabyte_or_one_message() {
+        assert_eq!(Writer::new(0, 64).arena_bytes, 64 * 1024);
+        assert_eq!(Writer::new(0, 4096).arena_bytes, 1 << 20);
+        assert_eq!(Writer::new(0, 700_000).arena_bytes, 700_000);
+        let mut w = Writer::new(0, 3 << 20);
+        let p = w.payload(Kind::Message, 1, 2);
+        assert_eq!((p.len(), decode(&p).map(|h| h.seq)), (3 << 20, Some(1)));
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::bench::payload::HEADER;
 use crate::bench::report::{self, Report};
-use crate::bench::tally::Delivery;
+use crate::bench::tally::{Delivery, Stream};
 use crate::bench::{self, Plan, Span};
-use crate::cli::{BenchArgs, Global, LinkArgs};
+use crate::cli::{BenchArgs, Global, LinkArgs, MAX_DURATION};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::server::{self, ServerConfig};
@@ -24,6 +24,14 @@ const IDLE_BUFFER: usize = 4096;
 
 /// File descriptors kept for everything but connections.
 const SPARE_FILES: u64 = 64;
+
+/// The largest message the embedded broker takes.
+const EMBEDDED_MAX_MESSAGE: usize = 16 << 20;
+
+/// The most memory a run may need before it sends anything: every
+/// publisher and subscriber holds at least one message, and every
+/// subscriber a tally of every publisher.
+const MEMORY_BUDGET: u128 = 4 << 30;
 
 pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Result<Outcome> {
     check(&args)?;
@@ -142,8 +150,37 @@ fn check(args: &BenchArgs) -> Result<()> {
             args.size
         )));
     }
+    // The broker refuses larger messages, and the subscribers would too:
+    // every message would be lost, after allocating for it.
+    if args.url.is_none() && args.size > EMBEDDED_MAX_MESSAGE {
+        return Err(Error::usage(format!(
+            "--size {} is larger than the embedded broker takes ({}): bench a server by its URL (`pubcat serve --max-message-size` raises its limit) for larger messages",
+            args.size,
+            bytes(EMBEDDED_MAX_MESSAGE)
+        )));
+    }
+    if args.size > args.link.max_message_size {
+        return Err(Error::usage(format!(
+            "--size {} is larger than --max-message-size ({}), the largest message a subscriber accepts: raise --max-message-size to bench larger ones",
+            args.size,
+            bytes(args.link.max_message_size)
+        )));
+    }
     if args.pubs == 0 || args.pubs > usize::from(u16::MAX) {
         return Err(Error::usage("--pubs must be between 1 and 65535"));
+    }
+    check_files(args)?;
+    let least = (args.pubs as u128 + args.subs as u128) * args.size as u128
+        + args.subs as u128 * args.pubs as u128 * std::mem::size_of::<Stream>() as u128;
+    if least > MEMORY_BUDGET {
+        return Err(Error::usage(format!(
+            "--pubs {} and --subs {} of --size {} need {} before the first message is sent (a message per connection, a tally per subscriber and publisher), more than the {} a bench may take: use fewer connections or smaller messages",
+            args.pubs,
+            args.subs,
+            args.size,
+            bytes(usize::try_from(least).unwrap_or(usize::MAX)),
+            bytes(MEMORY_BUDGET as usize)
+        )));
     }
     if !(args.rate.is_finite() && args.rate >= 0.0) {
         return Err(Error::usage(format!(
@@ -157,12 +194,82 @@ fn check(args: &BenchArgs) -> Result<()> {
     if args.duration.is_zero() && args.count.is_none() {
         return Err(Error::usage("--duration must be more than 0"));
     }
+    check_schedule(args)?;
     if !(args.max_regression.is_finite() && args.max_regression >= 0.0) {
         return Err(Error::usage(
             "--max-regression must be a percentage, 0 or more",
         ));
     }
     Ok(())
+}
+
+/// Every publisher and subscriber is a connection, so a file descriptor
+/// (two with the embedded broker, which holds the other end): more than
+/// the open-file limit allows cannot connect, and asking is costly.
+fn check_files(args: &BenchArgs) -> Result<()> {
+    let Some(limit) = crate::limits::raise_open_files() else {
+        return Ok(());
+    };
+    let per = if args.url.is_none() { 2 } else { 1 };
+    let needed = (args.pubs as u64)
+        .saturating_add(args.subs as u64)
+        .saturating_mul(per)
+        .saturating_add(SPARE_FILES);
+    if needed > limit {
+        return Err(Error::usage(format!(
+            "--pubs {} and --subs {} need {needed} open files{}, and the open-file limit is {limit}",
+            args.pubs,
+            args.subs,
+            if per == 2 {
+                " (the embedded broker holds the other end of each)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// A paced run must fit its schedule: each publisher sends once every
+/// `pubs / rate` seconds, and waits for its next message's time even when
+/// the run ends before it (a --rate 0.01 over 1s waited 100s), and each
+/// message's due time must be a number of nanoseconds.
+fn check_schedule(args: &BenchArgs) -> Result<()> {
+    if args.rate == 0.0 {
+        return Ok(());
+    }
+    let every = args.pubs as f64 / args.rate;
+    match args.count {
+        None if every > args.duration.as_secs_f64() => Err(Error::usage(format!(
+            "--rate {} over {} publisher(s) is one message every {}s from each, longer than --duration {}: raise --rate or --duration",
+            args.rate,
+            args.pubs,
+            format!("{every:.3}")
+                .trim_end_matches('0')
+                .trim_end_matches('.'),
+            humantime::format_duration(args.duration)
+        ))),
+        Some(n) if (n.max(args.pubs as u64) as f64 / args.rate) > MAX_DURATION.as_secs_f64() => {
+            Err(Error::usage(format!(
+                "--count {n} at --rate {} takes longer than a year: raise --rate or lower --count",
+                args.rate
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A byte count as the flags take them: `64M`, `1.5M`, `700K`, `36`.
+fn bytes(n: usize) -> String {
+    let n = n as f64;
+    let (value, unit) = match n {
+        _ if n >= (1u64 << 30) as f64 => (n / (1u64 << 30) as f64, "G"),
+        _ if n >= (1 << 20) as f64 => (n / (1 << 20) as f64, "M"),
+        _ if n >= (1 << 10) as f64 => (n / (1 << 10) as f64, "K"),
+        _ => return format!("{n} bytes"),
+    };
+    let text = format!("{value:.1}");
+    format!("{}{unit}", text.trim_end_matches(".0"))
 }
 
 /// `--connections`, lowered to what the open-file limit allows.
@@ -303,7 +410,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         history: 0,
         queue: 4096,
         slow_timeout: Duration::from_secs(5),
-        max_message_size: 16 << 20,
+        max_message_size: EMBEDDED_MAX_MESSAGE,
         quiet: true,
         poll_timeout: Duration::from_secs(30),
         sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
