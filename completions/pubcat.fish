@@ -59,7 +59,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
@@ -76,7 +76,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l sockjs-transpo
 xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
 xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s f -l file -d 'Send this file\'s contents as one message' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s f -l file -d 'Send this file\'s contents as one message (at most --max-message-size)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s n -l count -d 'Send each message this many times' -r
@@ -112,7 +112,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'L
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
@@ -129,7 +129,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l sockjs-transport -
 xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
 xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s f -l file -d 'Send this file\'s contents as one message' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s f -l file -d 'Send this file\'s contents as one message (at most --max-message-size)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l stdin-mode -d 'How stdin becomes messages' -r -f -a "line\t'Each line is one message (the trailing \\n or \\r\\n is not sent)'
 whole\t'All of stdin is one message'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s n -l count -d 'Send each message this many times' -r
@@ -165,7 +165,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
@@ -216,7 +216,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'L
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
@@ -267,7 +267,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
@@ -322,7 +322,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, in bytes (K, M suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"

@@ -225,7 +225,9 @@ pub struct LinkArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub dead_after: Option<Duration>,
 
-    /// Largest message accepted from the server, in bytes (K, M suffixes).
+    /// Largest message accepted from the server, and read from --file or
+    /// stdin to publish (a larger one is refused, exit 2), in bytes (K, M,
+    /// G suffixes).
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
     pub max_message_size: usize,
 
@@ -399,7 +401,7 @@ pub struct PublishArgs {
     #[arg(value_name = "MESSAGE")]
     pub messages: Vec<String>,
 
-    /// Send this file's contents as one message.
+    /// Send this file's contents as one message (at most --max-message-size).
     #[arg(short, long, value_name = "FILE", conflicts_with = "messages")]
     pub file: Option<PathBuf>,
 

@@ -659,3 +659,211 @@ fn bench_of_16_mib_messages_fits_in_bounded_memory() {
     assert_eq!(report["lost"], 0, "{report}");
     assert_eq!(report["config"]["size"], 16 << 20, "{report}");
 }
+
+/// `pubcat pub URL ARGS` with stdin from `stdin`, its (exit code, stderr),
+/// killed and failed if it takes longer than `limit`.
+fn publish_from(
+    broker: &Broker,
+    topic: &str,
+    args: &[&str],
+    stdin: Stdio,
+    limit: Duration,
+) -> (i32, String) {
+    let mut child = pubcat()
+        .arg("pub")
+        .arg(broker.url(topic))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut child, limit);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    (status.code().unwrap_or(-1), stderr)
+}
+
+fn dev_zero() -> Stdio {
+    Stdio::from(std::fs::File::open("/dev/zero").unwrap())
+}
+
+#[test]
+fn a_file_larger_than_max_message_size_is_refused_before_connecting() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, vec![7u8; (1 << 20) + 1]).unwrap();
+    let big = big.to_str().unwrap();
+    for (args, says) in [
+        // Once read to the end: 5 GB and counting, deaf to SIGTERM.
+        (&["--file", "/dev/zero"][..], "--file /dev/zero is larger"),
+        (
+            &["--file", "/dev/zero", "--max-message-size", "1M"],
+            "(1048576 bytes)",
+        ),
+        (
+            &["--file", big, "--max-message-size", "1M"],
+            "big.bin is larger",
+        ),
+    ] {
+        let (code, stderr) = publish_from(&broker, "big", args, Stdio::null(), LIMIT);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let line = one_error_line(&stderr, args);
+        assert!(line.contains(says), "{args:?}: {line}");
+        assert!(line.contains("--max-message-size"), "{line}");
+    }
+    // Exactly the limit is a message.
+    let exact = dir.path().join("exact.bin");
+    std::fs::write(&exact, vec![7u8; 1 << 20]).unwrap();
+    let args = ["--binary", "--max-message-size", "1M", "--file"];
+    let (code, stderr) = publish_from(
+        &broker,
+        "big",
+        &[&args[..], &[exact.to_str().unwrap()]].concat(),
+        Stdio::null(),
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // The refused ones never connected: the one connection sent one message.
+    let line = broker.wait_for_log("ws close");
+    assert!(line.contains("(in 1, "), "{line}");
+    assert_eq!(
+        broker
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("ws connect"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn stdin_larger_than_max_message_size_is_refused_and_what_came_before_is_sent() {
+    let broker = Broker::start();
+    // Whole: nothing is sent, and the connection closes cleanly.
+    let (code, stderr) = publish_from(
+        &broker,
+        "whole",
+        &["--stdin-mode", "whole"],
+        dev_zero(),
+        LIMIT,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let line = one_error_line(&stderr, &["--stdin-mode whole"]);
+    assert!(
+        line.contains("stdin is larger than --max-message-size"),
+        "{line}"
+    );
+    let closed = broker.wait_for_log("ws close");
+    assert!(
+        closed.contains("(in 0, ") && closed.contains("1000"),
+        "{closed}"
+    );
+
+    // Lines: those before the long one are delivered, then exit 2.
+    let sub = subscriber(
+        &broker,
+        "lines",
+        &["-o", "raw", "--idle", "1s", "--timeout", "30s"],
+    );
+    let mut input = b"one\ntwo\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', (1 << 20) + 1));
+    input.extend(b"\nthree\n");
+    let mut child = pubcat()
+        .args(["pub", &broker.url("lines"), "--max-message-size", "1M"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let (code, _, stderr) = finish(child);
+    writer.join().unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    let line = one_error_line(&stderr, &["lines"]);
+    assert!(line.contains("line 3 of stdin is longer"), "{line}");
+    let (code, stdout, stderr) = finish(sub);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&stdout), "one\ntwo\n");
+}
+
+/// A FIFO in a fresh directory.
+fn fifo(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("fifo");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    path
+}
+
+#[test]
+fn reading_a_file_that_does_not_end_gives_way_to_sigint_and_sigterm() {
+    for (signal, pour) in [(libc::SIGINT, false), (libc::SIGTERM, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = fifo(&dir);
+        let mut child = pubcat()
+            .args(["pub", ":1/never", "--max-message-size", "1G", "--file"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = collect(child.stderr.take().unwrap());
+        // Opening the write end returns once pubcat opened the read end:
+        // it is reading --file (its signal handlers are in place by then).
+        let mut writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // Silent, or pouring zeros as /dev/zero does.
+        let pouring = pour.then(|| {
+            let mut w = writer.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let zeros = vec![0u8; 1 << 16];
+                while w.write_all(&zeros).is_ok() {}
+            })
+        });
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+        assert_eq!(status.code(), Some(130), "signal {signal}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let _ = writer.flush();
+        drop(writer);
+        if let Some(t) = pouring {
+            t.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn sigterm_while_reading_whole_stdin_exits_130_after_a_clean_close() {
+    let broker = Broker::start();
+    let mut child = pubcat()
+        .args(["pub", &broker.url("whole"), "--stdin-mode", "whole"])
+        .args(["--max-message-size", "1G"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&[0u8; 4096]).unwrap();
+    // Connected: stdin is read from now on.
+    broker.wait_for_log("ws connect");
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let line = broker.wait_for_log("ws close");
+    assert!(line.contains("(in 0, ") && line.contains("1000"), "{line}");
+}

@@ -7,9 +7,11 @@
 //! handshake tells us the server has read everything we wrote.
 
 use std::io::{IsTerminal, Read};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -39,13 +41,16 @@ pub async fn run(
         (None, r) => return Err(Error::usage(format!("--rate {r} must be 0 or more"))),
     };
 
-    // Read fixed inputs before connecting: a missing --file is a usage error
-    // that should not cost a connection.
+    // Read fixed inputs before connecting: a missing or too large --file is
+    // a usage error that should not cost a connection. A read that does not
+    // end (/dev/zero, a pipe) stops at the limit, and gives way to Ctrl-C.
+    let limit = args.conn.link.max_message_size;
     let fixed: Option<Vec<Bytes>> = if let Some(path) = &args.file {
-        let body = tokio::fs::read(path)
-            .await
-            .map_err(|e| Error::usage(format!("cannot read --file {}: {e}", path.display())))?;
-        Some(vec![Bytes::from(body)])
+        let body = tokio::select! {
+            body = read_file("--file", path, limit) => body?,
+            _ = interrupt.wait() => return Ok(Outcome::Interrupted),
+        };
+        Some(vec![body])
     } else if !args.messages.is_empty() {
         Some(
             args.messages
@@ -57,7 +62,10 @@ pub async fn run(
         None
     };
     let fixed = if endpoint.protocol == Protocol::SocketIo {
-        socketio_input(&args, &mut opts.socketio, fixed).await?
+        tokio::select! {
+            fixed = socketio_input(&args, &mut opts.socketio, fixed, limit) => fixed?,
+            _ = interrupt.wait() => return Ok(Outcome::Interrupted),
+        }
     } else if args.socketio.event.is_some() || args.socketio.binary_file.is_some() {
         return Err(Error::usage(
             "--event and --binary-file are for Socket.IO: use a socketio+http:// URL or --protocol socketio",
@@ -103,9 +111,9 @@ pub async fn run(
                     status!("connected; type messages, one per line, Ctrl-D to finish");
                 }
                 match args.stdin_mode {
-                    StdinMode::Line => p.send_lines(spawn_stdin_reader()).await,
+                    StdinMode::Line => p.send_lines(spawn_stdin_reader(), limit).await,
                     StdinMode::Whole => {
-                        let body = read_all(spawn_stdin_reader()).await?;
+                        let body = read_all(spawn_stdin_reader(), limit).await?;
                         p.send_all(&[body]).await
                     }
                 }
@@ -119,6 +127,13 @@ pub async fn run(
     let interrupted = match result {
         Ok(()) => false,
         Err(e) if e.kind == Kind::Interrupted => true,
+        // Input refused (too large) before it was sent: what came before
+        // it is delivered and the connection closed cleanly, then exit 2.
+        Err(e) if e.kind == Kind::Usage => {
+            let _ = p.session.flush().await;
+            let _ = p.session.close(|_| Ok(())).await;
+            return Err(e);
+        }
         Err(e) => return Err(e),
     };
 
@@ -165,15 +180,13 @@ async fn socketio_input(
     args: &PublishArgs,
     sio: &mut socketio::SocketIoOptions,
     fixed: Option<Vec<Bytes>>,
+    limit: usize,
 ) -> Result<Option<Vec<Bytes>>> {
     let event = args.socketio.event.as_deref().unwrap_or("message");
     socketio::check_event_name(event)?;
     sio.event = event.to_string();
     if let Some(path) = &args.socketio.binary_file {
-        let bytes = tokio::fs::read(path).await.map_err(|e| {
-            Error::usage(format!("cannot read --binary-file {}: {e}", path.display()))
-        })?;
-        sio.attachment = Some(Bytes::from(bytes));
+        sio.attachment = Some(read_file("--binary-file", path, limit).await?);
     }
     if args.messages.is_empty() && sio.attachment.is_none() {
         return Ok(fixed);
@@ -342,12 +355,14 @@ impl Publisher {
             .map(drop)
     }
 
-    /// One message per line of input, as the lines arrive.
+    /// One message per line of input, as the lines arrive; a line longer
+    /// than `limit` ends it (exit 2), after the lines before it.
     async fn send_lines(
         &mut self,
         mut input: mpsc::Receiver<std::io::Result<Bytes>>,
+        limit: usize,
     ) -> Result<()> {
-        let mut splitter = LineSplitter::default();
+        let mut splitter = LineSplitter::new(limit);
         let mut lines = Vec::new();
         loop {
             let chunk = tokio::select! {
@@ -359,16 +374,16 @@ impl Publisher {
                 }
                 chunk = input.recv() => chunk,
             };
-            let done = match chunk {
-                Some(Ok(chunk)) => {
-                    splitter.push(chunk, &mut lines);
-                    false
-                }
+            let (done, refused) = match chunk {
+                Some(Ok(chunk)) => (false, splitter.push(chunk, &mut lines).err()),
                 Some(Err(e)) => return Err(Error::local(format!("reading stdin: {e}"))),
-                None => {
-                    lines.extend(splitter.finish());
-                    true
-                }
+                None => match splitter.finish() {
+                    Ok(last) => {
+                        lines.extend(last);
+                        (true, None)
+                    }
+                    Err(refused) => (true, Some(refused)),
+                },
             };
             if self.count == 1 && self.interval.is_none() {
                 self.feed_all(&mut lines).await?;
@@ -381,6 +396,9 @@ impl Publisher {
                         self.drain_incoming()?;
                     }
                 }
+            }
+            if let Some(refused) = refused {
+                return Err(refused);
             }
             if done {
                 return Ok(());
@@ -422,43 +440,152 @@ fn spawn_stdin_reader() -> mpsc::Receiver<std::io::Result<Bytes>> {
     rx
 }
 
-async fn read_all(mut input: mpsc::Receiver<std::io::Result<Bytes>>) -> Result<Bytes> {
-    let mut all = BytesMut::new();
+/// All of stdin as one message, refused (exit 2) once it is longer than
+/// `limit`: the reader stops there, whatever is still coming.
+async fn read_all(
+    mut input: mpsc::Receiver<std::io::Result<Bytes>>,
+    limit: usize,
+) -> Result<Bytes> {
+    let mut all = Vec::new();
     while let Some(chunk) = input.recv().await {
         let chunk = chunk.map_err(|e| Error::local(format!("reading stdin: {e}")))?;
+        if chunk.len() > limit - all.len() {
+            return Err(Error::usage(format!(
+                "stdin is larger than --max-message-size ({limit} bytes), so nothing was sent (raise --max-message-size to send it)"
+            )));
+        }
+        grow(&mut all, chunk.len(), limit);
         all.extend_from_slice(&chunk);
     }
-    Ok(all.freeze())
+    Ok(Bytes::from(all))
 }
+
+/// Make room in `buf` for `more` bytes, doubling as a Vec does but never
+/// past `limit`, so a message of up to `limit` bytes takes no more than that.
+fn grow(buf: &mut Vec<u8>, more: usize, limit: usize) {
+    let need = buf.len() + more;
+    if need > buf.capacity() {
+        let to = need
+            .max(buf.capacity().saturating_mul(2))
+            .min(limit.max(need));
+        buf.reserve_exact(to - buf.len());
+    }
+}
+
+/// A file as one message, of at most `limit` bytes: a regular file's size
+/// is looked at first, and any other (`/dev/zero`, a pipe) is read up to
+/// one byte more than the limit, in chunks, so dropping the future (on
+/// Ctrl-C) stops the read.
+async fn read_file(flag: &str, path: &Path, limit: usize) -> Result<Bytes> {
+    let cannot =
+        |e: std::io::Error| Error::usage(format!("cannot read {flag} {}: {e}", path.display()));
+    let too_large = || {
+        Error::usage(format!(
+            "{flag} {} is larger than --max-message-size ({limit} bytes), so nothing was sent (raise --max-message-size to send it)",
+            path.display()
+        ))
+    };
+    let mut file = tokio::fs::File::open(path).await.map_err(cannot)?;
+    let size = match file.metadata().await {
+        Ok(meta) if meta.is_file() => Some(meta.len()),
+        _ => None,
+    };
+    if size.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    // Room for what the file says it holds and the byte that tells it grew.
+    let first = size.map_or(READ_CHUNK, |n| n as usize + 1);
+    let mut body = Vec::with_capacity(first.min(limit.saturating_add(1)));
+    loop {
+        if body.len() == body.capacity() {
+            // At most the byte past the limit: body.len() <= limit here.
+            let room = limit.saturating_add(1) - body.len();
+            grow(&mut body, READ_CHUNK.min(room), limit.saturating_add(1));
+        }
+        if file.read_buf(&mut body).await.map_err(cannot)? == 0 {
+            break;
+        }
+        if body.len() > limit {
+            return Err(too_large());
+        }
+    }
+    Ok(Bytes::from(body))
+}
+
+/// The first read of a file whose size is not known, and the least a
+/// read asks for.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Splits a byte stream into lines without copying: a line inside one chunk
 /// is a slice of it; only a line spanning chunks is copied together.
-#[derive(Default)]
 struct LineSplitter {
     partial: BytesMut,
+    /// The longest line taken (--max-message-size).
+    limit: usize,
+    /// Lines split so far.
+    lines: u64,
 }
 
 impl LineSplitter {
-    fn push(&mut self, chunk: Bytes, out: &mut Vec<Bytes>) {
+    fn new(limit: usize) -> LineSplitter {
+        LineSplitter {
+            partial: BytesMut::new(),
+            limit,
+            lines: 0,
+        }
+    }
+
+    /// Split `chunk`, pushing its lines onto `out` up to the first one
+    /// longer than the limit, which is the error (what follows it is not
+    /// split). A partial line is kept only up to the limit too, and its CR.
+    fn push(&mut self, chunk: Bytes, out: &mut Vec<Bytes>) -> Result<()> {
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', &chunk) {
+            if self.partial.len() + (nl - start) > self.limit.saturating_add(1) {
+                return Err(self.too_long());
+            }
             let line = if self.partial.is_empty() {
                 chunk.slice(start..nl)
             } else {
                 self.partial.extend_from_slice(&chunk[start..nl]);
                 self.partial.split().freeze()
             };
-            out.push(strip_cr(line));
+            let line = strip_cr(line);
+            if line.len() > self.limit {
+                return Err(self.too_long());
+            }
+            out.push(line);
+            self.lines += 1;
             start = nl + 1;
+        }
+        if self.partial.len() + (chunk.len() - start) > self.limit.saturating_add(1) {
+            return Err(self.too_long());
         }
         if start < chunk.len() {
             self.partial.extend_from_slice(&chunk[start..]);
         }
+        Ok(())
+    }
+
+    #[cold]
+    fn too_long(&self) -> Error {
+        Error::usage(format!(
+            "line {} of stdin is longer than --max-message-size ({} bytes), so it and what follows were not sent (the lines before it were)",
+            self.lines + 1,
+            self.limit
+        ))
     }
 
     /// The last line, when the input did not end with a newline.
-    fn finish(&mut self) -> Option<Bytes> {
-        (!self.partial.is_empty()).then(|| strip_cr(self.partial.split().freeze()))
+    fn finish(&mut self) -> Result<Option<Bytes>> {
+        if self.partial.is_empty() {
+            return Ok(None);
+        }
+        let line = strip_cr(self.partial.split().freeze());
+        if line.len() > self.limit {
+            return Err(self.too_long());
+        }
+        Ok(Some(line))
     }
 }
 
@@ -475,12 +602,12 @@ mod tests {
     use super::*;
 
     fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
-        let mut s = LineSplitter::default();
+        let mut s = LineSplitter::new(usize::MAX);
         let mut out = Vec::new();
         for c in chunks {
-            s.push(Bytes::copy_from_slice(c), &mut out);
+            s.push(Bytes::copy_from_slice(c), &mut out).unwrap();
         }
-        out.extend(s.finish());
+        out.extend(s.finish().unwrap());
         out.into_iter().map(|b| b.to_vec()).collect()
     }
 
@@ -497,6 +624,46 @@ mod tests {
         assert_eq!(split(&[b"\n\n"]), vec![Vec::<u8>::new(), Vec::new()]);
         assert_eq!(split(&[b""]), Vec::<Vec<u8>>::new());
         assert_eq!(split(&[b"x\r", b"\n"]), vec![b"x".to_vec()]);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_after_the_lines_before_it() {
+        for chunks in [
+            &[&b"abc\r\nabcd\nx\n"[..]][..],
+            &[b"abc\nab", b"cd\n"],
+            &[b"abc\nab", b"c", b"de"],
+            &[b"abc\nabcd"],
+        ] {
+            let mut s = LineSplitter::new(3);
+            let mut out = Vec::new();
+            let refused = chunks
+                .iter()
+                .try_for_each(|c| s.push(Bytes::copy_from_slice(c), &mut out))
+                .and_then(|()| s.finish().map(|last| out.extend(last)));
+            let err = refused.expect_err("a line of 4 bytes over a limit of 3");
+            assert!(err.to_string().starts_with("line 2 of stdin"), "{err}");
+            assert_eq!(out, vec![Bytes::from_static(b"abc")], "{chunks:?}");
+        }
+        // Exactly the limit, with or without a CR, is a line.
+        let mut s = LineSplitter::new(3);
+        let mut out = Vec::new();
+        s.push(Bytes::from_static(b"abc\r"), &mut out).unwrap();
+        s.push(Bytes::from_static(b"\nxyz"), &mut out).unwrap();
+        out.extend(s.finish().unwrap());
+        assert_eq!(out, vec![&b"abc"[..], b"xyz"]);
+    }
+
+    #[test]
+    fn grow_doubles_but_never_past_the_limit() {
+        let mut v = Vec::new();
+        grow(&mut v, 10, 100);
+        assert_eq!(v.capacity(), 10);
+        v.resize(10, 0);
+        grow(&mut v, 1, 100);
+        assert_eq!(v.capacity(), 20);
+        v.resize(90, 0);
+        grow(&mut v, 5, 100);
+        assert_eq!(v.capacity(), 100);
     }
 
     #[test]
