@@ -24,15 +24,25 @@ pub struct Stream {
     pub skipped: u64,
 }
 
+/// How far past the highest sequence number seen a message may claim to
+/// be: a real publisher's arrive about in order, and a message claiming
+/// 2^48 (a hostile or broken server's) would grow the bit set to terabytes.
+/// Such a message is counted foreign, so it can only add to the loss.
+const MAX_JUMP: u64 = 1 << 26;
+
 impl Stream {
-    fn note(&mut self, seq: u64) {
+    /// False when `seq` is too far ahead to be believed (see [`MAX_JUMP`]).
+    fn note(&mut self, seq: u64) -> bool {
+        if seq > self.next.saturating_add(MAX_JUMP) {
+            return false;
+        }
         let (word, bit) = ((seq / 64) as usize, seq % 64);
         if word >= self.seen.len() {
             self.seen.resize((word + 1).next_power_of_two(), 0);
         }
         if self.seen[word] & (1 << bit) != 0 {
             self.duplicated += 1;
-            return;
+            return true;
         }
         self.seen[word] |= 1 << bit;
         self.unique += 1;
@@ -43,6 +53,7 @@ impl Stream {
             self.skipped += seq - self.next.min(seq);
             self.next = seq + 1;
         }
+        true
     }
 
     /// How many distinct sequence numbers were seen.
@@ -109,7 +120,10 @@ impl Tally {
             self.foreign += 1;
             return;
         };
-        stream.note(h.seq);
+        if !stream.note(h.seq) {
+            self.foreign += 1;
+            return;
+        }
         self.received += 1;
         if h.due_ns >= window_ns {
             self.measured += 1;
@@ -244,6 +258,16 @@ mod tests {
                 reordered: 1
             }
         );
+    }
+
+    #[test]
+    fn a_sequence_number_far_ahead_is_foreign_and_costs_no_memory() {
+        let mut t = Tally::new(1);
+        t.note(msg(0, 0), 40, 20, 0);
+        t.note(msg(0, 1 << 48), 40, 20, 0);
+        t.note(msg(0, 1), 40, 20, 0);
+        assert_eq!((t.foreign, t.received, t.streams[0].unique), (1, 2, 2));
+        assert!(t.streams[0].seen.len() <= 64, "{}", t.streams[0].seen.len());
     }
 
     #[test]
