@@ -44,6 +44,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         printed: 0,
         gap_check: args.gap_check,
         sequence: false,
+        reconnected: None,
     };
     if let Some(id) = &tail.last_id {
         verbose!("starting after id {id}");
@@ -67,9 +68,9 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                         "this server does not say it takes ?last=N (pubcat serve does), so -n cannot be kept to N: start after an id with --since ID, or leave -n out",
                     ));
                 }
-                if retry.failures() > 0 {
-                    status!("reconnected after {} attempt(s)", retry.failures());
-                }
+                // Said with the first message: a long-poll session has not
+                // reached the server until its first answer.
+                tail.reconnected = Some(retry.failures()).filter(|&n| n > 0);
                 let printed = tail.printed;
                 let stop = tail.follow(&mut session, &mut interrupt).await?;
                 if tail.printed > printed {
@@ -162,6 +163,9 @@ struct Tail {
     /// A jump in the ids is a gap: the server said its ids are consecutive
     /// (kept once said: the same URL, the same server), or the user did.
     sequence: bool,
+    /// The failed attempts before this session, to report with its first
+    /// message.
+    reconnected: Option<u32>,
 }
 
 impl Tail {
@@ -222,6 +226,9 @@ impl Tail {
     }
 
     fn on_message(&mut self, m: &Message) -> Result<()> {
+        if let Some(attempts) = self.reconnected.take() {
+            status!("reconnected after {attempts} attempt(s)");
+        }
         match (&m.id, &self.last_id) {
             (None, _) => {
                 if !self.warned_no_ids {

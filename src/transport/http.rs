@@ -91,7 +91,13 @@ pub fn request_error(url: &Url, err: reqwest::Error) -> Error {
             .unwrap_or_else(|| err.to_string());
         return Error::connect(format!("could not connect to {shown}: {why}"));
     }
-    Error::connect(format!("request to {shown} failed: {err}"))
+    // reqwest's own line ("error sending request for url (…)") says
+    // nothing of what happened; its innermost cause does.
+    let mut cause: &dyn std::error::Error = &err;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    Error::connect(format!("request to {shown} failed: {cause}"))
 }
 
 /// Send `request` and wait for the answer's headers, `within` at the most:
