@@ -345,6 +345,10 @@ impl Session {
                         .map(|received| fill(&mut self.current, received)),
                 )
             }
+            // Only what an answer already brought: a request started here
+            // and dropped unfinished would cost its connection (hyper
+            // cannot reuse one with a request cut off), one per message.
+            Link::Poll(poll) => Some(Ok(fill_polled(&mut self.current, poll.next_buffered()?))),
             link => read(link, &mut self.current, true).now_or_never(),
         }
     }
@@ -567,10 +571,7 @@ async fn read(link: &mut Link, m: &mut Message, draining: bool) -> Result<Got> {
         Link::Poll(poll) => {
             let p = poll.next().await?;
             stamp(m, draining);
-            m.body = p.body.into();
-            m.binary = p.binary;
-            m.id = p.id.map(Into::into);
-            Got::Message
+            fill_polled(m, p)
         }
         // Nothing ever arrives on a POST-only session.
         Link::Post { .. } => std::future::pending().await,
@@ -645,6 +646,14 @@ fn fill(m: &mut Message, received: Received) -> Got {
         }
         Received::Closed { reason, clean } => return Got::Closed { reason, clean },
     }
+    Got::Message
+}
+
+/// Put a long-poll answer's message into the session's message.
+fn fill_polled(m: &mut Message, p: crate::transport::poll::Polled) -> Got {
+    m.body = p.body.into();
+    m.binary = p.binary;
+    m.id = p.id.map(Into::into);
     Got::Message
 }
 

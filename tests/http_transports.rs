@@ -173,3 +173,49 @@ fn an_http_error_on_publish_exits_4_with_the_status() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 413"));
 }
+
+/// A long-poll subscriber asks over one kept-alive connection: a request
+/// started and dropped between answers used to cost a new connection per
+/// message.
+#[test]
+fn long_poll_keeps_its_connection_across_answers() {
+    let broker = Broker::start();
+    let mut sub = spawn_sub(
+        &format!("http://{}/keep", broker.addr),
+        &[
+            "--transport",
+            "poll",
+            "-n",
+            "20",
+            "-o",
+            "raw",
+            "--timeout",
+            "60s",
+        ],
+    );
+    let out = collect(sub.stdout.take().unwrap());
+    broker.wait_for_log("poll ");
+    let mut cmd = pubcat();
+    cmd.args(["pub", &broker.url("keep"), "--rate", "100"]);
+    let input: String = (1..=20).map(|i| format!("m{i}\n")).collect();
+    let (status, stderr) = common::run_with_input(cmd, input.as_bytes(), LIMIT);
+    assert!(status.success(), "{stderr}");
+    assert!(wait_with_timeout(&mut sub, LIMIT).success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.join().unwrap())
+            .lines()
+            .count(),
+        20
+    );
+    let log = broker.log.lock().unwrap().clone();
+    let polls: Vec<&String> = log.iter().filter(|l| l.contains("poll ")).collect();
+    let peers: std::collections::HashSet<&str> =
+        polls.iter().filter_map(|l| l.split(' ').nth(2)).collect();
+    assert!(polls.len() >= 5, "the 20 came in {} answers", polls.len());
+    assert!(
+        peers.len() <= 2,
+        "{} requests on {} connections",
+        polls.len(),
+        peers.len()
+    );
+}

@@ -82,6 +82,11 @@ impl PollLink {
         })
     }
 
+    /// The next message an answer already brought, without asking again.
+    pub fn next_buffered(&mut self) -> Option<Polled> {
+        self.pending.pop_front()
+    }
+
     /// The next message, waiting as long as it takes.
     pub async fn next(&mut self) -> Result<Polled> {
         loop {
