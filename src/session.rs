@@ -498,6 +498,8 @@ impl Session {
                             "the server closed the connection: {reason}"
                         )));
                     }
+                    // The server refused what we sent (a close 1009).
+                    Err(e) if e.kind == crate::error::Kind::Server => return Err(e),
                     Err(e) => {
                         verbose!("while closing: {e}");
                         return Ok(Some(format!(

@@ -690,6 +690,37 @@ const WEBSOCKET: &[Row] = &[
             ..E
         },
     ),
+    // A close that refuses the client (1008, policy: often authorization)
+    // would be the same next time: tail ends with it, exit 4, after one
+    // connection; a server restarting (1012) is reconnected to.
+    row(
+        "13 close 1008",
+        Only(&["ws"]),
+        Scripts(ws_policy_close),
+        "tail",
+        TAIL_RAW,
+        Expect {
+            code: 4,
+            lines: &["a"],
+            requests: Exactly(1),
+            stderr_has: &["1008"],
+            ..E
+        },
+    ),
+    row(
+        "13 close 1012",
+        Only(&["ws"]),
+        Scripts(ws_restart_close),
+        "tail",
+        &["-o", "raw", "--backoff-min", "10ms", "--max-retries", "1"],
+        Expect {
+            code: 3,
+            lines: &["a"],
+            requests: Exactly(2),
+            stderr_has: &["gave up"],
+            ..E
+        },
+    ),
     // A refusal is a refusal (exit 4, with the server's reason), never a
     // confirmation: an error close answering ours confirms nothing.
     row(
@@ -807,6 +838,28 @@ fn ws_fin() -> Vec<Script> {
 
 fn ws_frozen() -> Vec<Script> {
     vec![vec![Step::WsAccept, Step::WsFreeze]]
+}
+
+fn ws_policy_close() -> Vec<Script> {
+    vec![vec![
+        Step::WsAccept,
+        Step::WsText("a".into()),
+        Step::WsClose(1008),
+    ]]
+}
+
+/// A message, then a restart that delivers nothing: the first close ends a
+/// session that made progress (a first failure, retried once), the second
+/// is a second failure in a row (given up with --max-retries 1).
+fn ws_restart_close() -> Vec<Script> {
+    vec![
+        vec![
+            Step::WsAccept,
+            Step::WsText("a".into()),
+            Step::WsClose(1012),
+        ],
+        vec![Step::WsAccept, Step::WsClose(1012)],
+    ]
 }
 
 fn ws_read_then_refuse() -> Vec<Script> {

@@ -107,6 +107,12 @@ impl WsLink {
                 Some(Ok(Message::Close(frame))) => {
                     let reason = describe_close(frame.as_ref());
                     verbose!("server sent close {reason}");
+                    if is_refusal(frame.as_ref()) {
+                        return Poll::Ready(Err(Error::server(format!(
+                            "{} closed the connection: {reason}",
+                            redact_url(&self.url)
+                        ))));
+                    }
                     return Poll::Ready(Ok(Received::Closed {
                         clean: is_clean_close(frame.as_ref()),
                         reason,
@@ -525,6 +531,16 @@ pub fn describe_close(frame: Option<&tungstenite::protocol::CloseFrame>) -> Stri
 
 fn is_close(frame: &Option<std::result::Result<Message, WsError>>) -> bool {
     matches!(frame, Some(Ok(Message::Close(_))))
+}
+
+/// Close codes that refuse what this client is or sent, so that a new
+/// connection would be refused the same way: unsupported data (1003),
+/// invalid data (1007), a policy violation (1008, often authorization),
+/// a message too big (1009), a missing extension (1010). An error (exit 4),
+/// not a lost connection for `tail` to retry. Others (1011 server error,
+/// 1012 restart, 1013 try again later, application codes) may pass.
+fn is_refusal(frame: Option<&tungstenite::protocol::CloseFrame>) -> bool {
+    frame.is_some_and(|f| matches!(u16::from(f.code), 1003 | 1007 | 1008 | 1009 | 1010))
 }
 
 /// True for close codes that mean "all is well" (normal, going away).
