@@ -53,6 +53,9 @@ pub struct Endpoint {
     pub topic: Arc<str>,
     /// The name the transport is shown under ("ws", "wss", "sse", ...).
     pub transport_name: &'static str,
+    /// The user chose the transport (`--transport`); else it is the URL's
+    /// default, which for Socket.IO means polling upgraded to WebSocket.
+    pub transport_given: bool,
 }
 
 impl Endpoint {
@@ -131,6 +134,7 @@ impl Endpoint {
                 "STOMP runs over WebSocket or SockJS: use --transport ws or sockjs",
             ));
         }
+        let transport_given = transport.is_some();
         let transport = transport.unwrap_or(match (is_ws, role) {
             _ if protocol == Protocol::Stomp => Transport::Ws,
             (true, _) => Transport::Ws,
@@ -185,6 +189,7 @@ impl Endpoint {
             protocol,
             topic,
             transport_name,
+            transport_given,
         })
     }
 }
@@ -258,6 +263,7 @@ fn socketio(
     tls: bool,
     is_ws: bool,
 ) -> Result<Endpoint> {
+    let transport_given = transport.is_some();
     let transport = match transport {
         None if is_ws => Transport::Ws,
         None | Some(Transport::Poll) => Transport::Poll,
@@ -286,6 +292,7 @@ fn socketio(
         protocol: Protocol::SocketIo,
         topic,
         transport_name,
+        transport_given,
     })
 }
 

@@ -25,13 +25,15 @@ use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
+use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, SocketIoLink};
 use crate::dialect::stomp::{self, Read, StompLink};
-use crate::endpoint::{Endpoint, Protocol, Transport};
+use crate::endpoint::{Endpoint, Transport};
 use crate::error::{Error, Result};
 use crate::message::{Body, Message};
 use crate::transport::Options;
 use crate::transport::duplex::{Data, Duplex, Received};
+use crate::transport::engineio::EngineIo;
 use crate::transport::poll::PollLink;
 use crate::transport::sse::SseLink;
 use crate::{status, verbose};
@@ -63,6 +65,16 @@ enum Got {
         reason: String,
         clean: bool,
     },
+}
+
+/// What a session connects with: where, and the transport's and the
+/// dialect's settings, each decided once from the flags
+/// (`commands::connection`).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub endpoint: Endpoint,
+    pub transport: Options,
+    pub dialect: Dialect,
 }
 
 /// The transport under a session.
@@ -117,24 +129,31 @@ pub struct Session {
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 impl Session {
-    pub async fn connect(endpoint: &Endpoint, opts: &Options) -> Result<Session> {
-        let link = match endpoint.transport {
-            _ if endpoint.protocol == Protocol::SocketIo => Link::SocketIo(Box::new(
-                SocketIoLink::connect(&endpoint.url, opts, opts.socketio.clone()).await?,
-            )),
-            Transport::Ws | Transport::Sockjs => {
-                let subprotocols: &[&str] = match endpoint.protocol {
-                    Protocol::Stomp => &stomp::SUBPROTOCOLS,
+    pub async fn connect(c: &Connection) -> Result<Session> {
+        let (endpoint, opts) = (&c.endpoint, &c.transport);
+        let link = match (&c.dialect, endpoint.transport) {
+            // A dialect is handed its transport: Socket.IO its Engine.IO
+            // session, STOMP a duplex.
+            (Dialect::SocketIo(sio), _) => {
+                let engine = EngineIo::connect(&endpoint.url, &sio.path, sio.mode, opts).await?;
+                Link::SocketIo(Box::new(
+                    SocketIoLink::open(engine, &endpoint.url, sio.clone(), opts.connect_timeout)
+                        .await?,
+                ))
+            }
+            (dialect, Transport::Ws | Transport::Sockjs) => {
+                let subprotocols: &[&str] = match dialect {
+                    Dialect::Stomp(_) => &stomp::SUBPROTOCOLS,
                     _ => &[],
                 };
                 let duplex =
                     Duplex::connect(&endpoint.url, endpoint.transport, opts, subprotocols).await?;
-                match endpoint.protocol {
-                    Protocol::Stomp => Link::Stomp(Box::new(
+                match dialect {
+                    Dialect::Stomp(stomp) => Link::Stomp(Box::new(
                         StompLink::open(
                             duplex,
                             &endpoint.url,
-                            opts.stomp.clone(),
+                            stomp.clone(),
                             opts.max_message_size,
                             endpoint.transport_name,
                         )
@@ -143,9 +162,11 @@ impl Session {
                     _ => Link::Duplex(Box::new(duplex)),
                 }
             }
-            Transport::Sse => Link::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?)),
-            Transport::Poll => Link::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
-            Transport::Http => Link::Post {
+            (_, Transport::Sse) => {
+                Link::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?))
+            }
+            (_, Transport::Poll) => Link::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
+            (_, Transport::Http) => Link::Post {
                 client: crate::transport::http::client(&endpoint.url, opts)?,
                 url: endpoint.url.clone(),
                 content_type: opts.content_type.clone(),

@@ -28,9 +28,8 @@ use tokio::task::JoinSet;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind, Result};
-use crate::session::{Fed, Incoming, Session};
+use crate::session::{Connection, Fed, Incoming, Session};
 use crate::shutdown::Interrupt;
-use crate::transport::Options;
 use crate::verbose;
 use payload::Writer;
 use report::{Connect, IdleConnections, Latency, Report, Throughput};
@@ -75,10 +74,10 @@ pub enum Span {
 /// A resolved run: where, who, how much.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub publish: (Endpoint, Options),
-    pub subscribe: (Endpoint, Options),
+    pub publish: Connection,
+    pub subscribe: Connection,
     /// Where the idle connections go (another topic, so they stay idle).
-    pub idle: (Endpoint, Options),
+    pub idle: Connection,
     pub pubs: usize,
     pub subs: usize,
     pub size: usize,
@@ -155,12 +154,10 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     };
 
     // Subscribers first, so they listen before anything is published.
-    let (sub_ep, sub_opts) = &plan.subscribe;
-    let subscribers = connect_all(sub_ep, sub_opts, plan.subs, &mut connect_ns, &mut interrupt)
+    let subscribers = connect_all(&plan.subscribe, plan.subs, &mut connect_ns, &mut interrupt)
         .await
         .map_err(|e| e.context("a subscriber could not connect"))?;
-    let (pub_ep, pub_opts) = &plan.publish;
-    let publishers = connect_all(pub_ep, pub_opts, plan.pubs, &mut connect_ns, &mut interrupt)
+    let publishers = connect_all(&plan.publish, plan.pubs, &mut connect_ns, &mut interrupt)
         .await
         .map_err(|e| e.context("a publisher could not connect"))?;
     verbose!(
@@ -329,6 +326,7 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
         *errors.entry("not a bench message".into()).or_default() += foreign;
     }
     let counts = tally::count(&sent, &tallies, plan.delivery);
+    let (pub_ep, sub_ep) = (&plan.publish.endpoint, &plan.subscribe.endpoint);
     let report = Report {
         url: crate::log::redact_url(&sub_ep.url),
         embedded: false,
@@ -401,18 +399,17 @@ fn count_error(errors: &mut BTreeMap<String, u64>, e: &Error) {
 
 /// Connect `n` sessions at once, recording how long each took.
 async fn connect_all(
-    endpoint: &Endpoint,
-    opts: &Options,
+    connection: &Connection,
     n: usize,
     connect_ns: &mut Histogram<u64>,
     interrupt: &mut Interrupt,
 ) -> Result<Vec<Session>> {
     let mut tasks = JoinSet::new();
     for i in 0..n {
-        let (endpoint, opts) = (endpoint.clone(), opts.clone());
+        let connection = connection.clone();
         tasks.spawn(async move {
             let started = Instant::now();
-            let s = Session::connect(&endpoint, &opts).await;
+            let s = Session::connect(&connection).await;
             (i, s, started.elapsed())
         });
     }
@@ -438,17 +435,16 @@ async fn open_idle(
     connect_ns: &mut Histogram<u64>,
     errors: &mut BTreeMap<String, u64>,
 ) -> (Vec<Session>, IdleConnections) {
-    let (endpoint, opts) = &plan.idle;
     let rss_before = crate::limits::rss_bytes();
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for _ in 0..plan.connections {
-        let (endpoint, opts, gate) = (endpoint.clone(), opts.clone(), Arc::clone(&gate));
+        let (connection, gate) = (plan.idle.clone(), Arc::clone(&gate));
         tasks.spawn(async move {
             let _permit = gate.acquire().await;
             let t = Instant::now();
-            let s = Session::connect(&endpoint, &opts).await;
+            let s = Session::connect(&connection).await;
             (s, t.elapsed())
         });
     }

@@ -11,11 +11,12 @@ use crate::bench::report::{self, Report};
 use crate::bench::tally::{Delivery, Stream};
 use crate::bench::{self, Plan, Span};
 use crate::cli::{BenchArgs, Global, LinkArgs, MAX_DURATION};
-use crate::endpoint::{Endpoint, Protocol, Role, Transport};
+use crate::dialect::Dialect;
+use crate::endpoint::{Protocol, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::server::{self, ServerConfig};
+use crate::session::Connection;
 use crate::shutdown::Interrupt;
-use crate::transport::Options;
 use crate::{status, verbose, warn};
 
 /// Idle connections get small WebSocket buffers: tungstenite's 128 KiB
@@ -77,8 +78,8 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
     let plan = plan(global, &args, &url, &link, connections)?;
     verbose!(
         "bench: publishing to {}, subscribing to {}",
-        crate::log::redact_url(&plan.publish.0.url),
-        crate::log::redact_url(&plan.subscribe.0.url)
+        crate::log::redact_url(&plan.publish.endpoint.url),
+        crate::log::redact_url(&plan.subscribe.endpoint.url)
     );
     let ran = bench::run(plan, interrupt).await;
     if let Some(server) = server {
@@ -316,15 +317,19 @@ fn plan(
     if sub_link.transport == Some(Transport::Http) {
         sub_link.transport = None;
     }
-    let mut publish = super::connection_to(global, url, &pub_link, Role::Publish)?;
-    let mut subscribe = super::connection_to(global, url, &sub_link, Role::Subscribe)?;
-    if subscribe.0.protocol == Protocol::SocketIo {
-        crate::dialect::socketio::check_event_name(&args.event)?;
-        publish.1.socketio.event = args.event.clone();
-        subscribe.1.socketio.events = vec![args.event.clone()];
-    }
-    let idle = idle_target(&subscribe.0, &subscribe.1);
-    let delivery = match subscribe.0.protocol {
+    // Socket.IO: publishers emit --event, subscribers count only it.
+    let publishing = super::Wants {
+        emit: Some(args.event.clone()),
+        ..Default::default()
+    };
+    let subscribing = super::Wants {
+        events: vec![args.event.clone()],
+        ..Default::default()
+    };
+    let publish = super::connection_to(global, url, &pub_link, Role::Publish, publishing)?;
+    let subscribe = super::connection_to(global, url, &sub_link, Role::Subscribe, subscribing)?;
+    let idle = idle_target(&subscribe);
+    let delivery = match subscribe.endpoint.protocol {
         Protocol::Stomp
             if link
                 .topic
@@ -357,13 +362,13 @@ fn plan(
 
 /// Idle connections subscribe to a topic of their own (the bench topic with
 /// `-idle` added), so they stay idle; small buffers keep them cheap.
-fn idle_target(endpoint: &Endpoint, opts: &Options) -> (Endpoint, Options) {
-    let mut endpoint = endpoint.clone();
-    let mut opts = opts.clone();
-    opts.ws_read_buffer = Some(IDLE_BUFFER);
-    opts.ws_write_buffer = Some(IDLE_BUFFER);
-    if endpoint.protocol == Protocol::Stomp {
-        for d in &mut opts.stomp.destinations {
+fn idle_target(subscribe: &Connection) -> Connection {
+    let mut c = subscribe.clone();
+    c.transport.ws_read_buffer = Some(IDLE_BUFFER);
+    c.transport.ws_write_buffer = Some(IDLE_BUFFER);
+    let endpoint = &mut c.endpoint;
+    if let Dialect::Stomp(stomp) = &mut c.dialect {
+        for d in &mut stomp.destinations {
             d.push_str("-idle");
         }
     } else {
@@ -373,7 +378,7 @@ fn idle_target(endpoint: &Endpoint, opts: &Options) -> (Endpoint, Options) {
         endpoint.topic = path.trim_start_matches('/').into();
         endpoint.url = url;
     }
-    (endpoint, opts)
+    c
 }
 
 fn print(report: &Report, json: bool) -> Result<()> {

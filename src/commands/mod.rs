@@ -11,19 +11,41 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::cli::{ConnectArgs, Global, LinkArgs};
+use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
-use crate::dialect::stomp::StompOptions;
+use crate::dialect::stomp::{AckMode, StompOptions};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Kind, Result};
 use crate::render::{self, Format, Printer};
+use crate::session::Connection;
 use crate::tls::TlsOptions;
 use crate::transport::engineio::Mode;
 use crate::transport::sockjs::SockJsOptions;
 use crate::transport::{Options, parse_headers};
 
+/// What a command adds to the shared connection flags, so that every
+/// setting of every layer is decided in [`connection`], once.
+#[derive(Debug, Default)]
+pub struct Wants {
+    /// A STOMP subscriber's ack mode and prefetch.
+    pub ack: Option<AckMode>,
+    pub prefetch: Option<u32>,
+    /// The Socket.IO events a subscriber takes (empty: all).
+    pub events: Vec<String>,
+    /// The Socket.IO event a publisher emits [default: message].
+    pub emit: Option<String>,
+    /// The Content-Type of what a publisher sends (HTTP POST, STOMP SEND).
+    pub content_type: Option<String>,
+}
+
 /// Resolve the URL and connection flags of a client command.
-pub fn connection(global: &Global, conn: &ConnectArgs, role: Role) -> Result<(Endpoint, Options)> {
-    connection_to(global, &conn.url, &conn.link, role)
+pub fn connection(
+    global: &Global,
+    conn: &ConnectArgs,
+    role: Role,
+    wants: Wants,
+) -> Result<Connection> {
+    connection_to(global, &conn.url, &conn.link, role, wants)
 }
 
 /// [`connection`] for a URL given apart from the other flags.
@@ -32,7 +54,8 @@ pub fn connection_to(
     url: &str,
     conn: &LinkArgs,
     role: Role,
-) -> Result<(Endpoint, Options)> {
+    wants: Wants,
+) -> Result<Connection> {
     let mut endpoint = Endpoint::parse(url, conn.transport, conn.protocol, role)?;
     if conn.sockjs.sockjs_transport.is_some() && endpoint.transport != Transport::Sockjs {
         return Err(Error::usage(
@@ -46,7 +69,7 @@ pub fn connection_to(
         );
     }
     let mut headers = parse_headers(&global.headers)?;
-    let mut stomp = StompOptions::default();
+    let mut dialect = Dialect::Raw;
     if endpoint.protocol == Protocol::Stomp {
         if conn.topic.is_empty() {
             return Err(Error::usage(
@@ -62,7 +85,7 @@ pub fn connection_to(
                 || name.starts_with("sec-websocket-")
         });
         headers = handshake;
-        stomp = StompOptions {
+        dialect = Dialect::Stomp(StompOptions {
             vhost: conn.stomp.vhost.clone(),
             login: conn.stomp.user.clone(),
             passcode: conn.stomp.password.clone(),
@@ -73,13 +96,20 @@ pub fn connection_to(
                 .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
                 .collect(),
             subscribe: role == Role::Subscribe,
-            ..StompOptions::default()
-        };
+            ack: wants.ack,
+            prefetch: wants.prefetch,
+            content_type: wants.content_type.clone(),
+        });
     }
-    let mut socketio = SocketIoOptions::default();
     if endpoint.protocol == Protocol::SocketIo {
-        socketio = socketio_options(conn, &endpoint)?;
+        let mut socketio = socketio_options(conn, &endpoint)?;
         endpoint.topic = socketio.namespace.as_str().into();
+        socketio.events = wants.events;
+        if let Some(event) = wants.emit {
+            socketio::check_event_name(&event)?;
+            socketio.event = event;
+        }
+        dialect = Dialect::SocketIo(socketio);
     } else if conn.socketio.namespace.is_some()
         || !conn.socketio.emit.is_empty()
         || conn.socketio.ack_reply.is_some()
@@ -97,13 +127,11 @@ pub fn connection_to(
             ca: global.ca.clone(),
             insecure: global.insecure,
         },
-        content_type: None,
+        content_type: wants.content_type,
         poll_timeout: conn.poll_timeout,
         resume_from: None,
         ping_interval: conn.ping_interval,
         dead_after: conn.dead_after,
-        stomp,
-        socketio,
         ws_read_buffer: (role == Role::Publish).then_some(PUBLISH_READ_BUFFER),
         ws_write_buffer: None,
         sockjs: SockJsOptions {
@@ -111,7 +139,11 @@ pub fn connection_to(
             heartbeat: conn.sockjs.sockjs_heartbeat.max(Duration::from_millis(1)),
         },
     };
-    Ok((endpoint, opts))
+    Ok(Connection {
+        endpoint,
+        transport: opts,
+        dialect,
+    })
 }
 
 /// A publisher's WebSocket read buffer (see `Options::ws_read_buffer`): it
@@ -162,8 +194,8 @@ fn socketio_options(conn: &LinkArgs, endpoint: &Endpoint) -> Result<SocketIoOpti
             .map(socketio::parse_auth)
             .transpose()?,
         path,
-        mode: match (conn.transport, endpoint.transport) {
-            (None, Transport::Poll) => Mode::Upgrade,
+        mode: match (endpoint.transport_given, endpoint.transport) {
+            (false, Transport::Poll) => Mode::Upgrade,
             (_, Transport::Ws) => Mode::WebSocket,
             _ => Mode::Polling,
         },

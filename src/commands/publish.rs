@@ -16,8 +16,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::{Global, PublishArgs, StdinMode};
+use crate::dialect::Dialect;
 use crate::dialect::socketio;
-use crate::endpoint::{Protocol, Role};
+use crate::endpoint::Role;
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::message::Message;
 use crate::render::{Format, Printer};
@@ -31,9 +32,12 @@ pub async fn run(
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
     take_url_from_env(&mut args);
-    let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Publish)?;
-    opts.content_type = args.content_type.clone();
-    opts.stomp.content_type = args.content_type.clone();
+    let wants = super::Wants {
+        content_type: args.content_type.clone(),
+        emit: args.socketio.event.clone(),
+        ..Default::default()
+    };
+    let mut connection = super::connection(global, &args.conn, Role::Publish, wants)?;
     let interval = match (args.interval, args.rate) {
         (Some(i), _) => Some(i),
         (None, r) if r > 0.0 && r.is_finite() => Some(Duration::from_secs_f64(1.0 / r)),
@@ -61,9 +65,9 @@ pub async fn run(
     } else {
         None
     };
-    let fixed = if endpoint.protocol == Protocol::SocketIo {
+    let fixed = if let Dialect::SocketIo(sio) = &mut connection.dialect {
         tokio::select! {
-            fixed = socketio_input(&args, &mut opts.socketio, fixed, limit) => fixed?,
+            fixed = socketio_input(&args, sio, fixed, limit) => fixed?,
             _ = interrupt.wait() => return Ok(Outcome::Interrupted),
         }
     } else if args.socketio.event.is_some() || args.socketio.binary_file.is_some() {
@@ -75,13 +79,13 @@ pub async fn run(
     };
 
     let session = tokio::select! {
-        s = Session::connect(&endpoint, &opts) => s?,
+        s = Session::connect(&connection) => s?,
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
     if args.confirm && !session.acknowledges() {
         return Err(Error::usage(format!(
             "--confirm needs a transport that acknowledges messages (http, stomp, socketio), and {} does not",
-            endpoint.transport_name
+            connection.endpoint.transport_name
         )));
     }
     let mut session = session;
@@ -182,9 +186,6 @@ async fn socketio_input(
     fixed: Option<Vec<Bytes>>,
     limit: usize,
 ) -> Result<Option<Vec<Bytes>>> {
-    let event = args.socketio.event.as_deref().unwrap_or("message");
-    socketio::check_event_name(event)?;
-    sio.event = event.to_string();
     if let Some(path) = &args.socketio.binary_file {
         sio.attachment = Some(read_file("--binary-file", path, limit).await?);
     }

@@ -38,10 +38,13 @@ pub async fn run(
     args: SubscribeArgs,
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
-    let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Subscribe)?;
-    opts.stomp.ack = args.stomp_sub.ack;
-    opts.stomp.prefetch = args.stomp_sub.prefetch;
-    opts.socketio.events = args.socketio_sub.event.clone();
+    let wants = super::Wants {
+        ack: args.stomp_sub.ack,
+        prefetch: args.stomp_sub.prefetch,
+        events: args.socketio_sub.event.clone(),
+        ..Default::default()
+    };
+    let connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
     let until = args
         .until
         .as_deref()
@@ -66,7 +69,7 @@ pub async fn run(
     let started = Instant::now();
     let deadline = args.timeout.map(|t| started + t);
     let mut session = tokio::select! {
-        s = Session::connect(&endpoint, &opts) => s?,
+        s = Session::connect(&connection) => s?,
         _ = sleep_until_some(deadline) => return Err(Error::new(Kind::Timeout, format!(
             "timed out after {} while connecting (no message received)",
             humantime::format_duration(args.timeout.unwrap_or_default())

@@ -10,29 +10,31 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{GapCheck, Global, TailArgs};
-use crate::endpoint::{Endpoint, Role, Transport};
+use crate::endpoint::{Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::message::{Message, Text};
 use crate::render::{Format, Printer};
 use crate::retry::{self, Backoff, Retry};
-use crate::session::{Incoming, Session};
+use crate::session::{Connection, Incoming, Session};
 use crate::shutdown::Interrupt;
-use crate::transport::Options;
 use crate::{status, verbose, warn};
 
 /// Most messages printed before the output is flushed and the state saved.
 const BURST: usize = 4096;
 
 pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> Result<Outcome> {
-    let (endpoint, mut opts) = super::connection(global, &args.conn, Role::Subscribe)?;
+    let wants = super::Wants {
+        ack: args.stomp_sub.ack,
+        prefetch: args.stomp_sub.prefetch,
+        events: args.socketio_sub.event.clone(),
+        ..Default::default()
+    };
+    let mut connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
     let mut retry = Retry::new(Backoff {
         min: args.backoff_min,
         max: args.backoff_max.max(args.backoff_min),
         max_retries: args.max_retries,
     });
-    opts.stomp.ack = args.stomp_sub.ack;
-    opts.stomp.prefetch = args.stomp_sub.prefetch;
-    opts.socketio.events = args.socketio_sub.event.clone();
     let mut tail = Tail {
         printer: super::printer(global, Format::Line),
         last_id: match &args.since {
@@ -51,13 +53,13 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
     }
 
     loop {
-        opts.resume_from = tail.last_id.as_deref().map(String::from);
+        connection.transport.resume_from = tail.last_id.as_deref().map(String::from);
         // `-n` asks for history only until a message (and its id) is seen.
         let last = args
             .last
             .filter(|_| tail.last_id.is_none() && tail.printed == 0);
         let connected = tokio::select! {
-            s = connect(&endpoint, &opts, tail.last_id.as_deref(), last) => s,
+            s = connect(&connection, tail.last_id.as_deref(), last) => s,
             _ = interrupt.wait() => return Ok(Outcome::Interrupted),
         };
         let (lost, hint) = match connected {
@@ -118,13 +120,15 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
     }
 }
 
+/// A session of `connection`, asking for the last `last` messages or
+/// those after `last_id` where the URL is how the server is asked.
 async fn connect(
-    endpoint: &Endpoint,
-    opts: &Options,
+    connection: &Connection,
     last_id: Option<&str>,
     last: Option<u64>,
 ) -> Result<Session> {
-    let mut endpoint = endpoint.clone();
+    let mut c = connection.clone();
+    let endpoint = &mut c.endpoint;
     if let Some(n) = last {
         endpoint
             .url
@@ -140,7 +144,7 @@ async fn connect(
             .query_pairs_mut()
             .append_pair("last_event_id", id);
     }
-    Session::connect(&endpoint, opts).await
+    Session::connect(&c).await
 }
 
 enum Stop {

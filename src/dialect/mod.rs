@@ -4,3 +4,15 @@
 
 pub mod socketio;
 pub mod stomp;
+
+/// The protocol spoken over the transport, with its settings. Decided once
+/// from the flags (`commands::connection`), beside the transport's own
+/// options, which know no protocol.
+#[derive(Clone, Debug, Default)]
+pub enum Dialect {
+    /// Each transport message is one message.
+    #[default]
+    Raw,
+    Stomp(stomp::StompOptions),
+    SocketIo(socketio::SocketIoOptions),
+}

@@ -26,7 +26,6 @@ use crate::codec::socketio::{
 };
 use crate::error::{Error, Kind, Result};
 use crate::message::Message;
-use crate::transport::Options;
 use crate::transport::engineio::{EngineIo, Mode, Received};
 use crate::{status, trace, verbose};
 
@@ -167,8 +166,14 @@ pub struct SocketIoLink {
 }
 
 impl SocketIoLink {
-    pub async fn connect(url: &Url, opts: &Options, sio: SocketIoOptions) -> Result<SocketIoLink> {
-        let engine = EngineIo::connect(url, &sio.path, sio.mode, opts).await?;
+    /// Join the namespace over `engine`, an Engine.IO session the caller
+    /// opened (as STOMP is handed its duplex), within `wait`.
+    pub async fn open(
+        engine: EngineIo,
+        url: &Url,
+        sio: SocketIoOptions,
+        wait: Duration,
+    ) -> Result<SocketIoLink> {
         let mut link = SocketIoLink {
             engine,
             url: url.clone(),
@@ -189,7 +194,7 @@ impl SocketIoLink {
             heard: false,
             received_at: SystemTime::now(),
         };
-        link.join(opts.connect_timeout.max(CONNECT_WAIT)).await?;
+        link.join(wait.max(CONNECT_WAIT)).await?;
         let emits = std::mem::take(&mut link.opts.emits);
         for e in &emits {
             link.emit(&e.event, e.args.clone(), Vec::new(), false)

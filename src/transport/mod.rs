@@ -16,7 +16,8 @@ use ::http::{HeaderName, HeaderValue};
 use crate::error::{Error, Result};
 use crate::tls::TlsOptions;
 
-/// How to connect: every transport's settings, and the dialect's.
+/// How to connect: the transport's settings. The dialect's are
+/// `crate::dialect::Dialect`, beside these.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -35,10 +36,6 @@ pub struct Options {
     pub ping_interval: Duration,
     /// SSE and long-poll: nothing at all for this long is a dead connection.
     pub dead_after: Option<Duration>,
-    /// The STOMP session, when the endpoint's protocol is STOMP.
-    pub stomp: crate::dialect::stomp::StompOptions,
-    /// The Socket.IO session, when the endpoint's protocol is Socket.IO.
-    pub socketio: crate::dialect::socketio::SocketIoOptions,
     /// WebSocket read and write buffer sizes; None: tungstenite's 128 KiB,
     /// which is what a busy connection wants. An idle one is cheaper small,
     /// and so is a publisher's read buffer: tungstenite zeroes the whole
