@@ -110,7 +110,8 @@ impl Endpoint {
         };
         let mut url = Url::parse(&full).map_err(|e| {
             Error::usage(format!(
-                "invalid URL `{typed}`: {e} (expected e.g. ws://127.0.0.1:7878/events)"
+                "invalid URL `{}`: {e} (expected e.g. ws://127.0.0.1:7878/events)",
+                redact_typed(typed)
             ))
         })?;
         let tls = match url.scheme() {
@@ -120,7 +121,8 @@ impl Endpoint {
         };
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Error::usage(format!(
-                "URL `{typed}` has no host (expected e.g. ws://127.0.0.1:7878/events)"
+                "URL `{}` has no host (expected e.g. ws://127.0.0.1:7878/events)",
+                redact_typed(typed)
             )));
         }
         let is_ws = url.scheme().starts_with("ws");
@@ -214,6 +216,14 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
     if rest.is_empty() || (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
+    // `user:password@host:port/…`: userinfo, when what follows the `@`
+    // looks like a host (a port, a dot, an IPv6 address, localhost), where
+    // `mailto:x@y` does not.
+    if let Some((_, host)) = port.rsplit_once('@')
+        && (host.contains([':', '.']) || host.starts_with('[') || host == "localhost")
+    {
+        return None;
+    }
     Some((scheme, rest))
 }
 
@@ -222,10 +232,13 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 /// need their `//` and a host after it; SockJS needs an http(s) URL.
 fn check_scheme(typed: &str, input: &str, scheme: &str, rest: &str, sockjs: bool) -> Result<()> {
     let scheme = scheme.to_ascii_lowercase();
+    let prefix = &typed[..typed.len() - input.len()];
+    // What the lines below show of the URL: never its password or query.
+    let (typed, rest) = (redact_typed(typed), redact_typed(rest));
+    let typed = typed.as_str();
     if !matches!(scheme.as_str(), "ws" | "wss" | "http" | "https") {
         return Err(unknown_scheme(typed, &scheme));
     }
-    let prefix = &typed[..typed.len() - input.len()];
     let Some(after) = rest.strip_prefix("//") else {
         let host = rest.trim_start_matches('/');
         return Err(Error::usage(format!(
@@ -250,8 +263,32 @@ fn check_scheme(typed: &str, input: &str, scheme: &str, rest: &str, sockjs: bool
 fn unknown_scheme(typed: &str, scheme: &str) -> Error {
     let shown = typed.split_once(':').map_or(scheme, |(before, _)| before);
     Error::usage(format!(
-        "unknown scheme `{shown}:` in `{typed}`: pubcat speaks {SCHEMES}"
+        "unknown scheme `{shown}:` in `{}`: pubcat speaks {SCHEMES}",
+        redact_typed(typed)
     ))
+}
+
+/// A URL as typed, fit for an error line: a password in it (`user:pw@`)
+/// and its query (where tokens travel) hidden, as `log::redact_url` does
+/// for a parsed one.
+fn redact_typed(typed: &str) -> String {
+    let (head, query) = match typed.split_once('?') {
+        Some((head, _)) => (head, "?…"),
+        None => (typed, ""),
+    };
+    // The userinfo runs from the last `/` (or the start) to the `@`: a
+    // password is what follows its first `:`.
+    let shown = match head.find('@') {
+        Some(at) => {
+            let start = head[..at].rfind('/').map_or(0, |i| i + 1);
+            match head[start..at].find(':') {
+                Some(colon) => format!("{}[redacted]{}", &head[..start + colon + 1], &head[at..]),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    shown + query
 }
 
 /// A Socket.IO endpoint: Engine.IO starts with an HTTP request (polling)

@@ -487,10 +487,33 @@ impl Session {
         &mut self,
         mut on_message: impl FnMut(&Message) -> Result<()>,
     ) -> Result<bool> {
-        match &mut self.link {
-            Link::Stomp(stomp) => return stomp.close(self.close_wait, |m| on_message(&m)).await,
-            Link::SocketIo(sio) => return sio.close(self.close_wait, |m| on_message(&m)).await,
-            _ => {}
+        // No keep-alive ping may follow our close frame (a timer that fell
+        // due while we only sent would fire in the drain below).
+        self.keepalive = None;
+        // The dialects' closes wait for receipts, then for the goodbye:
+        // bounded as a whole too, so a peer that stops reading cannot hold
+        // a write for ever.
+        let wait = self.close_wait;
+        let bound = wait + wait.min(Duration::from_secs(2));
+        let closed = match &mut self.link {
+            Link::Stomp(stomp) => {
+                Some(tokio::time::timeout(bound, stomp.close(wait, |m| on_message(&m))).await)
+            }
+            Link::SocketIo(sio) => {
+                Some(tokio::time::timeout(bound, sio.close(wait, |m| on_message(&m))).await)
+            }
+            _ => None,
+        };
+        match closed {
+            Some(Ok(confirmed)) => return confirmed,
+            Some(Err(_)) => {
+                self.unconfirmed = Some(format!(
+                    "the server did not let the close finish within {}",
+                    humantime::format_duration(bound)
+                ));
+                return Ok(false);
+            }
+            None => {}
         }
         let Link::Duplex(duplex) = &mut self.link else {
             return Ok(true);

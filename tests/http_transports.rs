@@ -219,3 +219,29 @@ fn long_poll_keeps_its_connection_across_answers() {
         peers.len()
     );
 }
+
+/// A long-poll backlog of messages each within --max-message-size comes,
+/// however many: pubcat serve answers at most 1 MiB of them at a time, and
+/// the client's limit is per message (a whole answer over it used to end
+/// the subscriber with exit 4, for good).
+#[test]
+fn a_long_poll_backlog_larger_than_the_message_limit_arrives_in_parts() {
+    let broker = Broker::start();
+    let big = "x".repeat(40 * 1024);
+    let input: String = (1..=60).map(|i| format!("{i} {big}\n")).collect();
+    publish(&broker.url("backlog"), input.as_bytes());
+    let out = pubcat()
+        .args(["sub", &format!("http://{}/backlog?since=0", broker.addr)])
+        .args(["--transport", "poll", "--max-message-size", "64K"])
+        .args(["-n", "60", "-o", "raw", "--timeout", "60s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    let want: Vec<String> = (1..=60).map(|i| i.to_string()).collect();
+    assert_eq!(lines, want);
+}

@@ -603,6 +603,18 @@ const STREAMS: &[Row] = &[
     ),
     // -n N is kept to N only where the server takes ?last=N; elsewhere it
     // would print the server's whole replay: refused before any output.
+    // A server that says "no more" is that, with or without -n.
+    row(
+        "18 -n on a server that answers 204",
+        Only(&["sse"]),
+        Status(204, "", ""),
+        "tail",
+        &["-n", "1"],
+        Expect {
+            requests: Exactly(1),
+            ..E
+        },
+    ),
     row(
         "18 -n on a server that does not take ?last",
         Only(&["sse"]),
@@ -1223,6 +1235,25 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
         !stderr.contains("S1") && !stderr.contains("lobby"),
         "{stderr}"
     );
+    // URLs refused before any connection are shown redacted too.
+    for typed in [
+        "sockjs+ws://bob:S6@h/x?token=S7",
+        "ws:/bob:S6@h/x?token=S7",
+        "ftp://bob:S6@h/x?token=S7",
+    ] {
+        let out = pubcat().args(["sub", typed]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(!stderr.contains("S6") && !stderr.contains("S7"), "{stderr}");
+    }
+    // user:password@host without a scheme is a ws:// URL with a password.
+    let out = pubcat()
+        .args(["sub", &format!("bob:S8@127.0.0.1:{}/t", closed_port())])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("S8"), "{stderr}");
 
     for transport in ["ws", "http"] {
         let server =
@@ -1245,4 +1276,19 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
             );
         }
     }
+}
+
+/// A keep-alive timer that fell due while a publisher only sent must not
+/// fire after its close frame: that ping was refused ("sending after
+/// closing") and a publish that delivered everything exited 4.
+#[test]
+fn a_publisher_that_outlives_its_ping_interval_still_closes_cleanly() {
+    let broker = common::Broker::start();
+    let out = pubcat()
+        .args(["pub", &broker.url("ka"), "--ping-interval", "1ms"])
+        .args(["-n", "20000", "hello"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }

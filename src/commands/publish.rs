@@ -226,16 +226,26 @@ struct Publisher {
     replies: Replies,
 }
 
+/// A closed stdout is no reason to stop publishing.
+fn not_fatal(written: Result<()>) -> Result<()> {
+    match written {
+        Err(e) if e.kind == Kind::OutputClosed => Ok(()),
+        other => other,
+    }
+}
+
 /// Where the arguments of Socket.IO ACKs go (`--confirm`).
 struct Replies(Printer<std::io::Stdout>);
 
 impl Replies {
+    /// Publishing is the job: a reader of the acks that went away
+    /// (`| head -1`) stops their printing, not the sending and the close.
     fn print(&mut self, m: &Message) -> Result<()> {
-        super::stdout_ok(self.0.print(m))
+        not_fatal(super::stdout_ok(self.0.print(m)))
     }
 
     fn flush(&mut self) -> Result<()> {
-        super::stdout_ok(self.0.flush())
+        not_fatal(super::stdout_ok(self.0.flush()))
     }
 
     /// What arrives while publishing (`sent` messages so far): replies are

@@ -65,7 +65,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         let (lost, hint) = match connected {
             Err(e) => (e, None),
             Ok(mut session) => {
-                if last.is_some() && session.sequence_ids() == Some(false) {
+                if last.is_some() && !session.stopped() && session.sequence_ids() == Some(false) {
                     return Err(Error::usage(
                         "this server does not say it takes ?last=N (pubcat serve does), so -n cannot be kept to N: start after an id with --since ID, or leave -n out",
                     ));
@@ -79,8 +79,12 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                     retry.progressed();
                 }
                 // The link's cursor is the server's word on where this
-                // session got to, messages or not.
-                if let Some(cursor) = session.cursor() {
+                // session got to, messages or not (an interrupted one may
+                // hold messages not yet printed: its state is the last id
+                // printed).
+                if !matches!(stop, Stop::Interrupted)
+                    && let Some(cursor) = session.cursor()
+                {
                     tail.last_id = Some(Text::from(cursor.as_str()));
                 }
                 match stop {
@@ -204,7 +208,14 @@ impl Tail {
                 Err(e) => return Err(e),
             }
             self.flush()?;
-            session.acknowledge().await?;
+            // An ACK that cannot go out is a lost connection like any other:
+            // the broker redelivers what it did not hear acknowledged.
+            match session.acknowledge().await {
+                Err(e) if matches!(e.kind, Kind::Connect | Kind::Server) => {
+                    return Ok(Stop::Lost(e));
+                }
+                other => other?,
+            }
         }
     }
 
@@ -235,6 +246,9 @@ impl Tail {
         }
         match (&m.id, &self.last_id) {
             (None, _) => {
+                // No id, no cursor: a reconnect must not ask again for what
+                // came after a --since it has long passed.
+                self.last_id = None;
                 if !self.warned_no_ids {
                     self.warned_no_ids = true;
                     warn!(
@@ -252,7 +266,7 @@ impl Tail {
                         warn!(
                             "the server's ids went back from {p} to {n} (it restarted or lost its history); following from {n}"
                         );
-                    } else if n > p + 1 {
+                    } else if n > p.saturating_add(1) {
                         warn!(
                             "gap: the server could not replay from id {p}; ids {}..{} are missing",
                             p + 1,

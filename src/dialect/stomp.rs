@@ -499,6 +499,11 @@ impl StompLink {
             }
         }
         self.closing = true;
+        // The DISCONNECT receipt and the transport's close share one bound:
+        // at least a moment for them even when the receipts took all of
+        // `wait`, never more than `wait` (the caller's: `sub --timeout`
+        // leaves 1 s for the close).
+        let goodbye = deadline.max(tokio::time::Instant::now() + wait.min(Duration::from_secs(2)));
         if !self.server_closed {
             for (id, _, _) in std::mem::take(&mut self.subscriptions) {
                 self.write(&Frame::new("UNSUBSCRIBE").header("id", &id))
@@ -508,8 +513,7 @@ impl StompLink {
                 .await?;
             self.link.flush().await?;
             // The DISCONNECT receipt, or the server hanging up.
-            let deadline = deadline.max(tokio::time::Instant::now() + Duration::from_secs(2));
-            self.drain_until(deadline, |link| link.disconnected, &mut on_message)
+            self.drain_until(goodbye, |link| link.disconnected, &mut on_message)
                 .await?;
         }
         let confirmed = self.confirmed >= self.sent
@@ -527,7 +531,7 @@ impl StompLink {
                 Err(e) => verbose!("close not sent: {e}"),
                 Ok(()) => {
                     // Read to the server's answer so the transport ends cleanly.
-                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    let _ = tokio::time::timeout_at(goodbye, async {
                         while let Ok(received) = self.link.next().await {
                             if matches!(received, Received::Closed { .. }) {
                                 break;

@@ -49,6 +49,10 @@ const IDS: header::HeaderName = header::HeaderName::from_static("x-pubcat-ids");
 const SEQUENCE: HeaderValue = HeaderValue::from_static("sequence");
 /// Most messages in one long-poll answer.
 const POLL_BATCH: usize = 1000;
+/// Most message bytes in one long-poll answer (one message at least): a
+/// client's limit is per message, and a backlog of large ones must come
+/// in answers it can take.
+const POLL_BATCH_BYTES: usize = 1 << 20;
 
 /// The id to resume after: `Last-Event-ID`, then `?last_event_id`, `?since`.
 /// A value that is not an id of ours (another server's) is ignored.
@@ -215,6 +219,16 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
             _ = shutdown.wait_for(|down| *down) => {}
         }
     }
+    let mut bytes = 0;
+    let fits = batch
+        .iter()
+        .position(|m| {
+            bytes += m.body().len();
+            bytes > POLL_BATCH_BYTES
+        })
+        .unwrap_or(batch.len())
+        .max(1);
+    batch.truncate(fits);
     let Some(last) = batch.last().map(|m| m.id) else {
         // Nothing in time: the cursor stays where it was.
         let etag = since.unwrap_or_else(|| sub.head());

@@ -219,9 +219,13 @@ pub async fn post(
             ),
         ));
     }
-    // The answer only matters for its id: a few KB are plenty.
-    let body = body_limited(response, url, 64 * 1024)
+    // The answer only matters for its id: a few KB are plenty, and the
+    // message is delivered already, so a body that does not come in time
+    // costs only the id.
+    let body = tokio::time::timeout(within, body_limited(response, url, 64 * 1024))
         .await
+        .ok()
+        .and_then(Result::ok)
         .unwrap_or_default();
     Ok(posted_id(&body))
 }

@@ -170,18 +170,35 @@ impl PollLink {
         }
         let headers = response.headers().clone();
         // Cut short, the cursor has not moved yet: asking again gets the
-        // same message, so nothing is lost.
-        let body = body_limited(response, &self.url, self.max_message_size).await?;
+        // same message, so nothing is lost. A pubcat serve batch holds
+        // several messages (each checked below), JSON-escaped.
+        let batch = headers.contains_key("x-pubcat-batch");
+        let limit = if batch {
+            self.max_message_size
+                .saturating_mul(6)
+                .saturating_add(1 << 20)
+        } else {
+            self.max_message_size
+        };
+        let body = body_limited(response, &self.url, limit).await?;
         self.take_cursor(&headers);
-        if headers.contains_key("x-pubcat-batch") {
+        if batch {
             // The batch's own ids are the cursor, not Nchan's time form.
             self.last_modified = None;
-            self.pending.extend(parse_batch(&body).map_err(|why| {
+            let polled = parse_batch(&body).map_err(|why| {
                 Error::server(format!(
                     "{} sent a broken batch: {why}",
                     redact_url(&self.url)
                 ))
-            })?);
+            })?;
+            if polled.iter().any(|p| p.body.len() > self.max_message_size) {
+                return Err(Error::server(format!(
+                    "{} sent a message larger than --max-message-size ({} bytes)",
+                    redact_url(&self.url),
+                    self.max_message_size
+                )));
+            }
+            self.pending.extend(polled);
         } else {
             let content_type = headers
                 .get(CONTENT_TYPE)
@@ -223,8 +240,12 @@ fn id_of(etag: Option<&HeaderValue>, last_modified: Option<&HeaderValue>) -> Opt
 
 /// The cursor headers that resume after message `id` (see [`id_of`]).
 fn cursor_of(id: &str) -> (Option<HeaderValue>, Option<HeaderValue>) {
+    // Up to the end of year 9999, which is all an HTTP date can say (and
+    // httpdate panics past it): an id from a hostile server is data.
+    const LAST_HTTP_DATE: u64 = 253_402_300_799;
     if let Some((secs, tag)) = id.split_once(':')
         && let Ok(secs) = secs.parse::<u64>()
+        && secs <= LAST_HTTP_DATE
     {
         let time = std::time::UNIX_EPOCH + Duration::from_secs(secs);
         let date = HeaderValue::from_str(&httpdate::fmt_http_date(time)).ok();
@@ -272,6 +293,9 @@ mod tests {
 
     #[test]
     fn nchan_cursors_and_ids_round_trip() {
+        // A time no HTTP date can hold is a plain tag, not a panic.
+        let far = cursor_of("253402300800:1");
+        assert_eq!(far, (HeaderValue::from_str("253402300800:1").ok(), None));
         let lm = HeaderValue::from_static("Sun, 22 Nov 2026 18:09:30 GMT");
         let id = id_of(Some(&HeaderValue::from_static("1")), Some(&lm)).unwrap();
         assert_eq!(id, "1795370970:1");

@@ -97,6 +97,8 @@ pub struct SockJs {
     /// Set once the server closed the session: (reason, clean).
     closed: Option<(String, bool)>,
     closing: bool,
+    /// How long a POST's answer may take (`--connect-timeout`).
+    within: Duration,
 }
 
 enum Wire {
@@ -182,6 +184,7 @@ impl SockJs {
                         pending: VecDeque::new(),
                         out: Batch::default(),
                         heartbeat: opts.sockjs.heartbeat,
+                        within: opts.connect_timeout,
                         check: true,
                         last_heard: Instant::now(),
                         heard: false,
@@ -213,14 +216,17 @@ impl SockJs {
             .iter()
             .map(|(t, e)| format!("{}: {e}", t.name()))
             .collect();
-        Err(Error::new(
+        let mut e = Error::new(
             kind,
             format!(
                 "no SockJS transport worked at {} ({})",
                 redact_url(&base),
                 tried.join("; ")
             ),
-        ))
+        );
+        // Worth another try when any transport's failure was.
+        e.transient = failures.iter().any(|(_, e)| e.transient);
+        Err(e)
     }
 
     /// The next message or close. Cancel-safe.
@@ -356,7 +362,7 @@ impl SockJs {
             Wire::Ws(ws) => ws.feed(Message::Text(body.into())).await,
             Wire::Xhr {
                 client, send_url, ..
-            } => xhr_send(client, send_url, body).await,
+            } => xhr_send(client, send_url, body, self.within).await,
         }
     }
 
@@ -590,14 +596,17 @@ async fn receive_request(client: &reqwest::Client, url: &Url) -> Result<reqwest:
 }
 
 /// POST a batch to `xhr_send`; the server answers 204 once it has it.
-async fn xhr_send(client: &reqwest::Client, url: &Url, body: String) -> Result<()> {
-    let response = client
+async fn xhr_send(
+    client: &reqwest::Client,
+    url: &Url,
+    body: String,
+    within: Duration,
+) -> Result<()> {
+    let request = client
         .post(url.clone())
         .header(CONTENT_TYPE, "text/plain;charset=UTF-8")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| request_error(url, e))?;
+        .body(body);
+    let response = send(request, url, within).await?;
     let status = response.status();
     trace!("POST {} -> HTTP {status}", redact_url(url));
     if status.is_success() {
