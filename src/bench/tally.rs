@@ -28,7 +28,7 @@ pub struct Stream {
 /// be: a real publisher's arrive about in order, and a message claiming
 /// 2^48 (a hostile or broken server's) would grow the bit set to terabytes.
 /// Such a message is counted foreign, so it can only add to the loss.
-const MAX_JUMP: u64 = 1 << 26;
+const MAX_JUMP: u64 = 1 << 20;
 
 impl Stream {
     /// False when `seq` is too far ahead to be believed (see [`MAX_JUMP`]).
