@@ -160,8 +160,6 @@ pub struct SocketIoLink {
     ended: bool,
     /// How the server ended it.
     end_reason: String,
-    /// Something arrived since [`SocketIoLink::take_heard`].
-    heard: bool,
     received_at: SystemTime,
 }
 
@@ -191,7 +189,6 @@ impl SocketIoLink {
             unconfirmed: false,
             ended: false,
             end_reason: String::new(),
-            heard: false,
             received_at: SystemTime::now(),
         };
         link.join(wait.max(CONNECT_WAIT)).await?;
@@ -305,7 +302,6 @@ impl SocketIoLink {
     async fn next_decoded(&mut self) -> Result<Option<Decoded>> {
         loop {
             let received = self.engine.next().await?;
-            self.heard = true;
             let decoded = match received {
                 Received::Message(text) => {
                     if crate::log::level() >= 2 {
@@ -522,10 +518,6 @@ impl SocketIoLink {
     /// them, in order.
     pub fn take_replies(&mut self) -> Vec<Message> {
         std::mem::take(&mut self.replies)
-    }
-
-    pub fn take_heard(&mut self) -> bool {
-        std::mem::take(&mut self.heard)
     }
 
     /// Close without losing anything: with `--confirm`, wait (up to `wait`)
