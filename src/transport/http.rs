@@ -91,13 +91,18 @@ pub fn request_error(url: &Url, err: reqwest::Error) -> Error {
             .unwrap_or_else(|| err.to_string());
         return Error::connect(format!("could not connect to {shown}: {why}"));
     }
-    // reqwest's own line ("error sending request for url (…)") says
-    // nothing of what happened; its innermost cause does.
-    let mut cause: &dyn std::error::Error = &err;
-    while let Some(inner) = cause.source() {
-        cause = inner;
+    Error::connect(format!("request to {shown} failed: {}", cause(&err)))
+}
+
+/// The innermost cause of a failed request or read: reqwest's own line
+/// ("error sending request for url (…)", "error decoding response body")
+/// says nothing of what happened.
+pub fn cause(err: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = err;
+    while let Some(inner) = last.source() {
+        last = inner;
     }
-    Error::connect(format!("request to {shown} failed: {cause}"))
+    last.to_string()
 }
 
 /// Send `request` and wait for the answer's headers, `within` at the most:
@@ -139,18 +144,25 @@ pub fn sequence_ids(headers: &http::HeaderMap) -> bool {
 
 /// Most of an error answer's body shown on the error line.
 const EXCERPT: usize = 200;
+/// Longest wait for that much of it.
+const EXCERPT_WAIT: Duration = Duration::from_secs(2);
 
 /// The first part of a response body, for an error line: at most a few KB
 /// are read, however much the server sends, and control characters (a
 /// hostile server's escape sequences) are replaced.
 pub async fn body_excerpt(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
-    while body.len() < 4 * EXCERPT {
-        match tokio::time::timeout(Duration::from_secs(2), response.chunk()).await {
-            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
-            _ => break,
+    // One bound for the whole excerpt: a server dripping a byte at a time
+    // must not hold the error line a few seconds per chunk.
+    let _ = tokio::time::timeout(EXCERPT_WAIT, async {
+        while body.len() < 4 * EXCERPT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                _ => break,
+            }
         }
-    }
+    })
+    .await;
     let text = String::from_utf8_lossy(&body);
     let text: String = text
         .trim()

@@ -16,7 +16,7 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use url::Url;
 
 use super::Options;
-use super::http::{body_excerpt, client, log_exchange, send, sequence_ids};
+use super::http::{body_excerpt, cause, client, log_exchange, send, sequence_ids};
 use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -172,14 +172,4 @@ impl SseLink {
             }
         }
     }
-}
-
-/// The innermost cause of a failed read: reqwest's own line ("error
-/// decoding response body") says nothing about what happened.
-fn cause(e: &reqwest::Error) -> String {
-    let mut last: &dyn std::error::Error = e;
-    while let Some(inner) = last.source() {
-        last = inner;
-    }
-    last.to_string()
 }
