@@ -145,10 +145,7 @@ impl WsLink {
         let reason = describe_close(frame.as_ref());
         verbose!("server sent close {reason}");
         if is_refusal(frame.as_ref()) {
-            return Err(Error::server(format!(
-                "{} closed the connection: {reason}",
-                redact_url(&self.url)
-            )));
+            return Err(self.refused(reason));
         }
         Ok(Received::Closed {
             clean: is_clean_close(frame.as_ref()),
@@ -174,12 +171,17 @@ impl WsLink {
             _ => None,
         });
         match refusal {
-            Some(reason) => Error::server(format!(
-                "{} closed the connection: {reason}",
-                redact_url(&self.url)
-            )),
+            Some(reason) => self.refused(reason),
             None => stream_error(&self.url, e),
         }
+    }
+
+    /// The server closed with an error code, described as `reason`.
+    fn refused(&self, reason: String) -> Error {
+        Error::server(format!(
+            "{} closed the connection: {reason}",
+            redact_url(&self.url)
+        ))
     }
 
     /// Queue `frame`, waiting for room (and reading meanwhile) when the
