@@ -10,7 +10,7 @@ pub mod tail;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{ConnectArgs, Global, LinkArgs};
+use crate::cli::{ConnectArgs, Global, LinkArgs, SocketIoSubscribeArgs, StompSubscribeArgs};
 use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::{AckMode, StompOptions};
@@ -36,6 +36,19 @@ pub struct Wants {
     pub emit: Option<String>,
     /// The Content-Type of what a publisher sends (HTTP POST, STOMP SEND).
     pub content_type: Option<String>,
+}
+
+impl Wants {
+    /// What `subscribe` and `tail` add: the STOMP acks, the Socket.IO
+    /// events to take.
+    pub fn subscriber(stomp: &StompSubscribeArgs, socketio: &SocketIoSubscribeArgs) -> Wants {
+        Wants {
+            ack: stomp.ack,
+            prefetch: stomp.prefetch,
+            events: socketio.event.clone(),
+            ..Wants::default()
+        }
+    }
 }
 
 /// Resolve the URL and connection flags of a client command.

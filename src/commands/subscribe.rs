@@ -38,12 +38,7 @@ pub async fn run(
     args: SubscribeArgs,
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
-    let wants = super::Wants {
-        ack: args.stomp_sub.ack,
-        prefetch: args.stomp_sub.prefetch,
-        events: args.socketio_sub.event.clone(),
-        ..Default::default()
-    };
+    let wants = super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub);
     let connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
     let until = args
         .until

@@ -23,12 +23,7 @@ use crate::{status, verbose, warn};
 const BURST: usize = 4096;
 
 pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> Result<Outcome> {
-    let wants = super::Wants {
-        ack: args.stomp_sub.ack,
-        prefetch: args.stomp_sub.prefetch,
-        events: args.socketio_sub.event.clone(),
-        ..Default::default()
-    };
+    let wants = super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub);
     let mut connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
     let mut retry = Retry::new(Backoff {
         min: args.backoff_min,
@@ -59,7 +54,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
             .last
             .filter(|_| tail.last_id.is_none() && tail.printed == 0);
         let connected = tokio::select! {
-            s = connect(&connection, tail.last_id.as_deref(), last) => s,
+            s = connect(&connection, last) => s,
             _ = interrupt.wait() => return Ok(Outcome::Interrupted),
         };
         let (lost, hint) = match connected {
@@ -124,15 +119,11 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
     }
 }
 
-/// A session of `connection`, asking for the last `last` messages or
-/// those after `last_id` where the URL is how the server is asked.
-async fn connect(
-    connection: &Connection,
-    last_id: Option<&str>,
-    last: Option<u64>,
-) -> Result<Session> {
+/// A session of `connection`, asking for the last `last` messages or those
+/// after its `resume_from` where the URL is how the server is asked.
+async fn connect(connection: &Connection, last: Option<u64>) -> Result<Session> {
     let mut c = connection.clone();
-    let endpoint = &mut c.endpoint;
+    let (endpoint, last_id) = (&mut c.endpoint, c.transport.resume_from.as_deref());
     if let Some(n) = last {
         endpoint
             .url
