@@ -692,23 +692,28 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 /// A `--poll-timeout`: a long-poll held for less than a second is not one,
 /// and one given no time at all (0) never gets its answer.
 fn poll_timeout(s: &str) -> Result<Duration, String> {
-    let d = duration(s)?;
-    if d < Duration::from_secs(1) {
-        return Err(format!(
-            "`{s}` is too short: a long-poll needs at least 1s to be answered"
-        ));
-    }
-    Ok(d)
+    at_least(
+        s,
+        Duration::from_secs(1),
+        "a long-poll needs at least 1s to be answered",
+    )
 }
 
 /// A `--backoff-min`: without a wait, a server that is down would be
 /// asked again as fast as the machine can.
 fn backoff_min(s: &str) -> Result<Duration, String> {
+    at_least(
+        s,
+        Duration::from_millis(10),
+        "at least 10ms, or a server that is down is hammered with reconnects",
+    )
+}
+
+/// A [`duration`] of `min` or more; shorter is refused, saying `why`.
+fn at_least(s: &str, min: Duration, why: &str) -> Result<Duration, String> {
     let d = duration(s)?;
-    if d < Duration::from_millis(10) {
-        return Err(format!(
-            "`{s}` is too short: at least 10ms, or a server that is down is hammered with reconnects"
-        ));
+    if d < min {
+        return Err(format!("`{s}` is too short: {why}"));
     }
     Ok(d)
 }

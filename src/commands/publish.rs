@@ -38,12 +38,10 @@ pub async fn run(
         ..Default::default()
     };
     let mut connection = super::connection(global, &args.conn, Role::Publish, wants)?;
-    let interval = match (args.interval, args.rate) {
-        (Some(i), _) => Some(i),
-        (None, r) if r > 0.0 && r.is_finite() => Some(Duration::from_secs_f64(1.0 / r)),
-        (None, 0.0) => None,
-        (None, r) => return Err(Error::usage(format!("--rate {r} must be 0 or more"))),
-    };
+    // --rate is 0 or a finite rate of at least one a year (cli::per_second).
+    let interval = args
+        .interval
+        .or((args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate)));
 
     // Read fixed inputs before connecting: a missing or too large --file is
     // a usage error that should not cost a connection. A read that does not
