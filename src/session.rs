@@ -14,13 +14,12 @@
 //! reconnects: when the connection ends, so does the session, and
 //! `crate::retry` decides whether another one is worth starting.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use std::pin::Pin;
-
 use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
