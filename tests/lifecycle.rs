@@ -300,6 +300,20 @@ const CONNECTING: &[Row] = &[
             ..E
         },
     ),
+    // SockJS's info document is part of connecting: its body too.
+    row(
+        "3 stall mid-body",
+        Only(&["sockjs"]),
+        Scripts(info_stalls_mid_body),
+        "sub",
+        &["--connect-timeout", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["timed out"],
+            ..E
+        },
+    ),
 ];
 
 /// Rows 4-7, 12 and 16: whole HTTP answers. Refusals (4xx) end at once,
@@ -768,6 +782,11 @@ const INTERRUPTED: &[Row] = &[Row {
         },
     )
 }];
+
+fn info_stalls_mid_body() -> Vec<Script> {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    vec![vec![Step::Head(head.into())]]
+}
 
 fn sse(events: &str) -> Step {
     Step::Write(events.as_bytes().to_vec())

@@ -115,12 +115,17 @@ pub async fn send(
 ) -> Result<reqwest::Response> {
     match tokio::time::timeout(within, request.send()).await {
         Ok(sent) => sent.map_err(|e| request_error(url, e)),
-        Err(_) => Err(Error::connect(format!(
-            "timed out waiting for the response headers from {} after {} (raise --connect-timeout?)",
-            authority(url),
-            humantime::format_duration(within)
-        ))),
+        Err(_) => Err(timed_out("the response headers", url, within)),
     }
+}
+
+/// The error for `what` (headers, a body) not coming from `url` in time.
+pub fn timed_out(what: &str, url: &Url, within: Duration) -> Error {
+    Error::connect(format!(
+        "timed out waiting for {what} from {} after {} (raise --connect-timeout?)",
+        authority(url),
+        humantime::format_duration(within)
+    ))
 }
 
 /// `host:port`, what an error line names: never the path or query, which

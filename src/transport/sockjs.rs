@@ -27,7 +27,9 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::Options;
-use super::http::{body_excerpt, body_limited, client, log_exchange, request_error, send};
+use super::http::{
+    body_excerpt, body_limited, client, log_exchange, request_error, send, timed_out,
+};
 use super::message::{Data, Received};
 use super::ws::{self, WsLink};
 use crate::codec::sockjs::{Batch, CloseKind, DecodeError, Frame, LineDecoder, close_kind, decode};
@@ -441,8 +443,10 @@ async fn info(client: &reqwest::Client, base: &Url, within: Duration) -> Result<
             ),
         ));
     }
-    // The info document is a few fields of JSON.
-    let body = body_limited(response, &url, 64 * 1024).await?;
+    // The info document is a few fields of JSON, and part of connecting.
+    let body = tokio::time::timeout(within, body_limited(response, &url, 64 * 1024))
+        .await
+        .map_err(|_| timed_out("the SockJS info", &url, within))??;
     serde_json::from_slice(&body).map_err(|e| {
         Error::server(format!(
             "{} did not answer SockJS info JSON ({e}); is it a SockJS endpoint?",
