@@ -455,6 +455,20 @@ const ANSWERS: &[Row] = &[
         &["--max-message-size", "1M"],
         Expect { code: 4, ..E },
     ),
+    // An Engine.IO polling answer is read only up to what its messages may
+    // take (it used to be read whole, however large).
+    row(
+        "16 oversized polling answer",
+        Only(&["socketio"]),
+        Scripts(engineio_oversized),
+        "sub",
+        &["--max-message-size", "1M"],
+        Expect {
+            code: 4,
+            stderr_has: &["larger than --max-message-size"],
+            ..E
+        },
+    ),
 ];
 
 const RAW: &[&str] = &["-o", "raw"];
@@ -852,6 +866,16 @@ fn sse_then_freeze() -> Vec<Script> {
 
 fn oversized() -> Vec<Script> {
     vec![vec![Step::Status(200, "text/plain", vec![b'a'; 8 << 20])]]
+}
+
+/// An Engine.IO handshake that also brings the Socket.IO connect answer,
+/// then 8 MB answers to whatever comes next.
+fn engineio_oversized() -> Vec<Script> {
+    let open = "0{\"sid\":\"s\",\"upgrades\":[],\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}\u{1e}40{\"sid\":\"x\"}";
+    vec![
+        vec![Step::Status(200, "text/plain", open.as_bytes().to_vec())],
+        vec![Step::Status(200, "text/plain", vec![b'4'; 8 << 20])],
+    ]
 }
 
 fn ws_close_normally() -> Vec<Script> {

@@ -311,7 +311,8 @@ impl EngineIo {
                 verbose!("the server offers no websocket upgrade; staying on polling");
             }
         }
-        let polling = Polling::start(http, session_url.clone(), &handshake, early);
+        let max_body = super::http::batch_limit(opts.max_message_size);
+        let polling = Polling::start(http, session_url.clone(), &handshake, early, max_body);
         Ok(EngineIo {
             transport_name: polling_name(base),
             io: Io::Polling(polling),
@@ -653,6 +654,7 @@ impl Polling {
         url: Url,
         handshake: &Handshake,
         early: VecDeque<Packet>,
+        max_body: usize,
     ) -> Polling {
         let (in_tx, incoming) = mpsc::channel(64);
         let (outgoing, out_rx) = mpsc::channel(OUTGOING_QUEUE);
@@ -661,6 +663,7 @@ impl Polling {
             http.clone(),
             url.clone(),
             handshake.clone(),
+            max_body,
             in_tx,
             outgoing.clone(),
         ));
@@ -706,11 +709,13 @@ impl Polling {
     }
 }
 
-/// Hold one GET at a time; answer pings; hand the rest to the session.
+/// Hold one GET at a time (its body at most `max_body` bytes); answer
+/// pings; hand the rest to the session.
 async fn read_loop(
     http: reqwest::Client,
     url: Url,
     handshake: Handshake,
+    max_body: usize,
     to_session: mpsc::Sender<Result<Vec<Packet>>>,
     to_server: mpsc::Sender<Outgoing>,
 ) {
@@ -732,11 +737,7 @@ async fn read_loop(
             if !response.status().is_success() {
                 return Err(http_failure(&shown, "a polling GET", response).await);
             }
-            match response.bytes().await {
-                Ok(body) => Ok(body),
-                Err(e) if e.is_timeout() => Err(dead(&shown, &handshake)),
-                Err(e) => Err(request_error(&url, e)),
-            }
+            body_limited(response, &url, max_body).await
         }
         .await;
         let body = match result {

@@ -183,6 +183,14 @@ pub async fn body_excerpt(mut response: reqwest::Response) -> String {
     }
 }
 
+/// The most a body holding several messages (a long-poll batch, an
+/// Engine.IO polling payload) may take: six times the per-message limit
+/// (escaping and base64 grow a message) and a megabyte of framing. Each
+/// message in it is checked against the limit itself.
+pub fn batch_limit(max_message_size: usize) -> usize {
+    max_message_size.saturating_mul(6).saturating_add(1 << 20)
+}
+
 /// A whole response body, refused (exit 4) past `max` bytes: a server's
 /// answer never costs more memory than `--max-message-size`.
 pub async fn body_limited(mut response: reqwest::Response, url: &Url, max: usize) -> Result<Bytes> {
@@ -191,10 +199,17 @@ pub async fn body_limited(mut response: reqwest::Response, url: &Url, max: usize
     }
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| {
-        Error::connect(format!(
-            "the answer from {} was cut short: {e}",
-            redact_url(url)
-        ))
+        if e.is_timeout() {
+            Error::connect(format!(
+                "timed out reading the answer from {}",
+                redact_url(url)
+            ))
+        } else {
+            Error::connect(format!(
+                "the answer from {} was cut short: {e}",
+                redact_url(url)
+            ))
+        }
     })? {
         if body.len() + chunk.len() > max {
             return Err(too_large(url, max));

@@ -174,9 +174,7 @@ impl PollLink {
         // several messages (each checked below), JSON-escaped.
         let batch = headers.contains_key("x-pubcat-batch");
         let limit = if batch {
-            self.max_message_size
-                .saturating_mul(6)
-                .saturating_add(1 << 20)
+            super::http::batch_limit(self.max_message_size)
         } else {
             self.max_message_size
         };
