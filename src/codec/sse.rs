@@ -610,24 +610,6 @@ impl Parser {
         self.id_buffer = id.map(Text::from);
         self.id_pending = false;
     }
-
-    /// Forget the partial state of a connection that ended; the last event
-    /// ID stays, as the spec keeps it across reconnects, but an `id:` of an
-    /// event that never completed is dropped with the event.
-    pub fn reset_connection(&mut self) {
-        if self.id_pending {
-            self.id_buffer = self.last_id.take();
-            self.id_pending = false;
-        }
-        self.set_chunk(Bytes::new());
-        self.line.clear();
-        self.data = Data::None;
-        self.event = None;
-        self.started = false;
-        self.skip_lf = false;
-        self.discard = false;
-        self.skip_line = false;
-    }
 }
 
 enum Field {
@@ -864,19 +846,6 @@ mod tests {
             b"id: 0123456789abcdefXYZ\ndata: a\n\ndata: b\n\n",
             "b",
             true,
-        );
-    }
-
-    #[test]
-    fn reset_keeps_the_last_id() {
-        let mut p = Parser::new();
-        p.feed(b"id: 5\ndata: a\n\nid: 6\ndata: partial");
-        assert_eq!(p.last_event_id(), Some("5"), "event 6 was not dispatched");
-        p.reset_connection();
-        assert_eq!(p.last_event_id(), Some("5"));
-        assert_eq!(
-            p.feed(b"\xEF\xBB\xBFdata: b\n\n"),
-            [ev("message", "b", Some("5"))]
         );
     }
 
