@@ -24,6 +24,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
+use crate::codec::meta;
 use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, SocketIoLink};
 use crate::dialect::stomp::{self, Read, StompLink};
@@ -80,6 +81,9 @@ pub struct Connection {
 enum Link {
     /// Raw messages over a WebSocket or SockJS.
     Duplex(Box<Duplex>),
+    /// Raw WebSocket messages, each with its id in a `ws+meta.nchan`
+    /// header block.
+    Meta(Box<Duplex>, Ids),
     Sse(Box<SseLink>),
     Poll(Box<PollLink>),
     Stomp(Box<StompLink>),
@@ -93,6 +97,18 @@ enum Link {
         /// How long an answer's headers may take.
         within: Duration,
     },
+}
+
+/// What a `ws+meta.nchan` server said about its ids.
+struct Ids {
+    /// Where the stream started, when the server said (`pubcat serve`'s
+    /// `X-Pubcat-Cursor` on the `101`, sent when it has nothing to replay):
+    /// the cursor until a message comes with its own id.
+    start: Option<String>,
+    /// The server said its ids are consecutive (`X-Pubcat-Ids: sequence`).
+    sequence: bool,
+    /// A message has come: its id is the cursor now.
+    seen: bool,
 }
 
 /// Keep-alive pings on links that have them: one is sent when `at` comes,
@@ -143,6 +159,7 @@ impl Session {
             (dialect, Transport::Ws | Transport::Sockjs) => {
                 let subprotocols: &[&str] = match dialect {
                     Dialect::Stomp(_) => &stomp::SUBPROTOCOLS,
+                    Dialect::RawWithIds => &[meta::SUBPROTOCOL],
                     _ => &[],
                 };
                 let duplex =
@@ -158,6 +175,17 @@ impl Session {
                         )
                         .await?,
                     )),
+                    Dialect::RawWithIds
+                        if duplex.answer_header("sec-websocket-protocol")
+                            == Some(meta::SUBPROTOCOL) =>
+                    {
+                        let ids = Ids {
+                            start: duplex.answer_header("x-pubcat-cursor").map(String::from),
+                            sequence: duplex.answer_header("x-pubcat-ids") == Some("sequence"),
+                            seen: false,
+                        };
+                        Link::Meta(Box::new(duplex), ids)
+                    }
                     _ => Link::Duplex(Box::new(duplex)),
                 }
             }
@@ -173,7 +201,7 @@ impl Session {
                 within: opts.connect_timeout,
             },
         };
-        let pings = matches!(link, Link::Duplex(_) | Link::Stomp(_));
+        let pings = matches!(link, Link::Duplex(_) | Link::Meta(..) | Link::Stomp(_));
         let every = opts.ping_interval;
         Ok(Session {
             link,
@@ -202,13 +230,14 @@ impl Session {
     }
 
     /// Where a new session should resume after this one, when the link
-    /// keeps a cursor of its own (SSE's last event ID, long-poll's Etag):
-    /// it can be ahead of the last message's id, as a server may move it
-    /// without sending a message.
+    /// keeps a cursor of its own (SSE's last event ID, long-poll's Etag,
+    /// where a `ws+meta.nchan` stream started): it can be ahead of the last
+    /// message's id, as a server may move it without sending a message.
     pub fn cursor(&self) -> Option<String> {
         match &self.link {
             Link::Sse(sse) => sse.cursor().map(str::to_string),
             Link::Poll(poll) => poll.cursor(),
+            Link::Meta(_, ids) if !ids.seen => ids.start.clone(),
             _ => None,
         }
     }
@@ -219,6 +248,7 @@ impl Session {
         match &self.link {
             Link::Sse(sse) => Some(sse.sequence_ids()),
             Link::Poll(poll) => poll.sequence_ids(),
+            Link::Meta(_, ids) => Some(ids.sequence),
             _ => None,
         }
     }
@@ -309,7 +339,7 @@ impl Session {
     async fn keep_alive(&mut self) -> Result<()> {
         let heard = match &mut self.link {
             Link::Stomp(stomp) => stomp.take_heard(),
-            Link::Duplex(duplex) => duplex.take_heard(),
+            Link::Duplex(duplex) | Link::Meta(duplex, _) => duplex.take_heard(),
             _ => false,
         };
         let Some(k) = &mut self.keepalive else {
@@ -324,7 +354,7 @@ impl Session {
         k.at.as_mut().reset(Instant::now() + k.every);
         k.awaiting = match &mut self.link {
             Link::Stomp(stomp) => stomp.ping().await?,
-            Link::Duplex(duplex) => duplex.ping().await?,
+            Link::Duplex(duplex) | Link::Meta(duplex, _) => duplex.ping().await?,
             _ => false,
         };
         if !k.awaiting {
@@ -365,6 +395,14 @@ impl Session {
                         .map(|received| fill(&mut self.current, received)),
                 )
             }
+            Link::Meta(duplex, ids) => {
+                release_body(&mut self.current);
+                Some(
+                    duplex
+                        .next_ready()?
+                        .and_then(|received| fill_meta(&mut self.current, received, ids)),
+                )
+            }
             // Only what an answer already brought: a request started here
             // and dropped unfinished would cost its connection (hyper
             // cannot reuse one with a request cut off), one per message.
@@ -402,7 +440,9 @@ impl Session {
     pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<bool> {
         let as_binary = binary || !is_text(&body);
         match &mut self.link {
-            Link::Duplex(duplex) => duplex.feed(data(body, as_binary)).await?,
+            Link::Duplex(duplex) | Link::Meta(duplex, _) => {
+                duplex.feed(data(body, as_binary)).await?
+            }
             Link::Post {
                 client,
                 url,
@@ -470,7 +510,7 @@ impl Session {
 
     pub async fn flush(&mut self) -> Result<()> {
         match &mut self.link {
-            Link::Duplex(duplex) => duplex.flush().await,
+            Link::Duplex(duplex) | Link::Meta(duplex, _) => duplex.flush().await,
             Link::Stomp(stomp) => stomp.flush().await,
             Link::SocketIo(sio) => sio.flush().await,
             _ => Ok(()),
@@ -514,7 +554,7 @@ impl Session {
             }
             None => {}
         }
-        let Link::Duplex(duplex) = &mut self.link else {
+        let (Link::Duplex(duplex) | Link::Meta(duplex, _)) = &mut self.link else {
             return Ok(true);
         };
         if let Err(e) = duplex.start_close().await {
@@ -577,6 +617,11 @@ async fn read(link: &mut Link, m: &mut Message, draining: bool) -> Result<Got> {
             let received = duplex.next().await?;
             stamp(m, draining);
             fill(m, received)
+        }
+        Link::Meta(duplex, ids) => {
+            let received = duplex.next().await?;
+            stamp(m, draining);
+            fill_meta(m, received, ids)?
         }
         Link::Sse(sse) => {
             let more = sse.next(&mut sse_slots(m)).await?;
@@ -692,6 +737,31 @@ fn fill(m: &mut Message, received: Received) -> Got {
         Received::Closed { reason, clean } => return Got::Closed { reason, clean },
     }
     Got::Message
+}
+
+/// Put a `ws+meta.nchan` frame's message into the session's message: the
+/// id and content type from its header block, the rest as the body.
+fn fill_meta(m: &mut Message, received: Received, ids: &mut Ids) -> Result<Got> {
+    let (frame, binary) = match received {
+        Received::Text(text) => (Bytes::from(text), false),
+        Received::Binary(body) => (body, true),
+        Received::Closed { reason, clean } => return Ok(Got::Closed { reason, clean }),
+    };
+    let parsed = meta::parse(&frame).map_err(|e| {
+        Error::server(format!(
+            "the server broke the {} subprotocol it chose: {e}",
+            meta::SUBPROTOCOL
+        ))
+    })?;
+    m.id = parsed.id.map(Into::into);
+    m.headers.clear();
+    if let Some(ct) = parsed.content_type {
+        m.headers.push(("content-type".into(), ct.into()));
+    }
+    m.body = frame.slice(parsed.body..).into();
+    m.binary = binary;
+    ids.seen = true;
+    Ok(Got::Message)
 }
 
 /// Put a long-poll answer's message into the session's message.

@@ -255,17 +255,18 @@ fn tail_follows_a_stomp_topic_across_a_broker_restart() {
 
 /// The issue-16 promise: `tail` through a connection cut every 150-600 ms,
 /// from its very first connection and without `--since`, prints every
-/// message published meanwhile exactly once, in order, over SSE and
-/// long-poll (see `common::tail_through_cuts`). `pubcat serve` told it its
-/// cursor when the stream opened (an `id:`-only block, a `304` with an
-/// `Etag`), so even a first connection cut before any message loses
-/// nothing. PUBCAT_SOAK_MESSAGES and PUBCAT_SOAK_RUNS make it a soak
+/// message published meanwhile exactly once, in order, over SSE,
+/// long-poll and WebSocket (see `common::tail_through_cuts`). `pubcat
+/// serve` told it its cursor when the stream opened (an `id:`-only block, a
+/// `304` with an `Etag`, `X-Pubcat-Cursor` on the `101` of a
+/// `ws+meta.nchan` stream), so even a first connection cut before any
+/// message loses nothing. PUBCAT_SOAK_MESSAGES and PUBCAT_SOAK_RUNS make it a soak
 /// (2000 and 10 for the issue's figures).
 #[test]
 fn tail_through_connections_cut_every_few_hundred_ms_from_the_first_loses_nothing() {
     let (n, runs) = common::soak_size(300, 1);
     for run in 0..runs {
-        for (i, transport) in ["sse", "poll"].into_iter().enumerate() {
+        for (i, transport) in ["sse", "poll", "ws"].into_iter().enumerate() {
             let broker = Broker::start_with(&["--history", "10000"]);
             let topic = format!("cut{transport}");
             let soak = common::tail_through_cuts(
@@ -274,7 +275,7 @@ fn tail_through_connections_cut_every_few_hundred_ms_from_the_first_loses_nothin
                 &broker.url(&topic),
                 transport,
                 n,
-                0x5eed + (run * 2 + i) as u64,
+                0x5eed + (run * 3 + i) as u64,
             );
             soak.assert_complete(n);
         }

@@ -2,6 +2,7 @@
 
 pub mod engineio;
 pub mod lf;
+pub mod meta;
 pub mod socketio;
 pub mod sockjs;
 pub mod sse;

@@ -36,6 +36,9 @@ pub struct Wants {
     pub emit: Option<String>,
     /// The Content-Type of what a publisher sends (HTTP POST, STOMP SEND).
     pub content_type: Option<String>,
+    /// Message ids to resume from, where a raw WebSocket server can send
+    /// them (`tail`).
+    pub ids: bool,
 }
 
 impl Wants {
@@ -82,7 +85,11 @@ pub fn connection_to(
         );
     }
     let mut headers = parse_headers(&global.headers)?;
-    let mut dialect = Dialect::Raw;
+    let mut dialect = if wants.ids && endpoint.transport == Transport::Ws {
+        Dialect::RawWithIds
+    } else {
+        Dialect::Raw
+    };
     if endpoint.protocol == Protocol::Stomp {
         if conn.topic.is_empty() {
             return Err(Error::usage(

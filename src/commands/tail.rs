@@ -23,7 +23,10 @@ use crate::{status, verbose, warn};
 const BURST: usize = 4096;
 
 pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> Result<Outcome> {
-    let wants = super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub);
+    let wants = super::Wants {
+        ids: true,
+        ..super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub)
+    };
     let mut connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
     let mut retry = Retry::new(Backoff {
         min: args.backoff_min,

@@ -13,6 +13,10 @@ pub enum Dialect {
     /// Each transport message is one message.
     #[default]
     Raw,
+    /// Raw messages with ids where the WebSocket server speaks Nchan's
+    /// `ws+meta.nchan` subprotocol (`pubcat serve` does): what a resuming
+    /// `tail` needs. Raw where it does not.
+    RawWithIds,
     Stomp(stomp::StompOptions),
     SocketIo(socketio::SocketIoOptions),
 }

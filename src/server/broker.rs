@@ -555,6 +555,11 @@ impl Subscription {
         self.backlog.head
     }
 
+    /// There is history to replay (before [`Subscription::take_backlog`]).
+    pub fn has_backlog(&self) -> bool {
+        !self.backlog.messages.is_empty()
+    }
+
     /// The replayed history, oldest first; deliver it before any live
     /// message. Empty on the second call.
     pub fn take_backlog(&mut self) -> Vec<Arc<Stored>> {

@@ -45,8 +45,8 @@ use super::{App, OpenGuard};
 /// Silence after which an SSE stream gets a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How ids are made, for clients that check for gaps.
-const IDS: header::HeaderName = header::HeaderName::from_static("x-pubcat-ids");
-const SEQUENCE: HeaderValue = HeaderValue::from_static("sequence");
+pub(super) const IDS: header::HeaderName = header::HeaderName::from_static("x-pubcat-ids");
+pub(super) const SEQUENCE: HeaderValue = HeaderValue::from_static("sequence");
 /// Most messages in one long-poll answer.
 const POLL_BATCH: usize = 1000;
 /// Most message bytes in one long-poll answer (one message at least): a

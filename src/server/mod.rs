@@ -460,6 +460,9 @@ async fn socket(app: &App, on_upgrade: hyper::upgrade::OnUpgrade, who: &str) -> 
     )
 }
 
+/// Where a `ws+meta.nchan` stream starts, on the `101`.
+const CURSOR: header::HeaderName = header::HeaderName::from_static("x-pubcat-cursor");
+
 /// Validate the handshake, subscribe, answer 101 and hand the socket to a
 /// task once hyper has switched protocols.
 fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Response {
@@ -469,16 +472,26 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
     };
     let Handshake {
         on_upgrade,
-        response,
-    } = match handshake(&mut req, &[]) {
+        mut response,
+    } = match handshake(&mut req, &[crate::codec::meta::SUBPROTOCOL]) {
         Ok(h) => h,
         Err(refusal) => return *refusal,
     };
+    let meta = response
+        .headers()
+        .contains_key(header::SEC_WEBSOCKET_PROTOCOL);
 
     // Subscribe and count the connection before answering: a client whose
     // handshake completed misses nothing, and `run` waits for this socket.
     let sub = app.0.broker.subscribe(&topic, since);
     let gap = sub.gap();
+    if meta {
+        let headers = response.headers_mut();
+        headers.insert(http_sub::IDS, http_sub::SEQUENCE);
+        if !sub.has_backlog() {
+            headers.insert(CURSOR, HeaderValue::from(sub.head()));
+        }
+    }
     let open = OpenGuard::new(&app.0.open);
     let path = format!("/{topic}");
     tokio::spawn(async move {
@@ -504,6 +517,7 @@ fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Respo
             since,
             shutdown: app.0.shutdown.clone(),
             quiet: app.0.cfg.quiet,
+            meta,
         };
         let mut stats = ws::ConnStats::default();
         tokio::select! {

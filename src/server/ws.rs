@@ -14,6 +14,12 @@
 //! | server shutting down | 1001 `server shutting down` |
 //! | incoming message over the size limit | 1009 |
 //! | protocol error | 1002 |
+//!
+//! A client that offers Nchan's `ws+meta.nchan` subprotocol gets each
+//! message behind an `id: N` header block (`crate::codec::meta`), and the
+//! `101` says `X-Pubcat-Ids: sequence` and, when there is nothing to
+//! replay, `X-Pubcat-Cursor: HEAD` (the topic's last id): what a `tail` cut
+//! before its first message resumes from.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +69,8 @@ pub(crate) struct Conn {
     pub since: Option<u64>,
     /// Flips to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The client chose `ws+meta.nchan`: each message goes with its id.
+    pub meta: bool,
     pub quiet: bool,
 }
 
@@ -99,6 +107,7 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
             &mut conn.shutdown,
             &mut stats.messages_out,
             &mut last_sent,
+            conn.meta,
         );
         // Publishing is cancel-safe (see `Topic::publish`), so dropping the
         // reader mid-publish when the writer ends loses nothing.
@@ -201,6 +210,7 @@ async fn write_loop(
     shutdown: &mut watch::Receiver<bool>,
     count: &mut u64,
     last_sent: &mut u64,
+    meta: bool,
 ) -> WriteEnd {
     // The backlog is the first batch.
     let mut batch = sub.take_backlog();
@@ -209,7 +219,7 @@ async fn write_loop(
             // Race the writes against the broker dropping us and shutdown:
             // a client that stopped reading blocks `flush` for ever.
             tokio::select! {
-                r = write_batch(sink, &batch, count, last_sent) => {
+                r = write_batch(sink, &batch, count, last_sent, meta) => {
                     if let Err(e) = r {
                         return WriteEnd::Error(e);
                     }
@@ -239,9 +249,11 @@ async fn write_batch(
     batch: &[Arc<Stored>],
     count: &mut u64,
     last_sent: &mut u64,
+    meta: bool,
 ) -> Result<(), WsError> {
     for m in batch {
-        sink.feed(to_frame(m)).await?;
+        sink.feed(if meta { with_id(m) } else { to_frame(m) })
+            .await?;
         *count += 1;
         *last_sent = m.id;
     }
@@ -253,6 +265,28 @@ fn to_frame(m: &Stored) -> Message {
     match &m.payload {
         Payload::Text(t) => Message::Text(t.clone()),
         Payload::Binary(b) => Message::Binary(b.clone()),
+    }
+}
+
+/// The message behind its `ws+meta.nchan` header block, in a frame of its
+/// own type (a text body stays text: the block is ASCII).
+fn with_id(m: &Stored) -> Message {
+    let content_type = m
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.as_str());
+    let mut frame = crate::codec::meta::header(m.id, content_type);
+    match &m.payload {
+        Payload::Text(text) => {
+            frame.push_str(text.as_str());
+            Message::Text(frame.into())
+        }
+        Payload::Binary(body) => {
+            let mut frame = frame.into_bytes();
+            frame.extend_from_slice(body);
+            Message::Binary(frame.into())
+        }
     }
 }
 

@@ -67,13 +67,21 @@ impl Duplex {
     ) -> Result<Duplex> {
         match transport {
             Transport::Ws => {
-                let socket = ws::connect_offering(url, opts, subprotocols).await?;
-                Ok(Duplex::Ws(WsLink::new(socket, url)))
+                let (socket, answer) = ws::connect_offering(url, opts, subprotocols).await?;
+                Ok(Duplex::Ws(WsLink::answered(socket, url, answer)))
             }
             Transport::Sockjs => Ok(Duplex::SockJs(Box::new(SockJs::connect(url, opts).await?))),
             other => Err(Error::usage(format!(
                 "{other:?} is not a two-way message transport: use ws or sockjs"
             ))),
+        }
+    }
+
+    /// A header of the WebSocket server's `101` (SockJS has none to read).
+    pub fn answer_header(&self, name: &str) -> Option<&str> {
+        match self {
+            Duplex::Ws(ws) => ws.answer_header(name),
+            Duplex::SockJs(_) => None,
         }
     }
 

@@ -19,9 +19,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Error as WsError, Message};
 use url::Url;
 
@@ -55,6 +55,9 @@ pub struct WsLink {
     heard: bool,
     /// Read while a write was blocked; `None` is the end of the stream.
     inbox: VecDeque<Option<std::result::Result<Message, WsError>>>,
+    /// The headers of the server's `101`, for what it said about the
+    /// connection (the subprotocol it chose, where its stream starts).
+    answer: Box<http::HeaderMap>,
 }
 
 /// Frames read into the inbox at the most before a blocked write stops
@@ -63,13 +66,24 @@ const INBOX_LIMIT: usize = 64 * 1024;
 
 impl WsLink {
     pub fn new(ws: Ws, url: &Url) -> WsLink {
+        WsLink::answered(ws, url, http::HeaderMap::new())
+    }
+
+    /// A link that keeps the headers of the server's `101`.
+    pub fn answered(ws: Ws, url: &Url, answer: http::HeaderMap) -> WsLink {
         WsLink {
             ws: Box::new(ws),
             url: url.clone(),
             closing: false,
             heard: false,
             inbox: VecDeque::new(),
+            answer: Box::new(answer),
         }
+    }
+
+    /// A header of the server's `101`, if it sent it (as text).
+    pub fn answer_header(&self, name: &str) -> Option<&str> {
+        self.answer.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The next message or close. Cancel-safe.
@@ -263,8 +277,44 @@ impl WsLink {
 
 /// Connect, do the opening handshake, and return the open socket.
 pub async fn connect(url: &Url, opts: &Options) -> Result<Ws> {
+    Ok(open(url, opts).await?.0)
+}
+
+/// [`connect`], also returning the headers of the server's `101`. The
+/// server must choose one of the `--subprotocol`s, if any were given.
+pub async fn open(url: &Url, opts: &Options) -> Result<(Ws, http::HeaderMap)> {
+    within_connect_timeout(
+        url,
+        opts,
+        connect_inner(url, opts, &opts.subprotocols, true),
+    )
+    .await
+}
+
+/// Connect offering a dialect's `protocols` (unless the user chose with
+/// `--subprotocol`). A server that picks none of them is answered all the
+/// same (RFC 6455 4.1 lets it), on the same connection: the caller reads
+/// the choice from the `101`'s headers.
+pub async fn connect_offering(
+    url: &Url,
+    opts: &Options,
+    protocols: &[&str],
+) -> Result<(Ws, http::HeaderMap)> {
+    if !opts.subprotocols.is_empty() || protocols.is_empty() {
+        return open(url, opts).await;
+    }
+    let offered: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();
+    within_connect_timeout(url, opts, connect_inner(url, opts, &offered, false)).await
+}
+
+/// TCP, TLS and the handshake, all within `--connect-timeout`.
+async fn within_connect_timeout(
+    url: &Url,
+    opts: &Options,
+    connecting: impl std::future::Future<Output = Result<(Ws, http::HeaderMap)>>,
+) -> Result<(Ws, http::HeaderMap)> {
     let started = Instant::now();
-    match tokio::time::timeout(opts.connect_timeout, connect_inner(url, opts)).await {
+    match tokio::time::timeout(opts.connect_timeout, connecting).await {
         Ok(result) => {
             if result.is_ok() {
                 verbose!(
@@ -282,31 +332,14 @@ pub async fn connect(url: &Url, opts: &Options) -> Result<Ws> {
     }
 }
 
-/// Connect offering a dialect's `protocols` (unless the user chose with
-/// `--subprotocol`). A server that picks none of them must still work, but
-/// tungstenite fails such a handshake, so then connect once more without
-/// offering any.
-pub async fn connect_offering(url: &Url, opts: &Options, protocols: &[&str]) -> Result<Ws> {
-    if !opts.subprotocols.is_empty() || protocols.is_empty() {
-        return connect(url, opts).await;
-    }
-    let mut offering = opts.clone();
-    offering.subprotocols = protocols.iter().map(|p| p.to_string()).collect();
-    match connect(url, &offering).await {
-        Err(e) if e.message.contains(NO_SUBPROTOCOL) => {
-            verbose!(
-                "the server picked none of {}; connecting again without offering them",
-                protocols.join(", ")
-            );
-            connect(url, opts).await
-        }
-        other => other,
-    }
-}
-
 const NO_SUBPROTOCOL: &str = "accepted none of the offered subprotocols";
 
-async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
+async fn connect_inner(
+    url: &Url,
+    opts: &Options,
+    offered: &[String],
+    required: bool,
+) -> Result<(Ws, http::HeaderMap)> {
     let host = url
         .host_str()
         .ok_or_else(|| Error::usage(format!("URL `{}` has no host", redact_url(url))))?;
@@ -342,7 +375,7 @@ async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
         Box::pin(tcp)
     };
 
-    let request = build_request(url, opts)?;
+    let request = build_request(url, opts, offered)?;
     verbose!("GET {} HTTP/1.1", request_target(url));
     for (name, value) in request.headers() {
         verbose!(
@@ -359,19 +392,158 @@ async fn connect_inner(url: &Url, opts: &Options) -> Result<Ws> {
     if let Some(size) = opts.ws_write_buffer {
         config = config.write_buffer_size(size);
     }
-    match tokio_tungstenite::client_async_with_config(request, io, Some(config)).await {
-        Ok((ws, response)) => {
-            verbose!("HTTP/1.1 {}", response.status());
-            for (name, value) in response.headers() {
-                verbose!(
-                    "  {name}: {}",
-                    redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
-                );
-            }
-            Ok(ws)
+    let shown = redact_url(url);
+    let (io, headers, tail) = handshake(io, request, offered, required, &shown).await?;
+    let ws = WebSocketStream::from_partially_read(io, tail, Role::Client, Some(config)).await;
+    Ok((ws, headers))
+}
+
+/// Most bytes of a `101`'s head: far more than any server sends.
+const MAX_ANSWER_HEAD: usize = 64 * 1024;
+
+/// The opening handshake (RFC 6455 4.1), done here rather than by
+/// tungstenite, which fails a handshake whose server picks none of the
+/// offered subprotocols: offering one (`ws+meta.nchan`, STOMP's versions)
+/// then cost a second connection to every server that does not speak it.
+/// Returns the stream, the `101`'s headers and what came after them.
+async fn handshake(
+    mut io: Pin<Box<dyn Io>>,
+    request: http::Request<()>,
+    offered: &[String],
+    required: bool,
+    shown: &str,
+) -> Result<(Pin<Box<dyn Io>>, http::HeaderMap, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (bytes, key) = tungstenite::handshake::client::generate_request(request).map_err(|e| {
+        Error::usage(format!(
+            "cannot build the WebSocket request to {shown}: {e}"
+        ))
+    })?;
+    let lost = |e: io::Error| {
+        Error::connect(format!(
+            "connection to {shown} failed during the handshake: {e}"
+        ))
+    };
+    io.write_all(&bytes).await.map_err(lost)?;
+    io.flush().await.map_err(lost)?;
+    let mut buf = Vec::with_capacity(1024);
+    let (status, headers, head_len) = loop {
+        let mut chunk = [0u8; 4096];
+        let n = io.read(&mut chunk).await.map_err(lost)?;
+        if n == 0 {
+            return Err(Error::connect(format!(
+                "{shown} closed the connection during the WebSocket handshake"
+            )));
         }
-        Err(e) => Err(handshake_error(url, e)),
+        buf.extend_from_slice(&chunk[..n]);
+        let mut slots = [httparse::EMPTY_HEADER; 100];
+        let mut answer = httparse::Response::new(&mut slots);
+        match answer.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let mut headers = http::HeaderMap::new();
+                for h in answer.headers.iter() {
+                    if let (Ok(name), Ok(value)) = (
+                        http::HeaderName::from_bytes(h.name.as_bytes()),
+                        HeaderValue::from_bytes(h.value),
+                    ) {
+                        headers.append(name, value);
+                    }
+                }
+                break (answer.code.unwrap_or(0), headers, len);
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_ANSWER_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(Error::server(format!(
+                    "{shown} answered the WebSocket handshake with more than {} KiB of headers",
+                    MAX_ANSWER_HEAD / 1024
+                )));
+            }
+            Err(e) => {
+                return Err(Error::server(format!(
+                    "{shown} did not answer the WebSocket handshake in HTTP: {e}"
+                )));
+            }
+        }
+    };
+    let tail = buf.split_off(head_len);
+    verbose!("HTTP/1.1 {status}");
+    for (name, value) in &headers {
+        verbose!(
+            "  {name}: {}",
+            redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
+        );
     }
+    if status != 101 {
+        return Err(refused_with_status(shown, status, &tail));
+    }
+    let header_has = |name: http::header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let failed = |why: &str| {
+        Err(Error::server(format!(
+            "WebSocket handshake with {shown} failed: {why}"
+        )))
+    };
+    if !header_has(http::header::UPGRADE, "websocket") {
+        return failed("the 101 has no `Upgrade: websocket`");
+    }
+    if !header_has(http::header::CONNECTION, "upgrade") {
+        return failed("the 101 has no `Connection: Upgrade`");
+    }
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    if headers
+        .get(http::header::SEC_WEBSOCKET_ACCEPT)
+        .map(HeaderValue::as_bytes)
+        != Some(accept.as_bytes())
+    {
+        return failed("its Sec-WebSocket-Accept does not match our key");
+    }
+    match headers
+        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        Some(chosen) if !offered.iter().any(|p| p == chosen) => {
+            return failed(&format!(
+                "it chose the subprotocol `{chosen}`, which was not offered"
+            ));
+        }
+        None if required && !offered.is_empty() => {
+            return Err(Error::server(format!(
+                "{shown} {NO_SUBPROTOCOL} (drop --subprotocol, or check its name)"
+            )));
+        }
+        _ => {}
+    }
+    Ok((io, headers, tail))
+}
+
+/// A handshake answered with a status other than 101; `after` is what came
+/// after its head (the start of its body).
+fn refused_with_status(shown: &str, status: u16, after: &[u8]) -> Error {
+    let body = String::from_utf8_lossy(&after[..after.len().min(200)])
+        .trim()
+        .replace(char::is_control, " ");
+    let hint = match status {
+        401 | 403 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
+        404 => " (check the path)",
+        426 => " (the server wants another protocol version)",
+        _ => "",
+    };
+    let body = if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    };
+    let status_line = http::StatusCode::from_u16(status)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| status.to_string());
+    Error::http_status(
+        status,
+        format!("{shown} refused the WebSocket handshake with HTTP {status_line}{body}{hint}"),
+    )
 }
 
 async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream> {
@@ -407,7 +579,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream> {
     })
 }
 
-fn build_request(url: &Url, opts: &Options) -> Result<http::Request<()>> {
+fn build_request(url: &Url, opts: &Options, offered: &[String]) -> Result<http::Request<()>> {
     // Credentials in the URL become Basic auth; they never go on the wire in
     // the request target or the Host header.
     let mut target = url.clone();
@@ -428,8 +600,8 @@ fn build_request(url: &Url, opts: &Options) -> Result<http::Request<()>> {
             .map_err(|_| Error::usage("the URL's user name or password is not valid"))?;
         headers.insert(http::header::AUTHORIZATION, value);
     }
-    if !opts.subprotocols.is_empty() {
-        let value = HeaderValue::from_str(&opts.subprotocols.join(", "))
+    if !offered.is_empty() {
+        let value = HeaderValue::from_str(&offered.join(", "))
             .map_err(|_| Error::usage("a --subprotocol name is not valid"))?;
         headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
     }
@@ -458,53 +630,6 @@ fn percent_decode(s: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-fn handshake_error(url: &Url, err: WsError) -> Error {
-    let shown = redact_url(url);
-    match err {
-        WsError::Http(response) => {
-            let status = response.status();
-            let body = response
-                .body()
-                .as_deref()
-                .map(|b| {
-                    String::from_utf8_lossy(&b[..b.len().min(200)])
-                        .trim()
-                        .replace(char::is_control, " ")
-                })
-                .unwrap_or_default();
-            let hint = match status.as_u16() {
-                401 | 403 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
-                404 => " (check the path)",
-                426 => " (the server wants another protocol version)",
-                _ => "",
-            };
-            let body = if body.is_empty() {
-                String::new()
-            } else {
-                format!(": {body}")
-            };
-            Error::http_status(
-                status.as_u16(),
-                format!("{shown} refused the WebSocket handshake with HTTP {status}{body}{hint}"),
-            )
-        }
-        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
-            SubProtocolError::NoSubProtocol,
-        )) => Error::server(format!(
-            "{shown} {NO_SUBPROTOCOL} (drop --subprotocol, or check its name)"
-        )),
-        WsError::Protocol(p) => {
-            Error::server(format!("WebSocket handshake with {shown} failed: {p}"))
-        }
-        WsError::Io(e) => Error::connect(format!(
-            "connection to {shown} failed during the handshake: {e}"
-        )),
-        WsError::Tls(e) => Error::connect(format!("TLS with {shown} failed: {e}")),
-        WsError::Url(e) => Error::usage(format!("invalid URL `{shown}`: {e}")),
-        other => Error::connect(format!("WebSocket handshake with {shown} failed: {other}")),
-    }
 }
 
 /// Describe a close frame for humans: `1000 normal`, `1011 internal error: why`.
