@@ -253,6 +253,19 @@ impl Session {
         }
     }
 
+    /// The server's run, where it names it (`X-Pubcat-Epoch`): a cursor
+    /// goes back with the run it came from.
+    pub fn epoch(&self) -> Option<String> {
+        match &self.link {
+            Link::Sse(sse) => sse.epoch().map(String::from),
+            Link::Poll(poll) => poll.epoch(),
+            Link::Meta(duplex, _) => duplex
+                .answer_header(crate::transport::http::EPOCH)
+                .map(String::from),
+            _ => None,
+        }
+    }
+
     /// How long the server asked clients to wait before reconnecting (SSE
     /// `retry:`).
     pub fn retry_hint(&self) -> Option<Duration> {

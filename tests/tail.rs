@@ -20,6 +20,26 @@ fn spawn_tail(url: &str, extra: &[&str]) -> Child {
         .expect("spawn tail")
 }
 
+/// Each line of `out` as it comes, read on a thread of its own.
+fn line_channel(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The next `n` lines, fewer if they do not all come within 10 s each.
+fn next_lines(rx: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<String> {
+    (0..n)
+        .map_while(|_| rx.recv_timeout(Duration::from_secs(10)).ok())
+        .collect()
+}
+
 fn publish(broker: &Broker, topic: &str, lines: &str) {
     let mut child = pubcat()
         .args(["pub", &broker.url(topic)])
@@ -166,26 +186,16 @@ fn a_restarted_broker_is_followed_with_a_warning_not_skipped() {
     let addr = broker.addr;
     let mut tail = spawn_tail(&format!("http://{addr}/restart"), &[]);
     let err = collect(tail.stderr.take().unwrap());
-    let mut out = BufReader::new(tail.stdout.take().unwrap());
+    let out = line_channel(tail.stdout.take().unwrap());
     broker.wait_for_subscribers("restart", 1);
     publish(&broker, "restart", "a\nb\nc\n");
-    let mut lines = Vec::new();
-    let read = |out: &mut BufReader<_>| {
-        let mut l = String::new();
-        out.read_line(&mut l).unwrap();
-        l.trim_end().to_string()
-    };
-    for _ in 0..3 {
-        lines.push(read(&mut out));
-    }
+    let mut lines = next_lines(&out, 3);
     drop(broker);
     // The new broker numbers from 1 again; tail's cursor (3) is ahead of it.
     let broker = Broker::start_at(&addr.to_string(), &[]);
     broker.wait_for_subscribers("restart", 1);
     publish(&broker, "restart", "d\ne\n");
-    for _ in 0..2 {
-        lines.push(read(&mut out));
-    }
+    lines.extend(next_lines(&out, 2));
     // SAFETY: kill(2) on our own child's pid has no memory effects.
     unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
     let code = wait_with_timeout(&mut tail, Duration::from_secs(30)).code();
@@ -199,6 +209,52 @@ fn a_restarted_broker_is_followed_with_a_warning_not_skipped() {
         "{stderr}"
     );
     assert!(stderr.contains("went back from 3 to 1"), "{stderr}");
+}
+
+/// A broker restarted while tail was away, whose new run has already
+/// numbered past tail's cursor (3) by the time tail is back: its ids 1..4
+/// are new messages, not ones tail has seen. The broker names its run
+/// (`X-Pubcat-Epoch`) and tail sends back the run its cursor came from, so
+/// the new run replays them all (tail used to print only id 4 and skip
+/// the rest without a word). Over SSE, long-poll and WebSocket.
+#[test]
+fn a_restarted_broker_that_passed_the_cursor_replays_its_own_messages() {
+    for transport in ["sse", "poll", "ws"] {
+        let broker = Broker::start();
+        let addr = broker.addr;
+        let (proxy, gate) = common::gated_proxy(addr);
+        let topic = format!("epoch{transport}");
+        let mut tail = spawn_tail(
+            &format!("http://{proxy}/{topic}"),
+            &["--transport", transport, "--backoff-max", "200ms"],
+        );
+        let err = collect(tail.stderr.take().unwrap());
+        let out = line_channel(tail.stdout.take().unwrap());
+        broker.wait_for_subscribers(&topic, 1);
+        publish(&broker, &topic, "a\nb\nc\n");
+        let mut lines = next_lines(&out, 3);
+        gate.store(false, std::sync::atomic::Ordering::SeqCst);
+        drop(broker);
+        let broker = Broker::start_at(&addr.to_string(), &[]);
+        publish(&broker, &topic, "d\ne\nf\ng\n");
+        gate.store(true, std::sync::atomic::Ordering::SeqCst);
+        lines.extend(next_lines(&out, 4));
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
+        let code = wait_with_timeout(&mut tail, Duration::from_secs(30)).code();
+        let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+        assert_eq!(
+            (lines, code),
+            (
+                ["a", "b", "c", "d", "e", "f", "g"]
+                    .map(String::from)
+                    .to_vec(),
+                Some(130)
+            ),
+            "{transport}: {stderr}"
+        );
+        assert!(stderr.contains("went back from 3 to 1"), "{stderr}");
+    }
 }
 
 /// `tail` on a STOMP topic of the embedded broker: messages published over

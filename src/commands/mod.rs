@@ -150,6 +150,7 @@ pub fn connection_to(
         content_type: wants.content_type,
         poll_timeout: conn.poll_timeout,
         resume_from: None,
+        resume_epoch: None,
         ping_interval: conn.ping_interval,
         dead_after: conn.dead_after,
         ws_read_buffer: (role == Role::Publish).then_some(PUBLISH_READ_BUFFER),

@@ -45,6 +45,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         gap_check: args.gap_check,
         sequence: false,
         reconnected: None,
+        epoch: None,
     };
     if let Some(id) = &tail.last_id {
         verbose!("starting after id {id}");
@@ -52,6 +53,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
 
     loop {
         connection.transport.resume_from = tail.last_id.as_deref().map(String::from);
+        connection.transport.resume_epoch = tail.epoch.clone();
         // `-n` asks for history only until a message (and its id) is seen.
         let last = args
             .last
@@ -84,6 +86,9 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                     && let Some(cursor) = session.cursor()
                 {
                     tail.last_id = Some(Text::from(cursor.as_str()));
+                }
+                if let Some(epoch) = session.epoch() {
+                    tail.epoch = Some(epoch);
                 }
                 match stop {
                     Stop::Interrupted => {
@@ -168,6 +173,10 @@ struct Tail {
     /// The failed attempts before this session, to report with its first
     /// message.
     reconnected: Option<u32>,
+    /// The server run the cursor came from, where the server names it
+    /// (`pubcat serve` does): a restarted broker then replays its own
+    /// messages instead of skipping those numbered up to the old cursor.
+    epoch: Option<String>,
 }
 
 impl Tail {

@@ -195,6 +195,9 @@ pub struct TopicStats {
 /// All topics of one broker.
 pub struct Broker {
     config: BrokerConfig,
+    /// This run of the broker, at random: ids start again at 1 after a
+    /// restart, so a cursor means something only with the run it came from.
+    epoch: String,
     // A std Mutex: held only for a map lookup or insert, never across an await.
     topics: Mutex<HashMap<Arc<str>, Arc<Topic>>>,
 }
@@ -206,10 +209,24 @@ impl Broker {
             queue: config.queue.max(1),
             ..config
         };
+        let mut bytes = [0u8; 8];
+        // Without a random source, the start time tells runs apart as well.
+        if getrandom::fill(&mut bytes).is_err() {
+            let now = SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            bytes = (now.as_nanos() as u64).to_be_bytes();
+        }
         Broker {
             config,
+            epoch: bytes.iter().map(|b| format!("{b:02x}")).collect(),
             topics: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This run's name (`X-Pubcat-Epoch`), 16 hex digits.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     pub fn config(&self) -> BrokerConfig {

@@ -334,17 +334,43 @@ async fn topic_get(
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains("text/event-stream"));
         let query = req.uri().query();
-        return if wants_sse {
+        let epoch = epoch_value(&app);
+        let mut response = if wants_sse {
             let since = http_sub::cursor(req.headers(), query, "last-event-id");
+            let since = this_run(&app, req.headers(), since);
             let since = since.or_else(|| last_of(&app, &topic, query));
             http_sub::sse(app, peer, &topic, since)
         } else {
             let since = http_sub::cursor(req.headers(), query, "if-none-match");
+            let since = this_run(&app, req.headers(), since);
             let since = since.or_else(|| last_of(&app, &topic, query));
             http_sub::poll(app, peer, &topic, since).await
         };
+        response.headers_mut().insert(EPOCH, epoch);
+        return response;
     }
-    upgrade(app, peer, topic, req)
+    let epoch = epoch_value(&app);
+    let mut response = upgrade(app, peer, topic, req);
+    response.headers_mut().insert(EPOCH, epoch);
+    response
+}
+
+/// The run of the broker a subscriber's cursor came from, and this one's.
+const EPOCH: header::HeaderName = header::HeaderName::from_static("x-pubcat-epoch");
+
+fn epoch_value(app: &App) -> HeaderValue {
+    HeaderValue::from_str(app.0.broker.epoch()).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// A cursor from an earlier run of the broker (the client says which with
+/// `X-Pubcat-Epoch`) counts ids that no longer mean the same messages: it
+/// replays all that is kept, as a cursor past the last id does. Without
+/// the header a cursor is taken as it is.
+fn this_run(app: &App, headers: &HeaderMap, since: Option<u64>) -> Option<u64> {
+    match headers.get(EPOCH) {
+        Some(e) if since.is_some() && e.as_bytes() != app.0.broker.epoch().as_bytes() => Some(0),
+        _ => since,
+    }
 }
 
 /// A WebSocket handshake found valid: the upgrade to await once the `101`
@@ -467,7 +493,9 @@ const CURSOR: header::HeaderName = header::HeaderName::from_static("x-pubcat-cur
 /// task once hyper has switched protocols.
 fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Response {
     let since = match since_of(req.uri().query()) {
-        Ok(s) => s.or_else(|| last_of(&app, &topic, req.uri().query())),
+        Ok(s) => {
+            this_run(&app, req.headers(), s).or_else(|| last_of(&app, &topic, req.uri().query()))
+        }
         Err(refusal) => return refusal.into_response(),
     };
     let Handshake {

@@ -147,6 +147,20 @@ pub fn sequence_ids(headers: &http::HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"sequence"))
 }
 
+/// The header naming the run of the server a cursor belongs to: `pubcat
+/// serve` numbers from 1 again after a restart, so it sends its run with
+/// every stream, and a client resuming sends back the run its cursor came
+/// from (a cursor from another run then replays all that is kept).
+pub const EPOCH: &str = "x-pubcat-epoch";
+
+/// The run the server names (`X-Pubcat-Epoch`), if it does.
+pub fn epoch(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get(EPOCH)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}
+
 /// Most of an error answer's body shown on the error line.
 const EXCERPT: usize = 200;
 /// Longest wait for that much of it.

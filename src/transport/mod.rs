@@ -31,6 +31,9 @@ pub struct Options {
     pub poll_timeout: Duration,
     /// Ask the server to replay what came after this message id.
     pub resume_from: Option<String>,
+    /// The server run `resume_from` came from, as it named it
+    /// ([`http::EPOCH`]), sent back with the cursor.
+    pub resume_epoch: Option<String>,
     /// Send a keep-alive ping this often where the transport has pings (a
     /// peer silent that long after one is dead); zero turns it off.
     pub ping_interval: Duration,

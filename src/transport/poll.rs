@@ -26,7 +26,9 @@ use url::Url;
 use tokio::time::Instant;
 
 use super::Options;
-use super::http::{body_excerpt, body_limited, client, log_exchange, request_error, sequence_ids};
+use super::http::{
+    self as h, body_excerpt, body_limited, client, log_exchange, request_error, sequence_ids,
+};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::verbose;
@@ -59,6 +61,10 @@ pub struct PollLink {
     dead_after: Option<Duration>,
     /// When the server last answered anything.
     heard: Instant,
+    /// The server run the cursor came from ([`h::EPOCH`]): sent with it,
+    /// and taken from every answer (a server restarted between two
+    /// requests then knows the cursor is not its own).
+    epoch: Option<HeaderValue>,
 }
 
 impl PollLink {
@@ -79,6 +85,10 @@ impl PollLink {
             sequence: None,
             dead_after: opts.dead_after,
             heard: Instant::now(),
+            epoch: opts
+                .resume_epoch
+                .as_deref()
+                .and_then(|e| HeaderValue::from_str(e).ok()),
         })
     }
 
@@ -114,6 +124,11 @@ impl PollLink {
         self.sequence
     }
 
+    /// The server's run, as its last answer named it ([`h::EPOCH`]).
+    pub fn epoch(&self) -> Option<String> {
+        self.epoch.as_ref()?.to_str().ok().map(String::from)
+    }
+
     /// Where to resume: the last answer's cursor, as an id (see [`id_of`]).
     pub fn cursor(&self) -> Option<String> {
         id_of(self.etag.as_ref(), self.last_modified.as_ref())
@@ -135,6 +150,9 @@ impl PollLink {
         }
         if let Some(lm) = &self.last_modified {
             request = request.header(IF_MODIFIED_SINCE, lm.clone());
+        }
+        if let (Some(epoch), Some(_)) = (&self.epoch, &self.etag) {
+            request = request.header(h::EPOCH, epoch.clone());
         }
         let response = match request.send().await {
             Ok(r) => r,
@@ -213,6 +231,9 @@ impl PollLink {
 
 impl PollLink {
     fn take_cursor(&mut self, headers: &http::HeaderMap) {
+        if let Some(epoch) = headers.get(h::EPOCH) {
+            self.epoch = Some(epoch.clone());
+        }
         if let Some(etag) = headers.get(ETAG) {
             self.etag = Some(etag.clone());
         }

@@ -16,7 +16,7 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use url::Url;
 
 use super::Options;
-use super::http::{body_excerpt, cause, client, log_exchange, send, sequence_ids};
+use super::http::{self as h, body_excerpt, cause, client, log_exchange, send, sequence_ids};
 use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -32,6 +32,8 @@ pub struct SseLink {
     retry: Option<Duration>,
     /// The server says its ids are consecutive ([`sequence_ids`]).
     sequence: bool,
+    /// The server's run ([`h::EPOCH`]).
+    epoch: Option<String>,
     /// Nothing at all for this long is a dead connection (`--dead-after`).
     dead_after: Option<Duration>,
 }
@@ -47,6 +49,9 @@ impl SseLink {
             .header(CACHE_CONTROL, "no-cache");
         if let Some(id) = &opts.resume_from {
             request = request.header("Last-Event-ID", id.as_str());
+            if let Some(epoch) = &opts.resume_epoch {
+                request = request.header(h::EPOCH, epoch.as_str());
+            }
         }
         let response = send(request, url, opts.connect_timeout).await?;
         log_exchange("GET", url, &response);
@@ -58,6 +63,7 @@ impl SseLink {
             stopped: false,
             retry: None,
             sequence: sequence_ids(response.headers()),
+            epoch: h::epoch(response.headers()),
             dead_after: opts.dead_after,
         };
         let status_code = response.status();
@@ -108,6 +114,11 @@ impl SseLink {
     /// The server says its ids are consecutive, so a jump is a gap.
     pub fn sequence_ids(&self) -> bool {
         self.sequence
+    }
+
+    /// The server's run, when it names it ([`h::EPOCH`]).
+    pub fn epoch(&self) -> Option<&str> {
+        self.epoch.as_deref()
     }
 
     /// The reconnection time the server asked for with `retry:`.

@@ -600,6 +600,11 @@ fn build_request(url: &Url, opts: &Options, offered: &[String]) -> Result<http::
             .map_err(|_| Error::usage("the URL's user name or password is not valid"))?;
         headers.insert(http::header::AUTHORIZATION, value);
     }
+    if let (Some(_), Some(epoch)) = (&opts.resume_from, &opts.resume_epoch)
+        && let Ok(value) = HeaderValue::from_str(epoch)
+    {
+        headers.insert(super::http::EPOCH, value);
+    }
     if !offered.is_empty() {
         let value = HeaderValue::from_str(&offered.join(", "))
             .map_err(|_| Error::usage("a --subprotocol name is not valid"))?;

@@ -483,6 +483,37 @@ pub fn cutting_proxy(
     (addr, accepted)
 }
 
+/// A TCP proxy to `upstream` with a gate: while it is shut, every new
+/// connection is dropped at once (a client sees its connection lost and
+/// retries). Open it with `gate.store(true)`.
+pub fn gated_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let gate = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let open = gate.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            if !open.load(std::sync::atomic::Ordering::SeqCst) {
+                continue;
+            }
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+    (addr, gate)
+}
+
 /// How big a soak to run: PUBCAT_SOAK_MESSAGES and PUBCAT_SOAK_RUNS, else
 /// the defaults (a short run for `cargo test`).
 pub fn soak_size(messages: usize, runs: usize) -> (usize, usize) {
