@@ -5,20 +5,26 @@
 //! asserts only correctness (every event arrived, byte-exact), never time.
 //!
 //! `cargo bench --bench sse`; PUBCAT_BENCH_MESSAGES and PUBCAT_BENCH_RUNS
-//! make it shorter or longer. The minimal reader is this same executable
-//! run with PUBCAT_BENCH_ROLE=sse, so both write to the same kind of pipe;
-//! PUBCAT_BENCH_ROLE=serve runs only the server and prints its URL.
+//! make it shorter or longer. PUBCAT_BENCH_BASELINE=/path/to/an/older/pubcat
+//! (an absolute path) adds a third reader, "baseline": that binary with the
+//! same command line as pubcat's, taking turns with the others, and columns
+//! for its rate, its CPU time and pubcat/baseline, so a change is measured
+//! against the build before it in the same run on the same machine. The
+//! minimal reader is this same executable run with PUBCAT_BENCH_ROLE=sse, so
+//! all write to the same kind of pipe; PUBCAT_BENCH_ROLE=serve runs only the
+//! server and prints its URL.
 
 mod common;
 
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::{count_output, env_or, median};
+use common::{baseline, count_output, env_or, median, rotated};
 
 const SIZE: usize = 64;
 
@@ -48,16 +54,15 @@ fn main() {
     }
     let pubcat = env!("CARGO_BIN_EXE_pubcat");
     let me = std::env::current_exe().expect("current exe");
+    let baseline = baseline();
+    let sub = |bin: &Path| {
+        let mut c = Command::new(bin);
+        c.args(["-q", "sub", &url, "-o", "raw", "-n", &n.to_string()]);
+        c
+    };
 
-    let contenders: [(&str, MakeCommand); 2] = [
-        (
-            "pubcat",
-            Box::new(|| {
-                let mut c = Command::new(pubcat);
-                c.args(["-q", "sub", &url, "-o", "raw", "-n", &n.to_string()]);
-                c
-            }),
-        ),
+    let mut contenders: Vec<(&str, MakeCommand)> = vec![
+        ("pubcat", Box::new(|| sub(Path::new(pubcat)))),
         (
             "minimal",
             Box::new(|| {
@@ -69,13 +74,16 @@ fn main() {
             }),
         ),
     ];
+    // Third, so the table's columns follow the contenders' order.
+    if let Some(path) = &baseline {
+        contenders.push(("baseline", Box::new(|| sub(path))));
+    }
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     let mut failed = false;
     for run in 0..runs {
-        // Alternate who goes first, so neither always gets the warm cache.
-        let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
-        for i in order {
+        // Take turns going first, so none always gets the warm cache.
+        for i in rotated((0..contenders.len()).collect(), run) {
             let (name, make) = &contenders[i];
             let counted = count_output(&mut make());
             if !counted.is_complete(n, SIZE + 1) {
@@ -86,17 +94,30 @@ fn main() {
             cpu[i].push(counted.cpu_secs);
         }
     }
+    // The baseline's two columns, or nothing: without it the table is as
+    // it was before there was one.
+    // Its index: pushed third, above.
+    let b = baseline.as_ref().map(|_| 2);
+    let column = |text: Option<String>| text.map(|t| format!(" {t:>15}")).unwrap_or_default();
     let (p, m) = (median(&rates[0]), median(&rates[1]));
     println!(
-        "{:<30} {:>15} {:>15} {:>7}  {:<8}",
-        "workload", "pubcat", "minimal", "ratio", "target"
+        "{:<30} {:>15} {:>15}{} {:>7}{}  {:<8}",
+        "workload",
+        "pubcat",
+        "minimal",
+        column(b.map(|_| "baseline".into())),
+        "ratio",
+        column(b.map(|_| "pubcat/baseline".into())),
+        "target"
     );
     println!(
-        "{:<30} {:>15} {:>15} {:>7.2}  {:<8} {}",
+        "{:<30} {:>15} {:>15}{} {:>7.2}{}  {:<8} {}",
         format!("SSE receive {SIZE}B x{n}"),
         format!("{:.2} M ev/s", p / 1e6),
         format!("{:.2} M ev/s", m / 1e6),
+        column(b.map(|b| format!("{:.2} M ev/s", median(&rates[b]) / 1e6))),
         p / m,
+        column(b.map(|b| format!("{:.2}", p / median(&rates[b])))),
         ">= 0.80",
         if p / m >= 0.8 { "ok" } else { "MISS" }
     );
@@ -105,15 +126,25 @@ fn main() {
     // the reader's own work.
     let (pc, mc) = (median(&cpu[0]), median(&cpu[1]));
     println!(
-        "{:<30} {:>15} {:>15} {:>7.2}  (minimal's CPU / pubcat's: higher is better, as above)",
+        "{:<30} {:>15} {:>15}{} {:>7.2}{}  ({}: higher is better, as above)",
         "CPU time (user+sys)",
         format!("{:.1} ms", pc * 1e3),
         format!("{:.1} ms", mc * 1e3),
+        column(b.map(|b| format!("{:.1} ms", median(&cpu[b]) * 1e3))),
         mc / pc,
+        column(b.map(|b| format!("{:.2}", median(&cpu[b]) / pc))),
+        if b.is_some() {
+            "minimal's and baseline's CPU / pubcat's"
+        } else {
+            "minimal's CPU / pubcat's"
+        },
     );
     println!(
         "(medians of {runs} alternating runs; minimal = reqwest bytes_stream + memchr lines + BufWriter)"
     );
+    if let Some(path) = &baseline {
+        println!("(baseline = {})", path.display());
+    }
     if failed {
         eprintln!("FAIL: a run lost events or failed; see above");
         std::process::exit(1);

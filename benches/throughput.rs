@@ -8,6 +8,11 @@
 //!
 //! `cargo bench --bench throughput`; PUBCAT_BENCH_MESSAGES and
 //! PUBCAT_BENCH_RUNS make it shorter or longer.
+//! PUBCAT_BENCH_BASELINE=/path/to/an/older/pubcat (an absolute path) adds a
+//! contender, "baseline": that binary with the same command lines as
+//! pubcat's, taking turns with the others, and columns for its figures and
+//! pubcat/baseline, so a change is measured against the build before it in
+//! the same run on the same machine.
 //!
 //! The minimal client is this same executable run with PUBCAT_BENCH_ROLE set,
 //! so it reads stdin and writes stdout through pipes exactly as pubcat does.
@@ -18,6 +23,7 @@ mod common;
 
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -27,7 +33,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use common::{count_output, current_thread, env_or, median, stdin_chunks};
+use common::{baseline, count_output, current_thread, env_or, median, rotated, stdin_chunks};
 
 const SIZE: usize = 64;
 
@@ -57,6 +63,7 @@ fn main() {
     let servers = Servers::start(n);
     let pubcat = env!("CARGO_BIN_EXE_pubcat");
     let me = std::env::current_exe().expect("current exe");
+    let baseline = baseline();
 
     let dir = std::env::temp_dir().join(format!("pubcat-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -77,18 +84,7 @@ fn main() {
     let mut contenders: Vec<(&str, MakeCommand)> = vec![
         (
             "pubcat",
-            Box::new(|role: &str| {
-                let mut c = Command::new(pubcat);
-                c.arg("-q");
-                match role {
-                    "pub" => c.arg("pub"),
-                    "gen" => c
-                        .args(["bench", "--subs", "0", "--warmup", "0s", "-n"])
-                        .arg(n.to_string()),
-                    _ => c.args(["sub", "-o", "raw", "-n"]).arg(n.to_string()),
-                };
-                Some(c)
-            }),
+            Box::new(|role: &str| Some(pubcat_command(Path::new(pubcat), role, n))),
         ),
         (
             "minimal",
@@ -100,6 +96,13 @@ fn main() {
             }),
         ),
     ];
+    // Third, so the table's columns follow the contenders' order.
+    if let Some(path) = baseline.clone() {
+        contenders.push((
+            "baseline",
+            Box::new(move |role: &str| Some(pubcat_command(&path, role, n))),
+        ));
+    }
     // websocat pipes lines both ways; it has no load generator.
     if let Some(websocat) = which("websocat") {
         contenders.push((
@@ -119,11 +122,8 @@ fn main() {
     // Publish: stdin from the file, done when the sink has counted n.
     let mut publish: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     let mut receive: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..runs {
-        for (i, (name, make)) in contenders.iter().enumerate() {
-            let Some(mut command) = make("pub") else {
-                continue;
-            };
+    for run in 0..runs {
+        for (i, name, mut command) in in_turn(&contenders, "pub", run) {
             command
                 .arg(&sink)
                 .stdin(std::fs::File::open(&input).expect("input"));
@@ -135,10 +135,7 @@ fn main() {
             publish[i].push(n as f64 / secs);
         }
         // Subscribe: stdout into a pipe we read and check.
-        for (i, (name, make)) in contenders.iter().enumerate() {
-            let Some(mut command) = make("sub") else {
-                continue;
-            };
+        for (i, name, mut command) in in_turn(&contenders, "sub", run) {
             let counted = count_output(command.arg(&source));
             if !counted.is_complete(n, SIZE + 1) {
                 eprintln!("FAIL: {name} subscribe: {counted}");
@@ -149,11 +146,8 @@ fn main() {
     }
     // The load generator: no stdin, pre-built payloads, to the sink.
     let mut generate: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..runs {
-        for (i, (name, make)) in contenders.iter().enumerate() {
-            let Some(mut command) = make("gen") else {
-                continue;
-            };
+    for run in 0..runs {
+        for (i, name, mut command) in in_turn(&contenders, "gen", run) {
             command
                 .arg(format!("ws://{}/gen", servers.sink))
                 .stdin(Stdio::null());
@@ -167,11 +161,8 @@ fn main() {
     }
     let one_shot_runs = 20;
     let mut one_shot: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..one_shot_runs {
-        for (i, (name, make)) in contenders.iter().enumerate() {
-            let Some(mut command) = make("pub") else {
-                continue;
-            };
+    for run in 0..one_shot_runs {
+        for (i, name, mut command) in in_turn(&contenders, "pub", run) {
             let started = Instant::now();
             let status = command
                 .arg(format!("ws://{}/oneshot", servers.sink))
@@ -221,12 +212,28 @@ fn main() {
             "< 2.00",
         ),
     ];
-    let others: Vec<&str> = contenders.iter().skip(2).map(|(name, _)| *name).collect();
+    // The baseline's columns appear only when it ran: without it the table
+    // is as it was before there was one.
+    // Its index: pushed third, above.
+    let b = baseline.as_ref().map(|_| 2);
+    let others_from = 2 + usize::from(b.is_some());
+    let others: Vec<&str> = contenders
+        .iter()
+        .skip(others_from)
+        .map(|(name, _)| *name)
+        .collect();
     print!("{:<30} {:>15} {:>15}", "workload", "pubcat", "minimal");
+    if b.is_some() {
+        print!(" {:>15}", "baseline");
+    }
     for name in &others {
         print!(" {name:>15}");
     }
-    println!(" {:>7}  {:<8}", "ratio", "target");
+    print!(" {:>7}", "ratio");
+    if b.is_some() {
+        print!(" {:>15}", "pubcat/baseline");
+    }
+    println!("  {:<8}", "target");
     for (workload, runs, unit, target) in rows {
         let (p, m) = (median(&runs[0]), median(&runs[1]));
         let ratio = p / m;
@@ -236,17 +243,27 @@ fn main() {
             ratio >= 0.8
         };
         print!("{workload:<30} {:>15} {:>15}", unit(p), unit(m));
-        for other in &runs[2..] {
+        if let Some(b) = b {
+            print!(" {:>15}", shown(&runs[b], unit));
+        }
+        for other in &runs[others_from..] {
             print!(" {:>15}", shown(other, unit));
         }
-        println!(
-            " {ratio:>7.2}  {target:<8} {}",
-            if ok { "ok" } else { "MISS" }
-        );
+        print!(" {ratio:>7.2}");
+        if let Some(b) = b {
+            print!(" {:>15.2}", p / median(&runs[b]));
+        }
+        println!("  {target:<8} {}", if ok { "ok" } else { "MISS" });
     }
     println!(
         "(medians of {runs} interleaved runs; ratio = pubcat / minimal; minimal = tokio-tungstenite with TCP_NODELAY, feed/flush, BufWriter)"
     );
+    if let Some(path) = &baseline {
+        println!(
+            "(pubcat/baseline: above 1 pubcat is faster in msg/s, below 1 in ms; baseline = {})",
+            path.display()
+        );
+    }
     if others.is_empty() {
         println!("websocat not on PATH: not compared (cargo install websocat --version '^1')");
     }
@@ -254,6 +271,38 @@ fn main() {
         eprintln!("FAIL: a run lost messages or failed; see above");
         std::process::exit(1);
     }
+}
+
+/// `pubcat`'s command line for a role, run with `bin`: the current build and
+/// the baseline run the very same lines.
+fn pubcat_command(bin: &Path, role: &str, n: usize) -> Command {
+    let mut c = Command::new(bin);
+    c.arg("-q");
+    match role {
+        "pub" => c.arg("pub"),
+        "gen" => c
+            .args(["bench", "--subs", "0", "--warmup", "0s", "-n"])
+            .arg(n.to_string()),
+        _ => c.args(["sub", "-o", "raw", "-n"]).arg(n.to_string()),
+    };
+    c
+}
+
+/// The contenders that have `role` (index, name, command), in the order
+/// run `run` takes them: they take turns going first, so none always gets
+/// the warm cache. Those without the role are left out before rotating, so
+/// they do not skew the turns of those with it.
+fn in_turn<'a>(
+    contenders: &[(&'a str, MakeCommand)],
+    role: &str,
+    run: usize,
+) -> Vec<(usize, &'a str, Command)> {
+    let with_role = contenders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (name, make))| Some((i, *name, make(role)?)))
+        .collect();
+    rotated(with_role, run)
 }
 
 /// A line of the table: workload, each contender's runs, how a figure is

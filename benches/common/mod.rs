@@ -1,9 +1,10 @@
-//! What the benches share: knobs from the environment, medians, a
-//! current-thread runtime, and timing a contender that prints many lines
-//! (its wall-clock time and its CPU time).
+//! What the benches share: knobs from the environment, medians, the order
+//! contenders take turns in, a current-thread runtime, and timing a
+//! contender that prints many lines (its wall-clock time and its CPU time).
 #![allow(dead_code)]
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Instant;
 
@@ -13,6 +14,37 @@ pub fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// PUBCAT_BENCH_BASELINE: an older pubcat binary to run as one more
+/// contender, "baseline", with the same command lines as the current one.
+/// None when unset or empty. A path that is not a file ends the bench before
+/// it starts: otherwise every baseline run would fail at spawn, after the
+/// others had taken minutes.
+pub fn baseline() -> Option<PathBuf> {
+    let path = std::env::var_os("PUBCAT_BENCH_BASELINE").filter(|p| !p.is_empty())?;
+    let path = PathBuf::from(path);
+    if !path.is_file() {
+        // cargo runs a bench from the package root, so a relative path may
+        // not be where the caller meant.
+        eprintln!(
+            "PUBCAT_BENCH_BASELINE={}: not a file (give an absolute path)",
+            path.display()
+        );
+        std::process::exit(2);
+    }
+    Some(path)
+}
+
+/// `items` rotated `run` places: over as many runs as there are items, each
+/// goes first (and last) once, so none always gets the warm cache or the
+/// busier moment.
+pub fn rotated<T>(mut items: Vec<T>, run: usize) -> Vec<T> {
+    if !items.is_empty() {
+        let by = run % items.len();
+        items.rotate_left(by);
+    }
+    items
 }
 
 pub fn median(v: &[f64]) -> f64 {
