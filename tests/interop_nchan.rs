@@ -452,8 +452,10 @@ fn tail_resumes_across_cut_connections_on_sse_and_long_poll() {
 
 /// The issue-16 promise against Nchan: `tail` through connections cut
 /// every 150-600 ms from the first one, without `--since`, loses and
-/// repeats nothing over SSE and long-poll (Nchan starts a new subscriber
-/// at its oldest kept message, and resumes by Last-Event-ID and Etag).
+/// repeats nothing over SSE, long-poll and WebSocket (Nchan starts a new
+/// subscriber at its oldest kept message, and resumes by Last-Event-ID,
+/// Etag, and over ws `?last_event_id=` with the ids its `ws+meta.nchan`
+/// frames carry).
 /// PUBCAT_SOAK_MESSAGES=2000 PUBCAT_SOAK_RUNS=10 for the issue's figures.
 #[test]
 #[ignore = "needs Nchan: tests/interop.sh starts it and runs these"]
@@ -461,7 +463,7 @@ fn tail_through_connections_cut_every_few_hundred_ms_loses_nothing() {
     let addr = nchan();
     let (n, runs) = common::soak_size(300, 1);
     for run in 0..runs {
-        for (i, transport) in ["sse", "poll"].into_iter().enumerate() {
+        for (i, transport) in ["sse", "poll", "ws"].into_iter().enumerate() {
             let ch = channel(&format!("cut-{transport}"));
             let soak = common::tail_through_cuts(
                 addr,
@@ -469,7 +471,7 @@ fn tail_through_connections_cut_every_few_hundred_ms_loses_nothing() {
                 &format!("http://{addr}/pub/{ch}"),
                 transport,
                 n,
-                0xc0ffee + (run * 2 + i) as u64,
+                0xc0ffee + (run * 3 + i) as u64,
             );
             soak.assert_complete(n);
         }
