@@ -867,3 +867,23 @@ fn sigterm_while_reading_whole_stdin_exits_130_after_a_clean_close() {
     let line = broker.wait_for_log("ws close");
     assert!(line.contains("(in 0, ") && line.contains("1000"), "{line}");
 }
+
+/// A message over `pubcat serve`'s limit is refused with close 1009, and
+/// the publisher says so (exit 4), although it was still writing when the
+/// broker refused: the broker reads and drops the rest before it lets the
+/// socket go (it used to close at once, and the client's kernel then threw
+/// the close frame away on the reset: exit 5, "connection lost", in about
+/// two runs of three).
+#[test]
+fn a_message_the_broker_refuses_as_too_big_exits_4_with_1009() {
+    let broker = Broker::start_with(&["--max-message-size", "1K"]);
+    let body = vec![b'a'; 300_000];
+    for _ in 0..5 {
+        let mut cmd = pubcat();
+        cmd.args(["pub", &broker.url("big"), "--stdin-mode", "whole"])
+            .args(["--max-message-size", "1M"]);
+        let (status, stderr) = common::run_with_input(cmd, &body, Duration::from_secs(20));
+        assert_eq!(status.code(), Some(4), "{stderr}");
+        assert!(stderr.contains("1009"), "{stderr}");
+    }
+}

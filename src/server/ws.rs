@@ -117,6 +117,9 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
         }
     };
 
+    // Refused mid-message: the rest of what the client sends is read and
+    // dropped for a while after our close (see `linger`).
+    let mut refused = false;
     stats.reason = match end {
         Ok(ReadEnd::ClientClose(code)) => {
             // tungstenite queued the echo of the client's Close; reading on
@@ -138,6 +141,7 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
             };
             if let Some(code) = code {
                 close(&mut sink, &mut stream, code, why.to_string()).await;
+                refused = true;
             }
             format!("read error: {e}")
         }
@@ -175,6 +179,29 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
         }
         Err(WriteEnd::Error(e)) => format!("write error: {e}"),
     };
+    if refused && let Ok(ws) = sink.reunite(stream) {
+        linger(ws).await;
+    }
+}
+
+/// After refusing what a client was still sending (a message too big, a
+/// protocol error), send FIN and read and drop the rest for a while:
+/// closing a socket with unread data sends an RST, which makes the
+/// client's kernel discard our close frame before the client reads it, and
+/// the client would report a lost connection instead of the refusal.
+async fn linger(mut ws: Ws) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io = ws.get_mut();
+    let _ = io.shutdown().await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = io.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn read_loop(
