@@ -40,6 +40,7 @@ use base64::Engine;
 use bytes::Bytes;
 
 use super::broker::{Stored, Subscription};
+use super::shutdown::Shutdown;
 use super::{App, OpenGuard};
 
 /// Silence after which an SSE stream gets a keep-alive comment.
@@ -73,7 +74,7 @@ struct SseState {
     sub: Subscription,
     started: bool,
     buf: Vec<std::sync::Arc<Stored>>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: Shutdown,
     log: SseLog,
 }
 
@@ -149,7 +150,7 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
                 }
             }
             _ = tokio::time::sleep(KEEP_ALIVE) => out.push_str(": keep-alive\n\n"),
-            _ = st.shutdown.wait_for(|down| *down) => return None,
+            _ = st.shutdown.recv() => return None,
         }
         Some((Ok(Bytes::from(out)), st))
     });
@@ -216,7 +217,7 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
         tokio::select! {
             _ = sub.recv_many(&mut batch, POLL_BATCH) => {}
             _ = tokio::time::sleep(app.0.cfg.poll_timeout) => {}
-            _ = shutdown.wait_for(|down| *down) => {}
+            _ = shutdown.recv() => {}
         }
     }
     let mut bytes = 0;

@@ -6,10 +6,10 @@
 //! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history"}], "queues": [{"queue", "ready", "unacked", "consumers"}]}` |
 //! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
 //! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
-//! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below) |
+//! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below, [`topic`], [`ws`]) |
 //! | `GET /{topic}` + `Accept: text/event-stream` | SSE (see [`http_sub`]) |
 //! | `GET /{topic}` otherwise | long-poll in the Nchan convention (see [`http_sub`]) |
-//! | `POST /{topic}` | publish the body; `200 {"id": N}`; `413` over `max_message_size` |
+//! | `POST /{topic}` | publish the body; `200 {"id": N}`; `413` over `max_message_size` (see [`publish`]) |
 //!
 //! Paths under `/_/` are the broker's own and never topics. A topic is the
 //! path without its leading slash, exactly as sent (percent-escapes are not
@@ -31,21 +31,28 @@
 //! done, nothing published afterwards is missed. `?since=ID` first replays
 //! the kept history after `ID` (`since=0`: all of it; `?last=N`: the last N
 //! kept), then goes live with no gap or duplicate in between, on every
-//! transport. No subprotocol is ever selected on topic paths.
-//!
-//! **HTTP publish.** The body is published as binary when the request says
-//! `Content-Type: application/octet-stream` or when it is not valid UTF-8;
-//! otherwise as text (so `curl -d hi`, JSON and plain text arrive as text
-//! frames).
+//! transport. The only subprotocol chosen on topic paths is Nchan's
+//! `ws+meta.nchan` (each message behind an `id:` header block), when the
+//! client offers it.
 //!
 //! The slow-subscriber policy is in [`broker`].
+//!
+//! This file is the router and the lifecycle (bind, serve, shut down
+//! gracefully: [`shutdown`]); the WebSocket handshake is [`upgrade`], the
+//! topic routes [`topic`] and HTTP publishing [`publish`].
 
 pub mod broker;
 mod http_sub;
 mod peer;
+mod publish;
 pub mod queue;
+mod shutdown;
 mod sockjs;
 mod stomp;
+#[cfg(test)]
+mod test_support;
+mod topic;
+mod upgrade;
 mod ws;
 
 use std::net::SocketAddr;
@@ -53,25 +60,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::serve::ListenerExt;
-use base64::Engine;
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use broker::{Broker, BrokerConfig};
 use queue::Queues;
+use shutdown::Shutdown;
+use upgrade::{Handshake, handshake, header_has_token, socket};
 
 /// How the broker runs. Defaults live in the CLI, not here.
 #[derive(Clone, Debug)]
@@ -135,11 +137,6 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
     })
 }
 
-/// After shutdown, how long WebSocket connections get to finish their close
-/// handshake before they are dropped (a client that stopped reading would
-/// otherwise hold `run` for ever).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 impl Bound {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -156,7 +153,7 @@ impl Bound {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (stop_tx, stop_rx) = Shutdown::new();
         let (open_tx, _) = watch::channel(0usize);
         let open_tx = Arc::new(open_tx);
         let ws_config = WebSocketConfig::default()
@@ -182,7 +179,7 @@ impl Bound {
             .route("/_/stomp", get(stomp_endpoint))
             .route("/_/sockjs", any(sockjs::route))
             .route("/_/sockjs/{*rest}", any(sockjs::route))
-            .route("/{*topic}", get(topic_get).post(topic_post))
+            .route("/{*topic}", get(topic::topic_get).post(publish::topic_post))
             .fallback(not_found)
             .with_state(app);
         let listener = self.listener.tap_io(|tcp| {
@@ -217,7 +214,7 @@ struct AppInner {
     sockjs: sockjs::Sessions,
     cfg: ServerConfig,
     ws_config: WebSocketConfig,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     /// Open WebSocket connections, so `run` can wait for their close.
     open: Arc<watch::Sender<usize>>,
 }
@@ -281,288 +278,6 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The topic named by a request path, or why it names none.
-fn topic_of(path: &str) -> Result<&str, Refusal> {
-    let topic = path.strip_prefix('/').unwrap_or(path);
-    if topic.is_empty() || topic == "_" || topic.starts_with("_/") {
-        return Err(Refusal(
-            StatusCode::NOT_FOUND,
-            "not found: paths under /_/ belong to the broker, not to topics\n".to_string(),
-        ));
-    }
-    Ok(topic)
-}
-
-/// `?last=N`: the cursor that replays the last N kept messages.
-fn last_of(app: &App, topic: &str, query: Option<&str>) -> Option<u64> {
-    let n = url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == "last")
-        .and_then(|(_, v)| v.parse().ok())?;
-    Some(app.0.broker.cursor_for_last(topic, n))
-}
-
-/// `?since=ID` (or Nchan's `?last_event_id=ID`): `Ok(None)` when absent.
-fn since_of(query: Option<&str>) -> Result<Option<u64>, Refusal> {
-    let Some(query) = query else { return Ok(None) };
-    match url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "since" || k == "last_event_id")
-    {
-        None => Ok(None),
-        Some((_, v)) => v.parse().map(Some).map_err(|_| {
-            Refusal(
-                StatusCode::BAD_REQUEST,
-                format!("since must be a message id (a whole number >= 0), not `{v}`\n"),
-            )
-        }),
-    }
-}
-
-async fn topic_get(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
-    let topic = match topic_of(req.uri().path()) {
-        Ok(t) => t.to_string(),
-        Err(refusal) => return refusal.into_response(),
-    };
-    if !header_has_token(req.headers(), header::UPGRADE, "websocket") {
-        let wants_sse = req
-            .headers()
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("text/event-stream"));
-        let query = req.uri().query();
-        let epoch = epoch_value(&app);
-        let mut response = if wants_sse {
-            let since = http_sub::cursor(req.headers(), query, "last-event-id");
-            let since = this_run(&app, req.headers(), since);
-            let since = since.or_else(|| last_of(&app, &topic, query));
-            http_sub::sse(app, peer, &topic, since)
-        } else {
-            let since = http_sub::cursor(req.headers(), query, "if-none-match");
-            let since = this_run(&app, req.headers(), since);
-            let since = since.or_else(|| last_of(&app, &topic, query));
-            http_sub::poll(app, peer, &topic, since).await
-        };
-        response.headers_mut().insert(EPOCH, epoch);
-        return response;
-    }
-    let epoch = epoch_value(&app);
-    let mut response = upgrade(app, peer, topic, req);
-    response.headers_mut().insert(EPOCH, epoch);
-    response
-}
-
-/// The run of the broker a subscriber's cursor came from, and this one's.
-const EPOCH: header::HeaderName = header::HeaderName::from_static("x-pubcat-epoch");
-
-fn epoch_value(app: &App) -> HeaderValue {
-    HeaderValue::from_str(app.0.broker.epoch()).unwrap_or(HeaderValue::from_static("0"))
-}
-
-/// A cursor from an earlier run of the broker (the client says which with
-/// `X-Pubcat-Epoch`) counts ids that no longer mean the same messages: it
-/// replays all that is kept, as a cursor past the last id does. Without
-/// the header a cursor is taken as it is.
-fn this_run(app: &App, headers: &HeaderMap, since: Option<u64>) -> Option<u64> {
-    match headers.get(EPOCH) {
-        Some(e) if since.is_some() && e.as_bytes() != app.0.broker.epoch().as_bytes() => Some(0),
-        _ => since,
-    }
-}
-
-/// A WebSocket handshake found valid: the upgrade to await once the `101`
-/// answer has gone out, and that answer.
-struct Handshake {
-    on_upgrade: hyper::upgrade::OnUpgrade,
-    response: Response,
-}
-
-/// The server's end of an upgraded connection.
-type ServerWs = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// Check a WebSocket upgrade request (RFC 6455 4.2.1) and build the `101`,
-/// selecting the first of `protocols` (ours, most preferred first) that
-/// the client offers; a client that offers none of them gets none.
-fn handshake(req: &mut Request, protocols: &[&'static str]) -> Result<Handshake, Box<Response>> {
-    let headers = req.headers();
-    if !header_has_token(headers, header::CONNECTION, "upgrade") {
-        return Err(Box::new(text(
-            StatusCode::BAD_REQUEST,
-            "WebSocket handshake: Connection must include `upgrade`\n",
-        )));
-    }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .map(HeaderValue::as_bytes)
-        != Some(b"13")
-    {
-        let mut resp = text(
-            StatusCode::BAD_REQUEST,
-            "WebSocket handshake: only Sec-WebSocket-Version 13 is supported\n",
-        );
-        // RFC 6455 4.4: say which version we speak.
-        resp.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return Err(Box::new(resp));
-    }
-    // RFC 6455 4.2.1: the key is 16 random bytes, base64-encoded.
-    let key = match headers.get(header::SEC_WEBSOCKET_KEY) {
-        Some(k) if is_valid_key(k.as_bytes()) => k.as_bytes(),
-        _ => {
-            return Err(Box::new(text(
-                StatusCode::BAD_REQUEST,
-                "WebSocket handshake: missing or malformed Sec-WebSocket-Key\n",
-            )));
-        }
-    };
-    let Ok(accept) = HeaderValue::try_from(derive_accept_key(key)) else {
-        return Err(Box::new(text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot encode Sec-WebSocket-Accept\n",
-        )));
-    };
-    let offered: Vec<&str> = headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    let protocol = protocols.iter().find(|p| offered.contains(p)).copied();
-    // Hyper only offers an upgrade on HTTP/1.1 connections.
-    if req
-        .extensions()
-        .get::<hyper::upgrade::OnUpgrade>()
-        .is_none()
-    {
-        return Err(Box::new(text(
-            StatusCode::BAD_REQUEST,
-            "WebSocket handshake needs HTTP/1.1\n",
-        )));
-    }
-    let on_upgrade = hyper::upgrade::on(req);
-    let mut response = (
-        StatusCode::SWITCHING_PROTOCOLS,
-        [
-            (header::CONNECTION, HeaderValue::from_static("upgrade")),
-            (header::UPGRADE, HeaderValue::from_static("websocket")),
-            (header::SEC_WEBSOCKET_ACCEPT, accept),
-        ],
-    )
-        .into_response();
-    if let Some(p) = protocol {
-        response
-            .headers_mut()
-            .insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(p));
-    }
-    Ok(Handshake {
-        on_upgrade,
-        response,
-    })
-}
-
-/// The WebSocket once hyper has switched protocols; None (logged) when the
-/// upgrade failed.
-async fn socket(app: &App, on_upgrade: hyper::upgrade::OnUpgrade, who: &str) -> Option<ServerWs> {
-    let upgraded = match on_upgrade.await {
-        Ok(u) => u,
-        Err(e) => {
-            app.log(format_args!("ws upgrade failed {who}: {e}"));
-            return None;
-        }
-    };
-    Some(
-        WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            Role::Server,
-            Some(app.0.ws_config),
-        )
-        .await,
-    )
-}
-
-/// Where a `ws+meta.nchan` stream starts, on the `101`.
-const CURSOR: header::HeaderName = header::HeaderName::from_static("x-pubcat-cursor");
-
-/// Validate the handshake, subscribe, answer 101 and hand the socket to a
-/// task once hyper has switched protocols.
-fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Response {
-    let since = match since_of(req.uri().query()) {
-        Ok(s) => {
-            this_run(&app, req.headers(), s).or_else(|| last_of(&app, &topic, req.uri().query()))
-        }
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Handshake {
-        on_upgrade,
-        mut response,
-    } = match handshake(&mut req, &[crate::codec::meta::SUBPROTOCOL]) {
-        Ok(h) => h,
-        Err(refusal) => return *refusal,
-    };
-    let meta = response
-        .headers()
-        .contains_key(header::SEC_WEBSOCKET_PROTOCOL);
-
-    // Subscribe and count the connection before answering: a client whose
-    // handshake completed misses nothing, and `run` waits for this socket.
-    let sub = app.0.broker.subscribe(&topic, since);
-    let gap = sub.gap();
-    if meta {
-        let headers = response.headers_mut();
-        headers.insert(http_sub::IDS, http_sub::SEQUENCE);
-        if !sub.has_backlog() {
-            headers.insert(CURSOR, HeaderValue::from(sub.head()));
-        }
-    }
-    let open = OpenGuard::new(&app.0.open);
-    let path = format!("/{topic}");
-    tokio::spawn(async move {
-        let _open = open;
-        let who = format!("{peer} {path}");
-        let Some(socket) = socket(&app, on_upgrade, &who).await else {
-            return;
-        };
-        // Raw WebSocket has no way to tell the client about a gap, so at
-        // least the broker's log says it.
-        match gap {
-            Some(g) => app.log(format_args!(
-                "ws connect {peer} {path} (ids {}..={} are no longer kept, replay starts after them)",
-                g.first, g.last
-            )),
-            None => app.log(format_args!("ws connect {peer} {path}")),
-        }
-        let mut shutdown = app.0.shutdown.clone();
-        let conn = ws::Conn {
-            peer,
-            path: path.clone(),
-            sub,
-            since,
-            shutdown: app.0.shutdown.clone(),
-            quiet: app.0.cfg.quiet,
-            meta,
-        };
-        let mut stats = ws::ConnStats::default();
-        tokio::select! {
-            _ = ws::serve(socket, conn, &mut stats) => {}
-            _ = grace_over(&mut shutdown) => {
-                stats.reason = "server shutting down; client did not close in time".to_string();
-            }
-        }
-        app.log(format_args!(
-            "ws close {peer} {path} (in {}, out {}, {})",
-            stats.messages_in, stats.messages_out, stats.reason
-        ));
-    });
-
-    response
-}
-
 /// `GET /_/stomp`: STOMP over a WebSocket.
 async fn stomp_endpoint(
     State(app): State<App>,
@@ -598,100 +313,17 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
     response
 }
 
-/// Resolves [`SHUTDOWN_GRACE`] after shutdown began: a connection still
-/// open then is dropped.
-async fn grace_over(shutdown: &mut watch::Receiver<bool>) {
-    ws::shutting_down(shutdown).await;
-    tokio::time::sleep(SHUTDOWN_GRACE).await;
-}
-
 /// Serve a STOMP connection, counted open by `open`; one that has not
-/// closed [`SHUTDOWN_GRACE`] after shutdown began is dropped.
+/// closed within the shutdown grace is dropped.
 async fn run_stomp(app: App, peer: peer::Peer, who: String, open: OpenGuard) {
     let _open = open;
     let mut shutdown = app.0.shutdown.clone();
     tokio::select! {
         _ = stomp::serve(app.clone(), peer, who.clone()) => {}
-        _ = grace_over(&mut shutdown) => app.log(format_args!(
+        _ = shutdown.grace_over() => app.log(format_args!(
             "stomp close {who} (server shutting down; client did not close in time)"
         )),
     }
-}
-
-async fn topic_post(State(app): State<App>, req: Request) -> Response {
-    let topic = match topic_of(req.uri().path()) {
-        Ok(t) => t.to_string(),
-        Err(refusal) => return refusal.into_response(),
-    };
-    let max = app.0.cfg.max_message_size;
-    let too_large = || {
-        text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body over the broker's max message size ({max} bytes)\n"),
-        )
-    };
-    // Refuse on the declared length before reading anything.
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return too_large();
-    }
-    let binary = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.split(';')
-                .next()
-                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/octet-stream"))
-        });
-    let body = match read_body(req.into_body(), max).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => return too_large(),
-        Err(BodyError::Read(e)) => {
-            return text(StatusCode::BAD_REQUEST, format!("reading the body: {e}\n"));
-        }
-    };
-    let id = app.0.broker.publish(&topic, body, binary, None).await;
-    json(format!("{{\"id\":{id}}}\n").into_bytes())
-}
-
-enum BodyError {
-    TooLarge,
-    Read(axum::Error),
-}
-
-/// The whole body, at most `max` bytes (chunked bodies have no declared
-/// length, so the limit is checked as it arrives). A body in one chunk is
-/// not copied.
-async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
-    let mut stream = body.into_data_stream();
-    let mut first: Option<Bytes> = None;
-    let mut rest = BytesMut::new();
-    let mut total = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(BodyError::Read)?;
-        total = total.saturating_add(chunk.len());
-        if total > max {
-            return Err(BodyError::TooLarge);
-        }
-        match first.take() {
-            None if rest.is_empty() => first = Some(chunk),
-            prev => {
-                if let Some(prev) = prev {
-                    rest.extend_from_slice(&prev);
-                }
-                rest.extend_from_slice(&chunk);
-            }
-        }
-    }
-    Ok(match first {
-        Some(b) => b,
-        None => rest.freeze(),
-    })
 }
 
 impl App {
@@ -700,23 +332,6 @@ impl App {
             crate::log::line(format_args!("pubcat: {line}"));
         }
     }
-}
-
-/// True when a comma-separated header (any of its values) lists `token`,
-/// case-insensitively: `Connection: keep-alive, Upgrade` has `upgrade`.
-fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
-}
-
-fn is_valid_key(key: &[u8]) -> bool {
-    base64::engine::general_purpose::STANDARD
-        .decode(key)
-        .is_ok_and(|k| k.len() == 16)
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
@@ -746,137 +361,13 @@ fn json(body: Vec<u8>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use futures_util::SinkExt;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpStream;
-    use tokio::sync::oneshot;
-    use tokio::task::JoinHandle;
-    use tokio::time::timeout;
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-    pub(super) const LIMIT: Duration = Duration::from_secs(20);
-
-    pub(super) type Client = WebSocketStream<TcpStream>;
-
-    pub(super) struct Server {
-        pub(super) addr: SocketAddr,
-        pub(super) broker: Arc<Broker>,
-        stop: Option<oneshot::Sender<()>>,
-        task: JoinHandle<std::io::Result<()>>,
-    }
-
-    impl Server {
-        /// Resolve the shutdown future given to `run`.
-        pub(super) fn stop(&mut self) {
-            if let Some(stop) = self.stop.take() {
-                let _ = stop.send(());
-            }
-        }
-
-        /// Trigger shutdown and wait (bounded) for `run` to return.
-        pub(super) async fn shut_down(mut self) -> std::io::Result<()> {
-            self.stop();
-            timeout(LIMIT, &mut self.task)
-                .await
-                .expect("run returned")
-                .expect("run task")
-        }
-    }
-
-    pub(super) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Server {
-        let mut cfg = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            history: 100,
-            queue: 64,
-            slow_timeout: Duration::from_secs(5),
-            max_message_size: 1 << 20,
-            quiet: true,
-            poll_timeout: Duration::from_millis(300),
-            sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
-        };
-        tweak(&mut cfg);
-        let bound = bind(cfg).await.unwrap();
-        let addr = bound.local_addr();
-        assert_ne!(addr.port(), 0);
-        let broker = Arc::clone(bound.broker());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(bound.run(async move {
-            let _ = stopped.await;
-        }));
-        Server {
-            addr,
-            broker,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    pub(super) async fn client(addr: SocketAddr, path: &str) -> Client {
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.set_nodelay(true).unwrap();
-        let (ws, resp) = timeout(
-            LIMIT,
-            tokio_tungstenite::client_async(format!("ws://{addr}{path}"), tcp),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        assert_eq!(resp.status(), 101);
-        ws
-    }
-
-    /// The next data or close frame (tungstenite answers pings itself).
-    pub(super) async fn next(ws: &mut Client) -> Message {
-        loop {
-            match timeout(LIMIT, ws.next()).await.expect("a frame in time") {
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(m)) => return m,
-                other => panic!("connection ended: {other:?}"),
-            }
-        }
-    }
-
-    /// Read until the server ends the connection (answering its close, or
-    /// seeing ours answered), bounded.
-    pub(super) async fn finish(mut ws: Client) {
-        let end = timeout(LIMIT, async { while let Some(Ok(_)) = ws.next().await {} }).await;
-        assert!(end.is_ok(), "the close handshake did not finish");
-    }
-
-    /// A raw HTTP/1.1 request: (status, body).
-    pub(super) async fn http(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        let req = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.unwrap();
-        s.write_all(body).await.unwrap();
-        let mut raw = Vec::new();
-        timeout(LIMIT, s.read_to_end(&mut raw))
-            .await
-            .unwrap()
-            .unwrap();
-        let raw = String::from_utf8_lossy(&raw).to_string();
-        let (head, body) = raw.split_once("\r\n\r\n").expect("response head");
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        (status, body.to_string())
-    }
-
-    pub(super) async fn post(
-        addr: SocketAddr,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> (u16, String) {
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nContent-Type: {content_type}\r\nContent-Length: {}",
-            body.len()
-        );
-        http(addr, &head, body).await
-    }
+    // The helpers sibling modules' tests import from here too.
+    pub(super) use super::test_support::*;
 
     #[tokio::test]
     async fn ws_clients_exchange_text_and_binary_without_echo() {

@@ -425,7 +425,7 @@ async fn xhr_send(app: App, id: &str, req: Request) -> Response {
     let Some(session) = found.filter(|s| s.closed().is_none()) else {
         return text(StatusCode::NOT_FOUND, "Session not found\n");
     };
-    let body = match super::read_body(req.into_body(), app.0.cfg.max_message_size).await {
+    let body = match super::publish::read_body(req.into_body(), app.0.cfg.max_message_size).await {
         Ok(b) => b,
         Err(_) => {
             return text(
@@ -459,7 +459,7 @@ async fn xhr_send(app: App, id: &str, req: Request) -> Response {
 
 /// A framed WebSocket: a session of its own, for the socket's life.
 fn framed_websocket(app: App, peer: SocketAddr, mut req: Request, id: &str) -> Response {
-    let handshake = match super::handshake(&mut req, &[]) {
+    let handshake = match super::upgrade::handshake(&mut req, &[]) {
         Ok(h) => h,
         Err(refusal) => return *refusal,
     };
@@ -468,7 +468,7 @@ fn framed_websocket(app: App, peer: SocketAddr, mut req: Request, id: &str) -> R
     let response = handshake.response;
     let on_upgrade = handshake.on_upgrade;
     tokio::spawn(async move {
-        let Some(ws) = super::socket(&app, on_upgrade, &who).await else {
+        let Some(ws) = super::upgrade::socket(&app, on_upgrade, &who).await else {
             return;
         };
         let (channel, in_tx, out_rx) = Channel::new();
@@ -484,7 +484,7 @@ fn framed_websocket(app: App, peer: SocketAddr, mut req: Request, id: &str) -> R
 /// Move messages between a framed WebSocket and its STOMP connection,
 /// never blocked on one side while the other has something to say.
 async fn pump(
-    mut ws: super::ServerWs,
+    mut ws: super::upgrade::ServerWs,
     inbound: mpsc::Sender<String>,
     mut outbound: mpsc::Receiver<Outbound>,
     heartbeat: Duration,
@@ -553,7 +553,7 @@ async fn pump(
 /// state half-updated).
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{http, post, start};
+    use super::super::test_support::{http, post, start};
     use super::*;
 
     const CONNECT: &str = "[\"CONNECT\\naccept-version:1.2\\n\\n\\u0000\"]";

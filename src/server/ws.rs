@@ -29,7 +29,6 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -37,6 +36,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::broker::{EndReason, Payload, Stored, Subscription, Topic};
+use super::shutdown::Shutdown;
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -67,8 +67,7 @@ pub(crate) struct Conn {
     pub sub: Subscription,
     /// `?since=ID` if given: where the client's knowledge ends.
     pub since: Option<u64>,
-    /// Flips to true when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
+    pub shutdown: Shutdown,
     /// The client chose `ws+meta.nchan`: each message goes with its id.
     pub meta: bool,
     pub quiet: bool,
@@ -234,7 +233,7 @@ async fn read_loop(
 async fn write_loop(
     sink: &mut SplitSink<Ws, Message>,
     sub: &mut Subscription,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
     count: &mut u64,
     last_sent: &mut u64,
     meta: bool,
@@ -252,13 +251,13 @@ async fn write_loop(
                     }
                 }
                 reason = sub.ended() => return WriteEnd::Dropped(Some(reason), false),
-                _ = shutting_down(shutdown) => return WriteEnd::Shutdown,
+                _ = shutdown.recv() => return WriteEnd::Shutdown,
             }
             batch.clear();
         }
         tokio::select! {
             biased;
-            _ = shutting_down(shutdown) => return WriteEnd::Shutdown,
+            _ = shutdown.recv() => return WriteEnd::Shutdown,
             n = sub.recv_many(&mut batch, BATCH) => {
                 if n == 0 {
                     // Only the broker closes our queue, after draining it here.
@@ -317,9 +316,10 @@ fn with_id(m: &Stored) -> Message {
     }
 }
 
-/// Resolves once the server is shutting down (or the server side went away).
-pub(super) async fn shutting_down(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|down| *down).await;
+/// Resolves once the server is shutting down: [`Shutdown::recv`], under the
+/// name the STOMP session calls it by.
+pub(super) async fn shutting_down(shutdown: &mut Shutdown) {
+    shutdown.recv().await;
 }
 
 /// Send a Close and wait (bounded) for the client's answer.

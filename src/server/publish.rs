@@ -1,0 +1,91 @@
+//! `POST /{topic}`: publish the request body. It is published as binary
+//! when the request says `Content-Type: application/octet-stream` or when
+//! it is not valid UTF-8, otherwise as text (so `curl -d hi`, JSON and
+//! plain text arrive as text frames); the answer is `200 {"id": N}`, or
+//! `413` over the broker's max message size.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+
+use super::topic::topic_of;
+use super::{App, json, text};
+
+pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response {
+    let topic = match topic_of(req.uri().path()) {
+        Ok(t) => t.to_string(),
+        Err(refusal) => return refusal.into_response(),
+    };
+    let max = app.0.cfg.max_message_size;
+    let too_large = || {
+        text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body over the broker's max message size ({max} bytes)\n"),
+        )
+    };
+    // Refuse on the declared length before reading anything.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large();
+    }
+    let binary = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/octet-stream"))
+        });
+    let body = match read_body(req.into_body(), max).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Read(e)) => {
+            return text(StatusCode::BAD_REQUEST, format!("reading the body: {e}\n"));
+        }
+    };
+    let id = app.0.broker.publish(&topic, body, binary, None).await;
+    json(format!("{{\"id\":{id}}}\n").into_bytes())
+}
+
+pub(super) enum BodyError {
+    TooLarge,
+    Read(axum::Error),
+}
+
+/// The whole body, at most `max` bytes (chunked bodies have no declared
+/// length, so the limit is checked as it arrives). A body in one chunk is
+/// not copied.
+pub(super) async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
+    let mut stream = body.into_data_stream();
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(BodyError::Read)?;
+        total = total.saturating_add(chunk.len());
+        if total > max {
+            return Err(BodyError::TooLarge);
+        }
+        match first.take() {
+            None if rest.is_empty() => first = Some(chunk),
+            prev => {
+                if let Some(prev) = prev {
+                    rest.extend_from_slice(&prev);
+                }
+                rest.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(match first {
+        Some(b) => b,
+        None => rest.freeze(),
+    })
+}
