@@ -10,7 +10,6 @@
 //! is kept as bytes: Engine.IO only needs the type digit, and the Socket.IO
 //! decoder above checks UTF-8 once, where it parses the JSON.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -40,28 +39,17 @@ pub enum Packet {
 }
 
 /// Why bytes are not an Engine.IO packet.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    #[error("an empty Engine.IO packet")]
     Empty,
+    #[error("unknown Engine.IO packet type {:?}", char::from(*.0))]
     UnknownType(u8),
+    #[error("a binary packet that is not valid base64")]
     BadBase64,
+    #[error("a broken open packet: {0}")]
     BadHandshake(String),
 }
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Empty => write!(f, "an empty Engine.IO packet"),
-            DecodeError::UnknownType(b) => {
-                write!(f, "unknown Engine.IO packet type {:?}", char::from(*b))
-            }
-            DecodeError::BadBase64 => write!(f, "a binary packet that is not valid base64"),
-            DecodeError::BadHandshake(why) => write!(f, "a broken open packet: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 impl Packet {
     fn type_digit(&self) -> Option<u8> {

@@ -30,21 +30,14 @@ pub struct Meta<'a> {
 pub const MAX_HEADER: usize = 4096;
 
 /// Why a frame is not a `ws+meta.nchan` message.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MetaError {
     /// No blank line ends the header block (within [`MAX_HEADER`]).
+    #[error("a frame has no header block ending in a blank line")]
     Unterminated,
     /// A header line is not `name: value` in UTF-8.
+    #[error("a header line is not `name: value`")]
     BadLine,
-}
-
-impl std::fmt::Display for MetaError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            MetaError::Unterminated => "a frame has no header block ending in a blank line",
-            MetaError::BadLine => "a header line is not `name: value`",
-        })
-    }
 }
 
 /// Split one frame into its headers and body.

@@ -130,38 +130,27 @@ pub const RESERVED_EVENTS: [&str; 6] = [
 pub const MAX_ATTACHMENTS: usize = 1000;
 
 /// Why a string is not a Socket.IO packet.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    #[error("a Socket.IO packet that is not UTF-8")]
     NotUtf8,
+    #[error("unknown Socket.IO packet type `{0}`")]
     UnknownType(String),
+    #[error("a bad attachment count")]
     BadAttachments,
+    #[error("an ack id that is too large")]
     BadAckId,
+    #[error("a payload that is not JSON ({0})")]
     BadJson(String),
     /// The JSON is fine but not what this packet type carries.
+    #[error("a payload that is not {0}")]
     BadPayload(&'static str),
+    #[error("the reserved event name `{0}`")]
     ReservedEvent(String),
     /// A binary attachment arrived when no binary packet wanted one.
+    #[error("a binary attachment no packet was waiting for")]
     StrayAttachment,
 }
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::NotUtf8 => write!(f, "a Socket.IO packet that is not UTF-8"),
-            DecodeError::UnknownType(t) => write!(f, "unknown Socket.IO packet type `{t}`"),
-            DecodeError::BadAttachments => write!(f, "a bad attachment count"),
-            DecodeError::BadAckId => write!(f, "an ack id that is too large"),
-            DecodeError::BadJson(e) => write!(f, "a payload that is not JSON ({e})"),
-            DecodeError::BadPayload(what) => write!(f, "a payload that is not {what}"),
-            DecodeError::ReservedEvent(name) => write!(f, "the reserved event name `{name}`"),
-            DecodeError::StrayAttachment => {
-                write!(f, "a binary attachment no packet was waiting for")
-            }
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 impl Packet {
     /// A packet with no payload.

@@ -15,7 +15,6 @@
 //! sockjs-node use, so characters that some proxies and old browsers
 //! mangle (U+2028, U+FEFF, …) travel as `\uXXXX`.
 
-use std::fmt;
 use std::time::Duration;
 
 /// How often an idle server sends `h`: sockjs-node's and Spring's default,
@@ -32,38 +31,32 @@ pub enum Frame {
 }
 
 /// Why bytes are not a SockJS frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    #[error("an empty frame")]
     Empty,
     /// The first byte is none of `o h a c`.
+    #[error("a frame of unknown type {}", shown_type(*.0))]
     UnknownType(u8),
     /// `o` or `h` followed by more bytes.
+    #[error("an `{0}` frame with bytes after it")]
     Trailing(char),
     /// The JSON after `a` or `c` is not what the frame needs.
-    BadJson {
-        frame: char,
-        why: String,
-    },
+    #[error("a broken `{frame}` frame: {why}")]
+    BadJson { frame: char, why: String },
     /// A line of an xhr response body longer than the limit.
+    #[error("a frame larger than {0} bytes")]
     TooLarge(usize),
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Empty => write!(f, "an empty frame"),
-            DecodeError::UnknownType(b) if b.is_ascii_graphic() => {
-                write!(f, "a frame of unknown type `{}`", *b as char)
-            }
-            DecodeError::UnknownType(b) => write!(f, "a frame of unknown type 0x{b:02x}"),
-            DecodeError::Trailing(c) => write!(f, "an `{c}` frame with bytes after it"),
-            DecodeError::BadJson { frame, why } => write!(f, "a broken `{frame}` frame: {why}"),
-            DecodeError::TooLarge(max) => write!(f, "a frame larger than {max} bytes"),
-        }
+/// A frame type byte as a reader wants it: the character, or its hex.
+fn shown_type(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("`{}`", b as char)
+    } else {
+        format!("0x{b:02x}")
     }
 }
-
-impl std::error::Error for DecodeError {}
 
 /// Decode one frame (without its trailing newline, if it had one).
 pub fn decode(frame: &[u8]) -> Result<Frame, DecodeError> {
