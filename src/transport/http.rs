@@ -205,6 +205,20 @@ pub fn batch_limit(max_message_size: usize) -> usize {
     max_message_size.saturating_mul(6).saturating_add(1 << 20)
 }
 
+/// An answer that is not the success it should be, as the error to end
+/// with: `URL answered HTTP STATUS{to}: EXCERPT{hint}`, its exit code
+/// decided by the status ([`Error::http_status`]), the body quoted as
+/// [`body_excerpt`] reads it (bounded in size and time, controls
+/// replaced).
+pub async fn refused(response: reqwest::Response, url: &Url, to: &str, hint: &str) -> Error {
+    let status = response.status();
+    let body = body_excerpt(response).await;
+    Error::http_status(
+        status.as_u16(),
+        format!("{} answered HTTP {status}{to}{body}{hint}", redact_url(url)),
+    )
+}
+
 /// A whole response body, refused (exit 4) past `max` bytes: a server's
 /// answer never costs more memory than `--max-message-size`.
 pub async fn body_limited(mut response: reqwest::Response, url: &Url, max: usize) -> Result<Bytes> {
@@ -254,16 +268,8 @@ pub async fn post(
         .body(body);
     let response = send(request, url, within).await?;
     log_exchange("POST", url, &response);
-    let status = response.status();
-    if !status.is_success() {
-        let body = body_excerpt(response).await;
-        return Err(Error::http_status(
-            status.as_u16(),
-            format!(
-                "{} answered HTTP {status} to the POST{body}",
-                redact_url(url)
-            ),
-        ));
+    if !response.status().is_success() {
+        return Err(refused(response, url, " to the POST", "").await);
     }
     // The answer only matters for its id: a few KB are plenty, and the
     // message is delivered already, so a body that does not come in time

@@ -26,9 +26,7 @@ use url::Url;
 use tokio::time::Instant;
 
 use super::Options;
-use super::http::{
-    self as h, body_excerpt, body_limited, client, log_exchange, request_error, sequence_ids,
-};
+use super::http::{self as h, body_limited, client, log_exchange, request_error, sequence_ids};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::verbose;
@@ -175,16 +173,7 @@ impl PollLink {
                 self.take_cursor(response.headers());
                 return Ok(false);
             }
-            _ => {
-                let body = body_excerpt(response).await;
-                return Err(Error::http_status(
-                    status,
-                    format!(
-                        "{} answered the long-poll with HTTP {status}{body}",
-                        redact_url(&self.url)
-                    ),
-                ));
-            }
+            _ => return Err(h::refused(response, &self.url, " to the long-poll", "").await),
         }
         let headers = response.headers().clone();
         // Cut short, the cursor has not moved yet: asking again gets the

@@ -28,7 +28,7 @@ use url::Url;
 
 use super::Options;
 use super::http::{
-    body_excerpt, body_limited, client, log_exchange, request_error, send, timed_out,
+    body_excerpt, body_limited, client, log_exchange, refused, request_error, send, timed_out,
 };
 use super::message::{Data, Received};
 use super::ws::{self, WsLink};
@@ -431,17 +431,12 @@ async fn info(client: &reqwest::Client, base: &Url, within: Duration) -> Result<
     let url = with_suffix(base, "info");
     let response = send(client.get(url.clone()), &url, within).await?;
     log_exchange("GET", &url, &response);
-    let status = response.status();
-    if !status.is_success() {
-        let body = body_excerpt(response).await;
-        return Err(Error::http_status(
-            status.as_u16(),
-            format!(
-                "{} answered HTTP {status}{body} (is {} a SockJS endpoint? give its base URL, e.g. http://host:port/echo)",
-                redact_url(&url),
-                redact_url(base)
-            ),
-        ));
+    if !response.status().is_success() {
+        let hint = format!(
+            " (is {} a SockJS endpoint? give its base URL, e.g. http://host:port/echo)",
+            redact_url(base)
+        );
+        return Err(refused(response, &url, "", &hint).await);
     }
     // The info document is a few fields of JSON, and part of connecting.
     let body = tokio::time::timeout(within, body_limited(response, &url, 64 * 1024))
@@ -588,13 +583,8 @@ async fn receive_request(client: &reqwest::Client, url: &Url) -> Result<reqwest:
         .send()
         .await
         .map_err(|e| request_error(url, e))?;
-    let status = response.status();
-    if status != http::StatusCode::OK {
-        let body = body_excerpt(response).await;
-        return Err(Error::http_status(
-            status.as_u16(),
-            format!("{} answered HTTP {status}{body}", redact_url(url)),
-        ));
+    if response.status() != http::StatusCode::OK {
+        return Err(refused(response, url, "", "").await);
     }
     Ok(response)
 }
@@ -616,20 +606,14 @@ async fn xhr_send(
     if status.is_success() {
         return Ok(());
     }
-    let excerpt = body_excerpt(response).await;
     if status == http::StatusCode::NOT_FOUND {
+        let excerpt = body_excerpt(response).await;
         return Err(Error::connect(format!(
             "{} no longer knows the SockJS session (xhr_send answered 404{excerpt})",
             redact_url(url)
         )));
     }
-    Err(Error::http_status(
-        status.as_u16(),
-        format!(
-            "{} answered HTTP {status} to xhr_send{excerpt}",
-            redact_url(url)
-        ),
-    ))
+    Err(refused(response, url, " to xhr_send", "").await)
 }
 
 /// The HTTP receiving side, run as a task: frames go to `tx` until a

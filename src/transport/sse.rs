@@ -16,7 +16,7 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use url::Url;
 
 use super::Options;
-use super::http::{self as h, body_excerpt, cause, client, log_exchange, send, sequence_ids};
+use super::http::{self as h, cause, client, log_exchange, send, sequence_ids};
 use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -73,14 +73,7 @@ impl SseLink {
             return Ok(link);
         }
         if status_code != http::StatusCode::OK {
-            let body = body_excerpt(response).await;
-            return Err(Error::http_status(
-                status_code.as_u16(),
-                format!(
-                    "{} answered HTTP {status_code} instead of an event stream{body}",
-                    redact_url(url)
-                ),
-            ));
+            return Err(h::refused(response, url, " instead of an event stream", "").await);
         }
         let content_type = response
             .headers()
