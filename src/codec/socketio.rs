@@ -25,6 +25,18 @@ use std::fmt;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
+/// `[a,b,…]`: arguments as one JSON array, each exactly as it was sent.
+pub fn push_json_array(out: &mut String, args: &[Box<RawValue>]) {
+    out.push('[');
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(a.get());
+    }
+    out.push(']');
+}
+
 /// The packet types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -190,16 +202,7 @@ impl Packet {
                 }
                 out.push(']');
             }
-            Payload::Ack(args) => {
-                out.push('[');
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(a.get());
-                }
-                out.push(']');
-            }
+            Payload::Ack(args) => push_json_array(out, args),
         }
     }
 

@@ -372,15 +372,7 @@ impl SocketIoLink {
                     trace!("skipping event {name}: not asked for with --event");
                     return Ok(None);
                 }
-                let (body, binary) = body_of(args, &attachments);
-                let mut m = Message::received(
-                    self.topic.clone(),
-                    body,
-                    binary,
-                    self.engine.transport_name(),
-                    self.received_at,
-                );
-                m.event = Some(name.into());
+                let m = self.message(name, body_of(args, &attachments), self.received_at);
                 Ok(Some(Read::Message(m)))
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Payload::Ack(args)) => {
@@ -392,15 +384,8 @@ impl SocketIoLink {
                 if self.confirm {
                     status!("emit {n} confirmed");
                 }
-                let (body, binary) = body_of(args, &attachments);
-                let mut m = Message::received(
-                    self.topic.clone(),
-                    body,
-                    binary,
-                    self.engine.transport_name(),
-                    SystemTime::now(),
-                );
-                m.event = Some(self.opts.event.as_str().into());
+                let event = self.opts.event.clone();
+                let mut m = self.message(event, body_of(args, &attachments), SystemTime::now());
                 m.headers.push(("ack".into(), n.to_string()));
                 Ok(Some(Read::Reply(m)))
             }
@@ -604,6 +589,20 @@ impl SocketIoLink {
         })
     }
 
+    /// A message of this namespace: event `event`, the body and kind
+    /// [`body_of`] made of its arguments.
+    fn message(&self, event: String, (body, binary): (Bytes, bool), at: SystemTime) -> Message {
+        let mut m = Message::received(
+            self.topic.clone(),
+            body,
+            binary,
+            self.engine.transport_name(),
+            at,
+        );
+        m.event = Some(event.into());
+        m
+    }
+
     fn shown(&self) -> String {
         crate::log::redact_url(&self.url)
     }
@@ -635,14 +634,7 @@ pub fn body_of(mut args: Vec<Box<RawValue>>, attachments: &[Bytes]) -> (Bytes, b
         }
         _ => {
             let mut out = String::with_capacity(args.iter().map(|a| a.get().len() + 1).sum());
-            out.push('[');
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(a.get());
-            }
-            out.push(']');
+            socketio::push_json_array(&mut out, &args);
             if !attachments.is_empty() {
                 out = with_binaries(&out, attachments);
             }
