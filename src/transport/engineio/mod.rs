@@ -3,17 +3,17 @@
 //! and binary) and keeps the session alive; what the messages mean is the
 //! Socket.IO dialect's business.
 //!
-//! - Polling: the handshake GET answers the open packet (sid, ping timing,
-//!   maxPayload). Then one task holds the receiving GET and another sends
-//!   POSTs, so there is never more than one of each in flight (a second
-//!   one makes the server kill the session). Outgoing packets queue up and
-//!   go in as few POSTs as maxPayload allows.
-//! - WebSocket: one Engine.IO packet per WebSocket message; binary packets
-//!   are binary frames without a type byte.
-//! - Upgrade: right after the polling handshake, before any polling request
-//!   is in flight, open the WebSocket with the sid, send `2probe`, expect
-//!   `3probe`, send `5`; from then on only the WebSocket is used. A failed
-//!   probe leaves the session on polling.
+//! This file is the session, [`EngineIo`]: the handshake (the polling
+//! handshake GET answers the open packet: sid, ping timing, maxPayload;
+//! over WebSocket from the start, `ws.rs` reads the open packet from the
+//! first frame and it is parsed here), the choice of wire, maxPayload, and
+//! the errors both wires report. The wires are beside it, each behind the
+//! same few calls (next, feed, flush, close):
+//!
+//! - `polling.rs`: HTTP long-polling, one GET and one POST in flight.
+//! - `ws.rs`: WebSocket, one Engine.IO packet per message, and the upgrade
+//!   probe that moves a polling session onto it. A failed probe leaves the
+//!   session on polling.
 //!
 //! The server pings (`2`) every pingInterval and we answer `3`; no ping for
 //! pingInterval + pingTimeout means the connection is dead (exit 3).
@@ -22,29 +22,22 @@
 //! WebSocket the shared connect, so `--ca`, `--insecure`, `-H` and the
 //! timeouts mean what they mean everywhere else.
 
+mod polling;
+mod ws;
+
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use http::header::CONTENT_TYPE;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message as Frame;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use url::Url;
 
+use self::polling::{Polling, binary_part_len};
+use self::ws::WebSocket;
 use super::Options;
 use super::http::{body_limited, client, log_exchange, request_error};
-use super::ws::{self, Ws};
 use crate::codec::engineio::{self, Handshake, Packet};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::log::redact_url;
-use crate::{trace, verbose};
+use crate::verbose;
 
 /// Which transports to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,14 +51,6 @@ pub enum Mode {
     WebSocket,
 }
 
-/// How long the server has to answer the upgrade probe (its own
-/// `upgradeTimeout` is 10 s).
-const PROBE_WAIT: Duration = Duration::from_secs(10);
-
-/// Outgoing packets queued for the polling writer: it takes them in
-/// batches, so this only bounds memory.
-const OUTGOING_QUEUE: usize = 4096;
-
 /// What [`EngineIo::next`] gives.
 #[derive(Debug)]
 pub enum Received {
@@ -77,74 +62,27 @@ pub enum Received {
     Closed { reason: String },
 }
 
+impl Received {
+    /// What a close packet from the server, on either wire, ends with.
+    fn session_closed() -> Received {
+        Received::Closed {
+            reason: "the server closed the Engine.IO session".into(),
+        }
+    }
+}
+
 pub struct EngineIo {
     io: Io,
     handshake: Handshake,
     /// The Engine.IO URL (http or https, the handshake's), for messages.
     shown: String,
-    url: Url,
-    /// WebSocket only: the polling reader keeps its own clock.
-    last_ping: Instant,
-    pong_due: bool,
-    closing: bool,
     transport_name: &'static str,
 }
 
+/// The wire the session is on now.
 enum Io {
-    Ws(Box<Ws>),
+    Ws(WebSocket),
     Polling(Polling),
-}
-
-struct Polling {
-    incoming: mpsc::Receiver<Result<Vec<Packet>>>,
-    pending: VecDeque<Packet>,
-    outgoing: mpsc::Sender<Outgoing>,
-    /// Why the writer stopped, once it has.
-    failed: Arc<Mutex<Option<(Kind, String)>>>,
-    reader: JoinHandle<()>,
-    writer: JoinHandle<()>,
-}
-
-impl Drop for Polling {
-    fn drop(&mut self) {
-        self.reader.abort();
-        self.writer.abort();
-    }
-}
-
-enum Outgoing {
-    Packet(Part),
-    /// Answered once everything queued before it has been POSTed.
-    Flush(oneshot::Sender<Result<(), (Kind, String)>>),
-}
-
-/// One packet of a polling body.
-enum Part {
-    /// A text packet in its text form (`4…`).
-    Text(Vec<u8>),
-    Binary(Bytes),
-}
-
-/// `b` + base64 of `n` bytes.
-fn binary_part_len(n: usize) -> usize {
-    base64::encoded_len(n, true).map_or(usize::MAX, |l| l.saturating_add(1))
-}
-
-impl Part {
-    /// Its length in the body.
-    fn len(&self) -> usize {
-        match self {
-            Part::Text(t) => t.len(),
-            Part::Binary(b) => binary_part_len(b.len()),
-        }
-    }
-
-    fn append_to(self, body: &mut Vec<u8>) {
-        match self {
-            Part::Text(t) => body.extend_from_slice(&t),
-            Part::Binary(b) => Packet::Binary(b).encode_text(body),
-        }
-    }
 }
 
 /// `url` with the engine path and the Engine.IO query for `transport`,
@@ -168,8 +106,7 @@ pub fn engine_url(base: &Url, path: &str, transport: &str, sid: Option<&str>) ->
             q.append_pair("sid", sid);
         }
     }
-    let tls = matches!(base.scheme(), "https" | "wss");
-    let scheme = match (transport, tls) {
+    let scheme = match (transport, is_tls(base)) {
         ("websocket", false) => "ws",
         ("websocket", true) => "wss",
         (_, false) => "http",
@@ -179,6 +116,10 @@ pub fn engine_url(base: &Url, path: &str, transport: &str, sid: Option<&str>) ->
     // between them always works.
     let _ = url.set_scheme(scheme);
     url
+}
+
+fn is_tls(base: &Url) -> bool {
+    matches!(base.scheme(), "https" | "wss")
 }
 
 impl EngineIo {
@@ -204,50 +145,33 @@ impl EngineIo {
         }
     }
 
+    /// The session on `io`, which `base` was asked for.
+    fn new(base: &Url, io: Io, handshake: Handshake, shown: String) -> EngineIo {
+        let transport_name = match (&io, is_tls(base)) {
+            (Io::Ws(_), false) => "socketio+ws",
+            (Io::Ws(_), true) => "socketio+wss",
+            (Io::Polling(_), false) => "socketio+http",
+            (Io::Polling(_), true) => "socketio+https",
+        };
+        EngineIo {
+            io,
+            handshake,
+            shown,
+            transport_name,
+        }
+    }
+
     async fn connect_ws(base: &Url, path: &str, opts: &Options) -> Result<EngineIo> {
         let url = engine_url(base, path, "websocket", None);
-        let mut ws = ws::connect(&url, opts).await?;
         let shown = redact_url(&url);
-        // The open packet is the first frame.
-        let handshake = loop {
-            match ws.next().await {
-                Some(Ok(Frame::Text(t))) => break parse_open(&shown, Bytes::from(t))?,
-                Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => continue,
-                Some(Ok(Frame::Close(c))) => {
-                    return Err(Error::server(format!(
-                        "{shown} closed the WebSocket before the Engine.IO handshake ({})",
-                        ws::describe_close(c.as_ref())
-                    )));
-                }
-                Some(Ok(_)) => {
-                    return Err(Error::server(format!(
-                        "{shown} sent a binary frame where the Engine.IO open packet belongs (is it a Socket.IO server?)"
-                    )));
-                }
-                None => {
-                    return Err(Error::connect(format!(
-                        "{shown} closed the connection before the Engine.IO handshake"
-                    )));
-                }
-                Some(Err(e)) => return Err(ws::stream_error(&url, e)),
-            }
-        };
+        let (ws, handshake) = WebSocket::open(url, &shown, opts).await?;
         verbose!(
             "Engine.IO session {} over websocket (ping every {}, timeout {})",
             handshake.sid,
             humantime::format_duration(handshake.ping_interval),
             humantime::format_duration(handshake.ping_timeout)
         );
-        Ok(EngineIo {
-            transport_name: ws_name(base),
-            io: Io::Ws(Box::new(ws)),
-            handshake,
-            shown,
-            url,
-            last_ping: Instant::now(),
-            pong_due: false,
-            closing: false,
-        })
+        Ok(EngineIo::new(base, Io::Ws(ws), handshake, shown))
     }
 
     async fn connect_polling(
@@ -290,20 +214,12 @@ impl EngineIo {
         );
         if upgrade && early.is_empty() {
             if handshake.upgrades.iter().any(|u| u == "websocket") {
-                match probe(base, path, &handshake.sid, opts).await {
+                let ws_url = engine_url(base, path, "websocket", Some(&handshake.sid));
+                let ws_shown = redact_url(&ws_url);
+                match WebSocket::probe(ws_url, opts).await {
                     Ok(ws) => {
                         verbose!("upgraded to websocket");
-                        let url = engine_url(base, path, "websocket", Some(&handshake.sid));
-                        return Ok(EngineIo {
-                            transport_name: ws_name(base),
-                            io: Io::Ws(Box::new(ws)),
-                            handshake,
-                            shown: redact_url(&url),
-                            url,
-                            last_ping: Instant::now(),
-                            pong_due: false,
-                            closing: false,
-                        });
+                        return Ok(EngineIo::new(base, Io::Ws(ws), handshake, ws_shown));
                     }
                     Err(e) => verbose!("websocket upgrade failed ({e}); staying on polling"),
                 }
@@ -312,17 +228,14 @@ impl EngineIo {
             }
         }
         let max_body = super::http::batch_limit(opts.max_message_size);
-        let polling = Polling::start(http, session_url.clone(), &handshake, early, max_body);
-        Ok(EngineIo {
-            transport_name: polling_name(base),
-            io: Io::Polling(polling),
+        let session_shown = redact_url(&session_url);
+        let polling = Polling::start(http, session_url, &handshake, early, max_body);
+        Ok(EngineIo::new(
+            base,
+            Io::Polling(polling),
             handshake,
-            shown: redact_url(&session_url),
-            url: session_url,
-            last_ping: Instant::now(),
-            pong_due: false,
-            closing: false,
-        })
+            session_shown,
+        ))
     }
 
     /// True on long-polling, false on WebSocket.
@@ -339,87 +252,8 @@ impl EngineIo {
     /// Cancel-safe: a select may drop it between packets.
     pub async fn next(&mut self) -> Result<Received> {
         match &mut self.io {
-            Io::Ws(ws) => loop {
-                if self.pong_due {
-                    ws.feed(Frame::Text("3".into()))
-                        .await
-                        .map_err(|e| ws::stream_error(&self.url, e))?;
-                    self.pong_due = false;
-                    ws.flush()
-                        .await
-                        .map_err(|e| ws::stream_error(&self.url, e))?;
-                    trace!("send pong");
-                }
-                let h = &self.handshake;
-                let dead_at = self.last_ping + h.ping_interval + h.ping_timeout;
-                let frame = tokio::select! {
-                    biased;
-                    frame = ws.next() => frame,
-                    _ = sleep_until(dead_at) => return Err(dead(&self.shown, h)),
-                };
-                match frame {
-                    Some(Ok(Frame::Text(t))) => {
-                        let packet = engineio::decode_text(Bytes::from(t))
-                            .map_err(|e| Error::server(format!("{} sent {e}", self.shown)))?;
-                        match packet {
-                            Packet::Message(m) => return Ok(Received::Message(m)),
-                            Packet::Ping(_) => {
-                                trace!("recv ping");
-                                self.last_ping = Instant::now();
-                                self.pong_due = true;
-                            }
-                            Packet::Close => {
-                                return Ok(Received::Closed {
-                                    reason: "the server closed the Engine.IO session".into(),
-                                });
-                            }
-                            other => trace!("ignoring Engine.IO {other:?}"),
-                        }
-                    }
-                    Some(Ok(Frame::Binary(b))) => return Ok(Received::Binary(b)),
-                    Some(Ok(Frame::Close(c))) => {
-                        verbose!("server sent close {}", ws::describe_close(c.as_ref()));
-                        return Ok(Received::Closed {
-                            reason: format!("WebSocket close {}", ws::describe_close(c.as_ref())),
-                        });
-                    }
-                    Some(Ok(_)) => {}
-                    None | Some(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed)) => {
-                        if self.closing {
-                            return Ok(Received::Closed {
-                                reason: "connection closed".into(),
-                            });
-                        }
-                        return Err(Error::connect(format!(
-                            "{} dropped the connection",
-                            self.shown
-                        )));
-                    }
-                    Some(Err(e)) => return Err(ws::stream_error(&self.url, e)),
-                }
-            },
-            Io::Polling(p) => loop {
-                match p.pending.pop_front() {
-                    Some(Packet::Message(m)) => return Ok(Received::Message(m)),
-                    Some(Packet::Binary(b)) => return Ok(Received::Binary(b)),
-                    Some(Packet::Close) => {
-                        return Ok(Received::Closed {
-                            reason: "the server closed the Engine.IO session".into(),
-                        });
-                    }
-                    Some(other) => trace!("ignoring Engine.IO {other:?}"),
-                    None => match p.incoming.recv().await {
-                        Some(Ok(batch)) => p.pending.extend(batch),
-                        Some(Err(e)) => return Err(e),
-                        None => {
-                            return Err(Error::connect(format!(
-                                "polling of {} stopped",
-                                self.shown
-                            )));
-                        }
-                    },
-                }
-            },
+            Io::Ws(ws) => ws.next(&self.handshake, &self.shown).await,
+            Io::Polling(p) => p.next(&self.shown).await,
         }
     }
 
@@ -430,14 +264,8 @@ impl EngineIo {
         encode(&mut text);
         self.check_size(text.len())?;
         match &mut self.io {
-            Io::Ws(ws) => ws
-                .feed(Frame::Text(text.into()))
-                .await
-                .map_err(|e| ws::stream_error(&self.url, e)),
-            Io::Polling(p) => {
-                p.queue(Outgoing::Packet(Part::Text(text.into_bytes())))
-                    .await
-            }
+            Io::Ws(ws) => ws.feed_text(text).await,
+            Io::Polling(p) => p.feed_text(text).await,
         }
     }
 
@@ -450,11 +278,8 @@ impl EngineIo {
         };
         self.check_size(len)?;
         match &mut self.io {
-            Io::Ws(ws) => ws
-                .feed(Frame::Binary(bytes))
-                .await
-                .map_err(|e| ws::stream_error(&self.url, e)),
-            Io::Polling(p) => p.queue(Outgoing::Packet(Part::Binary(bytes))).await,
+            Io::Ws(ws) => ws.feed_binary(bytes).await,
+            Io::Polling(p) => p.feed_binary(bytes).await,
         }
     }
 
@@ -472,7 +297,7 @@ impl EngineIo {
     /// answered `ok`.
     pub async fn flush(&mut self) -> Result<()> {
         match &mut self.io {
-            Io::Ws(ws) => ws.flush().await.map_err(|e| ws::stream_error(&self.url, e)),
+            Io::Ws(ws) => ws.flush().await,
             Io::Polling(p) => p.flush().await,
         }
     }
@@ -481,64 +306,14 @@ impl EngineIo {
     /// has everything we sent: the WebSocket close was answered, or every
     /// POST was.
     pub async fn close(&mut self) -> Result<bool> {
-        self.closing = true;
         match &mut self.io {
-            Io::Ws(ws) => {
-                let _ = ws.feed(Frame::Text("1".into())).await;
-                let frame = CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "".into(),
-                };
-                if let Err(e) = WebSocketStream::close(&mut **ws, Some(frame)).await {
-                    verbose!("close frame not sent: {e}");
-                    return Ok(false);
-                }
-                // Read to the server's close so the socket ends cleanly.
-                let answered = tokio::time::timeout(Duration::from_secs(5), async {
-                    loop {
-                        match ws.next().await {
-                            Some(Ok(Frame::Close(_))) | None => return true,
-                            Some(Ok(_)) => {}
-                            Some(Err(e)) => {
-                                verbose!("while closing: {e}");
-                                return false;
-                            }
-                        }
-                    }
-                })
-                .await;
-                Ok(answered.unwrap_or(false))
-            }
-            Io::Polling(p) => {
-                p.queue(Outgoing::Packet(Part::Text(b"1".to_vec()))).await?;
-                match p.flush().await {
-                    Ok(()) => Ok(true),
-                    Err(e) => {
-                        verbose!("while closing: {e}");
-                        Ok(false)
-                    }
-                }
-            }
+            Io::Ws(ws) => ws.close().await,
+            Io::Polling(p) => p.close().await,
         }
     }
 }
 
-fn ws_name(base: &Url) -> &'static str {
-    if matches!(base.scheme(), "https" | "wss") {
-        "socketio+wss"
-    } else {
-        "socketio+ws"
-    }
-}
-
-fn polling_name(base: &Url) -> &'static str {
-    if matches!(base.scheme(), "https" | "wss") {
-        "socketio+https"
-    } else {
-        "socketio+http"
-    }
-}
-
+/// The handshake in a text frame: the open packet.
 fn parse_open(shown: &str, text: Bytes) -> Result<Handshake> {
     match engineio::decode_text(text.clone()) {
         Ok(Packet::Open(data)) => {
@@ -611,272 +386,6 @@ async fn http_failure(shown: &str, what: &str, response: reqwest::Response) -> E
             )
         }
     }
-}
-
-/// Open the WebSocket for session `sid` and do the probe exchange.
-async fn probe(base: &Url, path: &str, sid: &str, opts: &Options) -> Result<Ws> {
-    let url = engine_url(base, path, "websocket", Some(sid));
-    let mut ws = ws::connect(&url, opts).await?;
-    ws.send(Frame::Text("2probe".into()))
-        .await
-        .map_err(|e| ws::stream_error(&url, e))?;
-    let answered = tokio::time::timeout(PROBE_WAIT, async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Frame::Text(t))) => return Ok(t.as_str() == "3probe"),
-                Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => {}
-                Some(Ok(_)) | None => return Ok(false),
-                Some(Err(e)) => return Err(ws::stream_error(&url, e)),
-            }
-        }
-    })
-    .await;
-    match answered {
-        Ok(Ok(true)) => {}
-        Ok(Ok(false)) => return Err(Error::server("the probe was not answered with 3probe")),
-        Ok(Err(e)) => return Err(e),
-        Err(_) => {
-            return Err(Error::connect(format!(
-                "no answer to the probe within {}s",
-                PROBE_WAIT.as_secs()
-            )));
-        }
-    }
-    ws.send(Frame::Text("5".into()))
-        .await
-        .map_err(|e| ws::stream_error(&url, e))?;
-    Ok(ws)
-}
-
-impl Polling {
-    fn start(
-        http: reqwest::Client,
-        url: Url,
-        handshake: &Handshake,
-        early: VecDeque<Packet>,
-        max_body: usize,
-    ) -> Polling {
-        let (in_tx, incoming) = mpsc::channel(64);
-        let (outgoing, out_rx) = mpsc::channel(OUTGOING_QUEUE);
-        let failed = Arc::new(Mutex::new(None));
-        let reader = tokio::spawn(read_loop(
-            http.clone(),
-            url.clone(),
-            handshake.clone(),
-            max_body,
-            in_tx,
-            outgoing.clone(),
-        ));
-        let writer = tokio::spawn(write_loop(
-            http,
-            url,
-            handshake.clone(),
-            out_rx,
-            failed.clone(),
-        ));
-        Polling {
-            incoming,
-            pending: early,
-            outgoing,
-            failed,
-            reader,
-            writer,
-        }
-    }
-
-    async fn queue(&mut self, item: Outgoing) -> Result<()> {
-        if self.outgoing.send(item).await.is_err() {
-            return Err(self.writer_error());
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<()> {
-        let (tx, rx) = oneshot::channel();
-        self.queue(Outgoing::Flush(tx)).await?;
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err((kind, message))) => Err(Error::new(kind, message)),
-            Err(_) => Err(self.writer_error()),
-        }
-    }
-
-    fn writer_error(&self) -> Error {
-        match self.failed.lock().ok().and_then(|f| f.clone()) {
-            Some((kind, message)) => Error::new(kind, message),
-            None => Error::connect("the polling writer stopped"),
-        }
-    }
-}
-
-/// Hold one GET at a time (its body at most `max_body` bytes); answer
-/// pings; hand the rest to the session.
-async fn read_loop(
-    http: reqwest::Client,
-    url: Url,
-    handshake: Handshake,
-    max_body: usize,
-    to_session: mpsc::Sender<Result<Vec<Packet>>>,
-    to_server: mpsc::Sender<Outgoing>,
-) {
-    let shown = redact_url(&url);
-    let mut last_ping = Instant::now();
-    loop {
-        let dead_at = last_ping + handshake.ping_interval + handshake.ping_timeout;
-        let wait = dead_at.saturating_duration_since(Instant::now());
-        let result = async {
-            if wait.is_zero() {
-                return Err(dead(&shown, &handshake));
-            }
-            let response = match http.get(url.clone()).timeout(wait).send().await {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => return Err(dead(&shown, &handshake)),
-                Err(e) => return Err(request_error(&url, e)),
-            };
-            log_exchange("GET", &url, &response);
-            if !response.status().is_success() {
-                return Err(http_failure(&shown, "a polling GET", response).await);
-            }
-            body_limited(response, &url, max_body).await
-        }
-        .await;
-        let body = match result {
-            Ok(body) => body,
-            Err(e) => {
-                let _ = to_session.send(Err(e)).await;
-                return;
-            }
-        };
-        trace!("polled {} bytes", body.len());
-        let packets = match engineio::decode_payload(&body) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = to_session
-                    .send(Err(Error::server(format!("{shown} sent {e}"))))
-                    .await;
-                return;
-            }
-        };
-        let mut batch = Vec::with_capacity(packets.len());
-        let mut closed = false;
-        for packet in packets {
-            match packet {
-                Packet::Ping(_) => {
-                    trace!("recv ping; send pong");
-                    last_ping = Instant::now();
-                    if to_server
-                        .send(Outgoing::Packet(Part::Text(b"3".to_vec())))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-                Packet::Noop => {}
-                Packet::Close => {
-                    closed = true;
-                    batch.push(Packet::Close);
-                    break;
-                }
-                other => batch.push(other),
-            }
-        }
-        if !batch.is_empty() && to_session.send(Ok(batch)).await.is_err() {
-            return;
-        }
-        if closed {
-            return;
-        }
-    }
-}
-
-/// POST what is queued, one request at a time, as few as maxPayload allows.
-async fn write_loop(
-    http: reqwest::Client,
-    url: Url,
-    handshake: Handshake,
-    mut queue: mpsc::Receiver<Outgoing>,
-    failed: Arc<Mutex<Option<(Kind, String)>>>,
-) {
-    let max_payload = handshake.max_payload;
-    // A server that sits on a POST this long has stopped answering.
-    let post_wait = handshake.ping_interval + handshake.ping_timeout;
-    let mut carry: Option<Part> = None;
-    let mut body = Vec::new();
-    let mut flushes = Vec::new();
-    loop {
-        let mut next = match carry.take() {
-            Some(part) => Some(Outgoing::Packet(part)),
-            None => match queue.recv().await {
-                Some(item) => Some(item),
-                None => return,
-            },
-        };
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Flush(tx) => flushes.push(tx),
-                Outgoing::Packet(part) => {
-                    let separator = usize::from(!body.is_empty());
-                    if separator == 1 && body.len() + separator + part.len() > max_payload {
-                        // Over the limit: this packet opens the next POST.
-                        carry = Some(part);
-                        break;
-                    }
-                    if separator == 1 {
-                        body.push(engineio::SEPARATOR);
-                    }
-                    part.append_to(&mut body);
-                }
-            }
-            next = queue.try_recv().ok();
-        }
-        if !body.is_empty() {
-            let sent = std::mem::take(&mut body);
-            if let Err(e) = post(&http, &url, sent, post_wait).await {
-                let failure = (e.kind, e.message);
-                if let Ok(mut f) = failed.lock() {
-                    *f = Some(failure.clone());
-                }
-                for tx in flushes.drain(..) {
-                    let _ = tx.send(Err(failure.clone()));
-                }
-                return;
-            }
-        }
-        for tx in flushes.drain(..) {
-            let _ = tx.send(Ok(()));
-        }
-    }
-}
-
-async fn post(http: &reqwest::Client, url: &Url, body: Vec<u8>, wait: Duration) -> Result<()> {
-    let shown = redact_url(url);
-    trace!("POST {} bytes", body.len());
-    let response = http
-        .post(url.clone())
-        .header(CONTENT_TYPE, "text/plain;charset=UTF-8")
-        .timeout(wait)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| request_error(url, e))?;
-    log_exchange("POST", url, &response);
-    if !response.status().is_success() {
-        return Err(http_failure(&shown, "a polling POST", response).await);
-    }
-    // The answer is `ok`: a server that sends more is not read further.
-    let answer = body_limited(response, url, 4096).await?;
-    if &answer[..] != b"ok" {
-        let excerpt = body_excerpt_of(&answer);
-        return Err(Error::server(format!(
-            "{shown} answered a polling POST with `{excerpt}` instead of `ok`"
-        )));
-    }
-    Ok(())
-}
-
-fn body_excerpt_of(b: &[u8]) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(80)]).replace(['\n', '\r'], " ")
 }
 
 #[cfg(test)]
