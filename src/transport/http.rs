@@ -169,10 +169,20 @@ const EXCERPT_WAIT: Duration = Duration::from_secs(2);
 /// The first part of a response body, for an error line: at most a few KB
 /// are read, however much the server sends, and control characters (a
 /// hostile server's escape sequences) are replaced.
-pub async fn body_excerpt(mut response: reqwest::Response) -> String {
+pub async fn body_excerpt(response: reqwest::Response) -> String {
+    let text = excerpt(&error_body(response).await, EXCERPT);
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// The start of an error answer's body: a few KB at the most, read within
+/// one bound for the whole (a server dripping a byte at a time must not
+/// hold the error line a few seconds per chunk).
+pub async fn error_body(mut response: reqwest::Response) -> Vec<u8> {
     let mut body = Vec::new();
-    // One bound for the whole excerpt: a server dripping a byte at a time
-    // must not hold the error line a few seconds per chunk.
     let _ = tokio::time::timeout(EXCERPT_WAIT, async {
         while body.len() < 4 * EXCERPT {
             match response.chunk().await {
@@ -182,19 +192,20 @@ pub async fn body_excerpt(mut response: reqwest::Response) -> String {
         }
     })
     .await;
-    let text = String::from_utf8_lossy(&body);
-    let text: String = text
+    body
+}
+
+/// What a server sent, fit for an error line: at most `max` characters,
+/// trimmed, control characters (a hostile server's escape sequences)
+/// replaced by spaces.
+pub fn excerpt(bytes: &[u8], max: usize) -> String {
+    let text: String = String::from_utf8_lossy(bytes)
         .trim()
         .chars()
-        .take(EXCERPT)
+        .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let text = text.trim();
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!(": {text}")
-    }
+    text.trim().to_string()
 }
 
 /// The most a body holding several messages (a long-poll batch, an

@@ -523,9 +523,7 @@ async fn handshake(
 /// A handshake answered with a status other than 101; `after` is what came
 /// after its head (the start of its body).
 fn refused_with_status(shown: &str, status: u16, after: &[u8]) -> Error {
-    let body = String::from_utf8_lossy(&after[..after.len().min(200)])
-        .trim()
-        .replace(char::is_control, " ");
+    let body = super::http::excerpt(after, 200);
     let hint = match status {
         401 | 403 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
         404 => " (check the path)",

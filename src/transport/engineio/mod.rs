@@ -33,7 +33,7 @@ use url::Url;
 use self::polling::{Polling, binary_part_len};
 use self::ws::WebSocket;
 use super::Options;
-use super::http::{body_limited, client, log_exchange, request_error};
+use super::http::{body_limited, client, error_body, excerpt, log_exchange, request_error};
 use crate::codec::engineio::{self, Handshake, Packet};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -325,10 +325,7 @@ fn parse_open(shown: &str, text: Bytes) -> Result<Handshake> {
 }
 
 fn not_engineio(shown: &str, why: &str, body: &[u8]) -> Error {
-    let excerpt: String = String::from_utf8_lossy(&body[..body.len().min(80)])
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let excerpt = excerpt(body, 80);
     Error::server(format!(
         "{shown} did not answer like an Engine.IO v4 server ({why}; it sent `{excerpt}`); check the URL and --path"
     ))
@@ -347,8 +344,7 @@ fn dead(shown: &str, h: &Handshake) -> Error {
 /// `tail` reconnects, not a refusal.
 async fn http_failure(shown: &str, what: &str, response: reqwest::Response) -> Error {
     let status = response.status();
-    let url = response.url().clone();
-    let body = body_limited(response, &url, 4096).await.unwrap_or_default();
+    let body = error_body(response).await;
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
     let code = parsed.as_ref().and_then(|v| v["code"].as_u64());
     let message = parsed
@@ -372,9 +368,7 @@ async fn http_failure(shown: &str, what: &str, response: reqwest::Response) -> E
             } else {
                 ""
             };
-            let excerpt = String::from_utf8_lossy(&body[..body.len().min(200)])
-                .trim()
-                .replace(char::is_control, " ");
+            let excerpt = excerpt(&body, 200);
             let excerpt = if excerpt.is_empty() {
                 String::new()
             } else {

@@ -23,7 +23,7 @@ use super::{Received, dead, http_failure};
 use crate::codec::engineio::{self, Handshake, Packet};
 use crate::error::{Error, Kind, Result};
 use crate::log::redact_url;
-use crate::transport::http::{body_limited, log_exchange, request_error};
+use crate::transport::http::{body_limited, excerpt, log_exchange, request_error};
 use crate::{trace, verbose};
 
 /// Outgoing packets queued for the polling writer: it takes them in
@@ -346,14 +346,10 @@ async fn post(http: &reqwest::Client, url: &Url, body: Vec<u8>, wait: Duration) 
     // The answer is `ok`: a server that sends more is not read further.
     let answer = body_limited(response, url, 4096).await?;
     if &answer[..] != b"ok" {
-        let excerpt = body_excerpt_of(&answer);
+        let excerpt = excerpt(&answer, 80);
         return Err(Error::server(format!(
             "{shown} answered a polling POST with `{excerpt}` instead of `ok`"
         )));
     }
     Ok(())
-}
-
-fn body_excerpt_of(b: &[u8]) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(80)]).replace(['\n', '\r'], " ")
 }
