@@ -1,4 +1,7 @@
-//! STOMP 1.2 frames: an encoder and an incremental decoder, no I/O.
+//! STOMP 1.2 frames: an encoder and an incremental decoder, no I/O; and
+//! the vocabulary the client (`dialect::stomp`) and the broker
+//! (`server::stomp`) share: the WebSocket subprotocols, ack modes and
+//! heart-beat negotiation.
 //!
 //! ```text
 //! COMMAND EOL *(name ":" value EOL) EOL body NUL *(EOL)
@@ -10,8 +13,62 @@
 //! never panics: a broken frame is an error, an oversized one too.
 
 use std::fmt;
+use std::time::Duration;
 
 use bytes::Bytes;
+
+/// STOMP's WebSocket subprotocols, highest first: the client offers them
+/// all (RabbitMQ picks the highest it knows; a server that picks none must
+/// still work), and `pubcat serve` picks the highest the client offers.
+pub(crate) const SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+
+/// How a subscription acknowledges messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AckMode {
+    /// Delivered means consumed: the broker forgets a message once sent.
+    Auto,
+    /// Cumulative ACK: acknowledging one acknowledges all before it.
+    Client,
+    /// Each message acknowledged on its own.
+    ClientIndividual,
+}
+
+impl AckMode {
+    /// The value of a SUBSCRIBE frame's `ack` header.
+    pub(crate) fn header(self) -> &'static str {
+        match self {
+            AckMode::Auto => "auto",
+            AckMode::Client => "client",
+            AckMode::ClientIndividual => "client-individual",
+        }
+    }
+
+    /// The mode an `ack` header names.
+    pub(crate) fn from_header(value: &str) -> Option<AckMode> {
+        [AckMode::Auto, AckMode::Client, AckMode::ClientIndividual]
+            .into_iter()
+            .find(|m| m.header() == value)
+    }
+}
+
+/// `heart-beat: x,y` in ms; anything unparsable is 0 (off).
+pub(crate) fn parse_heartbeat(value: &str) -> (u64, u64) {
+    let mut parts = value.split(',').map(|p| p.trim().parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// The heart-beats one side sends and expects, from its own `heart-beat`
+/// header and the other side's (spec 1.2: each direction is the larger of
+/// what the sender can do and the receiver wants, off if either says 0).
+pub(crate) fn negotiate_heartbeat(
+    (our_x, our_y): (u64, u64),
+    (their_x, their_y): (u64, u64),
+) -> (Option<Duration>, Option<Duration>) {
+    let period = |can: u64, wants: u64| {
+        (can != 0 && wants != 0).then(|| Duration::from_millis(can.max(wants)))
+    };
+    (period(our_x, their_y), period(their_x, our_y))
+}
 
 /// One STOMP frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -373,6 +430,13 @@ mod tests {
             Item::Frame(f) => f,
             Item::HeartBeat => panic!("a heart-beat, not a frame"),
         }
+    }
+
+    #[test]
+    fn heartbeat_headers_parse_leniently() {
+        assert_eq!(parse_heartbeat("10000,5000"), (10000, 5000));
+        assert_eq!(parse_heartbeat("0,0"), (0, 0));
+        assert_eq!(parse_heartbeat("x"), (0, 0));
     }
 
     #[test]

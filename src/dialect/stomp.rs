@@ -17,44 +17,13 @@ use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
-use crate::codec::stomp::{Decoder, Frame, Item};
+pub use crate::codec::stomp::AckMode;
+pub(crate) use crate::codec::stomp::SUBPROTOCOLS;
+use crate::codec::stomp::{Decoder, Frame, Item, negotiate_heartbeat, parse_heartbeat};
 use crate::error::{Error, Kind, Result};
 use crate::message::Message;
 use crate::transport::duplex::{Data, Duplex, Received};
 use crate::{status, trace, verbose};
-
-/// The subprotocols offered, highest first (RabbitMQ picks the highest it
-/// knows; a server that picks none must still work).
-pub const SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
-
-/// How a subscription acknowledges messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum AckMode {
-    /// Delivered means consumed: the broker forgets a message once sent.
-    Auto,
-    /// Cumulative ACK: acknowledging one acknowledges all before it.
-    Client,
-    /// Each message acknowledged on its own.
-    ClientIndividual,
-}
-
-impl AckMode {
-    /// The value of a SUBSCRIBE frame's `ack` header.
-    pub fn header(self) -> &'static str {
-        match self {
-            AckMode::Auto => "auto",
-            AckMode::Client => "client",
-            AckMode::ClientIndividual => "client-individual",
-        }
-    }
-
-    /// The mode an `ack` header names.
-    pub fn from_header(value: &str) -> Option<AckMode> {
-        [AckMode::Auto, AckMode::Client, AckMode::ClientIndividual]
-            .into_iter()
-            .find(|m| m.header() == value)
-    }
-}
 
 /// What the user asked of the STOMP session.
 #[derive(Clone, Debug, Default)]
@@ -610,25 +579,6 @@ fn default_ack(destination: &str) -> AckMode {
     }
 }
 
-/// `heart-beat: x,y` in ms; anything unparsable is 0 (off).
-pub fn parse_heartbeat(value: &str) -> (u64, u64) {
-    let mut parts = value.split(',').map(|p| p.trim().parse().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
-
-/// The heart-beats one side sends and expects, from its own `heart-beat`
-/// header and the other side's (spec 1.2: each direction is the larger of
-/// what the sender can do and the receiver wants, off if either says 0).
-pub fn negotiate_heartbeat(
-    (our_x, our_y): (u64, u64),
-    (their_x, their_y): (u64, u64),
-) -> (Option<Duration>, Option<Duration>) {
-    let period = |can: u64, wants: u64| {
-        (can != 0 && wants != 0).then(|| Duration::from_millis(can.max(wants)))
-    };
-    (period(our_x, their_y), period(their_x, our_y))
-}
-
 fn show_period(p: Option<Duration>) -> String {
     p.map_or("never".to_string(), |p| {
         humantime::format_duration(p).to_string()
@@ -671,13 +621,6 @@ fn describe(frame: &Frame) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn heartbeat_headers_parse_leniently() {
-        assert_eq!(parse_heartbeat("10000,5000"), (10000, 5000));
-        assert_eq!(parse_heartbeat("0,0"), (0, 0));
-        assert_eq!(parse_heartbeat("x"), (0, 0));
-    }
 
     #[test]
     fn queues_default_to_individual_acks() {

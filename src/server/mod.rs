@@ -299,7 +299,7 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
     let Handshake {
         on_upgrade,
         response,
-    } = match handshake(&mut req, &crate::dialect::stomp::SUBPROTOCOLS) {
+    } = match handshake(&mut req, &crate::codec::stomp::SUBPROTOCOLS) {
         Ok(h) => h,
         Err(refusal) => return *refusal,
     };

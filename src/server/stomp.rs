@@ -44,8 +44,7 @@ use super::broker::{EndReason, Payload, Stored};
 use super::peer::{End, Peer, Recv, SendError};
 use super::queue::{Consumer, Delivery};
 use super::ws::shutting_down;
-use crate::codec::stomp::{Decoder, Frame, Item};
-use crate::dialect::stomp::{AckMode, negotiate_heartbeat, parse_heartbeat};
+use crate::codec::stomp::{AckMode, Decoder, Frame, Item, negotiate_heartbeat, parse_heartbeat};
 
 /// What CONNECTED offers: we can send a heart-beat every second; we want
 /// the client's at most every 10 s.
