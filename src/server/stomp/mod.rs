@@ -27,6 +27,12 @@
 //!   an ERROR frame with a `message` header, then the connection closes
 //!   (WebSocket 1002; SockJS `c[3000,"Go away!"]`).
 //! * No authentication: `login` and `passcode` are ignored.
+//!
+//! Each client frame is parsed into a typed command first (`command.rs`:
+//! its headers checked, nothing applied), then applied to the connection's
+//! state here.
+
+mod command;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -44,7 +50,8 @@ use super::broker::{EndReason, Payload, Stored};
 use super::peer::{End, Peer, Recv, SendError};
 use super::queue::{Consumer, Delivery};
 use super::ws::shutting_down;
-use crate::codec::stomp::{AckMode, Decoder, Frame, Item, negotiate_heartbeat, parse_heartbeat};
+use crate::codec::stomp::{AckMode, Decoder, Frame, Item, negotiate_heartbeat};
+use command::{Ack, Command, Dest, Op, Publish, Subscribe, Target};
 
 /// What CONNECTED offers: we can send a heart-beat every second; we want
 /// the client's at most every 10 s.
@@ -52,10 +59,6 @@ const SERVER_HEARTBEAT: (u64, u64) = (1000, 10_000);
 
 /// How long a client has to send CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
-
-/// Unacknowledged messages a queue consumer may hold without
-/// `prefetch-count`.
-const DEFAULT_WINDOW: usize = 1000;
 
 /// Numbers the `session` header of CONNECTED frames.
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
@@ -74,57 +77,6 @@ fn fail(message: impl Into<String>, detail: impl Into<String>) -> Fail {
         message: message.into(),
         detail: detail.into(),
     }
-}
-
-enum Dest<'a> {
-    Topic(&'a str),
-    Queue(&'a str),
-}
-
-/// `/topic/NAME` is the broker topic NAME; `/queue/NAME` a work queue.
-fn destination(value: &str) -> Result<Dest<'_>, Fail> {
-    if let Some(name) = value.strip_prefix("/topic/") {
-        if name.is_empty() || name == "_" || name.starts_with("_/") {
-            return Err(fail(
-                "bad destination",
-                format!("`{value}`: topic names under _/ belong to the broker"),
-            ));
-        }
-        return Ok(Dest::Topic(name));
-    }
-    if let Some(name) = value.strip_prefix("/queue/")
-        && !name.is_empty()
-    {
-        return Ok(Dest::Queue(name));
-    }
-    Err(fail(
-        "unknown destination",
-        format!(
-            "`{value}`: pubcat serve has /topic/NAME (the topic of ws://HOST/NAME, SSE and HTTP) and /queue/NAME"
-        ),
-    ))
-}
-
-/// Headers of a SEND that travel with the message to subscribers.
-fn kept_headers(frame: &Frame) -> Vec<(String, String)> {
-    const OURS: [&str; 8] = [
-        "destination",
-        "receipt",
-        "content-length",
-        "transaction",
-        "message-id",
-        "subscription",
-        "ack",
-        "redelivered",
-    ];
-    let mut kept: Vec<(String, String)> = Vec::new();
-    for (k, v) in &frame.headers {
-        // The first of a repeated header wins, as STOMP says.
-        if !OURS.contains(&k.as_str()) && !kept.iter().any(|(seen, _)| seen == k) {
-            kept.push((k.clone(), v.clone()));
-        }
-    }
-    kept
 }
 
 enum Source {
@@ -178,7 +130,8 @@ struct Conn {
     /// `ack` ids handed out so far (they count from 0).
     next_tag: u64,
     unacked: BTreeMap<u64, Unacked>,
-    transactions: HashMap<String, Vec<Frame>>,
+    /// What each open transaction holds for its COMMIT.
+    transactions: HashMap<String, Vec<Result<Op, Fail>>>,
     topic_tx: mpsc::Sender<TopicEvent>,
     topic_rx: mpsc::Receiver<TopicEvent>,
     queue_tx: mpsc::UnboundedSender<QueueEvent>,
@@ -308,7 +261,11 @@ impl Conn {
             };
             self.frames_in += 1;
             let receipt = frame.get("receipt").map(str::to_string);
-            match self.handle(frame).await {
+            let applied = match Command::parse(frame, self.connected) {
+                Ok(command) => self.apply(command, receipt.as_deref()).await,
+                Err(f) => Err(f),
+            };
+            match applied {
                 Ok(None) => {}
                 Ok(Some(end)) => return Some(end),
                 Err(f) => return Some(self.refuse(f, receipt.as_deref()).await),
@@ -316,41 +273,31 @@ impl Conn {
         }
     }
 
-    /// One client frame. Ok(Some(end)) when it ends the connection.
-    async fn handle(&mut self, frame: Frame) -> Result<Option<End>, Fail> {
-        if !self.connected {
-            return match frame.command.as_str() {
-                "CONNECT" | "STOMP" => self.connect(&frame).await.map(|()| None),
-                other => Err(fail(
-                    "not connected",
-                    format!("the first frame must be CONNECT, not {other}"),
-                )),
-            };
-        }
-        match frame.command.as_str() {
-            "SEND" | "ACK" | "NACK" if frame.get("transaction").is_some() => {
-                let tx = frame.get("transaction").unwrap_or_default().to_string();
-                let Some(queued) = self.transactions.get_mut(&tx) else {
-                    return Err(fail(
-                        "unknown transaction",
-                        format!("transaction `{tx}` was not begun"),
-                    ));
+    /// One client command; `receipt` is its frame's. Ok(Some(end)) when
+    /// it ends the connection.
+    async fn apply(
+        &mut self,
+        command: Command,
+        receipt: Option<&str>,
+    ) -> Result<Option<End>, Fail> {
+        match command {
+            Command::Connect {
+                version,
+                heart_beat,
+            } => {
+                self.connect(version, heart_beat).await;
+                return Ok(None);
+            }
+            Command::Op(op) => self.execute(op).await?,
+            Command::Transactional { transaction, op } => {
+                let Some(queued) = self.transactions.get_mut(&transaction) else {
+                    return Err(unknown_transaction(&transaction));
                 };
-                let receipt = frame.get("receipt").map(str::to_string);
-                queued.push(frame);
-                self.receipt(receipt.as_deref()).await;
+                queued.push(op);
             }
-            "SEND" | "ACK" | "NACK" => {
-                self.execute(&frame).await?;
-                self.receipt(frame.get("receipt")).await;
-            }
-            "SUBSCRIBE" => {
-                self.subscribe(&frame)?;
-                self.receipt(frame.get("receipt")).await;
-            }
-            "UNSUBSCRIBE" => {
-                let id = require(&frame, "id")?;
-                let Some(key) = self.key_of(id) else {
+            Command::Subscribe(subscribe) => self.subscribe(subscribe)?,
+            Command::Unsubscribe { id } => {
+                let Some(key) = self.key_of(&id) else {
                     return Err(fail(
                         "unknown subscription",
                         format!("no subscription with id `{id}`"),
@@ -358,66 +305,37 @@ impl Conn {
                 };
                 self.subs.remove(&key);
                 self.unacked.retain(|_, u| u.sub != key);
-                self.receipt(frame.get("receipt")).await;
             }
-            "BEGIN" => {
-                let tx = require(&frame, "transaction")?;
-                if self.transactions.contains_key(tx) {
+            Command::Begin { transaction } => {
+                if self.transactions.contains_key(&transaction) {
                     return Err(fail(
                         "duplicate transaction",
-                        format!("transaction `{tx}` is already open"),
+                        format!("transaction `{transaction}` is already open"),
                     ));
                 }
-                self.transactions.insert(tx.to_string(), Vec::new());
-                self.receipt(frame.get("receipt")).await;
+                self.transactions.insert(transaction, Vec::new());
             }
-            "COMMIT" | "ABORT" => {
-                let tx = require(&frame, "transaction")?;
-                let Some(queued) = self.transactions.remove(tx) else {
-                    return Err(fail(
-                        "unknown transaction",
-                        format!("transaction `{tx}` was not begun"),
-                    ));
-                };
-                if frame.command == "COMMIT" {
-                    for f in &queued {
-                        self.execute(f).await?;
-                    }
+            Command::Commit { transaction } => {
+                for op in self.end_transaction(&transaction)? {
+                    self.execute(op?).await?;
                 }
-                self.receipt(frame.get("receipt")).await;
             }
-            "DISCONNECT" => {
-                self.receipt(frame.get("receipt")).await;
+            Command::Abort { transaction } => {
+                self.end_transaction(&transaction)?;
+            }
+            Command::Disconnect => {
+                self.receipt(receipt).await;
                 let _ = self.flush().await;
                 return Ok(Some(End::Disconnect));
             }
-            "CONNECT" | "STOMP" => {
-                return Err(fail("already connected", "a second CONNECT frame"));
-            }
-            other => {
-                return Err(fail(
-                    "unknown command",
-                    format!("`{other}` is not a STOMP client frame"),
-                ));
-            }
         }
+        self.receipt(receipt).await;
         Ok(None)
     }
 
-    async fn connect(&mut self, frame: &Frame) -> Result<(), Fail> {
-        let offered = frame.get("accept-version").unwrap_or("1.0");
-        let Some(version) = ["1.2", "1.1", "1.0"]
-            .into_iter()
-            .find(|v| offered.split(',').any(|o| o.trim() == *v))
-        else {
-            return Err(fail(
-                "unsupported STOMP version",
-                format!("the client accepts {offered}; this broker speaks 1.0, 1.1 and 1.2"),
-            ));
-        };
-        let (cx, cy) = parse_heartbeat(frame.get("heart-beat").unwrap_or("0,0"));
+    async fn connect(&mut self, version: &str, client_heart_beat: (u64, u64)) {
         let (sx, sy) = SERVER_HEARTBEAT;
-        (self.send_every, self.expect_every) = negotiate_heartbeat((sx, sy), (cx, cy));
+        (self.send_every, self.expect_every) = negotiate_heartbeat((sx, sy), client_heart_beat);
         self.connected = true;
         let session = format!("pubcat-{}", NEXT_SESSION.fetch_add(1, Ordering::Relaxed));
         let connected = Frame::new("CONNECTED")
@@ -426,7 +344,6 @@ impl Conn {
             .header("server", concat!("pubcat/", env!("CARGO_PKG_VERSION")))
             .header("session", &session);
         self.send(&connected).await;
-        Ok(())
     }
 
     fn key_of(&self, id: &str) -> Option<u64> {
@@ -436,40 +353,24 @@ impl Conn {
             .map(|(key, _)| *key)
     }
 
-    fn subscribe(&mut self, frame: &Frame) -> Result<(), Fail> {
-        let id = require(frame, "id")?;
-        let dest = require(frame, "destination")?;
-        if self.key_of(id).is_some() {
+    fn subscribe(&mut self, subscribe: Subscribe) -> Result<(), Fail> {
+        let Subscribe {
+            id,
+            destination,
+            target,
+        } = subscribe;
+        if self.key_of(&id).is_some() {
             return Err(fail(
                 "duplicate subscription",
                 format!("a subscription with id `{id}` exists already"),
             ));
         }
-        let ack_header = frame.get("ack").unwrap_or("auto");
-        let Some(ack) = AckMode::from_header(ack_header) else {
-            return Err(fail(
-                "bad ack mode",
-                format!("ack `{ack_header}`: use auto, client or client-individual"),
-            ));
-        };
-        let window = match frame.get("prefetch-count") {
-            None => DEFAULT_WINDOW,
-            Some(v) => match v.trim().parse::<usize>() {
-                Ok(0) => DEFAULT_WINDOW,
-                Ok(n) => n,
-                Err(_) => {
-                    return Err(fail(
-                        "bad prefetch-count",
-                        format!("prefetch-count `{v}` is not a number"),
-                    ));
-                }
-            },
-        };
+        let Target { to, ack, window } = target?;
         let key = self.next_key;
         self.next_key += 1;
-        let source = match destination(dest)? {
+        let source = match to {
             Dest::Topic(name) => {
-                let mut sub = self.app.0.broker.subscribe(name, None);
+                let mut sub = self.app.0.broker.subscribe(&name, None);
                 let tx = self.topic_tx.clone();
                 Source::Topic(tokio::spawn(async move {
                     let mut buf = Vec::new();
@@ -488,15 +389,15 @@ impl Conn {
             }
             Dest::Queue(name) => {
                 let tx = self.queue_tx.clone();
-                let queue = self.app.0.queues.queue(name);
+                let queue = self.app.0.queues.queue(&name);
                 Source::Queue(queue.consume(window, move |d| tx.send(QueueEvent(key, d)).is_ok()))
             }
         };
         self.subs.insert(
             key,
             Sub {
-                id: id.to_string(),
-                destination: dest.to_string(),
+                id,
+                destination,
                 ack,
                 source,
             },
@@ -504,62 +405,63 @@ impl Conn {
         Ok(())
     }
 
+    /// Close a transaction (COMMIT or ABORT): what it holds.
+    fn end_transaction(&mut self, transaction: &str) -> Result<Vec<Result<Op, Fail>>, Fail> {
+        self.transactions
+            .remove(transaction)
+            .ok_or_else(|| unknown_transaction(transaction))
+    }
+
     /// SEND, ACK or NACK, now (outside a transaction or at its COMMIT).
-    async fn execute(&mut self, frame: &Frame) -> Result<(), Fail> {
-        match frame.command.as_str() {
-            "SEND" => {
-                let dest = require(frame, "destination")?;
-                let binary = frame
-                    .get("content-type")
-                    .is_some_and(|ct| ct.starts_with("application/octet-stream"));
-                let payload = Payload::new(frame.body.clone(), binary);
-                let headers = kept_headers(frame);
-                match destination(dest)? {
+    async fn execute(&mut self, op: Op) -> Result<(), Fail> {
+        match op {
+            Op::Send(Publish {
+                to,
+                payload,
+                headers,
+            }) => {
+                match to {
                     Dest::Topic(name) => {
                         self.app
                             .0
                             .broker
-                            .topic(name)
+                            .topic(&name)
                             .publish_with_headers(payload, headers, None)
                             .await;
                     }
                     Dest::Queue(name) => {
-                        self.app.0.queues.queue(name).publish(payload, headers);
+                        self.app.0.queues.queue(&name).publish(payload, headers);
                     }
                 }
                 Ok(())
             }
-            "ACK" => self.ack(frame, false),
-            "NACK" => self.ack(frame, true),
-            other => Err(fail("unknown command", other.to_string())),
+            Op::Ack(ack) => self.ack(&ack, false),
+            Op::Nack(ack) => self.ack(&ack, true),
         }
     }
 
-    fn ack(&mut self, frame: &Frame, nack: bool) -> Result<(), Fail> {
-        let tag = match (frame.get("id"), frame.get("message-id")) {
-            (Some(id), _) => id
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|t| *t < self.next_tag)
-                .ok_or_else(|| {
-                    fail(
-                        "unknown ack id",
-                        format!("no message was delivered with ack `{id}`"),
-                    )
-                })?,
+    fn ack(&mut self, ack: &Ack, nack: bool) -> Result<(), Fail> {
+        let tag = match ack {
+            Ack::Id { id, tag } => tag.filter(|t| *t < self.next_tag).ok_or_else(|| {
+                fail(
+                    "unknown ack id",
+                    format!("no message was delivered with ack `{id}`"),
+                )
+            })?,
             // STOMP 1.0 and 1.1 acknowledge by message-id (and subscription).
-            (None, Some(message_id)) => {
-                let sub = frame.get("subscription").and_then(|s| self.key_of(s));
+            Ack::MessageId {
+                message_id,
+                subscription,
+            } => {
+                let sub = subscription.as_deref().and_then(|s| self.key_of(s));
                 let found = self.unacked.iter().find(|(_, u)| {
-                    u.message.to_string() == message_id && sub.is_none_or(|k| k == u.sub)
+                    u.message.to_string() == *message_id && sub.is_none_or(|k| k == u.sub)
                 });
                 match found {
                     Some((tag, _)) => *tag,
                     None => return Ok(()),
                 }
             }
-            (None, None) => return Err(fail("missing header", "ACK and NACK need an id header")),
         };
         // Not in flight: a topic message, an auto-ack one, or acked already.
         let Some(entry) = self.unacked.get(&tag).copied() else {
@@ -771,13 +673,11 @@ impl Conn {
     }
 }
 
-fn require<'a>(frame: &'a Frame, header: &str) -> Result<&'a str, Fail> {
-    frame.get(header).ok_or_else(|| {
-        fail(
-            "missing header",
-            format!("{} needs a `{header}` header", frame.command),
-        )
-    })
+fn unknown_transaction(transaction: &str) -> Fail {
+    fail(
+        "unknown transaction",
+        format!("transaction `{transaction}` was not begun"),
+    )
 }
 
 /// A MESSAGE frame for subscription `sub`.
@@ -997,6 +897,40 @@ mod tests {
             s.error().await.get("message"),
             Some("duplicate subscription")
         );
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn errors_that_need_the_session_come_first_or_at_commit() {
+        let server = start(|_| {}).await;
+        // A taken id is told before what else is wrong with the SUBSCRIBE.
+        let mut s = Stomp::connected(&server).await;
+        s.send(subscribe("a", "/topic/x", "auto")).await;
+        s.send(subscribe("a", "/exchange/x", "sometimes")).await;
+        let taken = s.error().await;
+        assert_eq!(taken.get("message"), Some("duplicate subscription"));
+        // A frame in a transaction is checked when COMMIT applies it: the
+        // frames before it happen, and the ERROR answers the COMMIT.
+        let mut s = Stomp::connected(&server).await;
+        let in_t = |f: Frame| f.header("transaction", "t");
+        s.send(in_t(Frame::new("BEGIN"))).await;
+        s.send(in_t(send("/queue/late", "first"))).await;
+        s.send(in_t(Frame::new("SEND")).header("receipt", "kept"))
+            .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("kept"));
+        s.send(in_t(Frame::new("COMMIT")).header("receipt", "c"))
+            .await;
+        let e = s.error().await;
+        let detail = String::from_utf8_lossy(&e.body);
+        assert_eq!(
+            (e.get("message"), e.get("receipt-id"), &*detail),
+            (
+                Some("missing header"),
+                Some("c"),
+                "SEND needs a `destination` header"
+            )
+        );
+        assert_eq!(server_queue(&server, "late").await.ready, 1);
         server.shut_down().await.unwrap();
     }
 
