@@ -366,8 +366,7 @@ mod tests {
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-    // The helpers sibling modules' tests import from here too.
-    pub(super) use super::test_support::*;
+    use super::test_support::*;
 
     #[tokio::test]
     async fn ws_clients_exchange_text_and_binary_without_echo() {

@@ -316,12 +316,6 @@ fn with_id(m: &Stored) -> Message {
     }
 }
 
-/// Resolves once the server is shutting down: [`Shutdown::recv`], under the
-/// name the STOMP session calls it by.
-pub(super) async fn shutting_down(shutdown: &mut Shutdown) {
-    shutdown.recv().await;
-}
-
 /// Send a Close and wait (bounded) for the client's answer.
 async fn close(
     sink: &mut SplitSink<Ws, Message>,

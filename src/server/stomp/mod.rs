@@ -49,7 +49,6 @@ use super::App;
 use super::broker::{EndReason, Payload, Stored};
 use super::peer::{End, Peer, Recv, SendError};
 use super::queue::{Consumer, Delivery};
-use super::ws::shutting_down;
 use crate::codec::stomp::{AckMode, Decoder, Frame, Item, negotiate_heartbeat};
 use command::{Ack, Command, Dest, Op, Publish, Subscribe, Target};
 
@@ -208,7 +207,7 @@ impl Conn {
                 Some(self.started + CONNECT_WAIT)
             };
             tokio::select! {
-                _ = shutting_down(&mut shutdown) => return End::Shutdown,
+                _ = shutdown.recv() => return End::Shutdown,
                 recv = self.peer.recv() => match recv {
                     Recv::Data(bytes) => {
                         self.last_heard = Instant::now();
@@ -715,7 +714,9 @@ fn message(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{Client, LIMIT, Server, client, finish, http, next, post, start};
+    use super::super::test_support::{
+        Client, LIMIT, Server, client, finish, http, next, post, start,
+    };
     use super::*;
     use futures_util::SinkExt;
     use tokio::time::timeout;
