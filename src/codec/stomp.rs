@@ -12,7 +12,6 @@
 //! between frames are heart-beats. The decoder takes bytes in any split and
 //! never panics: a broken frame is an error, an oversized one too.
 
-use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -160,32 +159,23 @@ pub enum Item {
 }
 
 /// Why bytes are not a STOMP frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    #[error("a frame is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("header line `{0}` has no colon")]
     NoColon(String),
+    #[error("undefined escape in header `{0}`")]
     BadEscape(String),
+    #[error("content-length `{0}` is not a number")]
     BadContentLength(String),
+    #[error("the body is not followed by a NUL")]
     NoNul,
+    #[error("a command or header is not UTF-8")]
     NotUtf8,
+    #[error("a frame has no command")]
     EmptyCommand,
 }
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::TooLarge(max) => write!(f, "a frame is larger than {max} bytes"),
-            DecodeError::NoColon(line) => write!(f, "header line `{line}` has no colon"),
-            DecodeError::BadEscape(s) => write!(f, "undefined escape in header `{s}`"),
-            DecodeError::BadContentLength(v) => write!(f, "content-length `{v}` is not a number"),
-            DecodeError::NoNul => write!(f, "the body is not followed by a NUL"),
-            DecodeError::NotUtf8 => write!(f, "a command or header is not UTF-8"),
-            DecodeError::EmptyCommand => write!(f, "a frame has no command"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 /// An incremental decoder: [`Decoder::feed`] bytes as they come, then take
 /// items with [`Decoder::decode_next`] until it says `Ok(None)`.
