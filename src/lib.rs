@@ -5,20 +5,20 @@
 //! pure parsing; `render` owns stdout;
 //! `server` is the embedded broker.
 
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
 pub mod codec;
 pub mod commands;
-pub mod dialect;
-pub mod endpoint;
+pub(crate) mod dialect;
+pub(crate) mod endpoint;
 pub mod error;
-pub mod limits;
+pub(crate) mod limits;
 pub mod log;
-pub mod message;
-pub mod render;
-pub mod retry;
-pub mod server;
-pub mod session;
+pub(crate) mod message;
+pub(crate) mod render;
+pub(crate) mod retry;
+pub(crate) mod server;
+pub(crate) mod session;
 pub mod shutdown;
-pub mod tls;
-pub mod transport;
+pub(crate) mod tls;
+pub(crate) mod transport;

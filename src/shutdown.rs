@@ -23,14 +23,6 @@ impl Interrupt {
         Interrupt { rx }
     }
 
-    /// An interrupt that never fires (for in-process use, tests, bench).
-    pub fn never() -> Interrupt {
-        let (tx, rx) = watch::channel(false);
-        // Keep the sender alive for ever so `wait` stays pending.
-        std::mem::forget(tx);
-        Interrupt { rx }
-    }
-
     pub fn is_set(&self) -> bool {
         *self.rx.borrow()
     }

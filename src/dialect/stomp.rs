@@ -559,11 +559,6 @@ impl StompLink {
         self.link.ping().await
     }
 
-    /// (sent, confirmed one by one) for `--confirm`.
-    pub fn receipts(&self) -> (u64, u64) {
-        (self.sent, self.confirmed)
-    }
-
     fn shown(&self) -> String {
         crate::log::redact_url(&self.url)
     }

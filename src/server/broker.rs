@@ -98,14 +98,6 @@ impl Payload {
     pub fn is_binary(&self) -> bool {
         matches!(self, Payload::Binary(_))
     }
-
-    pub fn len(&self) -> usize {
-        self.bytes().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes().is_empty()
-    }
 }
 
 /// One published message as the broker keeps it. Shared (`Arc`) between the
@@ -115,7 +107,6 @@ pub struct Stored {
     /// Per-topic id, from 1.
     pub id: u64,
     pub payload: Payload,
-    pub published_at: SystemTime,
     /// Headers the publisher gave (a STOMP SEND's `content-type` and user
     /// headers), passed on to subscribers that can carry them; empty for
     /// the other transports.
@@ -144,6 +135,7 @@ pub struct Gap {
 
 impl Gap {
     /// How many messages are missing.
+    #[cfg(test)]
     pub fn missing(&self) -> u64 {
         self.last - self.first + 1
     }
@@ -229,10 +221,6 @@ impl Broker {
         &self.epoch
     }
 
-    pub fn config(&self) -> BrokerConfig {
-        self.config
-    }
-
     /// The topic called `name`, created if new. Transports that publish
     /// many messages on one topic keep this handle and skip the map lookup.
     pub fn topic(&self, name: &str) -> Arc<Topic> {
@@ -280,6 +268,7 @@ impl Broker {
     }
 
     /// Kept messages of `topic` with id > `id`; empty for an unknown topic.
+    #[cfg(test)]
     pub fn history_after(&self, topic: &str, id: u64) -> Backlog {
         self.existing(topic)
             .map(|t| t.history_after(id))
@@ -297,6 +286,7 @@ impl Broker {
     }
 
     /// The last id published on `topic`, 0 if none (or no such topic).
+    #[cfg(test)]
     pub fn last_id(&self, topic: &str) -> u64 {
         self.existing(topic).map_or(0, |t| t.last_id())
     }
@@ -346,10 +336,6 @@ struct EndSignal {
 }
 
 impl Topic {
-    pub fn name(&self) -> &Arc<str> {
-        &self.name
-    }
-
     /// Assign the next id, keep the message in history and queue it to every
     /// subscriber except `origin` (a client is not sent its own messages).
     /// Returns the id.
@@ -380,7 +366,6 @@ impl Topic {
             let stored = Arc::new(Stored {
                 id: state.last_id,
                 payload,
-                published_at: SystemTime::now(),
                 headers,
             });
             if self.config.history > 0 {
@@ -495,11 +480,13 @@ impl Topic {
     }
 
     /// Kept messages with id > `id`, and the gap if some are gone.
+    #[cfg(test)]
     pub fn history_after(&self, id: u64) -> Backlog {
         lock(&self.state).after(id)
     }
 
     /// The last id assigned, 0 if none.
+    #[cfg(test)]
     pub fn last_id(&self) -> u64 {
         lock(&self.state).last_id
     }
@@ -585,6 +572,7 @@ impl Subscription {
 
     /// The next live message; `None` once the broker ended the subscription
     /// (see [`Subscription::end_reason`]) and the queue is drained.
+    #[cfg(test)]
     pub async fn recv(&mut self) -> Option<Arc<Stored>> {
         self.rx.recv().await
     }

@@ -291,7 +291,6 @@ mod tests {
         Stored {
             id,
             payload: Payload::new(Bytes::copy_from_slice(body), binary),
-            published_at: std::time::SystemTime::now(),
             headers: Vec::new(),
         }
     }

@@ -142,7 +142,8 @@ impl Bound {
         self.addr
     }
 
-    /// The broker core, for in-process use (bench, tests).
+    /// The broker core, for the tests.
+    #[cfg(test)]
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
     }
