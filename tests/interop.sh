@@ -15,4 +15,4 @@ stop() { drop_test_queues; for p in "${peers[@]}"; do bash "tests/peers/$p.sh" s
 trap stop EXIT
 
 for p in "${peers[@]}"; do bash "tests/peers/$p.sh" start >/dev/null; done
-cargo test --locked --test interop_nchan --test interop_rabbitmq --test interop_socketio --test interop_sockjs -- --include-ignored --test-threads=2
+cargo test --locked --test interop -- --include-ignored --test-threads=2

@@ -1,4 +1,4 @@
-// The official socket.io-client as a peer of pubcat in tests/interop_socketio.rs.
+// The official socket.io-client as a peer of pubcat in tests/interop/socketio.rs.
 //
 //   node peer.js receive URL ROOM N   join ROOM (emit "subscribe" with an ack),
 //                                     print "ready", then one line per "message"

@@ -1,12 +1,10 @@
 //! The real binary against a real broker (`pubcat serve`) on 127.0.0.1.
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Broker, collect, pubcat, wait_with_timeout};
+use crate::common::{self, Broker, collect, pubcat, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -1,11 +1,9 @@
 //! Interop with the real socket.io server (npm socket.io 4.8) and the
 //! official socket.io-client as a peer. Start the server with
 //! `bash tests/peers/socketio.sh start`, then run
-//! `cargo test --test interop_socketio -- --include-ignored` (`.ci/run` does
-//! both). The server is tests/peers/socketio/server.js; the client peer is
-//! tests/peers/socketio/peer.js, run from the peer's app directory.
-
-mod common;
+//! `cargo test --test interop socketio:: -- --include-ignored` (`.ci/run`
+//! does both). The server is tests/peers/socketio/server.js; the client
+//! peer is tests/peers/socketio/peer.js, run from the peer's app directory.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -14,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_code, collect, pubcat, wait_with_timeout};
+use crate::common::{self, assert_code, collect, pubcat, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

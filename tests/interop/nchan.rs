@@ -1,15 +1,13 @@
 //! Interop with Nchan (nginx + nchan), a real pub/sub server we did not
 //! write. Start it with `bash tests/peers/nchan.sh start`, then run
-//! `cargo test --test interop_nchan -- --include-ignored` (`.ci/run` does both).
-
-mod common;
+//! `cargo test --test interop nchan:: -- --include-ignored` (`.ci/run` does both).
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{collect, pubcat, wait_with_timeout};
+use crate::common::{self, collect, pubcat, wait_with_timeout};
 
 const HTTP: &str = "127.0.0.1:18080";
 const TLS_PORT: u16 = 18443;

@@ -1,6 +1,5 @@
 //! Shared test helpers: run the real `pubcat` binary and a real broker
 //! (`pubcat serve`) on 127.0.0.1 with an ephemeral port.
-#![allow(dead_code)]
 
 pub mod fault;
 
@@ -290,54 +289,6 @@ pub fn take_lines(mut child: Child, n: usize) -> (Vec<String>, i32, String) {
     (lines, status.code().unwrap_or(-1), stderr)
 }
 
-/// A TCP proxy to `upstream` that answers `502 Bad Gateway` to any request
-/// whose head contains one of `blocked` (matched case-insensitively), as a
-/// proxy without WebSocket support does to `upgrade: websocket`; everything
-/// else passes both ways untouched.
-pub fn blocking_proxy(upstream: SocketAddr, blocked: &[&str]) -> SocketAddr {
-    let blocked: Vec<String> = blocked.iter().map(|b| b.to_ascii_lowercase()).collect();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { return };
-            let Ok(server) = TcpStream::connect(upstream) else {
-                continue;
-            };
-            let (mut s_read, mut c_write) =
-                (server.try_clone().unwrap(), client.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut s_read, &mut c_write);
-                let _ = c_write.shutdown(Shutdown::Write);
-            });
-            let blocked = blocked.clone();
-            std::thread::spawn(move || {
-                let (mut client, mut server) = (client, server);
-                let mut buf = [0u8; 16 * 1024];
-                loop {
-                    let n = match client.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let seen = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
-                    if blocked.iter().any(|b| seen.contains(b.as_str())) {
-                        let _ = client.write_all(
-                            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                        );
-                        break;
-                    }
-                    if server.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-            });
-        }
-    });
-    addr
-}
-
 /// A running command whose stdout lines are collected as they arrive, so a
 /// test can watch the count grow and, at the end, have every line.
 pub struct Lines {
@@ -375,15 +326,6 @@ impl Lines {
 
     pub fn count(&self) -> usize {
         self.lines.lock().unwrap().len()
-    }
-
-    /// Wait (bounded) for a first line: the server has this subscriber.
-    pub fn wait_for_a_line(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.count() == 0 {
-            assert!(Instant::now() < deadline, "the subscriber printed nothing");
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     /// Ctrl-C, then [`Lines::finish`].

@@ -2,15 +2,14 @@
 //! server), a real server we did not write: its `/echo` and `/broadcast`
 //! endpoints over each transport pubcat speaks, forced and chosen by
 //! fallback. Start it with `bash tests/peers/sockjs.sh start`, then run
-//! `cargo test --test interop_sockjs -- --include-ignored` (`.ci/run` does
+//! `cargo test --test interop sockjs:: -- --include-ignored` (`.ci/run` does
 //! both).
 
-mod common;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use common::{Lines, assert_code, pubcat, run_with_input};
+use crate::common::{self, Lines, assert_code, pubcat, run_with_input};
 
 const ADDR: &str = "127.0.0.1:18088";
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
@@ -36,6 +35,67 @@ fn subscriber(args: &[&str]) -> Lines {
     let mut cmd = pubcat();
     cmd.args(args).args(["-o", "raw"]);
     Lines::spawn(cmd)
+}
+
+// Helpers only these tests use, so they live here and not in common/,
+// which tests/it compiles too.
+impl Lines {
+    /// Wait (bounded) for a first line: the server has this subscriber.
+    fn wait_for_a_line(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.count() == 0 {
+            assert!(Instant::now() < deadline, "the subscriber printed nothing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A TCP proxy to `upstream` that answers `502 Bad Gateway` to any request
+/// whose head contains one of `blocked` (matched case-insensitively), as a
+/// proxy without WebSocket support does to `upgrade: websocket`; everything
+/// else passes both ways untouched.
+fn blocking_proxy(upstream: SocketAddr, blocked: &[&str]) -> SocketAddr {
+    let blocked: Vec<String> = blocked.iter().map(|b| b.to_ascii_lowercase()).collect();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut s_read, mut c_write) =
+                (server.try_clone().unwrap(), client.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s_read, &mut c_write);
+                let _ = c_write.shutdown(Shutdown::Write);
+            });
+            let blocked = blocked.clone();
+            std::thread::spawn(move || {
+                let (mut client, mut server) = (client, server);
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    let n = match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let seen = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                    if blocked.iter().any(|b| seen.contains(b.as_str())) {
+                        let _ = client.write_all(
+                            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                        break;
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    addr
 }
 
 #[test]
@@ -134,7 +194,7 @@ fn a_blocked_websocket_falls_back_to_xhr_streaming_then_xhr_polling() {
         ),
     ];
     for (blocked, lands_on) in cases {
-        let proxy = common::blocking_proxy(addr, blocked);
+        let proxy = blocking_proxy(addr, blocked);
         let out = pubcat()
             .args(["-v", "sub", &url(proxy, "echo"), "--send", "through"])
             .args(["-n", "1", "--timeout", "30s", "-o", "raw"])

@@ -2,9 +2,7 @@
 //! Engine.IO server on 127.0.0.1 (polling on axum, WebSocket on
 //! tokio-tungstenite) drives pubcat into the cases a well-behaved server
 //! never shows: silence, refusals, kicks, broken packets, a tiny maxPayload.
-//! The real socket.io server is in tests/interop_socketio.rs.
-
-mod common;
+//! The real socket.io server is in tests/interop/socketio.rs.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,7 +17,7 @@ use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-use common::{assert_code, collect, pubcat, wait_with_timeout};
+use crate::common::{self, assert_code, collect, pubcat, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -2,14 +2,12 @@
 //! serve`, and a relay that drops messages on purpose, checking the report's
 //! numbers against each other and the exit codes.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{Broker, assert_code, closed_port, pubcat};
+use crate::common::{Broker, assert_code, closed_port, pubcat};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::broadcast;

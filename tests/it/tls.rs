@@ -2,8 +2,6 @@
 //! by a throw-away CA, and self-signed CA certificates as plain `openssl req
 //! -x509` makes them, which `--ca` accepts when it is the server's own.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
@@ -17,7 +15,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{assert_code, pubcat};
+use crate::common::{assert_code, pubcat};
 
 /// What a test server speaks once TLS is up.
 #[derive(Clone, Copy)]

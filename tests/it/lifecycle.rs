@@ -6,14 +6,12 @@
 //! Each #[test] runs its rows in parallel and fails once, at the end, with
 //! a report of every failing row, so one broken row hides no other.
 
-mod common;
-
 use std::panic::AssertUnwindSafe;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::fault::{FaultServer, Script, Step};
-use common::{closed_port, collect, pubcat, wait_with_timeout};
+use crate::common::fault::{FaultServer, Script, Step};
+use crate::common::{self, closed_port, collect, pubcat, wait_with_timeout};
 
 use Count::{AtMost, Exactly};
 use Fault::{Refused, Scripts, Silent, Stall, Status};
@@ -1128,7 +1126,7 @@ fn run(case: &Case) -> Option<String> {
     }
     if std::env::var_os("PUBCAT_MATRIX").is_some() {
         // The measured matrix, for a closing note: `PUBCAT_MATRIX=1 cargo
-        // test --test lifecycle -- --nocapture`.
+        // test --test it lifecycle:: -- --nocapture`.
         let requests = server.as_ref().map_or(0, |s| s.requests().len());
         println!(
             "MATRIX | {} | {} | {} | {} | exit {} | {:.2} s | {requests} | {} |",

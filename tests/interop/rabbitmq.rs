@@ -1,14 +1,13 @@
 //! Interop with RabbitMQ Web-STOMP, a real broker we did not write. Start it
 //! with `bash tests/peers/rabbitmq-stomp.sh start`, then run
-//! `cargo test --test interop_rabbitmq -- --include-ignored` (`.ci/run` does both).
-
-mod common;
+//! `cargo test --test interop rabbitmq:: -- --include-ignored` (`.ci/run` does
+//! both).
 
 use std::io::Write;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lines, assert_code, collect, pubcat, wait_with_timeout};
+use crate::common::{self, Lines, assert_code, collect, pubcat, wait_with_timeout};
 
 const WS: &str = "ws://127.0.0.1:15674/ws";
 

@@ -1,13 +1,11 @@
 //! SSE, long-poll and HTTP publish against the embedded broker: a message
 //! published by any transport reaches subscribers on every transport.
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Broker, collect, pubcat, wait_with_timeout};
+use crate::common::{self, Broker, collect, pubcat, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(120);
 

@@ -1,13 +1,11 @@
 //! `pubcat tail` against the embedded broker: resume across cut
 //! connections, `--state`, and gaps reported.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Broker, collect, flaky_proxy, pubcat, take_lines, wait_with_timeout};
+use crate::common::{self, Broker, collect, flaky_proxy, pubcat, take_lines, wait_with_timeout};
 
 fn spawn_tail(url: &str, extra: &[&str]) -> Child {
     pubcat()

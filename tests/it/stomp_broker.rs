@@ -2,12 +2,10 @@
 //! sockets: the queue and topic behaviour the RabbitMQ interop tests check,
 //! receipts, heart-beats, and STOMP over SockJS end to end.
 
-mod common;
-
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Broker, Lines, assert_code, pubcat};
+use crate::common::{self, Broker, Lines, assert_code, pubcat};
 
 const TRANSPORTS: [&str; 3] = ["websocket", "xhr-streaming", "xhr-polling"];
 

@@ -1,0 +1,17 @@
+//! Interop with real servers we did not write, one test binary with a
+//! module each: Nchan, RabbitMQ Web-STOMP, the socket.io server and
+//! sockjs-node. A test that needs its server is `#[ignore]`d;
+//! `bash tests/interop.sh` starts the servers and runs
+//! `cargo test --test interop -- --include-ignored`.
+
+// The helpers of tests/it/, compiled into this binary too. These tests use
+// only some of them (none of fault.rs), so dead code is allowed here and
+// checked in the `it` binary, which uses them all.
+#[path = "../it/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+mod nchan;
+mod rabbitmq;
+mod socketio;
+mod sockjs;

@@ -1,0 +1,15 @@
+//! The integration tests, one test binary with a module per area: the real
+//! `pubcat` binary against the embedded broker and scripted servers on
+//! 127.0.0.1. One area alone: `cargo test --test it lifecycle::`. The
+//! tests against real servers we did not write are tests/interop/.
+
+mod common;
+
+mod bench;
+mod cli;
+mod http_transports;
+mod lifecycle;
+mod socketio;
+mod stomp_broker;
+mod tail;
+mod tls;
