@@ -3,9 +3,9 @@
 //!
 //! The raw dialect needs no state and lives here: a WebSocket or SockJS
 //! message, an SSE event, a long-poll message or an HTTP POST is one
-//! message. STOMP is [`StompLink`], handed the same two-way transport
+//! message. STOMP is [`StompClient`], handed the same two-way transport
 //! ([`Duplex`]) the raw dialect uses, so STOMP over SockJS is the two
-//! composed. Socket.IO is [`SocketIoLink`] over its own Engine.IO transport
+//! composed. Socket.IO is [`SocketIoClient`] over its own Engine.IO transport
 //! (an event is one message).
 //!
 //! A session follows one connection through its lifecycle: connect (within
@@ -26,8 +26,8 @@ use url::Url;
 
 use crate::codec::meta;
 use crate::dialect::Dialect;
-use crate::dialect::socketio::{self, SocketIoLink};
-use crate::dialect::stomp::{self, Read, StompLink};
+use crate::dialect::socketio::{self, SocketIoClient};
+use crate::dialect::stomp::{self, StompClient};
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{Error, Result};
 use crate::message::{Body, Message};
@@ -56,7 +56,8 @@ pub enum Incoming<'a> {
     },
 }
 
-/// What a link read, before the session lends it out.
+/// An [`Incoming`] before the session lends it out: the message itself is
+/// in the session's slot, so this borrows nothing.
 enum Got {
     /// The session's message slot holds it.
     Message,
@@ -77,8 +78,9 @@ pub struct Connection {
     pub dialect: Dialect,
 }
 
-/// The transport under a session.
-enum Link {
+/// What a session speaks through: a transport link (raw messages), or a
+/// dialect client (STOMP, Socket.IO) over one.
+enum Stack {
     /// Raw messages over a WebSocket or SockJS.
     Duplex(Box<Duplex>),
     /// Raw WebSocket messages, each with its id in a `ws+meta.nchan`
@@ -86,8 +88,8 @@ enum Link {
     Meta(Box<Duplex>, Ids),
     Sse(Box<SseLink>),
     Poll(Box<PollLink>),
-    Stomp(Box<StompLink>),
-    SocketIo(Box<SocketIoLink>),
+    Stomp(Box<StompClient>),
+    SocketIo(Box<SocketIoClient>),
     Post {
         client: reqwest::Client,
         url: Url,
@@ -123,7 +125,7 @@ struct Keepalive {
 }
 
 pub struct Session {
-    link: Link,
+    stack: Stack,
     /// The endpoint's topic, as `subscribe -v` names it.
     topic: Arc<str>,
     /// The message lent out by [`Session::next`], refilled per arrival.
@@ -146,13 +148,13 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 impl Session {
     pub async fn connect(c: &Connection) -> Result<Session> {
         let (endpoint, opts) = (&c.endpoint, &c.transport);
-        let link = match (&c.dialect, endpoint.transport) {
+        let stack = match (&c.dialect, endpoint.transport) {
             // A dialect is handed its transport: Socket.IO its Engine.IO
             // session, STOMP a duplex.
             (Dialect::SocketIo(sio), _) => {
                 let engine = EngineIo::connect(&endpoint.url, &sio.path, sio.mode, opts).await?;
-                Link::SocketIo(Box::new(
-                    SocketIoLink::open(engine, &endpoint.url, sio.clone(), opts.connect_timeout)
+                Stack::SocketIo(Box::new(
+                    SocketIoClient::open(engine, &endpoint.url, sio.clone(), opts.connect_timeout)
                         .await?,
                 ))
             }
@@ -165,8 +167,8 @@ impl Session {
                 let duplex =
                     Duplex::connect(&endpoint.url, endpoint.transport, opts, subprotocols).await?;
                 match dialect {
-                    Dialect::Stomp(stomp) => Link::Stomp(Box::new(
-                        StompLink::open(
+                    Dialect::Stomp(stomp) => Stack::Stomp(Box::new(
+                        StompClient::open(
                             duplex,
                             &endpoint.url,
                             stomp.clone(),
@@ -184,16 +186,16 @@ impl Session {
                             sequence: duplex.answer_header("x-pubcat-ids") == Some("sequence"),
                             seen: false,
                         };
-                        Link::Meta(Box::new(duplex), ids)
+                        Stack::Meta(Box::new(duplex), ids)
                     }
-                    _ => Link::Duplex(Box::new(duplex)),
+                    _ => Stack::Duplex(Box::new(duplex)),
                 }
             }
             (_, Transport::Sse) => {
-                Link::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?))
+                Stack::Sse(Box::new(SseLink::connect(&endpoint.url, opts).await?))
             }
-            (_, Transport::Poll) => Link::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
-            (_, Transport::Http) => Link::Post {
+            (_, Transport::Poll) => Stack::Poll(Box::new(PollLink::new(&endpoint.url, opts)?)),
+            (_, Transport::Http) => Stack::Post {
                 client: crate::transport::http::client(&endpoint.url, opts)?,
                 url: endpoint.url.clone(),
                 content_type: opts.content_type.clone(),
@@ -201,10 +203,10 @@ impl Session {
                 within: opts.connect_timeout,
             },
         };
-        let pings = matches!(link, Link::Duplex(_) | Link::Meta(..) | Link::Stomp(_));
+        let pings = matches!(stack, Stack::Duplex(_) | Stack::Meta(..) | Stack::Stomp(_));
         let every = opts.ping_interval;
         Ok(Session {
-            link,
+            stack,
             current: Message::new(
                 endpoint.topic.clone(),
                 Bytes::new(),
@@ -226,7 +228,7 @@ impl Session {
     /// The server said not to reconnect (SSE's 204): following the stream
     /// further is pointless.
     pub fn stopped(&self) -> bool {
-        matches!(&self.link, Link::Sse(sse) if sse.stopped())
+        matches!(&self.stack, Stack::Sse(sse) if sse.stopped())
     }
 
     /// Where a new session should resume after this one, when the link
@@ -234,10 +236,10 @@ impl Session {
     /// where a `ws+meta.nchan` stream started): it can be ahead of the last
     /// message's id, as a server may move it without sending a message.
     pub fn cursor(&self) -> Option<String> {
-        match &self.link {
-            Link::Sse(sse) => sse.cursor().map(str::to_string),
-            Link::Poll(poll) => poll.cursor(),
-            Link::Meta(_, ids) if !ids.seen => ids.start.clone(),
+        match &self.stack {
+            Stack::Sse(sse) => sse.cursor().map(str::to_string),
+            Stack::Poll(poll) => poll.cursor(),
+            Stack::Meta(_, ids) if !ids.seen => ids.start.clone(),
             _ => None,
         }
     }
@@ -245,10 +247,10 @@ impl Session {
     /// Whether the server said its ids are consecutive (a jump is then a
     /// gap); None where the link cannot tell (it has no such answer).
     pub fn sequence_ids(&self) -> Option<bool> {
-        match &self.link {
-            Link::Sse(sse) => Some(sse.sequence_ids()),
-            Link::Poll(poll) => poll.sequence_ids(),
-            Link::Meta(_, ids) => Some(ids.sequence),
+        match &self.stack {
+            Stack::Sse(sse) => Some(sse.sequence_ids()),
+            Stack::Poll(poll) => poll.sequence_ids(),
+            Stack::Meta(_, ids) => Some(ids.sequence),
             _ => None,
         }
     }
@@ -256,10 +258,10 @@ impl Session {
     /// The server's run, where it names it (`X-Pubcat-Epoch`): a cursor
     /// goes back with the run it came from.
     pub fn epoch(&self) -> Option<String> {
-        match &self.link {
-            Link::Sse(sse) => sse.epoch().map(String::from),
-            Link::Poll(poll) => poll.epoch(),
-            Link::Meta(duplex, _) => duplex
+        match &self.stack {
+            Stack::Sse(sse) => sse.epoch().map(String::from),
+            Stack::Poll(poll) => poll.epoch(),
+            Stack::Meta(duplex, _) => duplex
                 .answer_header(crate::transport::http::EPOCH)
                 .map(String::from),
             _ => None,
@@ -269,8 +271,8 @@ impl Session {
     /// How long the server asked clients to wait before reconnecting (SSE
     /// `retry:`).
     pub fn retry_hint(&self) -> Option<Duration> {
-        match &self.link {
-            Link::Sse(sse) => sse.retry(),
+        match &self.stack {
+            Stack::Sse(sse) => sse.retry(),
             _ => None,
         }
     }
@@ -278,9 +280,9 @@ impl Session {
     /// Report the server's acknowledgement of each message on stderr.
     pub fn set_confirm(&mut self, confirm: bool) {
         self.confirm = confirm;
-        match &mut self.link {
-            Link::Stomp(stomp) => stomp.set_confirm(confirm),
-            Link::SocketIo(sio) => sio.set_confirm(confirm),
+        match &mut self.stack {
+            Stack::Stomp(stomp) => stomp.set_confirm(confirm),
+            Stack::SocketIo(sio) => sio.set_confirm(confirm),
             _ => {}
         }
     }
@@ -299,16 +301,16 @@ impl Session {
     /// True when the transport or dialect acknowledges each message.
     pub fn acknowledges(&self) -> bool {
         matches!(
-            self.link,
-            Link::Post { .. } | Link::Stomp(_) | Link::SocketIo(_)
+            self.stack,
+            Stack::Post { .. } | Stack::Stomp(_) | Stack::SocketIo(_)
         )
     }
 
     /// The replies ([`Incoming::Reply`]) that arrived while
     /// [`Session::close`] waited for them.
     pub fn take_replies(&mut self) -> Vec<Message> {
-        match &mut self.link {
-            Link::SocketIo(sio) => sio.take_replies(),
+        match &mut self.stack {
+            Stack::SocketIo(sio) => sio.take_replies(),
             _ => Vec::new(),
         }
     }
@@ -317,8 +319,8 @@ impl Session {
     /// ACKs in the client ack modes). Call it after they are printed and
     /// flushed; a no-op where the protocol has no acks.
     pub async fn acknowledge(&mut self) -> Result<()> {
-        match &mut self.link {
-            Link::Stomp(stomp) => stomp.acknowledge().await,
+        match &mut self.stack {
+            Stack::Stomp(stomp) => stomp.acknowledge().await,
             _ => Ok(()),
         }
     }
@@ -333,13 +335,13 @@ impl Session {
     /// links whose reads can be resumed (WebSocket frames) have pings.
     pub async fn next(&mut self) -> Result<Incoming<'_>> {
         let got = loop {
-            let (link, m) = (&mut self.link, &mut self.current);
+            let (stack, m) = (&mut self.stack, &mut self.current);
             let Some(k) = self.keepalive.as_mut() else {
-                break read(link, m, false).await?;
+                break read(stack, m, false).await?;
             };
             tokio::select! {
                 biased;
-                got = read(link, m, false) => break got?,
+                got = read(stack, m, false) => break got?,
                 () = k.at.as_mut() => {}
             }
             self.keep_alive().await?;
@@ -350,9 +352,9 @@ impl Session {
     /// The keep-alive timer came: is the peer alive, and ping it again.
     #[cold]
     async fn keep_alive(&mut self) -> Result<()> {
-        let heard = match &mut self.link {
-            Link::Stomp(stomp) => stomp.take_heard(),
-            Link::Duplex(duplex) | Link::Meta(duplex, _) => duplex.take_heard(),
+        let heard = match &mut self.stack {
+            Stack::Stomp(stomp) => stomp.take_heard(),
+            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.take_heard(),
             _ => false,
         };
         let Some(k) = &mut self.keepalive else {
@@ -365,9 +367,9 @@ impl Session {
             )));
         }
         k.at.as_mut().reset(Instant::now() + k.every);
-        k.awaiting = match &mut self.link {
-            Link::Stomp(stomp) => stomp.ping().await?,
-            Link::Duplex(duplex) | Link::Meta(duplex, _) => duplex.ping().await?,
+        k.awaiting = match &mut self.stack {
+            Stack::Stomp(stomp) => stomp.ping().await?,
+            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.ping().await?,
             _ => false,
         };
         if !k.awaiting {
@@ -394,13 +396,13 @@ impl Session {
         // The two hot paths go to their transport directly: going through
         // `read` would build (and copy) its whole future, every link's
         // state in it, per message; that cost a third of SSE receive time.
-        match &mut self.link {
+        match &mut self.stack {
             // The parser holds the rest of the chunk; the next event's body
             // points into it (a new chunk's replaces the last one's).
-            Link::Sse(sse) => sse
+            Stack::Sse(sse) => sse
                 .next_buffered(&mut sse_slots(&mut self.current))
                 .then_some(Ok(Got::Message)),
-            Link::Duplex(duplex) => {
+            Stack::Duplex(duplex) => {
                 release_body(&mut self.current);
                 Some(
                     duplex
@@ -408,7 +410,7 @@ impl Session {
                         .map(|received| fill(&mut self.current, received)),
                 )
             }
-            Link::Meta(duplex, ids) => {
+            Stack::Meta(duplex, ids) => {
                 release_body(&mut self.current);
                 Some(
                     duplex
@@ -419,8 +421,8 @@ impl Session {
             // Only what an answer already brought: a request started here
             // and dropped unfinished would cost its connection (hyper
             // cannot reuse one with a request cut off), one per message.
-            Link::Poll(poll) => Some(Ok(fill_polled(&mut self.current, poll.next_buffered()?))),
-            link => read(link, &mut self.current, true).now_or_never(),
+            Stack::Poll(poll) => Some(Ok(fill_polled(&mut self.current, poll.next_buffered()?))),
+            stack => read(stack, &mut self.current, true).now_or_never(),
         }
     }
 
@@ -452,11 +454,11 @@ impl Session {
     /// rather than being lost; returns true when that happened.
     pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<bool> {
         let as_binary = binary || !is_text(&body);
-        match &mut self.link {
-            Link::Duplex(duplex) | Link::Meta(duplex, _) => {
+        match &mut self.stack {
+            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => {
                 duplex.feed(data(body, as_binary)).await?
             }
-            Link::Post {
+            Stack::Post {
                 client,
                 url,
                 content_type,
@@ -480,10 +482,10 @@ impl Session {
                     }
                 }
             }
-            Link::Stomp(stomp) => stomp.feed(body, as_binary).await?,
+            Stack::Stomp(stomp) => stomp.feed(body, as_binary).await?,
             // Boxed for the same reason; an emit allocates anyway.
-            Link::SocketIo(sio) => Box::pin(sio.feed(body, as_binary)).await?,
-            Link::Sse(_) | Link::Poll(_) => {
+            Stack::SocketIo(sio) => Box::pin(sio.feed(body, as_binary)).await?,
+            Stack::Sse(_) | Stack::Poll(_) => {
                 return Err(Error::usage("this transport only receives messages"));
             }
         }
@@ -500,7 +502,7 @@ impl Session {
         binary: bool,
         fed: &mut Fed,
     ) -> Result<()> {
-        let Link::Duplex(duplex) = &mut self.link else {
+        let Stack::Duplex(duplex) = &mut self.stack else {
             for body in bodies {
                 let as_binary = self.feed(body, binary).await?;
                 fed.count_one(as_binary && !binary);
@@ -522,10 +524,10 @@ impl Session {
     }
 
     pub async fn flush(&mut self) -> Result<()> {
-        match &mut self.link {
-            Link::Duplex(duplex) | Link::Meta(duplex, _) => duplex.flush().await,
-            Link::Stomp(stomp) => stomp.flush().await,
-            Link::SocketIo(sio) => sio.flush().await,
+        match &mut self.stack {
+            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.flush().await,
+            Stack::Stomp(stomp) => stomp.flush().await,
+            Stack::SocketIo(sio) => sio.flush().await,
             _ => Ok(()),
         }
     }
@@ -547,11 +549,11 @@ impl Session {
         // a write for ever.
         let wait = self.close_wait;
         let bound = wait + wait.min(Duration::from_secs(2));
-        let closed = match &mut self.link {
-            Link::Stomp(stomp) => {
+        let closed = match &mut self.stack {
+            Stack::Stomp(stomp) => {
                 Some(tokio::time::timeout(bound, stomp.close(wait, |m| on_message(&m))).await)
             }
-            Link::SocketIo(sio) => {
+            Stack::SocketIo(sio) => {
                 Some(tokio::time::timeout(bound, sio.close(wait, |m| on_message(&m))).await)
             }
             _ => None,
@@ -567,7 +569,7 @@ impl Session {
             }
             None => {}
         }
-        let (Link::Duplex(duplex) | Link::Meta(duplex, _)) = &mut self.link else {
+        let (Stack::Duplex(duplex) | Stack::Meta(duplex, _)) = &mut self.stack else {
             return Ok(true);
         };
         if let Err(e) = duplex.start_close().await {
@@ -623,20 +625,20 @@ impl Session {
 
 /// What the link gives next. `draining`: a burst is being drained
 /// without waiting, so its messages keep the receive time of its first.
-async fn read(link: &mut Link, m: &mut Message, draining: bool) -> Result<Got> {
+async fn read(stack: &mut Stack, m: &mut Message, draining: bool) -> Result<Got> {
     release_body(m);
-    Ok(match link {
-        Link::Duplex(duplex) => {
+    Ok(match stack {
+        Stack::Duplex(duplex) => {
             let received = duplex.next().await?;
             stamp(m, draining);
             fill(m, received)
         }
-        Link::Meta(duplex, ids) => {
+        Stack::Meta(duplex, ids) => {
             let received = duplex.next().await?;
             stamp(m, draining);
             fill_meta(m, received, ids)?
         }
-        Link::Sse(sse) => {
+        Stack::Sse(sse) => {
             let more = sse.next(&mut sse_slots(m)).await?;
             stamp(m, draining);
             if more {
@@ -653,31 +655,31 @@ async fn read(link: &mut Link, m: &mut Message, draining: bool) -> Result<Got> {
                 }
             }
         }
-        Link::Stomp(stomp) => match stomp.next(draining).await? {
-            Read::Message(message) => {
+        Stack::Stomp(stomp) => match stomp.next(draining).await? {
+            stomp::Incoming::Message(message) => {
                 *m = message;
                 Got::Message
             }
-            Read::Closed { reason, clean } => Got::Closed { reason, clean },
+            stomp::Incoming::Closed { reason, clean } => Got::Closed { reason, clean },
         },
-        Link::SocketIo(sio) => match sio.next(draining).await? {
-            socketio::Read::Message(message) => {
+        Stack::SocketIo(sio) => match sio.next(draining).await? {
+            socketio::Incoming::Message(message) => {
                 *m = message;
                 Got::Message
             }
-            socketio::Read::Reply(message) => {
+            socketio::Incoming::Reply(message) => {
                 *m = message;
                 Got::Reply
             }
-            socketio::Read::Closed { reason, clean } => Got::Closed { reason, clean },
+            socketio::Incoming::Closed { reason, clean } => Got::Closed { reason, clean },
         },
-        Link::Poll(poll) => {
+        Stack::Poll(poll) => {
             let p = poll.next().await?;
             stamp(m, draining);
             fill_polled(m, p)
         }
         // Nothing ever arrives on a POST-only session.
-        Link::Post { .. } => std::future::pending().await,
+        Stack::Post { .. } => std::future::pending().await,
     })
 }
 

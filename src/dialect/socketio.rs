@@ -57,7 +57,7 @@ pub struct SocketIoOptions {
 
 /// What one read gave.
 #[derive(Debug)]
-pub enum Read {
+pub enum Incoming {
     /// An event.
     Message(Message),
     /// The ACK of one of our emits, with its arguments as the body.
@@ -135,7 +135,7 @@ const CONNECT_WAIT: Duration = Duration::from_secs(10);
 /// How long closing may take at least, after any wait for acks.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
-pub struct SocketIoLink {
+pub struct SocketIoClient {
     engine: EngineIo,
     opts: SocketIoOptions,
     url: Url,
@@ -163,7 +163,7 @@ pub struct SocketIoLink {
     received_at: SystemTime,
 }
 
-impl SocketIoLink {
+impl SocketIoClient {
     /// Join the namespace over `engine`, an Engine.IO session the caller
     /// opened (as STOMP is handed its duplex), within `wait`.
     pub async fn open(
@@ -171,8 +171,8 @@ impl SocketIoLink {
         url: &Url,
         sio: SocketIoOptions,
         wait: Duration,
-    ) -> Result<SocketIoLink> {
-        let mut link = SocketIoLink {
+    ) -> Result<SocketIoClient> {
+        let mut link = SocketIoClient {
             engine,
             url: url.clone(),
             topic: Arc::from(sio.namespace.as_str()),
@@ -336,11 +336,11 @@ impl SocketIoLink {
     /// The next event or close. `draining`: reading what is already
     /// buffered, so the receive time of the burst's first is reused (a clock
     /// read per message shows in throughput).
-    pub async fn next(&mut self, draining: bool) -> Result<Read> {
+    pub async fn next(&mut self, draining: bool) -> Result<Incoming> {
         loop {
             self.answer_owed().await?;
             let Some(d) = self.next_decoded().await? else {
-                return Ok(Read::Closed {
+                return Ok(Incoming::Closed {
                     reason: self.end_reason.clone(),
                     clean: true,
                 });
@@ -354,7 +354,7 @@ impl SocketIoLink {
         }
     }
 
-    fn on_packet(&mut self, d: Decoded) -> Result<Option<Read>> {
+    fn on_packet(&mut self, d: Decoded) -> Result<Option<Incoming>> {
         let Decoded {
             packet,
             attachments,
@@ -373,7 +373,7 @@ impl SocketIoLink {
                     return Ok(None);
                 }
                 let m = self.message(name, body_of(args, &attachments), self.received_at);
-                Ok(Some(Read::Message(m)))
+                Ok(Some(Incoming::Message(m)))
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Payload::Ack(args)) => {
                 let Some(n) = packet.id.and_then(|id| self.awaiting.remove(&id)) else {
@@ -387,7 +387,7 @@ impl SocketIoLink {
                 let event = self.opts.event.clone();
                 let mut m = self.message(event, body_of(args, &attachments), SystemTime::now());
                 m.headers.push(("ack".into(), n.to_string()));
-                Ok(Some(Read::Reply(m)))
+                Ok(Some(Incoming::Reply(m)))
             }
             (PacketKind::Disconnect, _) => {
                 self.ended = true;
@@ -499,7 +499,7 @@ impl SocketIoLink {
         Ok(())
     }
 
-    /// ACK replies that arrived while [`SocketIoLink::close`] waited for
+    /// ACK replies that arrived while [`SocketIoClient::close`] waited for
     /// them, in order.
     pub fn take_replies(&mut self) -> Vec<Message> {
         std::mem::take(&mut self.replies)
@@ -507,7 +507,7 @@ impl SocketIoLink {
 
     /// Close without losing anything: with `--confirm`, wait (up to `wait`)
     /// for every emit's ACK first (keeping the replies for
-    /// [`SocketIoLink::take_replies`]), handing events that arrive meanwhile
+    /// [`SocketIoClient::take_replies`]), handing events that arrive meanwhile
     /// to `on_message`; answer what the server asked; DISCONNECT from the
     /// namespace; close the transport. True when the server has everything:
     /// every ACK came (with `--confirm`), or the transport's close was
@@ -530,9 +530,9 @@ impl SocketIoLink {
                 Ok(next) => next,
             };
             match next {
-                Ok(Read::Message(m)) => on_message(m)?,
-                Ok(Read::Reply(m)) => self.replies.push(m),
-                Ok(Read::Closed { .. }) => break,
+                Ok(Incoming::Message(m)) => on_message(m)?,
+                Ok(Incoming::Reply(m)) => self.replies.push(m),
+                Ok(Incoming::Closed { .. }) => break,
                 Err(e) if e.kind == Kind::Server => return Err(e),
                 Err(e) => {
                     verbose!("while waiting for acknowledgements: {e}");

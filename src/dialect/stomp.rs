@@ -52,7 +52,7 @@ const ANSWER_WAIT: Duration = Duration::from_secs(10);
 /// The receipt id of our DISCONNECT.
 const DISCONNECT_RECEIPT: &str = "pubcat-disconnect";
 
-pub struct StompLink {
+pub struct StompClient {
     link: Duplex,
     url: Url,
     transport_name: &'static str,
@@ -80,12 +80,12 @@ pub struct StompLink {
 }
 
 /// What one read gave.
-pub enum Read {
+pub enum Incoming {
     Message(Message),
     Closed { reason: String, clean: bool },
 }
 
-impl StompLink {
+impl StompClient {
     /// Speak STOMP over `link`, opened to `url`: CONNECT, then SUBSCRIBE
     /// when asked.
     pub async fn open(
@@ -94,8 +94,8 @@ impl StompLink {
         stomp: StompOptions,
         max_frame: usize,
         transport_name: &'static str,
-    ) -> Result<StompLink> {
-        let mut link = StompLink {
+    ) -> Result<StompClient> {
+        let mut link = StompClient {
             link,
             url: url.clone(),
             transport_name,
@@ -291,10 +291,10 @@ impl StompLink {
 
     /// The next message or close. `draining`: only what is already buffered
     /// (no timers, no waiting).
-    pub async fn next(&mut self, draining: bool) -> Result<Read> {
+    pub async fn next(&mut self, draining: bool) -> Result<Incoming> {
         loop {
             let Some(frame) = self.next_frame(draining).await? else {
-                return Ok(Read::Closed {
+                return Ok(Incoming::Closed {
                     reason: "connection closed".into(),
                     clean: self.disconnected,
                 });
@@ -305,7 +305,7 @@ impl StompLink {
         }
     }
 
-    fn on_frame(&mut self, frame: Frame) -> Result<Option<Read>> {
+    fn on_frame(&mut self, frame: Frame) -> Result<Option<Incoming>> {
         match frame.command.as_str() {
             "MESSAGE" => {
                 let Some(destination) = frame.get("destination") else {
@@ -343,7 +343,7 @@ impl StompLink {
                     .find(|(k, _)| k == "message-id")
                     .map(|(_, v)| v.as_str().into());
                 m.headers = frame.headers;
-                Ok(Some(Read::Message(m)))
+                Ok(Some(Incoming::Message(m)))
             }
             "RECEIPT" => {
                 let id = frame.get("receipt-id").unwrap_or_default();
@@ -455,7 +455,7 @@ impl StompLink {
         }
         let deadline = tokio::time::Instant::now() + wait;
         if self.confirm && self.confirmed < self.sent {
-            let all_receipts = |link: &StompLink| link.confirmed >= link.sent;
+            let all_receipts = |link: &StompClient| link.confirmed >= link.sent;
             self.drain_until(deadline, all_receipts, &mut on_message)
                 .await?;
             if self.confirmed < self.sent {
@@ -515,11 +515,11 @@ impl StompLink {
     }
 
     /// Read frames until `done` holds, the socket ends or `deadline`
-    /// passes, handling them as [`StompLink::close`] says.
+    /// passes, handling them as [`StompClient::close`] says.
     async fn drain_until(
         &mut self,
         deadline: tokio::time::Instant,
-        done: impl Fn(&StompLink) -> bool,
+        done: impl Fn(&StompClient) -> bool,
         on_message: &mut impl FnMut(Message) -> Result<()>,
     ) -> Result<()> {
         while !done(self) && !self.server_closed {
@@ -535,8 +535,8 @@ impl StompLink {
             };
             let needs_ack = frame.get("ack").is_some();
             match self.on_frame(frame)? {
-                Some(Read::Message(m)) if !needs_ack => on_message(m)?,
-                Some(Read::Message(m)) => trace!(
+                Some(Incoming::Message(m)) if !needs_ack => on_message(m)?,
+                Some(Incoming::Message(m)) => trace!(
                     "not printing message {} that arrived while closing: it is not acknowledged, so the broker redelivers it",
                     m.id.as_deref().unwrap_or("?")
                 ),

@@ -1269,7 +1269,10 @@ fn a_full_stderr_never_ends_a_command() {
 /// `-` is not in base64, so no random handshake key can contain one.
 #[test]
 fn secrets_in_urls_and_headers_never_reach_stderr() {
-    let refused = format!("http://127.0.0.1:{}/t?apikey=zq-1&room=lobby", closed_port());
+    let refused = format!(
+        "http://127.0.0.1:{}/t?apikey=zq-1&room=lobby",
+        closed_port()
+    );
     let out = pubcat().args(["sub", &refused]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -1286,7 +1289,10 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
         let out = pubcat().args(["sub", typed]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(!stderr.contains("zq-6") && !stderr.contains("zq-7"), "{stderr}");
+        assert!(
+            !stderr.contains("zq-6") && !stderr.contains("zq-7"),
+            "{stderr}"
+        );
     }
     // user:password@host without a scheme is a ws:// URL with a password.
     let out = pubcat()
@@ -1305,7 +1311,15 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
             server.addr
         );
         let out = pubcat()
-            .args(["-v", "sub", &url, "-H", "X-ApiKey: zq-4", "-H", "X-Auth: zq-5"])
+            .args([
+                "-v",
+                "sub",
+                &url,
+                "-H",
+                "X-ApiKey: zq-4",
+                "-H",
+                "X-Auth: zq-5",
+            ])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
