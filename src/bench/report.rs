@@ -1,12 +1,21 @@
-//! The numbers of a run, aggregated once, then printed as a table or as one
-//! JSON document (the schema the README documents), and compared with a
-//! saved baseline for a CI gate.
+//! The numbers of a run: aggregated once from what every publisher and
+//! subscriber reported when the run is over ([`Report::aggregate`]), then
+//! printed as a table or as one JSON document (the schema the README
+//! documents), and compared with a saved baseline for a CI gate.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::Deref;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+
+use super::publisher::PubResult;
+use super::subscriber::SubResult;
+use super::tally::{self, Counts, Delivery, Tally};
+use super::{Plan, Span};
+use crate::endpoint::{Endpoint, Transport};
+use crate::error::{self, Error, Kind};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -17,12 +26,10 @@ pub struct Report {
     /// Seconds from the start of the measured window to the last measured
     /// delivery.
     pub measured_s: f64,
-    pub sent: u64,
-    pub received: u64,
-    pub expected: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub reordered: u64,
+    /// Sent, received, expected, lost, duplicated and reordered: at the top
+    /// level of the JSON, and read as the report's own (`report.lost`).
+    #[serde(flatten)]
+    pub counts: Counts,
     /// All errors; by kind in `errors_by_kind`.
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -33,6 +40,14 @@ pub struct Report {
     /// Present with `--connections`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_connections: Option<IdleConnections>,
+}
+
+impl Deref for Report {
+    type Target = Counts;
+
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -80,7 +95,7 @@ pub struct Latency {
 
 impl Latency {
     /// From a histogram of nanoseconds, in microseconds.
-    pub fn from_ns(h: &Histogram<u64>) -> Latency {
+    fn from_ns(h: &Histogram<u64>) -> Latency {
         if h.is_empty() {
             return Latency::default();
         }
@@ -107,7 +122,7 @@ pub struct Connect {
 }
 
 impl Connect {
-    pub fn from_ns(h: &Histogram<u64>) -> Connect {
+    fn from_ns(h: &Histogram<u64>) -> Connect {
         let l = Latency::from_ns(h);
         Connect {
             p50: l.p50,
@@ -129,7 +144,79 @@ pub struct IdleConnections {
     pub rss_bytes_per_connection: f64,
 }
 
+/// What a run leaves to aggregate: the outcome of every connection.
+pub(super) struct Outcomes {
+    /// In publisher order.
+    pub(super) publishers: Vec<PubResult>,
+    /// In subscriber order.
+    pub(super) subscribers: Vec<SubResult>,
+    /// When the measured window began, in ns since the run began.
+    pub(super) window_ns: u64,
+    /// How long each connection took to open, in ns.
+    pub(super) connect_ns: Histogram<u64>,
+    /// Present with `--connections`.
+    pub(super) idle_connections: Option<IdleConnections>,
+    /// The errors counted so far (opening the idle connections), by kind.
+    pub(super) errors: BTreeMap<String, u64>,
+}
+
 impl Report {
+    /// Merge what each publisher and subscriber reported into the run's
+    /// numbers. Rates are over the measured window: from its start to the
+    /// last measured message.
+    pub(super) fn aggregate(plan: &Plan, run: Outcomes) -> error::Result<Report> {
+        let Outcomes {
+            publishers,
+            subscribers,
+            window_ns,
+            connect_ns,
+            idle_connections,
+            mut errors,
+        } = run;
+        let mut tallies = Vec::with_capacity(subscribers.len());
+        for s in subscribers {
+            if let Some(e) = &s.error {
+                count_error(&mut errors, e);
+            }
+            tallies.push(s.tally);
+        }
+        for p in &publishers {
+            if let Some(e) = &p.error {
+                count_error(&mut errors, e);
+            }
+        }
+        let foreign: u64 = tallies.iter().map(|t| t.foreign).sum();
+        if foreign > 0 {
+            *errors.entry("not a bench message".into()).or_default() += foreign;
+        }
+        let mut latency = tally::new_histogram();
+        for t in &tallies {
+            latency
+                .add(&t.latency_ns)
+                .map_err(|e| Error::local(format!("merging latencies: {e}")))?;
+        }
+        let last_delivery = tallies
+            .iter()
+            .map(|t| t.last_measured_ns)
+            .max()
+            .unwrap_or(0);
+        let measured_s = secs_after(window_ns, last_delivery);
+        let sent: Vec<u64> = publishers.iter().map(|p| p.sent).collect();
+        Ok(Report {
+            url: crate::log::redact_url(&plan.subscribe.endpoint.url),
+            embedded: false,
+            config: Config::of(plan),
+            measured_s,
+            counts: tally::count(&sent, &tallies, plan.delivery),
+            errors: errors.values().sum(),
+            errors_by_kind: errors,
+            throughput: Throughput::of(&publishers, &tallies, window_ns, measured_s),
+            latency_us: Latency::from_ns(&latency),
+            connect_us: Connect::from_ns(&connect_ns),
+            idle_connections,
+        })
+    }
+
     /// The table for humans.
     pub fn table(&self) -> String {
         let c = &self.config;
@@ -166,7 +253,7 @@ impl Report {
             out,
             "  {:<10} {:>14} {:>14} {:>10.1}",
             "published",
-            group(self.sent),
+            group(self.counts.sent),
             group(t.published_msgs_per_s.round() as u64),
             t.published_bytes_per_s / 1e6
         );
@@ -174,17 +261,22 @@ impl Report {
             out,
             "  {:<10} {:>14} {:>14} {:>10.1}",
             "delivered",
-            group(self.received),
+            group(self.counts.received),
             group(t.msgs_per_s.round() as u64),
             t.bytes_per_s / 1e6
         );
-        let _ = writeln!(out, "  {:<10} {:>14}", "expected", group(self.expected));
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>14}",
+            "expected",
+            group(self.counts.expected)
+        );
         let _ = writeln!(
             out,
             "  lost {} · duplicated {} · reordered {} · errors {}{}",
-            group(self.lost),
-            group(self.duplicated),
-            group(self.reordered),
+            group(self.counts.lost),
+            group(self.counts.duplicated),
+            group(self.counts.reordered),
             self.errors,
             if self.errors_by_kind.is_empty() {
                 String::new()
@@ -251,6 +343,113 @@ impl Report {
         }
         out
     }
+}
+
+impl Config {
+    /// What was asked for.
+    fn of(plan: &Plan) -> Config {
+        let (pub_ep, sub_ep) = (&plan.publish.endpoint, &plan.subscribe.endpoint);
+        Config {
+            pubs: plan.pubs,
+            subs: plan.subs,
+            size: plan.size,
+            rate: plan.rate,
+            duration_s: match plan.span {
+                Span::Duration(d) => Some(d.as_secs_f64()),
+                Span::Count(_) => None,
+            },
+            count: match plan.span {
+                Span::Count(n) => Some(n),
+                Span::Duration(_) => None,
+            },
+            warmup_s: plan.warmup.as_secs_f64(),
+            topic: sub_ep.topic.to_string(),
+            protocol: format!("{:?}", sub_ep.protocol).to_lowercase(),
+            transport: if transport_label(pub_ep) == transport_label(sub_ep) {
+                transport_label(sub_ep).to_string()
+            } else {
+                format!("{} -> {}", transport_label(pub_ep), transport_label(sub_ep))
+            },
+            delivery: match plan.delivery {
+                Delivery::FanOut => "fan-out".into(),
+                Delivery::Queue => "queue".into(),
+            },
+            connections: plan.connections,
+        }
+    }
+}
+
+/// The transport alone ("ws", "wss", "sse", ...), without the protocol.
+fn transport_label(endpoint: &Endpoint) -> &str {
+    match endpoint.transport {
+        Transport::Ws => endpoint.url.scheme(),
+        _ => endpoint.transport_name,
+    }
+}
+
+impl Throughput {
+    /// Each connection's rate is over the time from the start of the
+    /// measured window to its last measured message; the deliveries' over
+    /// `measured_s`, the publishers' to the last publisher's.
+    fn of(
+        publishers: &[PubResult],
+        tallies: &[Tally],
+        window_ns: u64,
+        measured_s: f64,
+    ) -> Throughput {
+        let delivered: u64 = tallies.iter().map(|t| t.measured).sum();
+        let delivered_bytes: u64 = tallies.iter().map(|t| t.measured_bytes).sum();
+        let published: u64 = publishers.iter().map(|r| r.measured).sum();
+        let published_bytes: u64 = publishers.iter().map(|r| r.measured_bytes).sum();
+        let publish_s = secs_after(
+            window_ns,
+            publishers
+                .iter()
+                .map(|r| r.last_measured_ns)
+                .max()
+                .unwrap_or(0),
+        );
+        Throughput {
+            msgs_per_s: per_second(delivered, measured_s),
+            bytes_per_s: per_second(delivered_bytes, measured_s),
+            published_msgs_per_s: per_second(published, publish_s),
+            published_bytes_per_s: per_second(published_bytes, publish_s),
+            per_publisher: publishers
+                .iter()
+                .map(|r| per_second(r.measured, secs_after(window_ns, r.last_measured_ns)))
+                .collect(),
+            per_subscriber: tallies
+                .iter()
+                .map(|t| per_second(t.measured, secs_after(window_ns, t.last_measured_ns)))
+                .collect(),
+        }
+    }
+}
+
+/// Seconds from `window_ns` to `ns` (0 for a time before it).
+fn secs_after(window_ns: u64, ns: u64) -> f64 {
+    ns.saturating_sub(window_ns) as f64 / 1e9
+}
+
+/// `n` over `secs` seconds, per second (0 over no time).
+pub(super) fn per_second(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 { n as f64 / secs } else { 0.0 }
+}
+
+/// Count an error under its kind, as `errors_by_kind` shows them.
+pub(super) fn count_error(errors: &mut BTreeMap<String, u64>, e: &Error) {
+    crate::verbose!("{e}");
+    let kind = match e.kind {
+        Kind::Connect => "connection",
+        Kind::Server => "server",
+        Kind::Lost => "not confirmed",
+        Kind::Timeout => "timeout",
+        Kind::Usage => "usage",
+        Kind::Local => "local",
+        Kind::Interrupted => "interrupted",
+        Kind::OutputClosed => "output closed",
+    };
+    *errors.entry(kind.to_string()).or_default() += 1;
 }
 
 /// `1234567` as `1,234,567`.
@@ -354,12 +553,14 @@ mod tests {
                 connections: 0,
             },
             measured_s: 1.0,
-            sent: 1000,
-            received: 2000,
-            expected: 2000,
-            lost: 0,
-            duplicated: 0,
-            reordered: 0,
+            counts: Counts {
+                sent: 1000,
+                received: 2000,
+                expected: 2000,
+                lost: 0,
+                duplicated: 0,
+                reordered: 0,
+            },
             errors: 0,
             errors_by_kind: BTreeMap::new(),
             throughput: Throughput {

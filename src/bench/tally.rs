@@ -4,6 +4,7 @@
 //! histogram. Tallies are merged once the run is over.
 
 use hdrhistogram::Histogram;
+use serde::Serialize;
 
 use super::payload::{Header, Kind};
 
@@ -160,8 +161,8 @@ pub enum Delivery {
     Queue,
 }
 
-/// The run's delivery accounting.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The run's delivery accounting, as the report shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub sent: u64,
     pub received: u64,

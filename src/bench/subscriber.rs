@@ -1,0 +1,218 @@
+//! The subscriber loop: each subscriber reads what arrives in bursts,
+//! checks every message into its [`Tally`], and publishes its running
+//! counts for the progress line and queue mode. Once the publishers are
+//! done it waits (`--drain`) for what is still on its way, then closes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::payload;
+use super::tally::{Delivery, Tally};
+use super::{BURST, Plan, Shared, closed_error};
+use crate::error::{Error, Result};
+use crate::session::{Incoming, Session};
+
+/// What the subscribers are told as the run goes.
+#[derive(Clone, Debug)]
+struct Phase {
+    /// Messages due at or after this are measured (u64::MAX before the run).
+    window_ns: u64,
+    /// Set when the publishers are done: what each sent, and how long a
+    /// subscriber waits for more once nothing arrives.
+    finish: Option<(Arc<Vec<u64>>, Duration)>,
+}
+
+/// What one subscriber saw, and why it stopped early if it did.
+pub(super) struct SubResult {
+    pub(super) tally: Tally,
+    pub(super) error: Option<Error>,
+}
+
+/// The running subscribers.
+pub(super) struct Subscribers {
+    tasks: JoinSet<(usize, SubResult)>,
+    phase: watch::Sender<Phase>,
+    /// Which subscribers have heard a probe.
+    heard: Arc<Vec<AtomicBool>>,
+    delivery: Delivery,
+    count: usize,
+}
+
+impl Subscribers {
+    /// A task for each session, listening from now on.
+    pub(super) fn spawn(sessions: Vec<Session>, plan: &Plan, shared: &Arc<Shared>) -> Subscribers {
+        let (phase, phase_rx) = watch::channel(Phase {
+            window_ns: u64::MAX,
+            finish: None,
+        });
+        let heard: Arc<Vec<AtomicBool>> =
+            Arc::new((0..plan.subs).map(|_| AtomicBool::new(false)).collect());
+        let mut tasks = JoinSet::new();
+        for (i, session) in sessions.into_iter().enumerate() {
+            let (shared, phase, heard) = (Arc::clone(shared), phase_rx.clone(), Arc::clone(&heard));
+            let plan = plan.clone();
+            tasks.spawn(async move {
+                (
+                    i,
+                    subscriber(i, session, &plan, &shared, phase, &heard).await,
+                )
+            });
+        }
+        Subscribers {
+            tasks,
+            phase,
+            heard,
+            delivery: plan.delivery,
+            count: plan.subs,
+        }
+    }
+
+    /// True once every subscriber (one, for a queue) has heard a probe.
+    pub(super) fn listening(&self) -> bool {
+        let heard = |h: &AtomicBool| h.load(Ordering::Relaxed);
+        self.heard.iter().all(heard)
+            || (self.delivery == Delivery::Queue && self.heard.iter().any(heard))
+    }
+
+    /// How many subscribers have heard no probe.
+    pub(super) fn deaf(&self) -> usize {
+        self.heard
+            .iter()
+            .filter(|h| !h.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Measure the messages due at or after `window_ns`.
+    pub(super) fn measure_from(&self, window_ns: u64) {
+        self.phase.send_modify(|p| p.window_ns = window_ns);
+    }
+
+    /// Tell the subscribers what each publisher sent, let them wait up to
+    /// `drain` for the rest, and collect what each saw, in subscriber order.
+    pub(super) async fn finish(
+        mut self,
+        sent: Arc<Vec<u64>>,
+        drain: Duration,
+    ) -> Result<Vec<SubResult>> {
+        self.phase.send_modify(|p| p.finish = Some((sent, drain)));
+        let mut results: Vec<Option<SubResult>> = (0..self.count).map(|_| None).collect();
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok((i, r)) => results[i] = Some(r),
+                Err(e) => return Err(Error::local(format!("a subscriber task failed: {e}"))),
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+}
+
+/// One subscriber, from connected to closed.
+async fn subscriber(
+    index: usize,
+    mut session: Session,
+    plan: &Plan,
+    shared: &Shared,
+    mut phase: watch::Receiver<Phase>,
+    heard: &[AtomicBool],
+) -> SubResult {
+    let mut tally = Tally::new(plan.pubs);
+    let mut current = phase.borrow_and_update().clone();
+    let mut reported = (0u64, 0u64);
+    let far = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
+    // Once the publishers are done: when to give up on the rest. Reset by
+    // every arrival, so a slow broker still delivering is waited for.
+    let mut deadline = far;
+    let error = loop {
+        if let Some((sent, _)) = &current.finish {
+            let done = match plan.delivery {
+                Delivery::FanOut => tally
+                    .streams
+                    .iter()
+                    .zip(sent.iter())
+                    .all(|(s, &n)| s.unique >= n),
+                Delivery::Queue => {
+                    shared.received.load(Ordering::Relaxed) >= sent.iter().sum::<u64>()
+                }
+            };
+            if done {
+                break None;
+            }
+        }
+        tokio::select! {
+            biased;
+            changed = phase.changed() => {
+                if changed.is_err() {
+                    break None;
+                }
+                current = phase.borrow_and_update().clone();
+                if let Some((_, drain)) = &current.finish {
+                    deadline = tokio::time::Instant::now() + *drain;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => break None,
+            first = session.next() => {
+                let mut now = shared.now_ns();
+                let mut handled = 0;
+                let mut note = |incoming: &Incoming<'_>| {
+                    match incoming {
+                        Incoming::Message(m) => {
+                            let header = payload::decode(&m.body);
+                            // One clock read per burst is cheap but may
+                            // predate messages read later in the burst:
+                            // read it again every so often, and whenever a
+                            // message looks due after it.
+                            if handled % 64 == 63 || header.is_some_and(|h| h.due_ns > now) {
+                                now = shared.now_ns();
+                            }
+                            tally.note(header, m.body.len(), now, current.window_ns);
+                        }
+                        // Only a publisher with --confirm gets replies.
+                        Incoming::Reply(_) => {}
+                        Incoming::Closed { reason, clean } => {
+                            return Err(closed_error("subscriber", reason, *clean));
+                        }
+                    }
+                    handled += 1;
+                    Ok(None::<()>)
+                };
+                let mut burst = first.and_then(|incoming| note(&incoming));
+                if let Ok(None) = burst {
+                    burst = session.drain_ready(BURST - 1, &mut note);
+                }
+                // A close or an error ends the loop, once what was read is
+                // counted and acknowledged.
+                let closed = burst.err();
+                if tally.probes > 0 {
+                    heard[index].store(true, Ordering::Relaxed);
+                }
+                let (received, skipped) = (tally.received, tally.skipped());
+                shared.received.fetch_add(received - reported.0, Ordering::Relaxed);
+                if skipped >= reported.1 {
+                    shared.skipped.fetch_add(skipped - reported.1, Ordering::Relaxed);
+                } else {
+                    shared.skipped.fetch_sub(reported.1 - skipped, Ordering::Relaxed);
+                }
+                reported = (received, skipped);
+                if let Some((_, drain)) = &current.finish {
+                    deadline = tokio::time::Instant::now() + *drain;
+                }
+                // Acknowledge where the protocol asks it (STOMP client acks).
+                if let Err(e) = session.acknowledge().await {
+                    break Some(e);
+                }
+                if closed.is_some() {
+                    break closed;
+                }
+            }
+        }
+    };
+    if error.is_none() {
+        session.set_close_wait(Duration::from_secs(2));
+        let _ = session.close(|_| Ok(())).await;
+    }
+    SubResult { tally, error }
+}
