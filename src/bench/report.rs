@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::ops::Deref;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -40,14 +39,6 @@ pub struct Report {
     /// Present with `--connections`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_connections: Option<IdleConnections>,
-}
-
-impl Deref for Report {
-    type Target = Counts;
-
-    fn deref(&self) -> &Counts {
-        &self.counts
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]

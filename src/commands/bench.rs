@@ -122,13 +122,13 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
         }
         None => false,
     };
-    if report.lost > 0 {
+    if report.counts.lost > 0 {
         return Err(Error::new(
             Kind::Lost,
             format!(
                 "{} of {} expected deliveries were lost",
-                report::group(report.lost),
-                report::group(report.expected)
+                report::group(report.counts.lost),
+                report::group(report.counts.expected)
             ),
         ));
     }
