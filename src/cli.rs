@@ -187,12 +187,12 @@ pub struct ConnectArgs {
     pub url: String,
 
     #[command(flatten)]
-    pub link: LinkArgs,
+    pub reach: ReachArgs,
 }
 
 /// How to reach a server, apart from its URL (bench's URL is optional).
 #[derive(Clone, Debug, Args)]
-pub struct LinkArgs {
+pub struct ReachArgs {
     /// Destination where the protocol has them (STOMP); for raw WebSocket
     /// the topic is the URL path, for Socket.IO the namespace.
     #[arg(short, long, value_name = "TOPIC")]
@@ -555,7 +555,7 @@ pub struct BenchArgs {
     pub url: Option<String>,
 
     #[command(flatten)]
-    pub link: LinkArgs,
+    pub reach: ReachArgs,
 
     /// Publishers, each its own connection.
     #[arg(long, value_name = "N", default_value_t = 1)]

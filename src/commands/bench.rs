@@ -10,7 +10,7 @@ use crate::bench::payload::HEADER;
 use crate::bench::report::{self, Report};
 use crate::bench::tally::{Delivery, Stream};
 use crate::bench::{self, Plan, Span};
-use crate::cli::{BenchArgs, Global, LinkArgs, MAX_DURATION};
+use crate::cli::{BenchArgs, Global, MAX_DURATION, ReachArgs};
 use crate::dialect::Dialect;
 use crate::endpoint::{Protocol, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
@@ -50,22 +50,22 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
         None => None,
     };
 
-    let mut link = args.link.clone();
+    let mut reach = args.reach.clone();
     let embedded = args.url.is_none();
     let (url, server) = match &args.url {
         Some(url) => (url.clone(), None),
         None => {
             let (addr, server) = start_broker().await?;
-            let url = match link.protocol {
+            let url = match reach.protocol {
                 Some(Protocol::Stomp) => {
-                    if link.topic.is_empty() {
-                        link.topic.push("/topic/bench".into());
+                    if reach.topic.is_empty() {
+                        reach.topic.push("/topic/bench".into());
                     }
                     format!("ws://{addr}/_/stomp")
                 }
                 // Raw messages go to the path: -t names it here.
                 _ => {
-                    let topic = link.topic.drain(..).next();
+                    let topic = reach.topic.drain(..).next();
                     let topic = topic.as_deref().unwrap_or("bench");
                     format!("ws://{addr}/{}", topic.trim_start_matches('/'))
                 }
@@ -75,7 +75,7 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
     };
 
     let connections = capped_connections(&args, embedded);
-    let plan = plan(global, &args, &url, &link, connections)?;
+    let plan = plan(global, &args, &url, &reach, connections)?;
     verbose!(
         "bench: publishing to {}, subscribing to {}",
         crate::log::redact_url(&plan.publish.endpoint.url),
@@ -160,11 +160,11 @@ fn check(args: &BenchArgs) -> Result<()> {
             bytes(EMBEDDED_MAX_MESSAGE)
         )));
     }
-    if args.size > args.link.max_message_size {
+    if args.size > args.reach.max_message_size {
         return Err(Error::usage(format!(
             "--size {} is larger than --max-message-size ({}), the largest message a subscriber accepts: raise --max-message-size to bench larger ones",
             args.size,
-            bytes(args.link.max_message_size)
+            bytes(args.reach.max_message_size)
         )));
     }
     if args.pubs == 0 || args.pubs > usize::from(u16::MAX) {
@@ -303,19 +303,19 @@ fn plan(
     global: &Global,
     args: &BenchArgs,
     url: &str,
-    link: &LinkArgs,
+    reach: &ReachArgs,
     connections: usize,
 ) -> Result<Plan> {
     // One --transport for both roles: SSE and long-poll only receive, so
     // the publishers keep the URL's default (POST) with them; HTTP POST
     // only publishes, so the subscribers keep theirs (SSE).
-    let mut pub_link = link.clone();
-    if matches!(pub_link.transport, Some(Transport::Sse | Transport::Poll)) {
-        pub_link.transport = None;
+    let mut pub_reach = reach.clone();
+    if matches!(pub_reach.transport, Some(Transport::Sse | Transport::Poll)) {
+        pub_reach.transport = None;
     }
-    let mut sub_link = link.clone();
-    if sub_link.transport == Some(Transport::Http) {
-        sub_link.transport = None;
+    let mut sub_reach = reach.clone();
+    if sub_reach.transport == Some(Transport::Http) {
+        sub_reach.transport = None;
     }
     // Socket.IO: publishers emit --event, subscribers count only it.
     let publishing = super::Wants {
@@ -326,12 +326,12 @@ fn plan(
         events: vec![args.event.clone()],
         ..Default::default()
     };
-    let publish = super::connection_to(global, url, &pub_link, Role::Publish, publishing)?;
-    let subscribe = super::connection_to(global, url, &sub_link, Role::Subscribe, subscribing)?;
+    let publish = super::connection_to(global, url, &pub_reach, Role::Publish, publishing)?;
+    let subscribe = super::connection_to(global, url, &sub_reach, Role::Subscribe, subscribing)?;
     let idle = idle_target(&subscribe);
     let delivery = match subscribe.endpoint.protocol {
         Protocol::Stomp
-            if link
+            if reach
                 .topic
                 .iter()
                 .any(|d| d.starts_with("/queue/") || d.starts_with("/amq/queue/")) =>

@@ -10,7 +10,7 @@ pub mod tail;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{ConnectArgs, Global, LinkArgs, SocketIoSubscribeArgs, StompSubscribeArgs};
+use crate::cli::{ConnectArgs, Global, ReachArgs, SocketIoSubscribeArgs, StompSubscribeArgs};
 use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::{AckMode, StompOptions};
@@ -61,14 +61,14 @@ pub fn connection(
     role: Role,
     wants: Wants,
 ) -> Result<Connection> {
-    connection_to(global, &conn.url, &conn.link, role, wants)
+    connection_to(global, &conn.url, &conn.reach, role, wants)
 }
 
 /// [`connection`] for a URL given apart from the other flags.
 pub fn connection_to(
     global: &Global,
     url: &str,
-    conn: &LinkArgs,
+    conn: &ReachArgs,
     role: Role,
     wants: Wants,
 ) -> Result<Connection> {
@@ -173,7 +173,7 @@ const PUBLISH_READ_BUFFER: usize = 16 * 1024;
 
 /// The Socket.IO flags, checked: a bad `--auth` or a reserved `--emit`
 /// name fails before any connection is made.
-fn socketio_options(conn: &LinkArgs, endpoint: &Endpoint) -> Result<SocketIoOptions> {
+fn socketio_options(conn: &ReachArgs, endpoint: &Endpoint) -> Result<SocketIoOptions> {
     if !conn.topic.is_empty() {
         return Err(Error::usage(
             "Socket.IO has no destinations: the namespace is the URL's path (or --namespace), and events are named with --event",

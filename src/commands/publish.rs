@@ -46,7 +46,7 @@ pub async fn run(
     // Read fixed inputs before connecting: a missing or too large --file is
     // a usage error that should not cost a connection. A read that does not
     // end (/dev/zero, a pipe) stops at the limit, and gives way to Ctrl-C.
-    let limit = args.conn.link.max_message_size;
+    let limit = args.conn.reach.max_message_size;
     let fixed: Option<Vec<Bytes>> = if let Some(path) = &args.file {
         let body = tokio::select! {
             body = read_file("--file", path, limit) => body?,
