@@ -164,8 +164,11 @@ impl Session {
                     Dialect::RawWithIds => &[meta::SUBPROTOCOL],
                     _ => &[],
                 };
-                let duplex =
-                    Duplex::connect(&endpoint.url, endpoint.transport, opts, subprotocols).await?;
+                let duplex = if endpoint.transport == Transport::Sockjs {
+                    Duplex::sockjs(&endpoint.url, opts).await?
+                } else {
+                    Duplex::ws(&endpoint.url, opts, subprotocols).await?
+                };
                 match dialect {
                     Dialect::Stomp(stomp) => Stack::Stomp(Box::new(
                         StompClient::open(

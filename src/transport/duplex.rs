@@ -14,8 +14,7 @@ use super::Options;
 pub use super::message::{Data, Received};
 use super::sockjs::SockJs;
 use super::ws::{self, WsLink};
-use crate::endpoint::Transport;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub enum Duplex {
     Ws(WsLink),
@@ -57,24 +56,16 @@ fn message(data: Data) -> Message {
 }
 
 impl Duplex {
-    /// Open `url` over `transport` (ws or sockjs), offering the WebSocket
-    /// `subprotocols` a dialect speaks (SockJS has none).
-    pub async fn connect(
-        url: &Url,
-        transport: Transport,
-        opts: &Options,
-        subprotocols: &[&str],
-    ) -> Result<Duplex> {
-        match transport {
-            Transport::Ws => {
-                let (socket, answer) = ws::connect_offering(url, opts, subprotocols).await?;
-                Ok(Duplex::Ws(WsLink::answered(socket, url, answer)))
-            }
-            Transport::Sockjs => Ok(Duplex::SockJs(Box::new(SockJs::connect(url, opts).await?))),
-            other => Err(Error::usage(format!(
-                "{other:?} is not a two-way message transport: use ws or sockjs"
-            ))),
-        }
+    /// Open a WebSocket to `url`, offering the `subprotocols` a dialect
+    /// speaks.
+    pub async fn ws(url: &Url, opts: &Options, subprotocols: &[&str]) -> Result<Duplex> {
+        let (socket, answer) = ws::connect_offering(url, opts, subprotocols).await?;
+        Ok(Duplex::Ws(WsLink::answered(socket, url, answer)))
+    }
+
+    /// Open a SockJS session at `url` (its base URL).
+    pub async fn sockjs(url: &Url, opts: &Options) -> Result<Duplex> {
+        Ok(Duplex::SockJs(Box::new(SockJs::connect(url, opts).await?)))
     }
 
     /// A header of the WebSocket server's `101` (SockJS has none to read).

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::tls::TlsOptions;
 
 /// How to connect: the transport's settings. The dialect's are
-/// `crate::dialect::Dialect`, beside these.
+/// `crate::dialect::Dialect`, beside these (the transport layer imports no
+/// dialect and no CLI type).
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub headers: Vec<(HeaderName, HeaderValue)>,
