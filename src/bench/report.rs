@@ -240,21 +240,26 @@ impl Report {
             "  {:<10} {:>14} {:>14} {:>10}",
             "", "messages", "msgs/s", "MB/s"
         );
-        let _ = writeln!(
-            out,
-            "  {:<10} {:>14} {:>14} {:>10.1}",
+        let mut rate_row = |label: &str, count: u64, per_s: f64, bytes_per_s: f64| {
+            let _ = writeln!(
+                out,
+                "  {label:<10} {:>14} {:>14} {:>10.1}",
+                group(count),
+                group(per_s.round() as u64),
+                bytes_per_s / 1e6
+            );
+        };
+        rate_row(
             "published",
-            group(self.counts.sent),
-            group(t.published_msgs_per_s.round() as u64),
-            t.published_bytes_per_s / 1e6
+            self.counts.sent,
+            t.published_msgs_per_s,
+            t.published_bytes_per_s,
         );
-        let _ = writeln!(
-            out,
-            "  {:<10} {:>14} {:>14} {:>10.1}",
+        rate_row(
             "delivered",
-            group(self.counts.received),
-            group(t.msgs_per_s.round() as u64),
-            t.bytes_per_s / 1e6
+            self.counts.received,
+            t.msgs_per_s,
+            t.bytes_per_s,
         );
         let _ = writeln!(
             out,
