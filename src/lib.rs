@@ -5,20 +5,21 @@
 //! pure parsing; `render` owns stdout;
 //! `server` is the embedded broker.
 
+pub mod app;
 pub(crate) mod bench;
-pub mod cli;
+pub(crate) mod cli;
 pub mod codec;
-pub mod commands;
+pub(crate) mod commands;
 pub(crate) mod dialect;
 pub(crate) mod endpoint;
-pub mod error;
+pub(crate) mod error;
 pub(crate) mod limits;
-pub mod log;
+pub(crate) mod log;
 pub(crate) mod message;
 pub(crate) mod render;
 pub(crate) mod retry;
 pub(crate) mod server;
 pub(crate) mod session;
-pub mod shutdown;
+pub(crate) mod shutdown;
 pub(crate) mod tls;
 pub(crate) mod transport;
