@@ -14,8 +14,18 @@ impl Interrupt {
     /// first runs), so a signal sent right after is never the default
     /// "killed by signal".
     pub fn install() -> Interrupt {
+        Interrupt::listen(Signals::register(false))
+    }
+
+    /// [`Interrupt::install`], and SIGHUP too (a server whose terminal went
+    /// away closes its clients as on SIGTERM), unless SIGHUP is ignored, as
+    /// `nohup` leaves it: then it stays ignored.
+    pub fn install_with_hangup() -> Interrupt {
+        Interrupt::listen(Signals::register(true))
+    }
+
+    fn listen(signals: Signals) -> Interrupt {
         let (tx, rx) = watch::channel(false);
-        let signals = Signals::register();
         tokio::spawn(async move {
             signals.wait().await;
             let _ = tx.send(true);
@@ -39,29 +49,43 @@ impl Interrupt {
 /// The registered signal streams.
 #[cfg(unix)]
 enum Signals {
-    Unix(tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+    Unix(
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+        Option<tokio::signal::unix::Signal>,
+    ),
     CtrlC,
 }
 
 #[cfg(unix)]
 impl Signals {
-    fn register() -> Signals {
+    fn register(hangup: bool) -> Signals {
         use tokio::signal::unix::{SignalKind, signal};
+        let hup = (hangup && !hangup_ignored())
+            .then(|| signal(SignalKind::hangup()).ok())
+            .flatten();
         match (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
         ) {
-            (Ok(int), Ok(term)) => Signals::Unix(int, term),
+            (Ok(int), Ok(term)) => Signals::Unix(int, term, hup),
             _ => Signals::CtrlC,
         }
     }
 
     async fn wait(self) {
         match self {
-            Signals::Unix(mut int, mut term) => {
+            Signals::Unix(mut int, mut term, mut hup) => {
+                let hangup = async {
+                    match &mut hup {
+                        Some(hup) => hup.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hangup => {}
                 }
             }
             Signals::CtrlC => {
@@ -74,9 +98,21 @@ impl Signals {
 #[cfg(not(unix))]
 struct Signals;
 
+/// SIGHUP is ignored (`nohup`): registering a handler would undo that.
+#[cfg(unix)]
+fn hangup_ignored() -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one
+    // into `old`, which is a valid, zeroed struct.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 #[cfg(not(unix))]
 impl Signals {
-    fn register() -> Signals {
+    fn register(_hangup: bool) -> Signals {
         Signals
     }
 

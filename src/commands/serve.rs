@@ -1,4 +1,5 @@
-//! `pubcat serve`: run the embedded broker until Ctrl-C.
+//! `pubcat serve`: run the embedded broker until Ctrl-C, SIGTERM or SIGHUP,
+//! then close every client and exit 130.
 
 use crate::cli::ServeArgs;
 use crate::error::{Error, Outcome, Result};
@@ -39,5 +40,6 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         .await
         .map_err(|e| Error::local(format!("server failed: {e}")))?;
     status!("shut down");
-    Ok(Outcome::Done)
+    // Only a signal ends the broker; it closed every client first.
+    Ok(Outcome::Interrupted)
 }
