@@ -250,6 +250,14 @@ impl Dest {
                     format!("`{value}`: topic names under _/ belong to the broker"),
                 ));
             }
+            if name.contains(['*', '#', '>']) {
+                return Err(fail(
+                    "bad destination",
+                    format!(
+                        "`{value}`: pubcat serve has no wildcard destinations (RabbitMQ's * and #, NATS's >): subscribe to each topic by name"
+                    ),
+                ));
+            }
             return Ok(Dest::Topic(name.to_string()));
         }
         if let Some(name) = value.strip_prefix("/queue/")
@@ -394,5 +402,21 @@ mod tests {
             refused(Command::parse(no_id, true)).1,
             "SUBSCRIBE needs a `id` header"
         );
+    }
+
+    #[test]
+    fn wildcard_topics_are_refused_not_taken_literally() {
+        for dest in ["/topic/news.*", "/topic/news.#", "/topic/a.>"] {
+            let frame = Frame::new("SUBSCRIBE")
+                .header("id", "0")
+                .header("destination", dest);
+            let Ok(Command::Subscribe(sub)) = Command::parse(frame, true) else {
+                panic!("{dest}: not a subscribe");
+            };
+            let Err(f) = sub.target else {
+                panic!("{dest}: taken as a topic");
+            };
+            assert!(f.detail.contains("no wildcard"), "{dest}: {}", f.detail);
+        }
     }
 }
