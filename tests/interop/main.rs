@@ -15,3 +15,12 @@ mod nchan;
 mod rabbitmq;
 mod socketio;
 mod sockjs;
+
+/// A name no other run uses: `name`, this process's id and the time in ns.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}

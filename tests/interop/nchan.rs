@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{self, collect, pubcat, wait_with_timeout};
+use crate::common::{self, assert_code, collect, pubcat, wait_with_timeout};
 
 const HTTP: &str = "127.0.0.1:18080";
 const TLS_PORT: u16 = 18443;
@@ -26,11 +26,7 @@ fn nchan() -> SocketAddr {
 
 /// A channel name no earlier run has used (Nchan keeps history for an hour).
 fn channel(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("pubcat-{name}-{}-{nanos}", std::process::id())
+    crate::unique(&format!("pubcat-{name}"))
 }
 
 /// Wait (bounded) until Nchan reports `n` subscribers on the channel.
@@ -146,21 +142,8 @@ fn http_published_messages_replay_to_a_late_ws_subscriber() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bodies: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["body"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    assert_code(&out, 0);
+    let bodies = common::json_strings(&out.stdout, "body");
     assert_eq!(bodies, ["old 1", "old 2", "old 3"]);
 }
 
@@ -187,24 +170,14 @@ fn wss_with_the_servers_ca() {
         .arg(ca_path())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "over tls\n");
 
     let out = pubcat()
         .args(["sub", &url, "-n", "1", "--timeout", "20s"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 3);
 }
 
 #[test]
@@ -220,12 +193,7 @@ fn a_forbidden_endpoint_is_a_server_refusal() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
 }
 
@@ -237,13 +205,6 @@ fn channel_with(addr: SocketAddr, name: &str, bodies: &[&str]) -> String {
         assert!(status == 201 || status == 202, "POST answered {status}");
     }
     ch
-}
-
-fn json_rows(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("NDJSON"))
-        .collect()
 }
 
 #[test]
@@ -264,13 +225,8 @@ fn sse_subscribe_gets_history_with_nchan_ids() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = json_rows(&out.stdout);
+    assert_code(&out, 0);
+    let rows = common::json_lines(&out.stdout);
     let bodies: Vec<&str> = rows.iter().map(|r| r["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, ["one", "two\nlines", "three"]);
     for r in &rows {
@@ -301,12 +257,7 @@ fn long_poll_subscribe_follows_etag_and_last_modified() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "p1\np2\np3\n");
 }
 
@@ -325,12 +276,7 @@ fn http_publish_reaches_an_sse_subscriber() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 0);
     // Nchan's answer names the id it gave each message, as its
     // subscribers will see it (`SECONDS:N`).
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -353,13 +299,8 @@ fn http_publish_reaches_an_sse_subscriber() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = json_rows(&out.stdout);
+    assert_code(&out, 0);
+    let rows = common::json_lines(&out.stdout);
     let got: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r["body"].as_str().unwrap(), r["id"].as_str().unwrap()))
@@ -376,23 +317,13 @@ fn refusals_over_http_exit_4_without_retrying() {
         .args(["pub", &format!("http://{addr}/sub/x"), "hi"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 403"));
     let out = pubcat()
         .args(["sub", &format!("http://{addr}/nope"), "--timeout", "10s"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
 }
 

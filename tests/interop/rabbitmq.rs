@@ -26,11 +26,7 @@ fn rabbit() {
 
 /// A destination name no other run uses.
 fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("pubcat-{name}-{}-{nanos}", std::process::id())
+    crate::unique(&format!("pubcat-{name}"))
 }
 
 fn stomp(args: &[&str]) -> std::process::Command {
@@ -41,18 +37,17 @@ fn stomp(args: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// `pubcat VERB` to RabbitMQ's Web-STOMP with `--protocol stomp -t
+/// DESTINATION`, as [`stomp`] (guest, stdin closed).
+fn stomp_at(verb: &str, destination: &str) -> std::process::Command {
+    stomp(&[verb, WS, "--protocol", "stomp", "-t", destination])
+}
+
 /// Publish `n` numbered messages to `destination` with receipts; asserts
 /// every one was confirmed.
 fn publish_numbered(destination: &str, n: usize) {
-    let cmd = stomp(&[
-        "pub",
-        WS,
-        "--protocol",
-        "stomp",
-        "-t",
-        destination,
-        "--confirm",
-    ]);
+    let mut cmd = stomp_at("pub", destination);
+    cmd.arg("--confirm");
     common::publish_numbered(cmd, n);
 }
 
@@ -94,7 +89,8 @@ fn topic_fans_out_every_message_to_every_subscriber() {
     let topic = format!("/topic/{}", unique("fan"));
     let subs: Vec<Child> = (0..2)
         .map(|_| {
-            stomp(&["sub", WS, "--protocol", "stomp", "-t", &topic, "-n", "1000"])
+            stomp_at("sub", &topic)
+                .args(["-n", "1000"])
                 .args(["-o", "raw", "--timeout", "60s"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -202,58 +198,30 @@ fn a_message_a_killed_consumer_never_acked_goes_to_the_other() {
     let queue = format!("/queue/{name}");
     // The first consumer's stdout is a pipe nobody reads: printing a message
     // larger than the pipe's buffer blocks, so it is never flushed or acked.
-    let mut stuck = stomp(&[
-        "sub",
-        WS,
-        "--protocol",
-        "stomp",
-        "-t",
-        &queue,
-        "--ack",
-        "client-individual",
-    ])
-    .args(["-o", "raw"])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut stuck = stomp_at("sub", &queue)
+        .args(["--ack", "client-individual"])
+        .args(["-o", "raw"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     wait_for_queue(&name, "consumers", 1);
     let big = "x".repeat(512 * 1024);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big");
     std::fs::write(&file, &big).unwrap();
-    let out = stomp(&[
-        "pub",
-        WS,
-        "--protocol",
-        "stomp",
-        "-t",
-        &queue,
-        "--file",
-        file.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let out = stomp_at("pub", &queue)
+        .args(["--file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     wait_for_queue(&name, "messages_unacknowledged", 1);
     stuck.kill().unwrap();
     let _ = stuck.wait();
-    let out = stomp(&[
-        "sub",
-        WS,
-        "--protocol",
-        "stomp",
-        "-t",
-        &queue,
-        "-n",
-        "1",
-        "--timeout",
-        "30s",
-        "-o",
-        "json",
-    ])
-    .output()
-    .unwrap();
+    let out = stomp_at("sub", &queue)
+        .args(["-n", "1", "--timeout", "30s", "-o", "json"])
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["body"].as_str().map(str::len), Some(big.len()));
@@ -272,41 +240,17 @@ fn count_acks_exactly_n_and_leaves_the_rest_on_the_queue() {
     let name = unique("count");
     let queue = format!("/queue/{name}");
     publish_numbered(&queue, 10);
-    let out = stomp(&[
-        "sub",
-        WS,
-        "--protocol",
-        "stomp",
-        "-t",
-        &queue,
-        "-n",
-        "3",
-        "-o",
-        "raw",
-        "--timeout",
-        "30s",
-    ])
-    .output()
-    .unwrap();
+    let out = stomp_at("sub", &queue)
+        .args(["-n", "3", "-o", "raw", "--timeout", "30s"])
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "m1\nm2\nm3\n");
     wait_for_queue(&name, "messages", 7);
-    let out = stomp(&[
-        "sub",
-        WS,
-        "--protocol",
-        "stomp",
-        "-t",
-        &queue,
-        "-n",
-        "7",
-        "-o",
-        "raw",
-        "--timeout",
-        "30s",
-    ])
-    .output()
-    .unwrap();
+    let out = stomp_at("sub", &queue)
+        .args(["-n", "7", "-o", "raw", "--timeout", "30s"])
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     let want: String = (4..=10).map(|i| format!("m{i}\n")).collect();
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
@@ -395,7 +339,7 @@ fn bench_over_stomp_on_a_topic_and_a_queue() {
         (format!("/topic/{}", unique("bench")), "3", 3),
         (format!("/queue/{}", unique("bench")), "2", 1),
     ] {
-        let out = stomp(&["bench", WS, "--protocol", "stomp", "-t", &destination])
+        let out = stomp_at("bench", &destination)
             .args(["--json", "--subs", subs])
             .args(["--rate", "2000", "--duration", "1s", "--warmup", "200ms"])
             .output()
@@ -466,7 +410,7 @@ fn a_connection_the_broker_closes_mid_stream_ends_with_exit_3_and_one_line() {
     // A consumer waiting for messages.
     let name = unique("midstream");
     let queue = format!("/queue/{name}");
-    let mut sub = stomp(&["sub", WS, "--protocol", "stomp", "-t", &queue])
+    let mut sub = stomp_at("sub", &queue)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -484,7 +428,7 @@ fn a_connection_the_broker_closes_mid_stream_ends_with_exit_3_and_one_line() {
     );
 
     // A publisher in the middle of its input.
-    let mut publisher = stomp(&["pub", WS, "--protocol", "stomp", "-t", &queue])
+    let mut publisher = stomp_at("pub", &queue)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

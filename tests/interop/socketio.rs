@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, assert_code, collect, pubcat, wait_with_timeout};
+use crate::unique;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -65,30 +66,8 @@ fn app_dir() -> PathBuf {
     app
 }
 
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
-
 fn run(args: &[&str]) -> std::process::Output {
-    let mut child = pubcat()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = collect(child.stdout.take().unwrap());
-    let err = collect(child.stderr.take().unwrap());
-    let status = wait_with_timeout(&mut child, LIMIT);
-    std::process::Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    common::run_within(args, LIMIT)
 }
 
 /// A running process whose stdout and stderr lines are collected as they come.

@@ -114,10 +114,7 @@ fn echo_round_trips_over_each_transport() {
             .output()
             .unwrap();
         let stderr = assert_code(&out, 0);
-        let got: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let got = common::json_lines(&out.stdout);
         assert_eq!(got.len(), 3, "{transport}: {stderr}");
         assert_eq!(got[0]["body"], tricky, "{transport}");
         assert_eq!(got[1]["body"].as_str().map(str::len), Some(big.len()));

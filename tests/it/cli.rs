@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{self, Broker, collect, pubcat, wait_with_timeout};
+use crate::common::{self, Broker, assert_code, collect, pubcat, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -137,13 +137,7 @@ fn until_exits_1_when_the_timeout_passes_first() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = assert_code(&out, 1);
     assert!(stderr.contains("timed out"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
@@ -162,12 +156,7 @@ fn idle_exits_0_after_silence() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 0);
 }
 
 #[test]
@@ -210,12 +199,7 @@ fn unknown_host_exits_3() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("resolve"));
 }
 
@@ -226,13 +210,7 @@ fn handshake_rejected_by_http_status_exits_4_with_the_status() {
         .args(["sub", &format!("ws://{}/_/health", broker.addr)])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = assert_code(&out, 4);
     assert!(
         stderr.contains("HTTP 200") || stderr.contains("HTTP 4"),
         "{stderr}"
@@ -294,10 +272,7 @@ fn binary_shows_as_hex_in_line_output_and_base64_in_json() {
     assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = finish(json);
     assert_eq!(code, 0, "{stderr}");
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
-        .collect();
+    let rows = common::json_lines(&stdout);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["body_base64"], "QUI=");
     assert_eq!(rows[0]["topic"], "b64");
@@ -373,12 +348,7 @@ fn publish_without_a_server_close_answer_is_not_reported_as_success() {
         .args(["pub", &format!("ws://{addr}/x"), "hi"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 5);
 }
 
 #[test]
@@ -394,12 +364,7 @@ fn pubcat_url_is_the_default_url_and_a_bare_word_is_a_message() {
         .args(["pub", "hello", "world"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 0);
     let (code, stdout, stderr) = finish(sub);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(String::from_utf8_lossy(&stdout), "hello\nworld\n");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{self, Broker, collect, pubcat, wait_with_timeout};
+use crate::common::{self, Broker, assert_code, collect, pubcat, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -106,21 +106,8 @@ fn sse_events_carry_the_brokers_ids() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    assert_code(&out, 0);
+    let ids = common::json_strings(&out.stdout, "id");
     assert_eq!(ids, ["1", "2"]);
 }
 
@@ -137,13 +124,7 @@ fn http_publish_with_confirm_reports_the_ids() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = assert_code(&out, 0);
     assert!(
         stderr.contains("message 1 confirmed, id 1")
             && stderr.contains("message 2 confirmed, id 2"),
@@ -163,12 +144,7 @@ fn an_http_error_on_publish_exits_4_with_the_status() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 413"));
 }
 
@@ -234,8 +210,7 @@ fn a_long_poll_backlog_larger_than_the_message_limit_arrives_in_parts() {
         .args(["-n", "60", "-o", "raw", "--timeout", "60s"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_code(&out, 0);
     let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.split(' ').next().unwrap_or_default().to_string())

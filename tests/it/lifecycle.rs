@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::fault::{FaultServer, Script, Step};
-use crate::common::{self, closed_port, collect, pubcat, wait_with_timeout};
+use crate::common::{self, assert_code, closed_port, collect, pubcat, wait_with_timeout};
 
 use Count::{AtMost, Exactly};
 use Fault::{Refused, Scripts, Silent, Stall, Status};
@@ -1274,8 +1274,7 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
         closed_port()
     );
     let out = pubcat().args(["sub", &refused]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = assert_code(&out, 3);
     assert!(
         !stderr.contains("zq-1") && !stderr.contains("lobby"),
         "{stderr}"
@@ -1287,8 +1286,7 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
         "ftp://bob:zq-6@h/x?token=zq-7",
     ] {
         let out = pubcat().args(["sub", typed]).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let stderr = assert_code(&out, 2);
         assert!(
             !stderr.contains("zq-6") && !stderr.contains("zq-7"),
             "{stderr}"
@@ -1299,8 +1297,7 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
         .args(["sub", &format!("bob:zq-8@127.0.0.1:{}/t", closed_port())])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = assert_code(&out, 3);
     assert!(!stderr.contains("zq-8"), "{stderr}");
 
     for transport in ["ws", "http"] {
@@ -1322,8 +1319,7 @@ fn secrets_in_urls_and_headers_never_reach_stderr() {
             ])
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(4), "{stderr}");
+        let stderr = assert_code(&out, 4);
         assert!(stderr.contains("room=lobby"), "-v shows the rest: {stderr}");
         for secret in ["zq-2", "zq-3", "zq-4", "zq-5"] {
             assert!(
@@ -1345,6 +1341,5 @@ fn a_publisher_that_outlives_its_ping_interval_still_closes_cleanly() {
         .args(["-n", "20000", "hello"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_code(&out, 0);
 }

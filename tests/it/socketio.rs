@@ -227,22 +227,14 @@ fn websocket_server(script: Script) -> (SocketAddr, Arc<Seen>) {
     (rx.recv().unwrap(), seen)
 }
 
+/// A scripted server's constructor: its address and what it saw.
+type Server = fn(Script) -> (SocketAddr, Arc<Seen>);
+
+/// Both scripted servers, each with the `--transport` that reaches it.
+const SERVERS: [(Server, &str); 2] = [(polling_server, "poll"), (websocket_server, "ws")];
+
 fn run(args: &[&str]) -> std::process::Output {
-    let mut child = pubcat()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = collect(child.stdout.take().unwrap());
-    let err = collect(child.stderr.take().unwrap());
-    let status = wait_with_timeout(&mut child, LIMIT);
-    std::process::Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    common::run_within(args, LIMIT)
 }
 
 #[test]
@@ -252,31 +244,20 @@ fn a_server_that_stops_pinging_is_a_dead_connection_exit_3() {
         ping_timeout_ms: 200,
         ..Script::default()
     };
-    let (addr, _) = polling_server(script.clone());
-    let out = run(&[
-        "sub",
-        &format!("socketio+http://{addr}/"),
-        "--transport",
-        "poll",
-    ]);
-    let stderr = assert_code(&out, 3);
-    assert!(
-        stderr.contains("no ping") && stderr.contains("500ms"),
-        "{stderr}"
-    );
-
-    let (addr, _) = websocket_server(script);
-    let out = run(&[
-        "sub",
-        &format!("socketio+http://{addr}/"),
-        "--transport",
-        "ws",
-    ]);
-    let stderr = assert_code(&out, 3);
-    assert!(
-        stderr.contains("no ping") && stderr.contains("500ms"),
-        "{stderr}"
-    );
+    for (server, transport) in SERVERS {
+        let (addr, _) = server(script.clone());
+        let out = run(&[
+            "sub",
+            &format!("socketio+http://{addr}/"),
+            "--transport",
+            transport,
+        ]);
+        let stderr = assert_code(&out, 3);
+        assert!(
+            stderr.contains("no ping") && stderr.contains("500ms"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
@@ -285,39 +266,24 @@ fn pings_are_answered_with_pongs_on_both_transports() {
         ping_first: true,
         ..Script::default()
     };
-    let (addr, seen) = polling_server(script.clone());
-    let mut child = pubcat()
-        .args([
-            "sub",
-            &format!("socketio+http://{addr}/"),
-            "--transport",
-            "poll",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    seen.wait_for("a pong", |p| p == "3");
-    let _ = child.kill();
-    let _ = child.wait();
-
-    let (addr, seen) = websocket_server(script);
-    let mut child = pubcat()
-        .args([
-            "sub",
-            &format!("socketio+http://{addr}/"),
-            "--transport",
-            "ws",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    seen.wait_for("a pong", |p| p == "3");
-    let _ = child.kill();
-    let _ = child.wait();
+    for (server, transport) in SERVERS {
+        let (addr, seen) = server(script.clone());
+        let mut child = pubcat()
+            .args([
+                "sub",
+                &format!("socketio+http://{addr}/"),
+                "--transport",
+                transport,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seen.wait_for("a pong", |p| p == "3");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 #[test]

@@ -210,25 +210,14 @@ fn wss_works_with_the_ca_and_fails_without_it() {
         .arg(&ca)
         .output()
         .unwrap();
-    assert_eq!(
-        ok.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert_code(&ok, 0);
     assert_eq!(String::from_utf8_lossy(&ok.stdout), "secure hello\n");
 
     let bad = pubcat()
         .args(["sub", &url, "-n", "1", "--timeout", "20s"])
         .output()
         .unwrap();
-    assert_eq!(
-        bad.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&bad.stderr);
+    let stderr = assert_code(&bad, 3);
     assert!(
         stderr.contains("TLS") && stderr.contains("--ca"),
         "{stderr}"
@@ -249,12 +238,7 @@ fn wss_works_with_the_ca_and_fails_without_it() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        insecure.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&insecure.stderr)
-    );
+    assert_code(&insecure, 0);
     assert_eq!(String::from_utf8_lossy(&insecure.stdout), "secure hello\n");
 }
 
@@ -285,12 +269,7 @@ fn a_ca_file_that_is_not_pem_is_a_usage_error() {
         .arg(&ca)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_code(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ca"));
 }
 

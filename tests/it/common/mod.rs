@@ -227,6 +227,44 @@ pub fn assert_code(out: &std::process::Output, code: i32) -> String {
     stderr
 }
 
+/// `pubcat ARGS` run to its end with stdin closed and both outputs
+/// collected; asserts it exits within `limit` (else kills it and fails).
+pub fn run_within(args: &[&str], limit: Duration) -> std::process::Output {
+    let mut child = pubcat()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = collect(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut child, limit);
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Each line of a command's stdout parsed as JSON (`-o json` output);
+/// asserts every line is JSON.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+        .collect()
+}
+
+/// The string `field` of each `-o json` line of `stdout`; asserts every
+/// line is JSON with that field a string.
+pub fn json_strings(stdout: &[u8], field: &str) -> Vec<String> {
+    json_lines(stdout)
+        .iter()
+        .map(|v| v[field].as_str().expect("a string field").to_string())
+        .collect()
+}
+
 /// A TCP proxy to `upstream` that cuts every connection after passing
 /// `cut_after` bytes downstream: a flaky network, on loopback.
 pub fn flaky_proxy(upstream: SocketAddr, cut_after: usize) -> SocketAddr {
