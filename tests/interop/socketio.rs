@@ -689,22 +689,11 @@ fn publishing_without_confirm_loses_no_event_at_the_disconnect() {
         sub.wait_stderr("connected to namespace /chat");
         let mut args = vec!["pub", u.as_str(), "--event", "broadcast"];
         args.extend_from_slice(flags);
-        let mut child = pubcat()
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let err = collect(child.stderr.take().unwrap());
+        let mut cmd = pubcat();
+        cmd.args(&args).stdout(Stdio::null());
         let input: String = (1..=n).map(|i| format!("{i}\n")).collect();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-        let status = wait_with_timeout(&mut child, LIMIT);
-        assert!(
-            status.success(),
-            "{}",
-            String::from_utf8_lossy(&err.join().unwrap())
-        );
+        let (status, stderr) = common::run_with_input(cmd, input.as_bytes(), LIMIT);
+        assert!(status.success(), "{stderr}");
         assert_eq!(
             sub.wait(),
             0,

@@ -31,6 +31,16 @@ fn report(out: &Output) -> Value {
     })
 }
 
+/// `pubcat bench ARGS` (with `--json`): asserts it exits 0 and its report
+/// is consistent for `subs` subscribers ([`assert_consistent`]); the report.
+fn consistent_run(args: &[&str], subs: f64) -> Value {
+    let out = bench(args);
+    assert_code(&out, 0);
+    let r = report(&out);
+    assert_consistent(&r, subs);
+    r
+}
+
 fn n(v: &Value, path: &str) -> f64 {
     path.split('.')
         .fold(v, |v, k| &v[k])
@@ -82,18 +92,18 @@ fn assert_consistent(r: &Value, subs: f64) {
 
 #[test]
 fn embedded_broker_run_delivers_everything_and_reports_consistent_numbers() {
-    let out = bench(&[
-        "--json",
-        "--subs",
-        "3",
-        "--duration",
-        "1s",
-        "--warmup",
-        "200ms",
-    ]);
-    assert_code(&out, 0);
-    let r = report(&out);
-    assert_consistent(&r, 3.0);
+    let r = consistent_run(
+        &[
+            "--json",
+            "--subs",
+            "3",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+        ],
+        3.0,
+    );
     assert_eq!(r["embedded"], true);
     assert_eq!(r["config"]["subs"], 3);
     assert_eq!(
@@ -104,12 +114,13 @@ fn embedded_broker_run_delivers_everything_and_reports_consistent_numbers() {
 
 #[test]
 fn a_paced_count_run_sends_exactly_the_count_on_schedule() {
-    let out = bench(&[
-        "--json", "--pubs", "2", "--subs", "2", "-n", "3000", "--rate", "6000", "--warmup", "0s",
-    ]);
-    assert_code(&out, 0);
-    let r = report(&out);
-    assert_consistent(&r, 2.0);
+    let r = consistent_run(
+        &[
+            "--json", "--pubs", "2", "--subs", "2", "-n", "3000", "--rate", "6000", "--warmup",
+            "0s",
+        ],
+        2.0,
+    );
     assert_eq!(n(&r, "sent"), 3000.0, "{r}");
     // Paced at 6,000/s, publishing 3,000 took about half a second.
     let published = n(&r, "throughput.published_msgs_per_s");
@@ -142,23 +153,23 @@ fn the_table_goes_to_stdout_and_nothing_else_does() {
 fn sse_and_long_poll_subscribers_of_a_pubcat_serve() {
     let broker = Broker::start();
     for transport in ["sse", "poll"] {
-        let out = bench(&[
-            &format!("http://{}/load-{transport}", broker.addr),
-            "--json",
-            "--transport",
-            transport,
-            "--subs",
-            "2",
-            "--rate",
-            "5000",
-            "--duration",
-            "500ms",
-            "--warmup",
-            "0s",
-        ]);
-        assert_code(&out, 0);
-        let r = report(&out);
-        assert_consistent(&r, 2.0);
+        let r = consistent_run(
+            &[
+                &format!("http://{}/load-{transport}", broker.addr),
+                "--json",
+                "--transport",
+                transport,
+                "--subs",
+                "2",
+                "--rate",
+                "5000",
+                "--duration",
+                "500ms",
+                "--warmup",
+                "0s",
+            ],
+            2.0,
+        );
         assert_eq!(r["config"]["transport"], format!("http -> {transport}"));
     }
 }
@@ -166,21 +177,21 @@ fn sse_and_long_poll_subscribers_of_a_pubcat_serve() {
 #[test]
 fn idle_connections_are_opened_held_and_measured() {
     let broker = Broker::start();
-    let out = bench(&[
-        &broker.url("scale"),
-        "--json",
-        "--connections",
-        "300",
-        "--subs",
-        "1",
-        "--duration",
-        "300ms",
-        "--warmup",
-        "0s",
-    ]);
-    assert_code(&out, 0);
-    let r = report(&out);
-    assert_consistent(&r, 1.0);
+    let r = consistent_run(
+        &[
+            &broker.url("scale"),
+            "--json",
+            "--connections",
+            "300",
+            "--subs",
+            "1",
+            "--duration",
+            "300ms",
+            "--warmup",
+            "0s",
+        ],
+        1.0,
+    );
     assert_eq!(r["idle_connections"]["opened"], 300, "{r}");
     assert!(n(&r, "idle_connections.connect_per_s") > 0.0);
     assert!(n(&r, "idle_connections.rss_bytes_per_connection") > 0.0);
@@ -353,20 +364,20 @@ fn bad_flags_and_refused_servers_fail_with_their_codes() {
 /// never read that queue empty; pubcat reads while it waits to write.
 #[test]
 fn several_unpaced_publishers_on_one_topic_lose_nothing() {
-    let out = bench(&[
-        "--json",
-        "--pubs",
-        "3",
-        "--subs",
-        "2",
-        "--duration",
-        "1s",
-        "--warmup",
-        "200ms",
-    ]);
-    assert_code(&out, 0);
-    let r = report(&out);
-    assert_consistent(&r, 2.0);
+    let r = consistent_run(
+        &[
+            "--json",
+            "--pubs",
+            "3",
+            "--subs",
+            "2",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+        ],
+        2.0,
+    );
     assert_eq!(r["errors"], 0, "{r}");
     assert_eq!(
         r["throughput"]["per_publisher"].as_array().unwrap().len(),

@@ -1,7 +1,6 @@
 //! SSE, long-poll and HTTP publish against the embedded broker: a message
 //! published by any transport reaches subscribers on every transport.
 
-use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -22,20 +21,7 @@ fn spawn_sub(url: &str, extra: &[&str]) -> std::process::Child {
 }
 
 fn publish(url: &str, input: &[u8]) {
-    let mut child = pubcat()
-        .args(["pub", url])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn publisher");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let err = collect(child.stderr.take().unwrap());
-    let status = wait_with_timeout(&mut child, LIMIT);
-    assert!(
-        status.success(),
-        "publish to {url} failed: {}",
-        String::from_utf8_lossy(&err.join().unwrap())
-    );
+    common::publish_input(url, input, LIMIT);
 }
 
 #[test]

@@ -17,7 +17,7 @@ use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-use crate::common::{self, assert_code, collect, pubcat, wait_with_timeout};
+use crate::common::{self, assert_code, pubcat};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -392,18 +392,11 @@ fn polling_sends_one_post_at_a_time_each_within_max_payload_and_loses_nothing() 
         ..Script::default()
     };
     let (addr, seen) = polling_server(script);
-    let mut child = pubcat()
-        .args(["pub", &format!("socketio+http://{addr}/"), "--event", "n"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let err = collect(child.stderr.take().unwrap());
+    let mut cmd = pubcat();
+    cmd.args(["pub", &format!("socketio+http://{addr}/"), "--event", "n"])
+        .stdout(Stdio::null());
     let input: String = (1..=500).map(|i| format!("line {i}\n")).collect();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-    let status = wait_with_timeout(&mut child, LIMIT);
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    let (status, stderr) = common::run_with_input(cmd, input.as_bytes(), LIMIT);
     assert!(status.success(), "{stderr}");
     let emits: Vec<String> = seen
         .packets()

@@ -1,7 +1,7 @@
 //! `pubcat tail` against the embedded broker: resume across cut
 //! connections, `--state`, and gaps reported.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -39,18 +39,11 @@ fn next_lines(rx: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<String> {
 }
 
 fn publish(broker: &Broker, topic: &str, lines: &str) {
-    let mut child = pubcat()
-        .args(["pub", &broker.url(topic)])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    assert!(wait_with_timeout(&mut child, Duration::from_secs(60)).success());
+    common::publish_input(
+        &broker.url(topic),
+        lines.as_bytes(),
+        Duration::from_secs(60),
+    );
 }
 
 #[test]

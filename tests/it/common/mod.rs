@@ -404,6 +404,15 @@ pub fn run_with_input(
     )
 }
 
+/// `pubcat pub URL` with `input` on its stdin (then closed); asserts it
+/// exits 0 within `limit`.
+pub fn publish_input(url: &str, input: &[u8], limit: Duration) {
+    let mut cmd = pubcat();
+    cmd.args(["pub", url]);
+    let (status, stderr) = run_with_input(cmd, input, limit);
+    assert!(status.success(), "publish to {url} failed: {stderr}");
+}
+
 /// Publish `m1`..`mN`, one a line, through `cmd` (a `pub … --confirm`);
 /// asserts every one was confirmed.
 pub fn publish_numbered(cmd: Command, n: usize) {
