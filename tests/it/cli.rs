@@ -850,3 +850,26 @@ fn a_message_the_broker_refuses_as_too_big_exits_4_with_1009() {
         assert!(stderr.contains("1009"), "{stderr}");
     }
 }
+
+/// `serve` ends on SIGINT, SIGTERM and SIGHUP alike: it closes every client
+/// with 1001 "going away" (a subscriber takes that for a normal end, exit 0)
+/// and exits 130, as the exit-code table says (it exited 0, and SIGHUP
+/// killed it without a close).
+#[test]
+fn serve_closes_its_clients_and_exits_130_on_sigint_sigterm_and_sighup() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let mut broker = Broker::start();
+        let mut cmd = pubcat();
+        cmd.args(["sub", &broker.url("bye"), "-o", "raw"]);
+        let sub = common::Lines::spawn(cmd);
+        broker.wait_for_subscribers("bye", 1);
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        assert_eq!(unsafe { libc::kill(broker.child.id() as i32, signal) }, 0);
+        let status = wait_with_timeout(&mut broker.child, Duration::from_secs(15));
+        assert_eq!(status.code(), Some(130), "signal {signal}");
+        let (code, lines, stderr) = sub.finish();
+        assert_eq!(code, Some(0), "signal {signal}: {stderr}");
+        assert!(lines.is_empty(), "{lines:?}");
+        assert!(stderr.contains("1001"), "signal {signal}: {stderr}");
+    }
+}
