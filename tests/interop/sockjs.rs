@@ -6,7 +6,7 @@
 //! both).
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Lines, assert_code, pubcat, run_with_input};
@@ -56,46 +56,31 @@ impl Lines {
 /// else passes both ways untouched.
 fn blocking_proxy(upstream: SocketAddr, blocked: &[&str]) -> SocketAddr {
     let blocked: Vec<String> = blocked.iter().map(|b| b.to_ascii_lowercase()).collect();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { return };
-            let Ok(server) = TcpStream::connect(upstream) else {
-                continue;
-            };
-            let (mut s_read, mut c_write) =
-                (server.try_clone().unwrap(), client.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut s_read, &mut c_write);
-                let _ = c_write.shutdown(Shutdown::Write);
-            });
-            let blocked = blocked.clone();
-            std::thread::spawn(move || {
-                let (mut client, mut server) = (client, server);
-                let mut buf = [0u8; 16 * 1024];
-                loop {
-                    let n = match client.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let seen = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
-                    if blocked.iter().any(|b| seen.contains(b.as_str())) {
-                        let _ = client.write_all(
-                            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                        );
-                        break;
-                    }
-                    if server.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
+    common::proxy(upstream, move |mut client, mut server| {
+        common::pipe(server.try_clone().unwrap(), client.try_clone().unwrap());
+        let blocked = blocked.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                let n = match client.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let seen = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                if blocked.iter().any(|b| seen.contains(b.as_str())) {
+                    let _ = client.write_all(
+                        b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    break;
                 }
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-            });
-        }
-    });
-    addr
+                if server.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+        });
+    })
 }
 
 #[test]

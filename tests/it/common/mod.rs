@@ -268,6 +268,34 @@ pub fn json_strings(stdout: &[u8], field: &str) -> Vec<String> {
 /// A TCP proxy to `upstream` that cuts every connection after passing
 /// `cut_after` bytes downstream: a flaky network, on loopback.
 pub fn flaky_proxy(upstream: SocketAddr, cut_after: usize) -> SocketAddr {
+    proxy(upstream, move |client, mut server| {
+        pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+        std::thread::spawn(move || {
+            let mut passed = 0;
+            let mut buf = [0u8; 4096];
+            while passed < cut_after {
+                let n = match server.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n.min(cut_after - passed),
+                };
+                if (&client).write_all(&buf[..n]).is_err() {
+                    break;
+                }
+                passed += n;
+            }
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+        });
+    })
+}
+
+/// A TCP proxy to `upstream` on a free port: `each` gets every accepted
+/// client with a connection of its own to `upstream` (a client whose
+/// upstream connection is refused is dropped), on the accepting thread.
+pub fn proxy(
+    upstream: SocketAddr,
+    mut each: impl FnMut(TcpStream, TcpStream) + Send + 'static,
+) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -276,31 +304,25 @@ pub fn flaky_proxy(upstream: SocketAddr, cut_after: usize) -> SocketAddr {
             let Ok(server) = TcpStream::connect(upstream) else {
                 continue;
             };
-            let (mut c_read, mut s_write) =
-                (client.try_clone().unwrap(), server.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut c_read, &mut s_write);
-            });
-            std::thread::spawn(move || {
-                let (mut server, client) = (server, client);
-                let mut passed = 0;
-                let mut buf = [0u8; 4096];
-                while passed < cut_after {
-                    let n = match server.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n.min(cut_after - passed),
-                    };
-                    if (&client).write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    passed += n;
-                }
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-            });
+            each(client, server);
         }
     });
     addr
+}
+
+/// Copy `from` into `to` on a thread of its own until `from` ends, then
+/// end `to`'s writing half: one direction of a proxied connection.
+pub fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+/// Both directions of a proxied connection, untouched.
+pub fn pipe_both(client: &TcpStream, server: &TcpStream) {
+    pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+    pipe(server.try_clone().unwrap(), client.try_clone().unwrap());
 }
 
 /// Read `n` lines from the child's stdout, then interrupt it and return
@@ -436,68 +458,35 @@ pub fn cutting_proxy(
     max: Duration,
     seed: u64,
 ) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = accepted.clone();
-    std::thread::spawn(move || {
-        let mut x = seed | 1;
-        for client in listener.incoming() {
-            let Ok(client) = client else { return };
-            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Ok(server) = TcpStream::connect(upstream) else {
-                continue;
-            };
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let span = (max - min).as_millis() as u64 + 1;
-            let life = min + Duration::from_millis(x % span);
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server.try_clone().unwrap(), client.try_clone().unwrap()),
-            ] {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(Shutdown::Write);
-                });
-            }
-            std::thread::spawn(move || {
-                std::thread::sleep(life);
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-            });
-        }
+    let mut x = seed | 1;
+    let addr = proxy(upstream, move |client, server| {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let span = (max - min).as_millis() as u64 + 1;
+        let life = min + Duration::from_millis(x % span);
+        pipe_both(&client, &server);
+        std::thread::spawn(move || {
+            std::thread::sleep(life);
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+        });
     });
     (addr, accepted)
 }
 
 /// A TCP proxy to `upstream` with a gate: while it is shut, every new
-/// connection is dropped at once (a client sees its connection lost and
-/// retries). Open it with `gate.store(true)`.
+/// client is dropped as soon as it is accepted (it sees its connection
+/// lost and retries). Open it with `gate.store(true)`.
 pub fn gated_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let gate = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let open = gate.clone();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { return };
-            if !open.load(std::sync::atomic::Ordering::SeqCst) {
-                continue;
-            }
-            let Ok(server) = TcpStream::connect(upstream) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(Shutdown::Write);
-                });
-            }
+    let addr = proxy(upstream, move |client, server| {
+        if open.load(std::sync::atomic::Ordering::SeqCst) {
+            pipe_both(&client, &server);
         }
     });
     (addr, gate)
