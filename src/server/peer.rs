@@ -10,11 +10,10 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::ws::{CLOSE_GRACE, drain};
+use super::ws::{close, drain};
 
 /// SockJS's close for a session its server ends.
 pub(super) const GO_AWAY: (u16, &str) = (3000, "Go away!");
@@ -114,15 +113,8 @@ impl Peer {
                         return;
                     }
                 };
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                if let Ok(Ok(())) =
-                    tokio::time::timeout(CLOSE_GRACE, ws.send(Message::Close(Some(frame)))).await
-                {
-                    drain(ws).await;
-                }
+                let (mut sink, mut stream) = (&mut **ws).split();
+                close(&mut sink, &mut stream, code, reason).await;
             }
             Peer::SockJs(ch) => {
                 let (code, reason) = match end {

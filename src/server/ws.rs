@@ -317,12 +317,16 @@ fn with_id(m: &Stored) -> Message {
 }
 
 /// Send a Close and wait (bounded) for the client's answer.
-async fn close(
-    sink: &mut SplitSink<Ws, Message>,
-    stream: &mut SplitStream<Ws>,
+/// Any WebSocket's two halves: the STOMP peer closes the same way.
+pub(super) async fn close<Si, St, T, E>(
+    sink: &mut Si,
+    stream: &mut St,
     code: CloseCode,
     reason: String,
-) {
+) where
+    Si: futures_util::Sink<Message> + Unpin,
+    St: futures_util::Stream<Item = std::result::Result<T, E>> + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: reason.into(),
