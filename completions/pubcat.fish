@@ -373,6 +373,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size -d 'Largest message accepted, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l poll-timeout -d 'How long a long-poll request is held before 304 Not Modified' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l sockjs-heartbeat -d 'Silence after which a SockJS client gets a heartbeat frame' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-origin -d 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; \'*\' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'

@@ -656,6 +656,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
     pub sockjs_heartbeat: Duration,
 
+    /// A web page origin allowed to use the broker, e.g.
+    /// https://app.example:8443 (repeatable; '*' allows any). Pages from
+    /// localhost, 127.0.0.1 and [::1] always may; requests without an
+    /// Origin (CLI clients) always may; any other page gets 403.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
 }

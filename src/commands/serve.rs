@@ -17,6 +17,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         quiet,
         poll_timeout: args.poll_timeout,
         sockjs_heartbeat: args.sockjs_heartbeat,
+        allow_origins: args.allow_origin,
     };
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {

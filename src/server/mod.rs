@@ -43,6 +43,7 @@
 
 pub mod broker;
 mod http_sub;
+mod origin;
 mod peer;
 mod publish;
 pub mod queue;
@@ -94,6 +95,8 @@ pub struct ServerConfig {
     pub poll_timeout: Duration,
     /// Silence after which a SockJS receiver gets a heartbeat frame.
     pub sockjs_heartbeat: Duration,
+    /// Web origins allowed besides loopback ones (`*`: any); see [`origin`].
+    pub allow_origins: Vec<String>,
 }
 
 /// A listening broker, not yet serving: the caller can print the address
@@ -182,6 +185,10 @@ impl Bound {
             .route("/_/sockjs/{*rest}", any(sockjs::route))
             .route("/{*topic}", get(topic::topic_get).post(publish::topic_post))
             .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                origin::check,
+            ))
             .with_state(app);
         let listener = self.listener.tap_io(|tcp| {
             // Nagle would hold small frames back ~40 ms (performance.md,
@@ -447,6 +454,53 @@ mod tests {
         finish(sub).await;
         finish(late).await;
         server.shut_down().await.unwrap();
+    }
+
+    /// A page from another site is refused before anything happens: no
+    /// WebSocket, no replay, nothing published. Loopback pages and
+    /// clients without an Origin are served.
+    #[tokio::test]
+    async fn foreign_web_origins_are_refused_and_loopback_ones_served() {
+        let server = start(|_| {}).await;
+        let addr = server.addr;
+        let upgrade = |origin: &str| {
+            format!(
+                "GET /t?since=0 HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Origin: {origin}"
+            )
+        };
+        let post = |origin: &str| {
+            format!(
+                "POST /t HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nOrigin: {origin}"
+            )
+        };
+        for evil in [
+            "http://evil.example",
+            "null",
+            "http://localhost.evil.example",
+        ] {
+            assert_eq!(http(addr, &upgrade(evil), b"").await.0, 403, "{evil}");
+            assert_eq!(http(addr, &post(evil), b"hi").await.0, 403, "{evil}");
+            let sse = format!("GET /t HTTP/1.1\r\nAccept: text/event-stream\r\nOrigin: {evil}");
+            assert_eq!(http(addr, &sse, b"").await.0, 403, "{evil}");
+            let sockjs = format!("GET /_/sockjs/info HTTP/1.1\r\nOrigin: {evil}");
+            assert_eq!(http(addr, &sockjs, b"").await.0, 403, "{evil}");
+        }
+        assert_eq!(server.broker.last_id("t"), 0, "a refused POST published");
+        assert_eq!(
+            http(addr, &post("http://localhost:3000"), b"hi").await.0,
+            200
+        );
+        assert_eq!(post_plain(addr).await, 200);
+        assert_eq!(server.broker.last_id("t"), 2);
+        let mut ws = client(addr, "/t?since=0").await;
+        assert_eq!(next(&mut ws).await, Message::Text("hi".into()));
+        server.shut_down().await.unwrap();
+    }
+
+    async fn post_plain(addr: SocketAddr) -> u16 {
+        post(addr, "/t", "text/plain", b"hi").await.0
     }
 
     #[tokio::test]

@@ -56,6 +56,7 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
         quiet: true,
         poll_timeout: Duration::from_millis(300),
         sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
+        allow_origins: Vec::new(),
     };
     tweak(&mut cfg);
     let bound = bind(cfg).await.unwrap();

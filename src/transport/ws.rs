@@ -525,7 +525,8 @@ async fn handshake(
 fn refused_with_status(shown: &str, status: u16, after: &[u8]) -> Error {
     let body = super::http::excerpt(after, 200);
     let hint = match status {
-        401 | 403 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
+        401 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
+        403 => " (forbidden: check credentials and what the server allows, e.g. its Origin rules)",
         404 => " (check the path)",
         426 => " (the server wants another protocol version)",
         _ => "",

@@ -1,0 +1,110 @@
+//! Who may use the broker from a browser. A page on any site can open a
+//! WebSocket or send a simple POST to `127.0.0.1` (binding to loopback
+//! keeps other machines out, not other sites): without this check, a page
+//! the developer opens could read every topic's history, publish, and take
+//! STOMP queue jobs. Browsers always send `Origin` on those requests, and a
+//! page cannot forge it, so every request that carries one is checked:
+//!
+//! - no `Origin` (curl, pubcat, any CLI or server-side client): allowed;
+//! - a loopback origin, `http(s)://localhost`, `127.0.0.1` or `[::1]` on
+//!   any port (the developer's own dev server): allowed;
+//! - one given with `--allow-origin` (exact, `scheme://host[:port]`), or
+//!   any when `--allow-origin '*'` is given: allowed;
+//! - anything else, `null` included: `403`, before anything is read,
+//!   published or replayed.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::{App, text};
+
+/// The check, as a layer in front of every route.
+pub(super) async fn check(State(app): State<App>, req: Request, next: Next) -> Response {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return next.run(req).await;
+    };
+    let origin = origin.to_str().unwrap_or("");
+    if allowed(origin, &app.0.cfg.allow_origins) {
+        return next.run(req).await;
+    }
+    app.log(format_args!(
+        "refused {} {}: Origin {} is not allowed",
+        req.method(),
+        req.uri().path(),
+        origin.replace(char::is_control, "?")
+    ));
+    text(
+        StatusCode::FORBIDDEN,
+        "this page's origin may not use this broker: pubcat serve allows pages from localhost; start it with --allow-origin ORIGIN for others\n",
+    )
+}
+
+/// Whether a page from `origin` may use the broker.
+fn allowed(origin: &str, allow: &[String]) -> bool {
+    if allow
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((addr, port)) => (addr == "::1" && is_port(port)).then_some("::1"),
+            None => None,
+        }
+    } else {
+        let (host, port) = rest.split_once(':').map_or((rest, ""), |(h, p)| (h, p));
+        (port.is_empty() || is_port(&format!(":{port}"))).then_some(host)
+    };
+    matches!(host, Some(h) if h.eq_ignore_ascii_case("localhost") || h == "127.0.0.1" || h == "::1")
+}
+
+/// `""` or `:N` with N a port number.
+fn is_port(s: &str) -> bool {
+    s.is_empty()
+        || s.strip_prefix(':')
+            .is_some_and(|p| p.parse::<u16>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed;
+
+    #[test]
+    fn loopback_pages_are_allowed_and_others_are_not() {
+        for ok in [
+            "http://localhost:3000",
+            "http://localhost",
+            "https://LOCALHOST:8443",
+            "http://127.0.0.1:5173",
+            "http://[::1]:8080",
+            "http://[::1]",
+        ] {
+            assert!(allowed(ok, &[]), "{ok}");
+        }
+        for refused in [
+            "http://evil.example",
+            "null",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example:80",
+            "http://localhost:3000@evil.example",
+            "http://[::2]:80",
+            "file://",
+            "",
+        ] {
+            assert!(!allowed(refused, &[]), "{refused}");
+        }
+        let mine = ["https://app.example:8443".to_string()];
+        assert!(allowed("https://app.example:8443", &mine));
+        assert!(!allowed("https://app.example", &mine));
+        assert!(allowed("http://evil.example", &["*".to_string()]));
+    }
+}
