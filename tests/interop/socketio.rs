@@ -495,7 +495,7 @@ impl Drop for OwnServer {
 fn tail_reconnects_after_a_server_restart_and_rejoins_its_room() {
     server();
     for (name, flags) in [TRANSPORTS[0], TRANSPORTS[1]] {
-        let port = common::closed_port();
+        let port = common::free_port();
         let mut server = OwnServer::start(port);
         let room = unique("tail");
         let u = format!("socketio+http://127.0.0.1:{port}/chat");

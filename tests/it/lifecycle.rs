@@ -1222,7 +1222,7 @@ fn a_full_stderr_never_ends_a_command() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 
-    let port = closed_port();
+    let port = common::free_port();
     let mut serve = pubcat()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())

@@ -189,10 +189,37 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
-/// A port with nothing listening on it.
-pub fn closed_port() -> u16 {
+/// A port free at the moment, for a server the test starts on it (another
+/// server may take it first: only for servers started right away).
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
+}
+
+/// A port with nothing listening on it, ever: connections are refused.
+pub fn closed_port() -> u16 {
+    // A socket bound to the port but never listening: a connection to it
+    // is refused, and the port stays taken for the rest of the test run
+    // (the socket is never closed), so a server that another test starts
+    // at the same time on port 0 cannot get it (a listener bound and
+    // dropped, as this was, freed the port: a concurrent fault server got
+    // it, and this test's retrying client connected to that server).
+    // SAFETY: plain socket calls on a socket we own; `addr` and `len` are
+    // valid for the calls that read and write them.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(fd, (&raw const addr).cast(), len);
+        assert_eq!(bound, 0, "bind");
+        let mut len = len;
+        let named = libc::getsockname(fd, (&raw mut addr).cast(), &mut len);
+        assert_eq!(named, 0, "getsockname");
+        u16::from_be(addr.sin_port)
+    }
 }
 
 /// Wait for a child with a bound; kill it and fail if it takes longer.
