@@ -359,6 +359,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--poll-timeout', '--poll-timeout', [CompletionResultType]::ParameterName, 'How long a long-poll request is held before 304 Not Modified')
             [CompletionResult]::new('--sockjs-heartbeat', '--sockjs-heartbeat', [CompletionResultType]::ParameterName, 'Silence after which a SockJS client gets a heartbeat frame')
             [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; ''*'' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected in auto)')

@@ -349,6 +349,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --poll-timeout 'How long a long-poll request is held before 304 Not Modified'
             cand --sockjs-heartbeat 'Silence after which a SockJS client gets a heartbeat frame'
             cand --allow-origin 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; ''*'' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403'
+            cand --allow-host 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)'
             cand -o 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --output 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --color 'When to use colour (NO_COLOR is respected in auto)'

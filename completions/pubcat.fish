@@ -374,6 +374,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l poll-timeout -d 'How long a long-poll request is held before 304 Not Modified' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l sockjs-heartbeat -d 'Silence after which a SockJS client gets a heartbeat frame' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-origin -d 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; \'*\' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-host -d 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'

@@ -663,6 +663,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
 
+    /// A host name a broker listening on loopback answers to besides
+    /// localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets
+    /// 403, so a page cannot reach it under its own name (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
 }

@@ -420,6 +420,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         poll_timeout: Duration::from_secs(30),
         sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
         allow_origins: Vec::new(),
+        allow_hosts: Vec::new(),
     })
     .await
     .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;

@@ -18,6 +18,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         poll_timeout: args.poll_timeout,
         sockjs_heartbeat: args.sockjs_heartbeat,
         allow_origins: args.allow_origin,
+        allow_hosts: args.allow_host,
     };
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {

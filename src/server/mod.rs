@@ -97,6 +97,8 @@ pub struct ServerConfig {
     pub sockjs_heartbeat: Duration,
     /// Web origins allowed besides loopback ones (`*`: any); see [`origin`].
     pub allow_origins: Vec<String>,
+    /// Host names a loopback broker answers to besides loopback ones.
+    pub allow_hosts: Vec<String>,
 }
 
 /// A listening broker, not yet serving: the caller can print the address
@@ -488,6 +490,9 @@ mod tests {
             assert_eq!(http(addr, &sockjs, b"").await.0, 403, "{evil}");
         }
         assert_eq!(server.broker.last_id("t"), 0, "a refused POST published");
+        // DNS rebinding: the page's own name, same-origin, no Origin.
+        let rebound = raw_status(addr, "GET /t?since=0 HTTP/1.1\r\nHost: attacker.example:7878\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n").await;
+        assert_eq!(rebound, 403);
         assert_eq!(
             http(addr, &post("http://localhost:3000"), b"hi").await.0,
             200
@@ -497,6 +502,19 @@ mod tests {
         let mut ws = client(addr, "/t?since=0").await;
         assert_eq!(next(&mut ws).await, Message::Text("hi".into()));
         server.shut_down().await.unwrap();
+    }
+
+    /// The status of the answer to a request sent byte for byte.
+    async fn raw_status(addr: SocketAddr, request: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut head = [0u8; 12];
+        tokio::time::timeout(LIMIT, s.read_exact(&mut head))
+            .await
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&head[9..12]).parse().unwrap()
     }
 
     async fn post_plain(addr: SocketAddr) -> u16 {

@@ -12,6 +12,14 @@
 //!   any when `--allow-origin '*'` is given: allowed;
 //! - anything else, `null` included: `403`, before anything is read,
 //!   published or replayed.
+//!
+//! A page can also reach loopback under its own name (DNS rebinding:
+//! `attacker.example` made to resolve to 127.0.0.1), where its GETs are
+//! same-origin and carry no `Origin`. So a broker listening on loopback
+//! also checks `Host`: a loopback name or address (any port), or one given
+//! with `--allow-host`; anything else gets `403`. A broker listening on
+//! another address (`--listen 0.0.0.0:PORT`) is reached by names it cannot
+//! know, and does not check `Host`.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -22,6 +30,24 @@ use super::{App, text};
 
 /// The check, as a layer in front of every route.
 pub(super) async fn check(State(app): State<App>, req: Request, next: Next) -> Response {
+    let cfg = &app.0.cfg;
+    if cfg.listen.ip().is_loopback()
+        && let Some(host) = req.headers().get(header::HOST)
+    {
+        let host = host.to_str().unwrap_or("");
+        if !host_allowed(host, &cfg.allow_hosts) {
+            app.log(format_args!(
+                "refused {} {}: Host {} is not this broker's",
+                req.method(),
+                req.uri().path(),
+                host.replace(char::is_control, "?")
+            ));
+            return text(
+                StatusCode::FORBIDDEN,
+                "this broker listens on loopback and answers only to localhost, 127.0.0.1 and [::1]: start it with --allow-host NAME for another name\n",
+            );
+        }
+    }
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return next.run(req).await;
     };
@@ -49,12 +75,27 @@ fn allowed(origin: &str, allow: &[String]) -> bool {
     {
         return true;
     }
-    let Some(rest) = origin
+    origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
+        .is_some_and(is_loopback_authority)
+}
+
+/// Whether a request's `Host` names this loopback broker (or one the user
+/// allowed with `--allow-host`, with or without its port).
+fn host_allowed(host: &str, allow: &[String]) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.parse::<u16>().is_ok() && !name.ends_with(']') => name,
+        _ => host,
     };
+    is_loopback_authority(host)
+        || allow
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(name))
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`, with an optional port.
+fn is_loopback_authority(rest: &str) -> bool {
     let host = if let Some(v6) = rest.strip_prefix('[') {
         match v6.split_once(']') {
             Some((addr, port)) => (addr == "::1" && is_port(port)).then_some("::1"),
@@ -76,7 +117,32 @@ fn is_port(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::allowed;
+    use super::{allowed, host_allowed};
+
+    #[test]
+    fn only_loopback_names_and_allowed_hosts_reach_a_loopback_broker() {
+        for ok in [
+            "127.0.0.1:7878",
+            "localhost:7878",
+            "localhost",
+            "[::1]:7878",
+            "LOCALHOST",
+        ] {
+            assert!(host_allowed(ok, &[]), "{ok}");
+        }
+        for refused in [
+            "attacker.example",
+            "attacker.example:7878",
+            "127.0.0.1.attacker.example:7878",
+            "localhost:7878:1",
+            "",
+        ] {
+            assert!(!host_allowed(refused, &[]), "{refused}");
+        }
+        let mine = ["dev.box".to_string()];
+        assert!(host_allowed("dev.box:7878", &mine));
+        assert!(host_allowed("dev.box", &mine));
+    }
 
     #[test]
     fn loopback_pages_are_allowed_and_others_are_not() {

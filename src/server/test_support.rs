@@ -57,6 +57,7 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
         poll_timeout: Duration::from_millis(300),
         sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
         allow_origins: Vec::new(),
+        allow_hosts: Vec::new(),
     };
     tweak(&mut cfg);
     let bound = bind(cfg).await.unwrap();
