@@ -1,6 +1,7 @@
 //! Interop with real servers we did not write, one test binary with a
 //! module each: Nchan, RabbitMQ Web-STOMP, the socket.io server and
-//! sockjs-node. A test that needs its server is `#[ignore]`d;
+//! sockjs-node. A test that needs its server carries
+//! `#[ignore = "needs SERVER: tests/interop.sh starts it and runs these"]`;
 //! `bash tests/interop.sh` starts the servers and runs
 //! `cargo test --test interop -- --include-ignored`.
 
