@@ -24,7 +24,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use url::Url;
 
-use crate::codec::meta;
+use crate::codec::{meta, pubcat};
 use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, SocketIoClient};
 use crate::dialect::stomp::{self, StompClient};
@@ -185,8 +185,11 @@ impl Session {
                             == Some(meta::SUBPROTOCOL) =>
                     {
                         let ids = Ids {
-                            start: duplex.answer_header("x-pubcat-cursor").map(String::from),
-                            sequence: duplex.answer_header("x-pubcat-ids") == Some("sequence"),
+                            start: duplex
+                                .answer_header(pubcat::CURSOR.as_str())
+                                .map(String::from),
+                            sequence: duplex.answer_header(pubcat::IDS.as_str())
+                                == Some(pubcat::SEQUENCE),
                             seen: false,
                         };
                         Stack::Meta(Box::new(duplex), ids)
@@ -265,7 +268,7 @@ impl Session {
             Stack::Sse(sse) => sse.epoch().map(String::from),
             Stack::Poll(poll) => poll.epoch(),
             Stack::Meta(duplex, _) => duplex
-                .answer_header(crate::transport::http::EPOCH)
+                .answer_header(pubcat::EPOCH.as_str())
                 .map(String::from),
             _ => None,
         }

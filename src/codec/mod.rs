@@ -3,6 +3,7 @@
 pub mod engineio;
 pub mod lf;
 pub mod meta;
+pub mod pubcat;
 pub mod socketio;
 pub mod sockjs;
 pub mod sse;

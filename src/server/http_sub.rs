@@ -42,12 +42,12 @@ use bytes::Bytes;
 use super::broker::{Stored, Subscription};
 use super::shutdown::Shutdown;
 use super::{App, OpenGuard};
+use crate::codec::pubcat;
 
 /// Silence after which an SSE stream gets a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How ids are made, for clients that check for gaps.
-pub(super) const IDS: header::HeaderName = header::HeaderName::from_static("x-pubcat-ids");
-pub(super) const SEQUENCE: HeaderValue = HeaderValue::from_static("sequence");
+const SEQUENCE: HeaderValue = HeaderValue::from_static(pubcat::SEQUENCE);
 /// Most messages in one long-poll answer.
 const POLL_BATCH: usize = 1000;
 /// Most message bytes in one long-poll answer (one message at least): a
@@ -165,7 +165,7 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
                 header::HeaderName::from_static("x-accel-buffering"),
                 HeaderValue::from_static("no"),
             ),
-            (IDS, SEQUENCE),
+            (pubcat::IDS, SEQUENCE),
         ],
         Body::from_stream(stream),
     )
@@ -235,7 +235,10 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
         let etag = since.unwrap_or_else(|| sub.head());
         return (
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, HeaderValue::from(etag)), (IDS, SEQUENCE)],
+            [
+                (header::ETAG, HeaderValue::from(etag)),
+                (pubcat::IDS, SEQUENCE),
+            ],
         )
             .into_response();
     };
@@ -264,20 +267,20 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             (header::ETAG, HeaderValue::from(last)),
-            (IDS, SEQUENCE),
+            (pubcat::IDS, SEQUENCE),
         ],
         body,
     )
         .into_response();
     let headers = resp.headers_mut();
-    headers.insert("x-pubcat-batch", HeaderValue::from_static("1"));
+    headers.insert(pubcat::BATCH, HeaderValue::from_static("1"));
     if let Ok(v) = HeaderValue::from_str(&last_modified) {
         headers.insert(header::LAST_MODIFIED, v);
     }
     if let Some(g) = gap
         && let Ok(v) = HeaderValue::from_str(&format!("{}-{}", g.first, g.last))
     {
-        headers.insert("x-pubcat-gap", v);
+        headers.insert(pubcat::GAP, v);
     }
     resp
 }

@@ -103,7 +103,7 @@ fn is_loopback_authority(rest: &str) -> bool {
         }
     } else {
         let (host, port) = rest.split_once(':').map_or((rest, ""), |(h, p)| (h, p));
-        (port.is_empty() || is_port(&format!(":{port}"))).then_some(host)
+        (port.is_empty() || port.parse::<u16>().is_ok()).then_some(host)
     };
     matches!(host, Some(h) if h.eq_ignore_ascii_case("localhost") || h == "127.0.0.1" || h == "::1")
 }

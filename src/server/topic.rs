@@ -10,6 +10,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::codec::pubcat::{CURSOR, EPOCH, IDS, SEQUENCE};
+
 use super::upgrade::{Handshake, handshake, header_has_token, socket};
 use super::{App, OpenGuard, Refusal, http_sub, ws};
 
@@ -58,37 +60,32 @@ pub(super) async fn topic_get(
         Ok(t) => t.to_string(),
         Err(refusal) => return refusal.into_response(),
     };
-    if !header_has_token(req.headers(), header::UPGRADE, "websocket") {
-        let wants_sse = req
-            .headers()
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("text/event-stream"));
-        let query = req.uri().query();
-        let epoch = epoch_value(&app);
-        let mut response = if wants_sse {
-            let since = http_sub::cursor(req.headers(), query, "last-event-id");
-            let since = this_run(&app, req.headers(), since);
-            let since = since.or_else(|| last_of(&app, &topic, query));
-            http_sub::sse(app, peer, &topic, since)
-        } else {
-            let since = http_sub::cursor(req.headers(), query, "if-none-match");
-            let since = this_run(&app, req.headers(), since);
-            let since = since.or_else(|| last_of(&app, &topic, query));
-            http_sub::poll(app, peer, &topic, since).await
-        };
-        response.headers_mut().insert(EPOCH, epoch);
-        return response;
-    }
+    // Every answer names this run of the broker (see `this_run`).
     let epoch = epoch_value(&app);
-    let mut response = upgrade(app, peer, topic, req);
+    let mut response = if header_has_token(req.headers(), header::UPGRADE, "websocket") {
+        upgrade(app, peer, topic, req)
+    } else if req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+    {
+        let query = req.uri().query();
+        let since = http_sub::cursor(req.headers(), query, "last-event-id");
+        let since = this_run(&app, req.headers(), since);
+        let since = since.or_else(|| last_of(&app, &topic, query));
+        http_sub::sse(app, peer, &topic, since)
+    } else {
+        let query = req.uri().query();
+        let since = http_sub::cursor(req.headers(), query, "if-none-match");
+        let since = this_run(&app, req.headers(), since);
+        let since = since.or_else(|| last_of(&app, &topic, query));
+        http_sub::poll(app, peer, &topic, since).await
+    };
     response.headers_mut().insert(EPOCH, epoch);
     response
 }
-
-/// The run of the broker a subscriber's cursor came from, and this one's.
-pub(super) const EPOCH: header::HeaderName = header::HeaderName::from_static("x-pubcat-epoch");
 
 pub(super) fn epoch_value(app: &App) -> HeaderValue {
     HeaderValue::from_str(app.0.broker.epoch()).unwrap_or(HeaderValue::from_static("0"))
@@ -104,9 +101,6 @@ pub(super) fn this_run(app: &App, headers: &HeaderMap, since: Option<u64>) -> Op
         _ => since,
     }
 }
-
-/// Where a `ws+meta.nchan` stream starts, on the `101`.
-pub(super) const CURSOR: header::HeaderName = header::HeaderName::from_static("x-pubcat-cursor");
 
 /// Validate the handshake, subscribe, answer 101 and hand the socket to a
 /// task once hyper has switched protocols.
@@ -134,7 +128,7 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
     let gap = sub.gap();
     if meta {
         let headers = response.headers_mut();
-        headers.insert(http_sub::IDS, http_sub::SEQUENCE);
+        headers.insert(IDS, HeaderValue::from_static(SEQUENCE));
         if !sub.has_backlog() {
             headers.insert(CURSOR, HeaderValue::from(sub.head()));
         }

@@ -11,6 +11,7 @@ use http::HeaderMap;
 use url::Url;
 
 use super::Options;
+use crate::codec::pubcat;
 use crate::error::{Error, Result};
 use crate::log::{redact_header, redact_url};
 use crate::{tls, verbose};
@@ -142,21 +143,18 @@ pub fn authority(url: &Url) -> String {
 /// (`X-Pubcat-Ids: sequence`, as `pubcat serve` does): only then does a
 /// jump in them prove a gap.
 pub fn sequence_ids(headers: &http::HeaderMap) -> bool {
-    headers
-        .get("x-pubcat-ids")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"sequence"))
+    headers.get(pubcat::IDS).is_some_and(|v| {
+        v.as_bytes()
+            .eq_ignore_ascii_case(pubcat::SEQUENCE.as_bytes())
+    })
 }
 
-/// The header naming the run of the server a cursor belongs to: `pubcat
-/// serve` numbers from 1 again after a restart, so it sends its run with
-/// every stream, and a client resuming sends back the run its cursor came
-/// from (a cursor from another run then replays all that is kept).
-pub const EPOCH: &str = "x-pubcat-epoch";
-
-/// The run the server names (`X-Pubcat-Epoch`), if it does.
+/// The run the server names ([`pubcat::EPOCH`]: `pubcat serve` numbers
+/// from 1 again after a restart, so a resuming client sends back the run
+/// its cursor came from), if it does.
 pub fn epoch(headers: &http::HeaderMap) -> Option<String> {
     headers
-        .get(EPOCH)
+        .get(pubcat::EPOCH)
         .and_then(|v| v.to_str().ok())
         .map(String::from)
 }

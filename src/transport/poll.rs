@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 use super::Options;
 use super::http::{self as h, body_limited, client, log_exchange, request_error, sequence_ids};
+use crate::codec::pubcat;
 use crate::error::{Error, Result};
 use crate::log::redact_url;
 use crate::verbose;
@@ -59,7 +60,7 @@ pub struct PollLink {
     dead_after: Option<Duration>,
     /// When the server last answered anything.
     heard: Instant,
-    /// The server run the cursor came from ([`h::EPOCH`]): sent with it,
+    /// The server run the cursor came from ([`pubcat::EPOCH`]): sent with it,
     /// and taken from every answer (a server restarted between two
     /// requests then knows the cursor is not its own).
     epoch: Option<HeaderValue>,
@@ -122,7 +123,7 @@ impl PollLink {
         self.sequence
     }
 
-    /// The server's run, as its last answer named it ([`h::EPOCH`]).
+    /// The server's run, as its last answer named it ([`pubcat::EPOCH`]).
     pub fn epoch(&self) -> Option<String> {
         self.epoch.as_ref()?.to_str().ok().map(String::from)
     }
@@ -150,7 +151,7 @@ impl PollLink {
             request = request.header(IF_MODIFIED_SINCE, lm.clone());
         }
         if let (Some(epoch), Some(_)) = (&self.epoch, &self.etag) {
-            request = request.header(h::EPOCH, epoch.clone());
+            request = request.header(pubcat::EPOCH, epoch.clone());
         }
         let response = match request.send().await {
             Ok(r) => r,
@@ -179,7 +180,7 @@ impl PollLink {
         // Cut short, the cursor has not moved yet: asking again gets the
         // same message, so nothing is lost. A pubcat serve batch holds
         // several messages (each checked below), JSON-escaped.
-        let batch = headers.contains_key("x-pubcat-batch");
+        let batch = headers.contains_key(pubcat::BATCH);
         let limit = if batch {
             super::http::batch_limit(self.max_message_size)
         } else {
@@ -220,7 +221,7 @@ impl PollLink {
 
 impl PollLink {
     fn take_cursor(&mut self, headers: &http::HeaderMap) {
-        if let Some(epoch) = headers.get(h::EPOCH) {
+        if let Some(epoch) = headers.get(pubcat::EPOCH) {
             self.epoch = Some(epoch.clone());
         }
         if let Some(etag) = headers.get(ETAG) {

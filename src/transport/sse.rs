@@ -17,6 +17,7 @@ use url::Url;
 
 use super::Options;
 use super::http::{self as h, cause, client, log_exchange, send, sequence_ids};
+use crate::codec::pubcat;
 use crate::codec::sse::{Parser, Slots};
 use crate::error::{Error, Result};
 use crate::log::redact_url;
@@ -32,7 +33,7 @@ pub struct SseLink {
     retry: Option<Duration>,
     /// The server says its ids are consecutive ([`sequence_ids`]).
     sequence: bool,
-    /// The server's run ([`h::EPOCH`]).
+    /// The server's run ([`pubcat::EPOCH`]).
     epoch: Option<String>,
     /// Nothing at all for this long is a dead connection (`--dead-after`).
     dead_after: Option<Duration>,
@@ -50,7 +51,7 @@ impl SseLink {
         if let Some(id) = &opts.resume_from {
             request = request.header("Last-Event-ID", id.as_str());
             if let Some(epoch) = &opts.resume_epoch {
-                request = request.header(h::EPOCH, epoch.as_str());
+                request = request.header(pubcat::EPOCH, epoch.as_str());
             }
         }
         let response = send(request, url, opts.connect_timeout).await?;
@@ -109,7 +110,7 @@ impl SseLink {
         self.sequence
     }
 
-    /// The server's run, when it names it ([`h::EPOCH`]).
+    /// The server's run, when it names it ([`pubcat::EPOCH`]).
     pub fn epoch(&self) -> Option<&str> {
         self.epoch.as_deref()
     }

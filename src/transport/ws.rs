@@ -602,7 +602,7 @@ fn build_request(url: &Url, opts: &Options, offered: &[String]) -> Result<http::
     if let (Some(_), Some(epoch)) = (&opts.resume_from, &opts.resume_epoch)
         && let Ok(value) = HeaderValue::from_str(epoch)
     {
-        headers.insert(super::http::EPOCH, value);
+        headers.insert(crate::codec::pubcat::EPOCH, value);
     }
     if !offered.is_empty() {
         let value = HeaderValue::from_str(&offered.join(", "))

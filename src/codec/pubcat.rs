@@ -1,0 +1,20 @@
+//! The headers `pubcat serve` sends beyond the standards, which pubcat's
+//! own clients read: one list, so the broker and the client cannot drift.
+//!
+//! | header | on | meaning |
+//! |---|---|---|
+//! | `X-Pubcat-Ids: sequence` | SSE, long-poll, a `ws+meta.nchan` `101` | ids are consecutive per topic: a jump is a gap |
+//! | `X-Pubcat-Epoch: RUN` | every topic answer; sent back by a resuming client | the broker's run: ids start at 1 again after a restart |
+//! | `X-Pubcat-Cursor: N` | a `ws+meta.nchan` `101` with nothing to replay | where the stream starts |
+//! | `X-Pubcat-Batch: 1` | a long-poll answer | the body is a JSON array of messages |
+//! | `X-Pubcat-Gap: A-B` | a long-poll answer | ids A..B are no longer kept |
+
+use http::HeaderName;
+
+pub const IDS: HeaderName = HeaderName::from_static("x-pubcat-ids");
+/// The value of [`IDS`] for consecutive ids.
+pub const SEQUENCE: &str = "sequence";
+pub const EPOCH: HeaderName = HeaderName::from_static("x-pubcat-epoch");
+pub const CURSOR: HeaderName = HeaderName::from_static("x-pubcat-cursor");
+pub const BATCH: HeaderName = HeaderName::from_static("x-pubcat-batch");
+pub const GAP: HeaderName = HeaderName::from_static("x-pubcat-gap");
