@@ -350,8 +350,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             break
         }
         'pubcat;serve' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any)')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any)')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one')
             [CompletionResult]::new('--history', '--history', [CompletionResultType]::ParameterName, 'Messages kept per topic for replay')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Messages queued per subscriber before the publisher waits')
             [CompletionResult]::new('--slow-timeout', '--slow-timeout', [CompletionResultType]::ParameterName, 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)')
@@ -360,6 +360,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--sockjs-heartbeat', '--sockjs-heartbeat', [CompletionResultType]::ParameterName, 'Silence after which a SockJS client gets a heartbeat frame')
             [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; ''*'' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403')
             [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long a connection has to send a request''s headers (again after each answer, so an idle connection is closed after it) and how long a request body may stall')
+            [CompletionResult]::new('--max-connections-per-ip', '--max-connections-per-ip', [CompletionResultType]::ParameterName, 'Open connections one client address may hold; more get 503 (0: no cap)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print messages [default: toast on a terminal, line otherwise]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected in auto)')

@@ -669,7 +669,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__serve)
-            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --request-timeout --max-connections-per-ip --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,6 +712,14 @@ _pubcat() {
                     return 0
                     ;;
                 --allow-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-ip)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -340,8 +340,8 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'pubcat;serve'= {
-            cand -l 'Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any)'
-            cand --listen 'Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any)'
+            cand -l 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one'
+            cand --listen 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one'
             cand --history 'Messages kept per topic for replay'
             cand --queue 'Messages queued per subscriber before the publisher waits'
             cand --slow-timeout 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)'
@@ -350,6 +350,8 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --sockjs-heartbeat 'Silence after which a SockJS client gets a heartbeat frame'
             cand --allow-origin 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; ''*'' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403'
             cand --allow-host 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)'
+            cand --request-timeout 'How long a connection has to send a request''s headers (again after each answer, so an idle connection is closed after it) and how long a request body may stall'
+            cand --max-connections-per-ip 'Open connections one client address may hold; more get 503 (0: no cap)'
             cand -o 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --output 'How to print messages [default: toast on a terminal, line otherwise]'
             cand --color 'When to use colour (NO_COLOR is respected in auto)'

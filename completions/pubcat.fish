@@ -366,7 +366,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s l -l listen -d 'Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history -d 'Messages kept per topic for replay' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messages queued per subscriber before the publisher waits' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)' -r
@@ -375,6 +375,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l poll-timeout -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l sockjs-heartbeat -d 'Silence after which a SockJS client gets a heartbeat frame' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-origin -d 'A web page origin allowed to use the broker, e.g. https://app.example:8443 (repeatable; \'*\' allows any). Pages from localhost, 127.0.0.1 and [::1] always may; requests without an Origin (CLI clients) always may; any other page gets 403' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-host -d 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l request-timeout -d 'How long a connection has to send a request\'s headers (again after each answer, so an idle connection is closed after it) and how long a request body may stall' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-connections-per-ip -d 'Open connections one client address may hold; more get 503 (0: no cap)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'

@@ -621,15 +621,18 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (use 0.0.0.0 only if you mean it; port 0 = any).
+    /// Address to listen on, HOST:PORT: a name binds every address it
+    /// resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you
+    /// mean it; port 0 = any free one.
     #[arg(
         short,
         long,
-        value_name = "ADDR",
-        default_value = "127.0.0.1:7878",
-        env = "PUBCAT_LISTEN"
+        value_name = "HOST:PORT",
+        default_value = "localhost:7878",
+        env = "PUBCAT_LISTEN",
+        value_parser = listen_addr
     )]
-    pub listen: SocketAddr,
+    pub listen: String,
 
     /// Messages kept per topic for replay.
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -669,6 +672,17 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     pub allow_host: Vec<String>,
 
+    /// How long a connection has to send a request's headers (again after
+    /// each answer, so an idle connection is closed after it) and how long
+    /// a request body may stall.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub request_timeout: Duration,
+
+    /// Open connections one client address may hold; more get 503 (0: no
+    /// cap).
+    #[arg(long, value_name = "N", default_value_t = 16384)]
+    pub max_connections_per_ip: usize,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
 }
@@ -678,6 +692,24 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `HOST:PORT`, `[V6]:PORT` or `IP:PORT`: checked here, resolved by
+/// `serve` (a name may stand for several addresses).
+fn listen_addr(s: &str) -> Result<String, String> {
+    if s.parse::<SocketAddr>().is_ok() {
+        return Ok(s.to_string());
+    }
+    match s.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty() && !host.contains(':') && port.parse::<u16>().is_ok() =>
+        {
+            Ok(s.to_string())
+        }
+        _ => Err(format!(
+            "`{s}` is not HOST:PORT (localhost:7878, 0.0.0.0:7878, [::1]:7878)"
+        )),
+    }
 }
 
 /// The longest duration a flag takes: a year (`1y`). Longer is a typo

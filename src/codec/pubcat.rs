@@ -18,3 +18,29 @@ pub const EPOCH: HeaderName = HeaderName::from_static("x-pubcat-epoch");
 pub const CURSOR: HeaderName = HeaderName::from_static("x-pubcat-cursor");
 pub const BATCH: HeaderName = HeaderName::from_static("x-pubcat-batch");
 pub const GAP: HeaderName = HeaderName::from_static("x-pubcat-gap");
+
+/// Every header above, as a CORS `Access-Control-Expose-Headers` value, so
+/// a page can read them.
+pub const ALL: &str = "X-Pubcat-Ids, X-Pubcat-Epoch, X-Pubcat-Cursor, X-Pubcat-Batch, X-Pubcat-Gap";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_names_every_header() {
+        let all: Vec<String> = super::ALL
+            .split(", ")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let names = [
+            super::IDS,
+            super::EPOCH,
+            super::CURSOR,
+            super::BATCH,
+            super::GAP,
+        ];
+        assert_eq!(all.len(), names.len());
+        for name in names {
+            assert!(all.iter().any(|a| a == name.as_str()), "{name}");
+        }
+    }
+}

@@ -409,7 +409,7 @@ impl Broker {
 
 async fn start_broker() -> Result<(SocketAddr, Broker)> {
     let bound = server::bind(ServerConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
         // Nothing is replayed in a bench: keeping no history keeps the
         // publish path short.
         history: 0,
@@ -421,6 +421,9 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
         allow_origins: Vec::new(),
         allow_hosts: Vec::new(),
+        request_timeout: Duration::from_secs(10),
+        max_connections_per_ip: 0,
+        max_connections: 0,
     })
     .await
     .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;

@@ -1,15 +1,28 @@
 //! `pubcat serve`: run the embedded broker until Ctrl-C, SIGTERM or SIGHUP,
 //! then close every client and exit 130.
 
+use std::net::SocketAddr;
+
 use crate::cli::ServeArgs;
 use crate::error::{Error, Outcome, Result};
 use crate::server::{self, ServerConfig};
 use crate::shutdown::Interrupt;
 use crate::{status, verbose};
 
+/// File descriptors kept back from connections: for the listeners, the
+/// log, and answering `503` to the connection over the cap.
+const FD_RESERVE: u64 = 64;
+
 pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Result<Outcome> {
+    let listen = resolve(&args.listen).await?;
+    // Each connection is a file descriptor; the default soft limit (often
+    // 1024) would refuse connections long before memory runs out.
+    let fd_limit = crate::limits::raise_open_files();
+    if let Some(limit) = fd_limit {
+        verbose!("open-file limit: {limit}");
+    }
     let config = ServerConfig {
-        listen: args.listen,
+        listen,
         history: args.history,
         queue: args.queue,
         slow_timeout: args.slow_timeout,
@@ -19,6 +32,11 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         sockjs_heartbeat: args.sockjs_heartbeat,
         allow_origins: args.allow_origin,
         allow_hosts: args.allow_host,
+        request_timeout: args.request_timeout,
+        max_connections_per_ip: args.max_connections_per_ip,
+        max_connections: fd_limit.map_or(0, |n| {
+            usize::try_from(n.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX)
+        }),
     };
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -28,15 +46,23 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         };
         Error::local(format!("cannot listen on {}: {e}{hint}", args.listen))
     })?;
-    let addr = bound.local_addr();
-    // Each connection is a file descriptor; the default soft limit (often
-    // 1024) would refuse connections long before memory runs out.
-    if let Some(limit) = crate::limits::raise_open_files() {
-        verbose!("open-file limit: {limit}");
-    }
+    let addrs = bound.local_addrs();
     // Tests and scripts read this line to learn the port of `--listen :0`.
-    status!("listening on ws://{addr}/{{topic}} (health: http://{addr}/_/health)");
-    status!("STOMP on ws://{addr}/_/stomp and SockJS http://{addr}/_/sockjs");
+    let (shown, each) = if let [addr] = addrs {
+        (addr.to_string(), String::new())
+    } else {
+        let host = args.listen.rsplit_once(':').map_or("", |(h, _)| h);
+        let all: Vec<String> = addrs
+            .iter()
+            .map(|a| SocketAddr::new(a.ip(), 0).to_string().replace(":0", ""))
+            .collect();
+        (
+            format!("{host}:{}", addrs[0].port()),
+            format!("{}; ", all.join(" and ")),
+        )
+    };
+    status!("listening on ws://{shown}/{{topic}} ({each}health: http://{shown}/_/health)");
+    status!("STOMP on ws://{shown}/_/stomp and SockJS http://{shown}/_/sockjs");
     bound
         .run(async move { interrupt.wait().await })
         .await
@@ -44,4 +70,38 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
     status!("shut down");
     // Only a signal ends the broker; it closed every client first.
     Ok(Outcome::Interrupted)
+}
+
+/// Every address `listen` names, each once, in the resolver's order.
+/// `localhost` is both loopback addresses whatever the hosts file says
+/// (RFC 6761; many list only 127.0.0.1), since clients differ in which
+/// one they try.
+async fn resolve(listen: &str) -> Result<Vec<SocketAddr>> {
+    if let Ok(addr) = listen.parse::<SocketAddr>() {
+        return Ok(vec![addr]);
+    }
+    if let Some((host, port)) = listen.rsplit_once(':')
+        && host.eq_ignore_ascii_case("localhost")
+        && let Ok(port) = port.parse::<u16>()
+    {
+        return Ok(vec![
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)),
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+        ]);
+    }
+    let found = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| Error::local(format!("cannot listen on {listen}: {e}")))?;
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for addr in found {
+        if !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+    if addrs.is_empty() {
+        return Err(Error::local(format!(
+            "cannot listen on {listen}: the name has no address"
+        )));
+    }
+    Ok(addrs)
 }

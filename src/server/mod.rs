@@ -43,6 +43,7 @@
 
 pub mod broker;
 mod http_sub;
+mod listen;
 mod origin;
 mod peer;
 mod publish;
@@ -65,9 +66,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::serve::ListenerExt;
 use serde::Serialize;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -79,7 +79,8 @@ use upgrade::{Handshake, handshake, header_has_token, socket};
 /// How the broker runs. Defaults live in the CLI, not here.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    pub listen: SocketAddr,
+    /// Every address to listen on, one port for all (port 0: any free one).
+    pub listen: Vec<SocketAddr>,
     /// Per-topic history ring size.
     pub history: usize,
     /// Per-subscriber bounded queue, in messages.
@@ -99,43 +100,41 @@ pub struct ServerConfig {
     pub allow_origins: Vec<String>,
     /// Host names a loopback broker answers to besides loopback ones.
     pub allow_hosts: Vec<String>,
+    /// How long a connection has to send a request head (and a body may
+    /// stall); see [`listen`].
+    pub request_timeout: Duration,
+    /// Open connections one client address may hold (0: no cap).
+    pub max_connections_per_ip: usize,
+    /// Open connections in all (0: no cap): the open-file limit less a
+    /// reserve, so the broker can still accept, answer and log.
+    pub max_connections: usize,
 }
 
-/// A listening broker, not yet serving: the caller can print the address
+/// A listening broker, not yet serving: the caller can print the addresses
 /// (port 0 picks one) before [`Bound::run`].
 pub struct Bound {
-    listener: TcpListener,
-    addr: SocketAddr,
+    listeners: Vec<TcpListener>,
+    addrs: Vec<SocketAddr>,
     cfg: ServerConfig,
     broker: Arc<Broker>,
     queues: Arc<Queues>,
 }
 
-/// Listen on `cfg.listen` with a backlog of 1024: bursts of connections do
-/// not stall on SYN retransmits as with the default 128 (performance.md,
-/// mistake 4).
+/// Listen on every address of `cfg.listen` (see [`listen::bind_all`]).
 pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
-    let socket = if cfg.listen.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    // So a restarted `pubcat serve` can take its port back while old
-    // connections sit in TIME_WAIT. Not on Windows, where SO_REUSEADDR
-    // lets a second server steal a port in use.
-    #[cfg(unix)]
-    socket.set_reuseaddr(true)?;
-    socket.bind(cfg.listen)?;
-    let listener = socket.listen(1024)?;
-    let addr = listener.local_addr()?;
+    let listeners = listen::bind_all(&cfg.listen)?;
+    let addrs = listeners
+        .iter()
+        .map(TcpListener::local_addr)
+        .collect::<std::io::Result<Vec<_>>>()?;
     let broker = Arc::new(Broker::new(BrokerConfig {
         history: cfg.history,
         queue: cfg.queue,
         slow_timeout: cfg.slow_timeout,
     }));
     Ok(Bound {
-        listener,
-        addr,
+        listeners,
+        addrs,
         cfg,
         broker,
         queues: Arc::new(Queues::default()),
@@ -143,8 +142,15 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
 }
 
 impl Bound {
+    /// The first address listened on (the only one, unless a name was
+    /// given).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every address listened on.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
     }
 
     /// The broker core, for the tests.
@@ -170,14 +176,17 @@ impl Bound {
             // writes (performance.md).
             .read_buffer_size(8 * 1024)
             .write_buffer_size(16 * 1024);
+        let gate = listen::Gate::new(self.cfg.max_connections_per_ip, self.cfg.max_connections);
         let app = App(Arc::new(AppInner {
             broker: Arc::clone(&self.broker),
             queues: Arc::clone(&self.queues),
             sockjs: sockjs::Sessions::default(),
+            loopback_only: self.addrs.iter().all(|a| a.ip().is_loopback()),
             cfg: self.cfg,
             ws_config,
             shutdown: stop_rx,
             open: Arc::clone(&open_tx),
+            gate: Arc::clone(&gate),
         }));
         let router = Router::new()
             .route("/_/health", get(health))
@@ -191,24 +200,17 @@ impl Bound {
                 app.clone(),
                 origin::check,
             ))
-            .with_state(app);
-        let listener = self.listener.tap_io(|tcp| {
-            // Nagle would hold small frames back ~40 ms (performance.md,
-            // mistake 1). Failing to set it only costs latency.
-            let _ = tcp.set_nodelay(true);
+            .with_state(app.clone());
+        let loops = self.listeners.into_iter().map(|listener| {
+            listen::accept_loop(listener, router.clone(), Arc::clone(&gate), app.clone())
         });
-        let signal = async move {
+        // Shutdown reaches the accept loops, the HTTP connections and the
+        // WebSocket tasks alike, through the one flag.
+        tokio::spawn(async move {
             shutdown.await;
-            // Tell the WebSocket tasks (they are not HTTP connections any
-            // more, so axum's graceful shutdown does not reach them).
             let _ = stop_tx.send(true);
-        };
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await?;
+        });
+        futures_util::future::join_all(loops).await;
         // HTTP is done; wait for the WebSockets to finish closing.
         let _ = open_tx.subscribe().wait_for(|n| *n == 0).await;
         Ok(())
@@ -227,6 +229,10 @@ struct AppInner {
     shutdown: Shutdown,
     /// Open WebSocket connections, so `run` can wait for their close.
     open: Arc<watch::Sender<usize>>,
+    /// Every address listened on is a loopback one (see [`origin`]).
+    loopback_only: bool,
+    /// Open connections by client address; see [`listen`].
+    gate: Arc<listen::Gate>,
 }
 
 /// Counts one WebSocket connection as open for as long as it lives.
@@ -252,6 +258,8 @@ async fn health() -> Response {
 #[derive(Serialize)]
 struct Stats {
     connections: usize,
+    /// Connections refused over a cap ([`listen`]).
+    refused_connections: u64,
     topics: Vec<broker::TopicStats>,
     queues: Vec<queue::QueueStats>,
 }
@@ -259,6 +267,7 @@ struct Stats {
 async fn stats(State(app): State<App>) -> Response {
     let stats = Stats {
         connections: *app.0.open.borrow(),
+        refused_connections: app.0.gate.refused(),
         topics: app.0.broker.stats(),
         queues: app.0.queues.stats(),
     };
@@ -506,15 +515,69 @@ mod tests {
 
     /// The status of the answer to a request sent byte for byte.
     async fn raw_status(addr: SocketAddr, request: &str) -> u16 {
+        raw_head(addr, request).await[9..12].parse().unwrap()
+    }
+
+    /// The head of the answer to a request sent byte for byte, lowercase.
+    async fn raw_head(addr: SocketAddr, request: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         s.write_all(request.as_bytes()).await.unwrap();
-        let mut head = [0u8; 12];
-        tokio::time::timeout(LIMIT, s.read_exact(&mut head))
-            .await
-            .unwrap()
-            .unwrap();
-        String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            tokio::time::timeout(LIMIT, s.read_exact(&mut byte))
+                .await
+                .unwrap()
+                .unwrap();
+            head.push(byte[0]);
+        }
+        String::from_utf8_lossy(&head).to_ascii_lowercase()
+    }
+
+    /// An allowed page gets CORS: its preflight is answered, every answer
+    /// names it and exposes the resume headers. A foreign page's preflight
+    /// is refused like its requests.
+    #[tokio::test]
+    async fn allowed_pages_get_cors_and_their_preflights_answered() {
+        let server = start(|cfg| cfg.allow_origins = vec!["https://app.example".into()]).await;
+        let addr = server.addr;
+        for origin in ["http://localhost:3000", "https://app.example"] {
+            let preflight = format!(
+                "OPTIONS /t HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {origin}\r\n\
+                 Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: last-event-id\r\n\r\n"
+            );
+            let head = raw_head(addr, &preflight).await;
+            assert!(head.starts_with("http/1.1 204"), "{head}");
+            assert!(
+                head.contains(&format!("access-control-allow-origin: {origin}\r\n")),
+                "{head}"
+            );
+            assert!(
+                head.contains("access-control-allow-headers: last-event-id, "),
+                "{head}"
+            );
+            let get = format!(
+                "GET /t?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {origin}\r\nAccept: text/event-stream\r\n\r\n"
+            );
+            let head = raw_head(addr, &get).await;
+            assert!(head.starts_with("http/1.1 200"), "{head}");
+            assert!(
+                head.contains(&format!("access-control-allow-origin: {origin}\r\n")),
+                "{head}"
+            );
+            assert!(head.contains("access-control-expose-headers: etag, last-modified, x-pubcat-ids, x-pubcat-epoch"), "{head}");
+            assert!(head.contains("vary: origin"), "{head}");
+        }
+        let foreign = "OPTIONS /t HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n\
+             Access-Control-Request-Method: POST\r\n\r\n";
+        let head = raw_head(addr, foreign).await;
+        assert!(head.starts_with("http/1.1 403"), "{head}");
+        assert!(!head.contains("access-control-allow-origin"), "{head}");
+        // No Origin, no CORS: curl and pubcat see the answers as before.
+        let head = raw_head(addr, "GET /_/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+        assert!(!head.contains("access-control"), "{head}");
+        server.shut_down().await.unwrap();
     }
 
     async fn post_plain(addr: SocketAddr) -> u16 {

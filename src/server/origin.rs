@@ -20,18 +20,28 @@
 //! with `--allow-host`; anything else gets `403`. A broker listening on
 //! another address (`--listen 0.0.0.0:PORT`) is reached by names it cannot
 //! know, and does not check `Host`.
+//!
+//! A page that is allowed gets CORS on every route, so `EventSource`,
+//! `fetch` and long-poll work from the developer's dev server: a preflight
+//! (`OPTIONS` with `Access-Control-Request-Method`) is answered `204`
+//! here, allowing `GET`, `POST`, and the request headers a client of this
+//! broker sends (`Last-Event-ID`, `If-None-Match`, `If-Modified-Since`,
+//! `Content-Type`, `Authorization`, `X-Pubcat-Epoch`); every answer names
+//! the origin and exposes the headers a resuming client reads (`Etag`,
+//! `Last-Modified`, the `X-Pubcat-*` ones). No credentials (cookies) are
+//! involved. SockJS answers its own CORS, as its protocol says.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::{App, text};
 
 /// The check, as a layer in front of every route.
 pub(super) async fn check(State(app): State<App>, req: Request, next: Next) -> Response {
     let cfg = &app.0.cfg;
-    if cfg.listen.ip().is_loopback()
+    if app.0.loopback_only
         && let Some(host) = req.headers().get(header::HOST)
     {
         let host = host.to_str().unwrap_or("");
@@ -48,13 +58,23 @@ pub(super) async fn check(State(app): State<App>, req: Request, next: Next) -> R
             );
         }
     }
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
+    let Some(origin) = req.headers().get(header::ORIGIN).cloned() else {
         return next.run(req).await;
     };
-    let origin = origin.to_str().unwrap_or("");
-    if allowed(origin, &app.0.cfg.allow_origins) {
-        return next.run(req).await;
+    let origin_str = origin.to_str().unwrap_or("");
+    if allowed(origin_str, &app.0.cfg.allow_origins) {
+        if req.uri().path().starts_with("/_/sockjs") {
+            return next.run(req).await;
+        }
+        let mut response = if is_preflight(&req) {
+            preflight("GET, POST, OPTIONS")
+        } else {
+            next.run(req).await
+        };
+        cors(response.headers_mut(), origin);
+        return response;
     }
+    let origin = origin_str;
     app.log(format_args!(
         "refused {} {}: Origin {} is not allowed",
         req.method(),
@@ -65,6 +85,53 @@ pub(super) async fn check(State(app): State<App>, req: Request, next: Next) -> R
         StatusCode::FORBIDDEN,
         "this page's origin may not use this broker: pubcat serve allows pages from localhost; start it with --allow-origin ORIGIN for others\n",
     )
+}
+
+fn is_preflight(req: &Request) -> bool {
+    req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The request headers a page may send, and the answer headers it may read.
+const ALLOW_HEADERS: &str =
+    "Last-Event-ID, If-None-Match, If-Modified-Since, Content-Type, Authorization, X-Pubcat-Epoch";
+
+/// `204` allowing `methods` and the request headers a client sends.
+pub(super) fn preflight(methods: &'static str) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(methods),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOW_HEADERS),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+fn concat_expose() -> HeaderValue {
+    static EXPOSE: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    EXPOSE
+        .get_or_init(|| {
+            let all = format!("Etag, Last-Modified, {}", crate::codec::pubcat::ALL);
+            HeaderValue::try_from(all).unwrap_or(HeaderValue::from_static("Etag"))
+        })
+        .clone()
+}
+
+fn cors(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    let expose = concat_expose();
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose);
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
 /// Whether a page from `origin` may use the broker.

@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use std::time::Duration;
 
 use super::topic::topic_of;
 use super::{App, json, text};
@@ -20,12 +21,6 @@ pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response
         Err(refusal) => return refusal.into_response(),
     };
     let max = app.0.cfg.max_message_size;
-    let too_large = || {
-        text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body over the broker's max message size ({max} bytes)\n"),
-        )
-    };
     // Refuse on the declared length before reading anything.
     let declared = req
         .headers()
@@ -33,7 +28,7 @@ pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return too_large();
+        return BodyError::TooLarge.into_response(max);
     }
     let binary = req
         .headers()
@@ -44,12 +39,9 @@ pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response
                 .next()
                 .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/octet-stream"))
         });
-    let body = match read_body(req.into_body(), max).await {
+    let body = match read_body(req.into_body(), max, app.0.cfg.request_timeout).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => return too_large(),
-        Err(BodyError::Read(e)) => {
-            return text(StatusCode::BAD_REQUEST, format!("reading the body: {e}\n"));
-        }
+        Err(e) => return e.into_response(max),
     };
     let id = app.0.broker.publish(&topic, body, binary, None).await;
     json(format!("{{\"id\":{id}}}\n").into_bytes())
@@ -57,19 +49,43 @@ pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response
 
 pub(super) enum BodyError {
     TooLarge,
+    /// Nothing arrived for the request timeout (a slow-body attack, or a
+    /// client gone quiet).
+    Stalled,
     Read(axum::Error),
 }
 
+impl BodyError {
+    /// The answer: 413, 408 or 400, one line.
+    pub(super) fn into_response(self, max: usize) -> Response {
+        match self {
+            BodyError::TooLarge => text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("body over the broker's max message size ({max} bytes)\n"),
+            ),
+            BodyError::Stalled => text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body stopped arriving (serve --request-timeout)\n",
+            ),
+            BodyError::Read(e) => text(StatusCode::BAD_REQUEST, format!("reading the body: {e}\n")),
+        }
+    }
+}
+
 /// The whole body, at most `max` bytes (chunked bodies have no declared
-/// length, so the limit is checked as it arrives). A body in one chunk is
-/// not copied.
-pub(super) async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
+/// length, so the limit is checked as it arrives), each chunk within
+/// `stall` of the one before. A body in one chunk is not copied.
+pub(super) async fn read_body(body: Body, max: usize, stall: Duration) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut total = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(BodyError::Read)?;
+    loop {
+        let chunk = match tokio::time::timeout(stall, stream.next()).await {
+            Ok(Some(chunk)) => chunk.map_err(BodyError::Read)?,
+            Ok(None) => break,
+            Err(_) => return Err(BodyError::Stalled),
+        };
         total = total.saturating_add(chunk.len());
         if total > max {
             return Err(BodyError::TooLarge);

@@ -171,13 +171,10 @@ fn no_cache(headers: &mut HeaderMap) {
     );
 }
 
+/// The CORS preflight answer, cacheable for a year as SockJS servers do.
 fn preflight(methods: &'static str) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
+    let mut response = super::origin::preflight(methods);
     let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static(methods),
-    );
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("31536000"),
@@ -425,15 +422,12 @@ async fn xhr_send(app: App, id: &str, req: Request) -> Response {
     let Some(session) = found.filter(|s| s.closed().is_none()) else {
         return text(StatusCode::NOT_FOUND, "Session not found\n");
     };
-    let body = match super::publish::read_body(req.into_body(), app.0.cfg.max_message_size).await {
-        Ok(b) => b,
-        Err(_) => {
-            return text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body over the broker's max message size, or unreadable\n",
-            );
-        }
-    };
+    let max = app.0.cfg.max_message_size;
+    let body =
+        match super::publish::read_body(req.into_body(), max, app.0.cfg.request_timeout).await {
+            Ok(b) => b,
+            Err(e) => return e.into_response(max),
+        };
     if body.is_empty() {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "Payload expected.");
     }

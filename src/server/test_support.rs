@@ -48,7 +48,7 @@ impl Server {
 
 pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Server {
     let mut cfg = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
         history: 100,
         queue: 64,
         slow_timeout: Duration::from_secs(5),
@@ -58,6 +58,9 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
         sockjs_heartbeat: crate::codec::sockjs::DEFAULT_HEARTBEAT,
         allow_origins: Vec::new(),
         allow_hosts: Vec::new(),
+        request_timeout: Duration::from_secs(10),
+        max_connections_per_ip: 0,
+        max_connections: 0,
     };
     tweak(&mut cfg);
     let bound = bind(cfg).await.unwrap();

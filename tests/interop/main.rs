@@ -1,6 +1,6 @@
-//! Interop with real servers we did not write, one test binary with a
-//! module each: Nchan, RabbitMQ Web-STOMP, the socket.io server and
-//! sockjs-node. A test that needs its server carries
+//! Interop with real servers and clients we did not write, one test binary
+//! with a module each: Nchan, RabbitMQ Web-STOMP, the socket.io server,
+//! sockjs-node, and a browser (headless Chromium) against `pubcat serve`. A test that needs its server carries
 //! `#[ignore = "needs SERVER: tests/interop.sh starts it and runs these"]`;
 //! `bash tests/interop.sh` starts the servers and runs
 //! `cargo test --test interop -- --include-ignored`.
@@ -12,6 +12,7 @@
 #[allow(dead_code)]
 mod common;
 
+mod browser;
 mod nchan;
 mod rabbitmq;
 mod socketio;

@@ -9,6 +9,7 @@ mod bench;
 mod cli;
 mod http_transports;
 mod lifecycle;
+mod serve_connections;
 mod socketio;
 mod stomp_broker;
 mod tail;

@@ -56,7 +56,11 @@ impl Broker {
                 .expect("read serve stderr");
             if let Some(rest) = line.split("listening on ws://").nth(1) {
                 let addr = rest.split('/').next().expect("addr");
-                break addr.parse().expect("listen address");
+                // `localhost:PORT` when it listens on a name: its first address.
+                break std::net::ToSocketAddrs::to_socket_addrs(addr)
+                    .expect("listen address")
+                    .next()
+                    .expect("an address");
             }
         };
         let log = Arc::new(Mutex::new(Vec::new()));
