@@ -377,6 +377,9 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-origin -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-host -d 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l request-timeout -d 'How long a connection has to send a request\'s headers (again after each answer, so an idle connection is closed after it) and how long a request body may stall' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-connections-per-ip -d 'Open connections one client address may hold; more get 503 (0: no cap)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-cert -d 'Serve TLS (wss:// and https:// on the same port) with this certificate chain (PEM); needs --tls-key' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-ca-out -d 'Where --tls-self-signed writes its CA certificate (default: a file in the temp directory; its path is printed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -387,6 +390,7 @@ never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-self-signed -d 'Serve TLS with a certificate for localhost, 127.0.0.1 and ::1 made at start by a CA made for this run; clients trust it with `--ca` and the file --tls-ca-out names'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'

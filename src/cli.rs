@@ -683,6 +683,26 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 16384)]
     pub max_connections_per_ip: usize,
 
+    /// Serve TLS (wss:// and https:// on the same port) with this
+    /// certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve TLS with a certificate for localhost, 127.0.0.1 and ::1 made
+    /// at start by a CA made for this run; clients trust it with
+    /// `--ca` and the file --tls-ca-out names.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+
+    /// Where --tls-self-signed writes its CA certificate (default: a file
+    /// in the temp directory; its path is printed).
+    #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
+    pub tls_ca_out: Option<PathBuf>,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
 }

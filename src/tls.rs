@@ -1,5 +1,6 @@
 //! The one TLS configuration every transport uses, so `--ca` and `--insecure`
-//! mean the same thing for wss:// today and https:// (SSE, long-poll) later.
+//! mean the same thing for wss:// and https:// (SSE, long-poll); and the
+//! broker's (`serve --tls-cert`, `--tls-self-signed`), on the same rustls.
 //!
 //! Roots are loaded only when a URL needs TLS: reading the system store costs
 //! tens of milliseconds a plain ws:// one-shot publish should not pay.
@@ -17,10 +18,11 @@ use std::time::Duration;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
+    SignatureScheme,
 };
 
 use crate::error::{Error, Result};
@@ -87,26 +89,7 @@ fn roots(ca: Option<&Path>) -> Result<(RootCertStore, Vec<CertificateDer<'static
     let Some(path) = ca else {
         return Ok((store, Vec::new()));
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| {
-            Error::usage(format!(
-                "--ca {}: cannot read PEM file: {e}",
-                path.display()
-            ))
-        })?
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| {
-            Error::usage(format!(
-                "--ca {}: not a valid PEM file: {e}",
-                path.display()
-            ))
-        })?;
-    if certs.is_empty() {
-        return Err(Error::usage(format!(
-            "--ca {}: no CERTIFICATE found in the file",
-            path.display()
-        )));
-    }
+    let certs = read_certs(path, "--ca")?;
     for cert in &certs {
         store.add(cert.clone()).map_err(|e| {
             Error::usage(format!(
@@ -116,6 +99,94 @@ fn roots(ca: Option<&Path>) -> Result<(RootCertStore, Vec<CertificateDer<'static
         })?;
     }
     Ok((store, certs))
+}
+
+/// Every certificate in the PEM file `path` (at least one), or a usage
+/// error naming `flag`.
+fn read_certs(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| {
+            Error::usage(format!(
+                "{flag} {}: cannot read PEM file: {e}",
+                path.display()
+            ))
+        })?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| {
+            Error::usage(format!(
+                "{flag} {}: not a valid PEM file: {e}",
+                path.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Error::usage(format!(
+            "{flag} {}: no CERTIFICATE found in the file",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// The broker's side (`pubcat serve --tls-cert FILE --tls-key FILE`): the
+/// certificate chain and key from PEM files, HTTP/1.1 by ALPN.
+pub fn server_config_from_files(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
+    let chain = read_certs(cert, "--tls-cert")?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        Error::usage(format!(
+            "--tls-key {}: no usable private key in the file: {e}",
+            key.display()
+        ))
+    })?;
+    server_config(chain, key)
+}
+
+/// A certificate authority made for this run, and a certificate it signed
+/// for `localhost`, `127.0.0.1` and `::1` (`pubcat serve
+/// --tls-self-signed`): the server configuration, and the CA certificate
+/// as PEM for clients' `--ca`. The CA's key lives only in memory, so the
+/// CA file trusts this run's certificate and nothing else, ever.
+pub fn self_signed_server_config() -> Result<(Arc<ServerConfig>, String)> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let failed = |e: rcgen::Error| Error::local(format!("making a certificate failed: {e}"));
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "pubcat serve (this run only)");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(failed)?)
+        .map_err(failed)?;
+    let leaf_key = KeyPair::generate().map_err(failed)?;
+    let mut leaf_params = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ])
+    .map_err(failed)?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).map_err(failed)?;
+    let key = PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = server_config(vec![leaf.der().clone()], key)?;
+    Ok((config, ca.pem()))
+}
+
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::local(format!("TLS setup failed: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::usage(format!("the TLS certificate and key do not work: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// With `--ca`: the WebPKI verifier over the system's and the file's roots,

@@ -424,6 +424,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         request_timeout: Duration::from_secs(10),
         max_connections_per_ip: 0,
         max_connections: 0,
+        tls: None,
     })
     .await
     .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;

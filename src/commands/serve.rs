@@ -2,6 +2,8 @@
 //! then close every client and exit 130.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::cli::ServeArgs;
 use crate::error::{Error, Outcome, Result};
@@ -21,6 +23,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
     if let Some(limit) = fd_limit {
         verbose!("open-file limit: {limit}");
     }
+    let tls = tls(&args)?;
     let config = ServerConfig {
         listen,
         history: args.history,
@@ -37,6 +40,7 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         max_connections: fd_limit.map_or(0, |n| {
             usize::try_from(n.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX)
         }),
+        tls: tls.as_ref().map(|(config, _)| Arc::clone(config)),
     };
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -61,8 +65,19 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
             format!("{}; ", all.join(" and ")),
         )
     };
-    status!("listening on ws://{shown}/{{topic}} ({each}health: http://{shown}/_/health)");
-    status!("STOMP on ws://{shown}/_/stomp and SockJS http://{shown}/_/sockjs");
+    let (ws, http) = if tls.is_some() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    status!("listening on {ws}://{shown}/{{topic}} ({each}health: {http}://{shown}/_/health)");
+    status!("STOMP on {ws}://{shown}/_/stomp and SockJS {http}://{shown}/_/sockjs");
+    if let Some((_, Some(ca))) = &tls {
+        status!(
+            "TLS certificate made for this run: clients trust it with --ca {}",
+            ca.display()
+        );
+    }
     bound
         .run(async move { interrupt.wait().await })
         .await
@@ -70,6 +85,31 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
     status!("shut down");
     // Only a signal ends the broker; it closed every client first.
     Ok(Outcome::Interrupted)
+}
+
+/// The TLS configuration asked for, and where a self-signed run's CA
+/// certificate was written.
+fn tls(args: &ServeArgs) -> Result<Option<(Arc<rustls::ServerConfig>, Option<PathBuf>)>> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Ok(Some((
+            crate::tls::server_config_from_files(cert, key)?,
+            None,
+        )));
+    }
+    if !args.tls_self_signed {
+        return Ok(None);
+    }
+    let (config, ca_pem) = crate::tls::self_signed_server_config()?;
+    let path = args.tls_ca_out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("pubcat-serve-ca-{}.pem", std::process::id()))
+    });
+    std::fs::write(&path, ca_pem).map_err(|e| {
+        Error::local(format!(
+            "cannot write the CA certificate to {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(Some((config, Some(path))))
 }
 
 /// Every address `listen` names, each once, in the resolver's order.

@@ -20,6 +20,9 @@
 //!   one address, or past the open-file limit less a reserve in all, a new
 //!   connection gets a one-line `503` and is closed at once: one client
 //!   cannot take every file descriptor, and the broker keeps answering.
+//! - **TLS** (`--tls-cert`/`--tls-key` or `--tls-self-signed`): every
+//!   connection, wss:// and https:// on the one port; the handshake is
+//!   bounded by the request timeout too.
 //! - **Graceful shutdown**: no more accepts; every HTTP connection
 //!   finishes the request in progress and closes (the WebSockets are
 //!   closed by their own tasks, see [`super::shutdown`]).
@@ -252,13 +255,31 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
 pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc<Gate>, app: App) {
     let mut tasks = JoinSet::new();
     let mut shutdown = app.0.shutdown.clone();
+    let tls = app.0.cfg.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => match gate.admit(peer.ip()) {
                     Ok(slot) => {
-                        let io = Counted { io: tcp, _slot: slot };
-                        tasks.spawn(connection(io, peer, router.clone(), app.clone()));
+                        // Nagle would hold small frames back ~40 ms
+                        // (performance.md, mistake 1). Failing to set it
+                        // only costs latency.
+                        let _ = tcp.set_nodelay(true);
+                        let (router, app) = (router.clone(), app.clone());
+                        match tls.clone() {
+                            None => {
+                                let io = Counted { io: tcp, _slot: slot };
+                                tasks.spawn(connection(io, peer, router, app));
+                            }
+                            Some(tls) => {
+                                tasks.spawn(async move {
+                                    if let Some(tcp) = handshake(&tls, tcp, peer, &app).await {
+                                        let io = Counted { io: tcp, _slot: slot };
+                                        connection(io, peer, router, app).await;
+                                    }
+                                });
+                            }
+                        }
                     }
                     Err(full) => {
                         refuse(&gate, &app, tcp, full, &mut tasks);
@@ -279,12 +300,34 @@ pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc
     while tasks.join_next().await.is_some() {}
 }
 
+/// The TLS handshake, within the request timeout (a client that stalls in
+/// it is a slowloris too); a failure is logged (a client that does not
+/// trust the certificate says so here) and the connection dropped.
+async fn handshake(
+    tls: &tokio_rustls::TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    app: &App,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(app.0.cfg.request_timeout, tls.accept(tcp)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(e)) => {
+            app.log(format_args!("TLS handshake with {peer} failed: {e}"));
+            None
+        }
+        Err(_) => {
+            app.log(format_args!("TLS handshake with {peer} timed out"));
+            None
+        }
+    }
+}
+
 /// Serve one HTTP connection (and hand over its upgrade, if it asks for
 /// one) until it closes or the broker shuts down.
-async fn connection(io: Counted<TcpStream>, peer: SocketAddr, router: Router, app: App) {
-    // Nagle would hold small frames back ~40 ms (performance.md,
-    // mistake 1). Failing to set it only costs latency.
-    let _ = io.io.set_nodelay(true);
+async fn connection<I>(io: Counted<I>, peer: SocketAddr, router: Router, app: App)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         router.clone().call(req)

@@ -108,6 +108,8 @@ pub struct ServerConfig {
     /// Open connections in all (0: no cap): the open-file limit less a
     /// reserve, so the broker can still accept, answer and log.
     pub max_connections: usize,
+    /// Serve TLS (wss://, https://) on every connection.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A listening broker, not yet serving: the caller can print the addresses

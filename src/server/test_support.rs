@@ -61,6 +61,7 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
         request_timeout: Duration::from_secs(10),
         max_connections_per_ip: 0,
         max_connections: 0,
+        tls: None,
     };
     tweak(&mut cfg);
     let bound = bind(cfg).await.unwrap();

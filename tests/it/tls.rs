@@ -386,3 +386,87 @@ fn a_server_certificate_given_with_ca_without_its_ca_is_accepted() {
     assert_code(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "secure hello\n");
 }
+
+/// `pubcat pub URL MESSAGE --ca CA`, bounded: exit 0.
+fn publish_with_ca(url: &str, message: &str, ca: &Path) {
+    let out = pubcat()
+        .env_remove("PUBCAT_CA")
+        .args(["pub", url, message, "--timeout", "20s", "--ca"])
+        .arg(ca)
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+}
+
+#[test]
+fn serve_tls_self_signed_is_trusted_with_its_ca_file_and_refused_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("serve-ca.pem");
+    let broker = crate::common::Broker::start_with(&[
+        "--tls-self-signed",
+        "--tls-ca-out",
+        ca.to_str().unwrap(),
+    ]);
+    broker.wait_for_log(&format!("--ca {}", ca.display()));
+    let port = broker.addr.port();
+    let wss = format!("wss://127.0.0.1:{port}/secure");
+    publish_with_ca(&wss, "over wss", &ca);
+    let out = sub_one(&format!("{wss}?since=0"), Some(&ca));
+    assert_code(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over wss\n");
+    // https:// on the same port: SSE, and by name.
+    let https = format!("https://localhost:{port}/secure?since=0");
+    let out = sub_one(&https, Some(&ca));
+    assert_code(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over wss\n");
+    // Without the CA: not trusted, exit 3, and the broker logs why.
+    let out = sub_one(&wss, None);
+    assert_refused(&wss, &out, "--ca");
+    broker.wait_for_log("TLS handshake with 127.0.0.1");
+}
+
+#[test]
+fn serve_tls_with_a_given_certificate_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "pubcat serve test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let ca_file = pem_file(dir.path(), "ca.pem", &ca.pem());
+    let cert = pem_file(dir.path(), "cert.pem", &leaf.pem());
+    let key_file = pem_file(dir.path(), "key.pem", &key.serialize_pem());
+    let broker = crate::common::Broker::start_with(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key_file.to_str().unwrap(),
+    ]);
+    let url = format!("wss://127.0.0.1:{}/given", broker.addr.port());
+    publish_with_ca(&url, "given", &ca_file);
+    let out = sub_one(&format!("{url}?since=0"), Some(&ca_file));
+    assert_code(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "given\n");
+    // A key that is not the certificate's: a usage error at start.
+    let other = pem_file(
+        dir.path(),
+        "other.pem",
+        &KeyPair::generate().unwrap().serialize_pem(),
+    );
+    let out = pubcat()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&other)
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("certificate and key"), "{stderr}");
+}

@@ -54,7 +54,11 @@ impl Broker {
                 .next()
                 .expect("pubcat serve exited before listening")
                 .expect("read serve stderr");
-            if let Some(rest) = line.split("listening on ws://").nth(1) {
+            if let Some(rest) = line
+                .split("listening on ws://")
+                .nth(1)
+                .or_else(|| line.split("listening on wss://").nth(1))
+            {
                 let addr = rest.split('/').next().expect("addr");
                 // `localhost:PORT` when it listens on a name: its first address.
                 break std::net::ToSocketAddrs::to_socket_addrs(addr)
