@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::dialect::stomp::AckMode;
 use crate::endpoint::{Protocol, Transport};
+use crate::log::Secret;
 use crate::render::{ColorChoice, Format};
 use crate::transport::sockjs::SockJsTransport;
 
@@ -230,6 +231,12 @@ pub struct ReachArgs {
     /// G suffixes).
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
     pub max_message_size: usize,
+
+    /// A token for a server that wants one (pubcat serve --token): sent as
+    /// Authorization: Bearer, and as STOMP's passcode unless --password is
+    /// given. Never shown.
+    #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub token: Option<Secret>,
 
     /// The protocol over the transport [default: raw; stomp for stomp+ws://
     /// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs].
@@ -735,6 +742,15 @@ fn listen_addr(s: &str) -> Result<String, String> {
 /// The longest duration a flag takes: a year (`1y`). Longer is a typo
 /// (`99999999999s`, `1e30`), and deadlines that far overflow the clock.
 pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// A token or password: anything but empty (an empty `--token` or
+/// `PUBCAT_TOKEN=` is a mistake, not a token).
+fn secret(s: &str) -> Result<Secret, String> {
+    if s.is_empty() {
+        return Err("a token cannot be empty (is PUBCAT_TOKEN set to nothing?)".to_string());
+    }
+    Ok(Secret::new(s.to_string()))
+}
 
 /// `30s`, `1m30s`, `500ms`; a bare number is seconds. At most a year.
 pub fn duration(s: &str) -> Result<Duration, String> {

@@ -65,6 +65,28 @@ macro_rules! trace {
     };
 }
 
+/// A value never shown: a token or a password in a struct that derives
+/// `Debug` prints as `[redacted]`, and there is no `Display` to print it by
+/// mistake; [`Secret::expose`] is the one way to its text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// A header or query parameter whose name contains one of these may carry
 /// a credential (`X-ApiKey`, `X-Auth`, `?jwt=`, `X-Amz-Signature`,
 /// `session_id`, an OAuth `code`...): its value is never shown. A pattern,
@@ -147,6 +169,14 @@ mod tests {
         assert_eq!(redact_header("passcode", "guest"), "[redacted]");
         assert_eq!(redact_header("Sec-WebSocket-Key", "abc=="), "abc==");
         assert_eq!(redact_header("Content-Type", "text/plain"), "text/plain");
+    }
+
+    #[test]
+    fn a_secret_is_never_debug_printed() {
+        let s = Secret::new("hunter2".into());
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        assert_eq!(format!("{:?}", Some(vec![s.clone()])), "Some([[redacted]])");
+        assert_eq!(s.expose(), "hunter2");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::tls::TlsOptions;
 use crate::transport::engineio::Mode;
 use crate::transport::sockjs::SockJsOptions;
 use crate::transport::{Options, parse_headers};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
 /// What a command adds to the shared connection flags, so that every
 /// setting of every layer is decided in [`connection`], once.
@@ -85,6 +86,9 @@ pub fn connection_to(
         );
     }
     let mut headers = parse_headers(&global.headers)?;
+    if let Some(token) = &conn.token {
+        bearer(&mut headers, token.expose())?;
+    }
     let mut dialect = if wants.ids && endpoint.transport == Transport::Ws {
         Dialect::RawWithIds
     } else {
@@ -108,7 +112,11 @@ pub fn connection_to(
         dialect = Dialect::Stomp(StompOptions {
             vhost: conn.stomp.vhost.clone(),
             login: conn.stomp.user.clone(),
-            passcode: conn.stomp.password.clone(),
+            passcode: conn
+                .stomp
+                .password
+                .clone()
+                .or_else(|| conn.token.as_ref().map(|t| t.expose().to_string())),
             heartbeat: parse_heartbeat_flag(&conn.stomp.heartbeat)?,
             destinations: conn.topic.clone(),
             headers: frame
@@ -165,6 +173,21 @@ pub fn connection_to(
         transport: opts,
         dialect,
     })
+}
+
+/// `--token`: `Authorization: Bearer TOKEN` on every HTTP request and
+/// WebSocket handshake, unless `-H` gives an Authorization of its own.
+fn bearer(headers: &mut Vec<(HeaderName, HeaderValue)>, token: &str) -> Result<()> {
+    if headers.iter().any(|(name, _)| name == AUTHORIZATION) {
+        return Ok(());
+    }
+    // The message never quotes the token.
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        Error::usage("--token has a character that cannot go in an HTTP header (a line break?)")
+    })?;
+    value.set_sensitive(true);
+    headers.push((AUTHORIZATION, value));
+    Ok(())
 }
 
 /// A publisher's WebSocket read buffer (see `Options::ws_read_buffer`): it

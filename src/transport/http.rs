@@ -214,13 +214,33 @@ pub fn batch_limit(max_message_size: usize) -> usize {
     max_message_size.saturating_mul(6).saturating_add(1 << 20)
 }
 
+/// What to try after a refusal with this status, for the error line
+/// (the WebSocket handshake's and every HTTP request's).
+pub fn status_hint(status: u16) -> &'static str {
+    match status {
+        401 => {
+            " (credentials needed: --token TOKEN, -H 'Authorization: …' or user:pass@ in the URL)"
+        }
+        403 => " (forbidden: check credentials and what the server allows, e.g. its Origin rules)",
+        404 => " (check the path)",
+        426 => " (the server wants another protocol version)",
+        _ => "",
+    }
+}
+
 /// An answer that is not the success it should be, as the error to end
 /// with: `URL answered HTTP STATUS{to}: EXCERPT{hint}`, its exit code
 /// decided by the status ([`Error::http_status`]), the body quoted as
 /// [`body_excerpt`] reads it (bounded in size and time, controls
-/// replaced).
+/// replaced). Without a `hint`, and on a 401 (which only credentials
+/// answer), the status's own ([`status_hint`]).
 pub async fn refused(response: reqwest::Response, url: &Url, to: &str, hint: &str) -> Error {
     let status = response.status();
+    let hint = if hint.is_empty() || status == reqwest::StatusCode::UNAUTHORIZED {
+        status_hint(status.as_u16())
+    } else {
+        hint
+    };
     let body = body_excerpt(response).await;
     Error::http_status(
         status.as_u16(),

@@ -524,13 +524,7 @@ async fn handshake(
 /// after its head (the start of its body).
 fn refused_with_status(shown: &str, status: u16, after: &[u8]) -> Error {
     let body = super::http::excerpt(after, 200);
-    let hint = match status {
-        401 => " (check credentials: -H 'Authorization: …' or user:pass@ in the URL)",
-        403 => " (forbidden: check credentials and what the server allows, e.g. its Origin rules)",
-        404 => " (check the path)",
-        426 => " (the server wants another protocol version)",
-        _ => "",
-    };
+    let hint = super::http::status_hint(status);
     let body = if body.is_empty() {
         String::new()
     } else {

@@ -15,6 +15,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_pubcat");
 pub fn pubcat() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("PUBCAT_URL")
+        .env_remove("PUBCAT_TOKEN")
         .env_remove("PUBCAT_OUTPUT")
         .env_remove("NO_COLOR");
     cmd
