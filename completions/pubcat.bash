@@ -677,7 +677,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__serve)
-            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --request-timeout --max-connections-per-ip --tls-cert --tls-key --tls-self-signed --tls-ca-out --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-l -v -q -o -H -k -h --listen --history --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --request-timeout --max-connections-per-ip --tls-cert --tls-key --tls-self-signed --tls-ca-out --token --token-sub --token-pub --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +740,18 @@ _pubcat() {
                     return 0
                     ;;
                 --tls-ca-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-sub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-pub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

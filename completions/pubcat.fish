@@ -386,6 +386,9 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-connections-
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-cert -d 'Serve TLS (wss:// and https:// on the same port) with this certificate chain (PEM); needs --tls-key' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-ca-out -d 'Where --tls-self-signed writes its CA certificate (default: a file in the temp directory; its path is printed)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token -d 'Require this token from every client (repeatable): Authorization: Bearer TOKEN, ?token=TOKEN, or STOMP\'s passcode; others get 401. Without any token the broker is open to whoever reaches it' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-sub -d 'A token that may subscribe (and read /_/stats) but not publish (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-pub -d 'A token that may publish but not subscribe (repeatable): its WebSocket publishes and is sent nothing' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'

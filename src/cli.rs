@@ -175,6 +175,7 @@ const SERVE_EXAMPLES: &str = "\
 Examples:
   pubcat serve                           # ws://127.0.0.1:7878/{topic}, STOMP on /_/stomp and /_/sockjs
   pubcat serve --listen 127.0.0.1:0      # any free port, printed on stderr
+  PUBCAT_TOKEN=s3cret pubcat serve       # clients need the token (their --token or PUBCAT_TOKEN)
   curl -d hi http://127.0.0.1:7878/events   # HTTP publish, answers {\"id\":N}";
 
 /// Where to connect and how.
@@ -709,6 +710,21 @@ pub struct ServeArgs {
     /// in the temp directory; its path is printed).
     #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
     pub tls_ca_out: Option<PathBuf>,
+    /// Require this token from every client (repeatable): Authorization:
+    /// Bearer TOKEN, ?token=TOKEN, or STOMP's passcode; others get 401.
+    /// Without any token the broker is open to whoever reaches it.
+    #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub token: Vec<Secret>,
+
+    /// A token that may subscribe (and read /_/stats) but not publish
+    /// (repeatable).
+    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    pub token_sub: Vec<Secret>,
+
+    /// A token that may publish but not subscribe (repeatable): its
+    /// WebSocket publishes and is sent nothing.
+    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    pub token_pub: Vec<Secret>,
 
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,

@@ -425,6 +425,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         max_connections_per_ip: 0,
         max_connections: 0,
         tls: None,
+        tokens: Default::default(),
     })
     .await
     .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crate::cli::ServeArgs;
 use crate::error::{Error, Outcome, Result};
-use crate::server::{self, ServerConfig};
+use crate::server::{self, ServerConfig, Tokens};
 use crate::shutdown::Interrupt;
-use crate::{status, verbose};
+use crate::{status, verbose, warn};
 
 /// File descriptors kept back from connections: for the listeners, the
 /// log, and answering `503` to the connection over the cap.
@@ -41,7 +41,9 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
             usize::try_from(n.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX)
         }),
         tls: tls.as_ref().map(|(config, _)| Arc::clone(config)),
+        tokens: Tokens::new(args.token, args.token_sub, args.token_pub),
     };
+    let tokens = config.has_tokens();
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             " (another server is there: pick another --listen port, or 0 for any)"
@@ -76,6 +78,16 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         status!(
             "TLS certificate made for this run: clients trust it with --ca {}",
             ca.display()
+        );
+    }
+    if tokens {
+        status!(
+            "clients need a token: Authorization: Bearer TOKEN, ?token=TOKEN, or STOMP's passcode"
+        );
+    } else if let Some(open) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+        warn!(
+            "listening on {} without --token: anyone who can reach this machine can read and publish every topic; give --token SECRET (or PUBCAT_TOKEN)",
+            open.ip()
         );
     }
     bound

@@ -41,6 +41,7 @@
 //! gracefully: [`shutdown`]); the WebSocket handshake is [`upgrade`], the
 //! topic routes [`topic`] and HTTP publishing [`publish`].
 
+mod auth;
 pub mod broker;
 mod http_sub;
 mod listen;
@@ -71,6 +72,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+pub use auth::Tokens;
 use broker::{Broker, BrokerConfig};
 use queue::Queues;
 use shutdown::Shutdown;
@@ -110,6 +112,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Serve TLS (wss://, https://) on every connection.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The tokens clients must present (none: open); see [`auth`].
+    pub tokens: auth::Tokens,
 }
 
 /// A listening broker, not yet serving: the caller can print the addresses
@@ -198,6 +202,10 @@ impl Bound {
             .route("/_/sockjs/{*rest}", any(sockjs::route))
             .route("/{*topic}", get(topic::topic_get).post(publish::topic_post))
             .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                auth::check,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 app.clone(),
                 origin::check,
@@ -326,21 +334,29 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
     };
     let who = format!("{peer} {path}");
     let open = OpenGuard::new(&app.0.open);
+    let rights = auth::rights_of(&req);
     tokio::spawn(async move {
         if let Some(ws) = socket(&app, on_upgrade, &who).await {
-            run_stomp(app, peer::Peer::Ws(Box::new(ws)), who, open).await;
+            run_stomp(app, peer::Peer::Ws(Box::new(ws)), who, open, rights).await;
         }
     });
     response
 }
 
 /// Serve a STOMP connection, counted open by `open`; one that has not
-/// closed within the shutdown grace is dropped.
-async fn run_stomp(app: App, peer: peer::Peer, who: String, open: OpenGuard) {
+/// closed within the shutdown grace is dropped. `rights`: those of the
+/// HTTP request's token (None: CONNECT's passcode decides).
+async fn run_stomp(
+    app: App,
+    peer: peer::Peer,
+    who: String,
+    open: OpenGuard,
+    rights: Option<auth::Rights>,
+) {
     let _open = open;
     let mut shutdown = app.0.shutdown.clone();
     tokio::select! {
-        _ = stomp::serve(app.clone(), peer, who.clone()) => {}
+        _ = stomp::serve(app.clone(), peer, who.clone(), rights) => {}
         _ = shutdown.grace_over() => app.log(format_args!(
             "stomp close {who} (server shutting down; client did not close in time)"
         )),

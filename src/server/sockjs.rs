@@ -37,6 +37,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::auth::{Rights, rights_of};
 use super::broker::lock;
 use super::peer::{Channel, GO_AWAY, Outbound, Peer};
 use super::{App, OpenGuard, text};
@@ -107,6 +108,8 @@ pub(crate) async fn route(
     let parts: Vec<&str> = path.split('/').collect();
     let origin = req.headers().get(header::ORIGIN).cloned();
     let method = req.method().clone();
+    // The request's token, if it has one, authenticates the session.
+    let rights = rights_of(&req);
     let mut response = match (&method, parts.as_slice()) {
         (&Method::GET, [""]) => text(StatusCode::OK, "Welcome to SockJS!\n"),
         (&Method::GET, ["info"]) => info(),
@@ -117,9 +120,9 @@ pub(crate) async fn route(
         (_, [server, session, transport]) if valid_id(server) && valid_id(session) => {
             let session = session.to_string();
             match (&method, *transport) {
-                (&Method::GET, "websocket") => framed_websocket(app, peer, req, &session),
-                (&Method::POST, "xhr") => xhr(app, peer, &session).await,
-                (&Method::POST, "xhr_streaming") => xhr_streaming(app, peer, &session),
+                (&Method::GET, "websocket") => framed_websocket(app, peer, req, &session, rights),
+                (&Method::POST, "xhr") => xhr(app, peer, &session, rights).await,
+                (&Method::POST, "xhr_streaming") => xhr_streaming(app, peer, &session, rights),
                 (&Method::POST, "xhr_send") => xhr_send(app, &session, req).await,
                 (&Method::OPTIONS, "xhr" | "xhr_streaming" | "xhr_send") => {
                     preflight("OPTIONS, POST")
@@ -233,8 +236,9 @@ fn close_frame(code: u16, reason: &str) -> String {
 }
 
 /// The session with this id, and whether it was just created (then a
-/// STOMP connection is started for it, and the answer is `o`).
-fn session(app: &App, peer: SocketAddr, id: &str) -> (Arc<Session>, bool) {
+/// STOMP connection is started for it, with `rights`, and the answer is
+/// `o`).
+fn session(app: &App, peer: SocketAddr, id: &str, rights: Option<Rights>) -> (Arc<Session>, bool) {
     let mut map = lock(&app.0.sockjs.map);
     if let Some(s) = map.get(id) {
         return (Arc::clone(s), false);
@@ -256,6 +260,7 @@ fn session(app: &App, peer: SocketAddr, id: &str) -> (Arc<Session>, bool) {
         Peer::SockJs(channel),
         who,
         open,
+        rights,
     ));
     tokio::spawn(expire(app.clone(), id.to_string(), Arc::clone(&session)));
     (session, true)
@@ -323,8 +328,8 @@ fn frames(batch: &mut Batch, close: Option<&(u16, String)>, with_close: bool) ->
     out
 }
 
-async fn xhr(app: App, peer: SocketAddr, id: &str) -> Response {
-    let (session, created) = session(&app, peer, id);
+async fn xhr(app: App, peer: SocketAddr, id: &str, rights: Option<Rights>) -> Response {
+    let (session, created) = session(&app, peer, id, rights);
     if created {
         return javascript("o\n");
     }
@@ -376,8 +381,8 @@ struct Streaming {
     done: bool,
 }
 
-fn xhr_streaming(app: App, peer: SocketAddr, id: &str) -> Response {
-    let (session, created) = session(&app, peer, id);
+fn xhr_streaming(app: App, peer: SocketAddr, id: &str, rights: Option<Rights>) -> Response {
+    let (session, created) = session(&app, peer, id, rights);
     // Old browsers show nothing of a response before 2 KiB have come.
     let mut head = "h".repeat(2048);
     head.push('\n');
@@ -452,7 +457,13 @@ async fn xhr_send(app: App, id: &str, req: Request) -> Response {
 }
 
 /// A framed WebSocket: a session of its own, for the socket's life.
-fn framed_websocket(app: App, peer: SocketAddr, mut req: Request, id: &str) -> Response {
+fn framed_websocket(
+    app: App,
+    peer: SocketAddr,
+    mut req: Request,
+    id: &str,
+    rights: Option<Rights>,
+) -> Response {
     let handshake = match super::upgrade::handshake(&mut req, &[]) {
         Ok(h) => h,
         Err(refusal) => return *refusal,
@@ -467,7 +478,13 @@ fn framed_websocket(app: App, peer: SocketAddr, mut req: Request, id: &str) -> R
         };
         let (channel, in_tx, out_rx) = Channel::new();
         let heartbeat = app.0.cfg.sockjs_heartbeat;
-        let stomp = tokio::spawn(super::run_stomp(app, Peer::SockJs(channel), who, open));
+        let stomp = tokio::spawn(super::run_stomp(
+            app,
+            Peer::SockJs(channel),
+            who,
+            open,
+            rights,
+        ));
         pump(ws, in_tx, out_rx, heartbeat).await;
         // The socket is gone: so is the session (its inbound end dropped).
         let _ = stomp.await;

@@ -62,6 +62,7 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
         max_connections_per_ip: 0,
         max_connections: 0,
         tls: None,
+        tokens: Default::default(),
     };
     tweak(&mut cfg);
     let bound = bind(cfg).await.unwrap();

@@ -121,6 +121,7 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
     let meta = response
         .headers()
         .contains_key(header::SEC_WEBSOCKET_PROTOCOL);
+    let rights = super::auth::rights_of(&req).unwrap_or(super::auth::Rights::NONE);
 
     // Subscribe and count the connection before answering: a client whose
     // handshake completed misses nothing, and `run` waits for this socket.
@@ -159,6 +160,7 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
             shutdown: app.0.shutdown.clone(),
             quiet: app.0.cfg.quiet,
             meta,
+            rights,
         };
         let mut stats = ws::ConnStats::default();
         tokio::select! {

@@ -14,6 +14,11 @@
 //! | server shutting down | 1001 `server shutting down` |
 //! | incoming message over the size limit | 1009 |
 //! | protocol error | 1002 |
+//! | a message from a connection whose token may not publish | 1008 |
+//!
+//! A connection whose token may publish but not subscribe is sent nothing:
+//! its subscription is dropped before anything goes out (see
+//! `server/auth.rs`).
 //!
 //! A client that offers Nchan's `ws+meta.nchan` subprotocol gets each
 //! message behind an `id: N` header block (`crate::codec::meta`), and the
@@ -35,6 +40,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::auth::{MAY_NOT_PUBLISH, Rights};
 use super::broker::{EndReason, Payload, Stored, Subscription, Topic};
 use super::shutdown::Shutdown;
 
@@ -71,10 +77,15 @@ pub(crate) struct Conn {
     /// The client chose `ws+meta.nchan`: each message goes with its id.
     pub meta: bool,
     pub quiet: bool,
+    /// What its token allows: without `subscribe` it is sent nothing,
+    /// without `publish` its first message closes it (1008).
+    pub rights: Rights,
 }
 
 enum ReadEnd {
     ClientClose(Option<u16>),
+    /// A message from a connection that may not publish.
+    NotAllowed,
     Eof,
     Error(WsError),
 }
@@ -97,17 +108,23 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
     // the head when it joined live.
     let head = conn.sub.head();
     let mut last_sent = conn.since.map_or(head, |s| s.min(head));
+    // Publish-only: unsubscribed before anything (history too) is sent.
+    let mut sub = conn.rights.subscribe.then_some(conn.sub);
 
     let end = {
-        let reader = read_loop(&mut stream, &topic, me, &mut stats.messages_in);
-        let writer = write_loop(
-            &mut sink,
-            &mut conn.sub,
-            &mut conn.shutdown,
-            &mut stats.messages_out,
-            &mut last_sent,
-            conn.meta,
-        );
+        let may_publish = conn.rights.publish;
+        let reader = read_loop(&mut stream, &topic, me, may_publish, &mut stats.messages_in);
+        let (shutdown, meta) = (&mut conn.shutdown, conn.meta);
+        let (sink, count, last_sent) = (&mut sink, &mut stats.messages_out, &mut last_sent);
+        let writer = async {
+            match &mut sub {
+                Some(sub) => write_loop(sink, sub, shutdown, count, last_sent, meta).await,
+                None => {
+                    shutdown.recv().await;
+                    WriteEnd::Shutdown
+                }
+            }
+        };
         // Publishing is cancel-safe (see `Topic::publish`), so dropping the
         // reader mid-publish when the writer ends loses nothing.
         tokio::select! {
@@ -130,6 +147,12 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
             }
         }
         Ok(ReadEnd::Eof) => "connection dropped without a close".to_string(),
+        Ok(ReadEnd::NotAllowed) => {
+            let why = MAY_NOT_PUBLISH.to_string();
+            close(&mut sink, &mut stream, CloseCode::Policy, why.clone()).await;
+            refused = true;
+            why
+        }
         Ok(ReadEnd::Error(e)) => {
             let (code, why) = match &e {
                 WsError::Capacity(_) => (Some(CloseCode::Size), "message too big"),
@@ -207,6 +230,7 @@ async fn read_loop(
     stream: &mut SplitStream<Ws>,
     topic: &Arc<Topic>,
     me: super::broker::SubscriberId,
+    may_publish: bool,
     count: &mut u64,
 ) -> ReadEnd {
     while let Some(item) = stream.next().await {
@@ -224,6 +248,9 @@ async fn read_loop(
             Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => break,
             Err(e) => return ReadEnd::Error(e),
         };
+        if !may_publish {
+            return ReadEnd::NotAllowed;
+        }
         topic.publish(payload, Some(me)).await;
         *count += 1;
     }

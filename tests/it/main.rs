@@ -5,6 +5,7 @@
 
 mod common;
 
+mod auth;
 mod bench;
 mod cli;
 mod http_transports;

@@ -21,6 +21,9 @@ pub(super) enum Command {
         /// The client's `heart-beat` header: (it can send every, it wants
         /// ours every) ms, 0 for never.
         heart_beat: (u64, u64),
+        /// The `passcode` header: the token, when the broker wants one and
+        /// the connection's HTTP request had none (`login` is ignored).
+        passcode: Option<String>,
     },
     /// SEND, ACK or NACK outside a transaction: applied now.
     Op(Op),
@@ -152,6 +155,7 @@ fn connect(frame: &Frame) -> Result<Command, Fail> {
     Ok(Command::Connect {
         version,
         heart_beat: parse_heartbeat(frame.get("heart-beat").unwrap_or("0,0")),
+        passcode: frame.get("passcode").map(str::to_string),
     })
 }
 
@@ -327,15 +331,20 @@ mod tests {
                 "the first frame must be CONNECT, not SEND".into()
             )
         );
-        let stomp = Frame::new("STOMP").header("heart-beat", "100,x");
+        let stomp = Frame::new("STOMP")
+            .header("heart-beat", "100,x")
+            .header("login", "ignored")
+            .header("passcode", "s3cret");
         let Ok(Command::Connect {
             version,
             heart_beat,
+            passcode,
         }) = Command::parse(stomp, false)
         else {
             panic!("STOMP is CONNECT");
         };
         assert_eq!((version, heart_beat), ("1.0", (100, 0)));
+        assert_eq!(passcode.as_deref(), Some("s3cret"));
         // Once connected, even a CONNECT with a version we lack is "already".
         let again = Frame::new("CONNECT").header("accept-version", "9.9");
         assert_eq!(refused(Command::parse(again, true)).0, "already connected");

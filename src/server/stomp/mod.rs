@@ -26,7 +26,11 @@
 //!   destination, a missing header, an unknown ack id or transaction) gets
 //!   an ERROR frame with a `message` header, then the connection closes
 //!   (WebSocket 1002; SockJS `c[3000,"Go away!"]`).
-//! * No authentication: `login` and `passcode` are ignored.
+//! * Tokens: when the broker has any, a connection whose HTTP request
+//!   carried none is authenticated by CONNECT's `passcode` (`login` is
+//!   ignored); a missing or wrong one gets an ERROR. SUBSCRIBE without the
+//!   right to subscribe, SEND without the right to publish: an ERROR (see
+//!   `server/auth.rs`). An open broker ignores `login` and `passcode`.
 //!
 //! Each client frame is parsed into a typed command first (`command.rs`:
 //! its headers checked, nothing applied), then applied to the connection's
@@ -46,6 +50,7 @@ use tokio::time::Instant;
 use crate::transport::sleep_until_some;
 
 use super::App;
+use super::auth::{MAY_NOT_PUBLISH, MAY_NOT_SUBSCRIBE, Rights};
 use super::broker::{EndReason, Payload, Stored};
 use super::peer::{End, Peer, Recv, SendError};
 use super::queue::{Consumer, Delivery};
@@ -122,6 +127,9 @@ struct Conn {
     peer: Peer,
     decoder: Decoder,
     connected: bool,
+    /// What the connection may do: its HTTP request's token's rights, or
+    /// CONNECT's passcode's once it came (None before).
+    rights: Option<Rights>,
     /// By our key, unique for the connection's life (a client may reuse
     /// its ids).
     subs: HashMap<u64, Sub>,
@@ -148,7 +156,9 @@ struct Conn {
 }
 
 /// Serve one client until it disconnects; logs the connection's end.
-pub(crate) async fn serve(app: App, peer: Peer, who: String) {
+/// `rights`: what the HTTP request's token allows (None: no token there,
+/// CONNECT's passcode decides).
+pub(crate) async fn serve(app: App, peer: Peer, who: String, rights: Option<Rights>) {
     let (topic_tx, topic_rx) = mpsc::channel(BATCH);
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let max = app.0.cfg.max_message_size;
@@ -158,6 +168,7 @@ pub(crate) async fn serve(app: App, peer: Peer, who: String) {
         peer,
         decoder: Decoder::new(max),
         connected: false,
+        rights,
         subs: HashMap::new(),
         next_key: 0,
         next_tag: 0,
@@ -283,7 +294,9 @@ impl Conn {
             Command::Connect {
                 version,
                 heart_beat,
+                passcode,
             } => {
+                self.authenticate(passcode.as_deref())?;
                 self.connect(version, heart_beat).await;
                 return Ok(None);
             }
@@ -332,6 +345,39 @@ impl Conn {
         Ok(None)
     }
 
+    /// A connection without rights yet (its HTTP request had no token)
+    /// gets its passcode's.
+    fn authenticate(&mut self, passcode: Option<&str>) -> Result<(), Fail> {
+        if self.rights.is_some() {
+            return Ok(());
+        }
+        let how = "give the token as CONNECT's passcode header (pubcat: --token TOKEN), or as Authorization: Bearer on the HTTP request";
+        let Some(passcode) = passcode else {
+            return Err(fail("this broker wants a token", how));
+        };
+        match self.app.0.cfg.tokens.rights(passcode) {
+            Some(rights) => {
+                self.rights = Some(rights);
+                Ok(())
+            }
+            None => Err(fail(
+                "wrong token: the passcode is not one this broker knows",
+                how,
+            )),
+        }
+    }
+
+    /// Whether the connection may subscribe (`publish`: publish), or the
+    /// ERROR that says it may not.
+    fn allowed(&self, publish: bool) -> Result<(), Fail> {
+        let rights = self.rights.unwrap_or(Rights::NONE);
+        match (publish, rights.subscribe, rights.publish) {
+            (false, false, _) => Err(fail("not allowed", MAY_NOT_SUBSCRIBE)),
+            (true, _, false) => Err(fail("not allowed", MAY_NOT_PUBLISH)),
+            _ => Ok(()),
+        }
+    }
+
     async fn connect(&mut self, version: &str, client_heart_beat: (u64, u64)) {
         let (sx, sy) = SERVER_HEARTBEAT;
         (self.send_every, self.expect_every) = negotiate_heartbeat((sx, sy), client_heart_beat);
@@ -358,6 +404,7 @@ impl Conn {
             destination,
             target,
         } = subscribe;
+        self.allowed(false)?;
         if self.key_of(&id).is_some() {
             return Err(fail(
                 "duplicate subscription",
@@ -419,6 +466,7 @@ impl Conn {
                 payload,
                 headers,
             }) => {
+                self.allowed(true)?;
                 match to {
                     Dest::Topic(name) => {
                         self.app

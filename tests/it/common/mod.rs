@@ -27,6 +27,9 @@ pub struct Broker {
     pub child: Child,
     pub addr: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The first `--token` (or `--token-sub`) it was started with: what
+    /// the helpers that read `/_/stats` present.
+    token: Option<String>,
 }
 
 impl Broker {
@@ -75,7 +78,16 @@ impl Broker {
                 sink.lock().unwrap().push(line);
             }
         });
-        Broker { child, addr, log }
+        let token = extra
+            .windows(2)
+            .find(|w| w[0] == "--token" || w[0] == "--token-sub")
+            .map(|w| w[1].to_string());
+        Broker {
+            child,
+            addr,
+            log,
+            token,
+        }
     }
 
     pub fn url(&self, topic: &str) -> String {
@@ -87,8 +99,7 @@ impl Broker {
     pub fn wait_for_subscribers(&self, topic: &str, n: u64) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let (_, body) = http(self.addr, "GET", "/_/stats", b"");
-            let stats: serde_json::Value = serde_json::from_slice(&body).expect("stats json");
+            let stats = self.stats();
             if subscriber_count(&stats, topic) >= n {
                 return;
             }
@@ -98,6 +109,18 @@ impl Broker {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// `GET /_/stats`, with the broker's token if it has one.
+    pub fn stats(&self) -> serde_json::Value {
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("Authorization", b.as_str()))
+            .collect();
+        let (status, body) = http_with(self.addr, "GET", "/_/stats", b"", &headers);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).expect("stats json")
     }
 
     /// Wait (bounded) until a broker log line contains `needle`.
