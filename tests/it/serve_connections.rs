@@ -125,3 +125,17 @@ fn one_address_holds_at_most_max_connections_per_ip() {
     }
     broker.wait_for_log("refused a connection: too many connections from 127.0.0.1");
 }
+
+#[test]
+fn listening_beyond_loopback_without_a_token_warns() {
+    let open = Broker::start_at("0.0.0.0:0", &[]);
+    open.wait_for_log("warning: listening on 0.0.0.0 without --token");
+    let guarded = Broker::start_at("0.0.0.0:0", &["--token", "s3cret"]);
+    let line = guarded.wait_for_log("clients need a token");
+    assert!(!line.contains("s3cret"), "{line}");
+    assert!(
+        !guarded.log.lock().unwrap().iter().any(|l| l.contains("warning")),
+        "{:?}",
+        guarded.log.lock().unwrap()
+    );
+}
