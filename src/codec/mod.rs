@@ -2,6 +2,7 @@
 
 pub mod engineio;
 pub mod lf;
+pub mod log;
 pub mod meta;
 pub mod pubcat;
 pub mod socketio;

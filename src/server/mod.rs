@@ -52,6 +52,8 @@ pub mod queue;
 mod shutdown;
 mod sockjs;
 mod stomp;
+#[allow(dead_code)] // wired into the broker with --data-dir next
+pub(crate) mod store;
 #[cfg(test)]
 mod test_support;
 mod topic;

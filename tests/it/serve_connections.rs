@@ -134,7 +134,12 @@ fn listening_beyond_loopback_without_a_token_warns() {
     let line = guarded.wait_for_log("clients need a token");
     assert!(!line.contains("s3cret"), "{line}");
     assert!(
-        !guarded.log.lock().unwrap().iter().any(|l| l.contains("warning")),
+        !guarded
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("warning")),
         "{:?}",
         guarded.log.lock().unwrap()
     );
