@@ -374,6 +374,11 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history -d 'Messages kept per topic for replay' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history-bytes -d 'Bytes kept per topic for replay, and held per STOMP work queue (K, M, G suffixes): a message counts its body, its headers and 128 bytes. The oldest go first; a message larger than this is delivered live but not kept' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history-total -d 'Bytes kept by all topics\' histories and work queues together: past it a publish evicts its own topic\'s oldest messages (a topic with none left keeps nothing new) and a SEND to a queue is refused' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l retain-for -d 'How long a message is kept for replay (0: as long as there is room)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-topics -d 'Most topics at once, and most work queues: a publish or subscribe that would create one more is refused (HTTP 503, STOMP ERROR). A topic with no history and no subscriber is removed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l transaction-bytes -d 'Bytes a STOMP connection\'s open transactions may hold until COMMIT or ABORT (counted as --history-bytes counts); past it, an ERROR' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messages queued per subscriber before the publisher waits' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size -d 'Largest message accepted, in bytes (K, M suffixes)' -r

@@ -646,6 +646,35 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub history: usize,
 
+    /// Bytes kept per topic for replay, and held per STOMP work queue (K,
+    /// M, G suffixes): a message counts its body, its headers and 128
+    /// bytes. The oldest go first; a message larger than this is delivered
+    /// live but not kept.
+    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]
+    pub history_bytes: usize,
+
+    /// Bytes kept by all topics' histories and work queues together: past
+    /// it a publish evicts its own topic's oldest messages (a topic with
+    /// none left keeps nothing new) and a SEND to a queue is refused.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = byte_size)]
+    pub history_total: usize,
+
+    /// How long a message is kept for replay (0: as long as there is room).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    pub retain_for: Duration,
+
+    /// Most topics at once, and most work queues: a publish or subscribe
+    /// that would create one more is refused (HTTP 503, STOMP ERROR). A
+    /// topic with no history and no subscriber is removed.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_topics: usize,
+
+    /// Bytes a STOMP connection's open transactions may hold until COMMIT
+    /// or ABORT (counted as --history-bytes counts); past it, an ERROR.
+    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]
+    pub transaction_bytes: usize,
+
     /// Messages queued per subscriber before the publisher waits.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub queue: usize,

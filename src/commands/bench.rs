@@ -413,6 +413,12 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         // Nothing is replayed in a bench: keeping no history keeps the
         // publish path short.
         history: 0,
+        history_bytes: 1 << 20,
+        history_total: 1 << 20,
+        retain_for: None,
+        // A bench uses a few topics (and queues).
+        max_topics: 1000,
+        transaction_bytes: 1 << 20,
         queue: 4096,
         slow_timeout: Duration::from_secs(5),
         max_message_size: EMBEDDED_MAX_MESSAGE,

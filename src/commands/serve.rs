@@ -27,6 +27,11 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
     let config = ServerConfig {
         listen,
         history: args.history,
+        history_bytes: args.history_bytes,
+        history_total: args.history_total,
+        retain_for: (!args.retain_for.is_zero()).then_some(args.retain_for),
+        max_topics: args.max_topics,
+        transaction_bytes: args.transaction_bytes,
         queue: args.queue,
         slow_timeout: args.slow_timeout,
         max_message_size: args.max_message_size,

@@ -8,9 +8,27 @@
 //! # Model
 //!
 //! * A topic is created on first use and keyed by its name (the URL path
-//!   without the leading slash). Topics are never removed.
-//! * Each topic numbers its messages 1, 2, 3, … and keeps the last `history`
-//!   of them in a ring for replay (`?since=ID`, `Last-Event-ID`, cursors).
+//!   without the leading slash), at most `max_topics` of them: a publish or
+//!   subscribe that would create one more is refused ([`Full`]).
+//! * Each topic numbers its messages 1, 2, 3, … and keeps the newest of
+//!   them in a ring for replay (`?since=ID`, `Last-Event-ID`, cursors): at
+//!   most `history` messages and `history_bytes` bytes (a message counts
+//!   its body, its headers and [`OVERHEAD`]), none older than
+//!   `retain_for`, and all topics together at most `history_total` bytes
+//!   (a publish past it evicts its own topic's oldest messages; a topic
+//!   with nothing left to evict does not keep the new message, which is
+//!   still delivered live). Kept ids are always one contiguous run, the
+//!   newest: a message that cannot be kept empties its topic's history.
+//! * A topic that keeps nothing and has no subscriber is *idle* and is
+//!   removed as soon as nobody uses it (see [`super::registry`]); expired
+//!   history is swept every [`Broker::sweep_every`]. A removed topic that
+//!   had published messages leaves a tombstone, its last id, so the next
+//!   topic of that name goes on from there: ids never go back within a
+//!   run, and a client's cursor stays valid (what expired is a gap). If the
+//!   tombstone was forgotten (at most `max_topics` are kept), the new
+//!   topic starts from 1 again under an epoch of its own (see
+//!   [`Topic::epoch`]), which a client that sends its cursor's epoch
+//!   handles as a broker restart.
 //! * Publishing on a topic is serialized (one publish at a time per topic), so
 //!   every subscriber sees ids in increasing order even with concurrent
 //!   publishers.
@@ -27,7 +45,7 @@
 //! [`Subscription::end_reason`] says [`EndReason::TooSlow`] with the id to
 //! resume after. A subscriber that stays subscribed never misses a message.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -37,13 +55,31 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{Notify, OwnedMutexGuard};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::bounds::Counters;
+pub use super::registry::Full;
+use super::registry::{Birth, Entry, Handle, Registry};
+
+/// What a kept message costs beyond its body and headers, in bytes (the
+/// envelope, the pointers to it): so that `history_bytes` bounds memory
+/// even for empty messages.
+pub const OVERHEAD: usize = 128;
 
 /// The limits every topic of a broker shares.
 #[derive(Clone, Copy, Debug)]
 pub struct BrokerConfig {
     /// Messages kept per topic for replay (0 keeps none).
     pub history: usize,
+    /// Bytes kept per topic for replay (see [`Stored::size`]).
+    pub history_bytes: usize,
+    /// Bytes kept for replay by all topics together.
+    pub history_total: usize,
+    /// How long a message is kept for replay; None: as long as there is room.
+    pub retain_for: Option<Duration>,
+    /// Most topics at once (at least 1).
+    pub max_topics: usize,
     /// Messages queued per subscriber before a publisher has to wait (at least 1).
     pub queue: usize,
     /// How long a publisher waits for a full subscriber queue before that
@@ -111,9 +147,17 @@ pub struct Stored {
     /// headers), passed on to subscribers that can carry them; empty for
     /// the other transports.
     pub headers: Vec<(String, String)>,
+    /// When it was published (for `retain_for`).
+    pub at: Instant,
 }
 
 impl Stored {
+    /// What keeping it costs, in bytes: its body, its headers and [`OVERHEAD`].
+    pub fn size(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.body().len() + headers + OVERHEAD
+    }
+
     /// The body, byte-exact.
     pub fn body(&self) -> &Bytes {
         self.payload.bytes()
@@ -146,6 +190,9 @@ impl Gap {
 pub struct Backlog {
     /// Kept messages with id > the requested one, oldest first.
     pub messages: Vec<Arc<Stored>>,
+    /// The id the backlog starts after (None: live only): the requested
+    /// one, or 0 for a cursor from another run or past the last id.
+    pub after: Option<u64>,
     /// Set when the requested id is older than the oldest kept one.
     pub gap: Option<Gap>,
     /// The topic's last id at that moment (0 if nothing was ever published).
@@ -182,23 +229,45 @@ pub struct TopicStats {
     pub last_id: u64,
     pub subscribers: usize,
     pub history: usize,
+    /// What the kept history costs (see [`Stored::size`]).
+    pub history_bytes: usize,
+}
+
+/// Where a subscription starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Live messages only.
+    Live,
+    /// After this id (`?since=`, `Last-Event-ID`, a long-poll's Etag).
+    After(u64),
+    /// The last N kept messages (`?last=N`), never a gap.
+    Last(u64),
+}
+
+/// What every topic of a broker shares.
+struct Shared {
+    config: BrokerConfig,
+    /// This run of the broker (see [`Broker::epoch`]).
+    epoch: String,
+    counters: Arc<Counters>,
 }
 
 /// All topics of one broker.
 pub struct Broker {
-    config: BrokerConfig,
-    /// This run of the broker, at random: ids start again at 1 after a
-    /// restart, so a cursor means something only with the run it came from.
-    epoch: String,
-    // A std Mutex: held only for a map lookup or insert, never across an await.
-    topics: Mutex<HashMap<Arc<str>, Arc<Topic>>>,
+    shared: Arc<Shared>,
+    topics: Arc<Registry<Topic>>,
 }
 
+/// A use of a topic (see [`super::registry::Handle`]): while one exists,
+/// the topic is not removed.
+pub type TopicHandle = Handle<Topic>;
+
 impl Broker {
-    pub fn new(config: BrokerConfig) -> Broker {
+    pub fn new(config: BrokerConfig, counters: Arc<Counters>) -> Broker {
         let config = BrokerConfig {
             // A zero-capacity tokio channel panics; one slot is the least that works.
             queue: config.queue.max(1),
+            max_topics: config.max_topics.max(1),
             ..config
         };
         let mut bytes = [0u8; 8];
@@ -210,42 +279,33 @@ impl Broker {
             bytes = (now.as_nanos() as u64).to_be_bytes();
         }
         Broker {
-            config,
-            epoch: bytes.iter().map(|b| format!("{b:02x}")).collect(),
-            topics: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// This run's name (`X-Pubcat-Epoch`), 16 hex digits.
-    pub fn epoch(&self) -> &str {
-        &self.epoch
-    }
-
-    /// The topic called `name`, created if new. Transports that publish
-    /// many messages on one topic keep this handle and skip the map lookup.
-    pub fn topic(&self, name: &str) -> Arc<Topic> {
-        let mut topics = lock(&self.topics);
-        if let Some(t) = topics.get(name) {
-            return Arc::clone(t);
-        }
-        let name: Arc<str> = Arc::from(name);
-        let topic = Arc::new(Topic {
-            name: Arc::clone(&name),
-            config: self.config,
-            order: Arc::new(tokio::sync::Mutex::new(())),
-            state: Mutex::new(TopicState {
-                last_id: 0,
-                history: VecDeque::new(),
-                subscribers: Vec::new(),
+            topics: Arc::new(Registry::new(config.max_topics)),
+            shared: Arc::new(Shared {
+                config,
+                epoch: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                counters,
             }),
-        });
-        topics.insert(name, Arc::clone(&topic));
-        topic
+        }
+    }
+
+    /// The counters `/_/stats` shows.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
+    }
+
+    /// The topic called `name`, created if new and there is room.
+    /// Transports that publish many messages on one topic keep this handle
+    /// and skip the map lookup.
+    pub fn topic(&self, name: &str) -> Result<TopicHandle, Full> {
+        self.topics.get_or_create(name, |name, birth| {
+            Topic::new(name, Arc::clone(&self.shared), birth)
+        })
     }
 
     /// The topic if it exists; reads never create topics.
-    pub fn existing(&self, name: &str) -> Option<Arc<Topic>> {
-        lock(&self.topics).get(name).cloned()
+    #[cfg(test)]
+    pub fn existing(&self, name: &str) -> Option<TopicHandle> {
+        self.topics.get(name)
     }
 
     /// Publish on `topic` (created if new) and return the message's id.
@@ -256,15 +316,21 @@ impl Broker {
         body: Bytes,
         binary: bool,
         origin: Option<SubscriberId>,
-    ) -> u64 {
-        self.topic(topic)
+    ) -> Result<u64, Full> {
+        Ok(self
+            .topic(topic)?
             .publish(Payload::new(body, binary), origin)
-            .await
+            .await)
     }
 
     /// Subscribe to `topic` (created if new). See [`Topic::subscribe`].
-    pub fn subscribe(&self, topic: &str, since: Option<u64>) -> Subscription {
-        self.topic(topic).subscribe(since)
+    pub fn subscribe(
+        &self,
+        topic: &str,
+        start: Start,
+        epoch: Option<&[u8]>,
+    ) -> Result<Subscription, Full> {
+        Ok(Topic::subscribe(&self.topic(topic)?, start, epoch))
     }
 
     /// Kept messages of `topic` with id > `id`; empty for an unknown topic.
@@ -275,16 +341,6 @@ impl Broker {
             .unwrap_or_default()
     }
 
-    /// The cursor that replays the last `n` kept messages of `topic`
-    /// (`?last=N`): never older than the history, so it is not a gap.
-    pub fn cursor_for_last(&self, topic: &str, n: u64) -> u64 {
-        self.existing(topic).map_or(0, |t| {
-            let state = lock(&t.state);
-            let oldest = state.history.front().map_or(state.last_id + 1, |m| m.id);
-            state.last_id.saturating_sub(n).max(oldest - 1)
-        })
-    }
-
     /// The last id published on `topic`, 0 if none (or no such topic).
     #[cfg(test)]
     pub fn last_id(&self, topic: &str) -> u64 {
@@ -293,17 +349,41 @@ impl Broker {
 
     /// Every topic's numbers, sorted by name.
     pub fn stats(&self) -> Vec<TopicStats> {
-        let topics: Vec<Arc<Topic>> = lock(&self.topics).values().cloned().collect();
-        let mut out: Vec<TopicStats> = topics.iter().map(|t| t.stats()).collect();
+        let mut out = self.topics.map(Topic::stats);
         out.sort_by(|a, b| a.topic.cmp(&b.topic));
         out
+    }
+
+    /// Topics refused by `max_topics`, and idle ones removed, so far.
+    pub fn topics_refused_and_removed(&self) -> (u64, u64) {
+        (self.topics.refused(), self.topics.removed())
+    }
+
+    /// How often [`Broker::sweep`] should run: often enough that expiry is
+    /// late by a tenth of `retain_for` at most, never more than once per
+    /// 10 ms, at least once a second (the sweep also removes topics whose
+    /// last user was the slow-subscriber path, see `Topic::publish`).
+    pub fn sweep_every(&self) -> Duration {
+        let second = Duration::from_secs(1);
+        self.shared.config.retain_for.map_or(second, |r| {
+            (r / 10).clamp(Duration::from_millis(10), second)
+        })
+    }
+
+    /// Expire old history everywhere and remove the topics left idle.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        self.topics.sweep(|t| lock(&t.state).expire(&t.shared, now));
     }
 }
 
 /// One topic: its ids, history ring and subscribers.
 pub struct Topic {
     name: Arc<str>,
-    config: BrokerConfig,
+    shared: Arc<Shared>,
+    /// 0, or (for a topic that may have lost its tombstone) the number of
+    /// tombstones forgotten before it was made: see [`Topic::epoch`].
+    generation: u64,
     /// Serializes publishes on this topic, held across delivery (including the
     /// slow-path wait) so ids reach every subscriber in order. A tokio Mutex
     /// because it is held across awaits; owned guards so the slow path can
@@ -318,7 +398,39 @@ pub struct Topic {
 struct TopicState {
     last_id: u64,
     history: VecDeque<Arc<Stored>>,
+    /// What `history` costs ([`Stored::size`]).
+    kept: usize,
     subscribers: Vec<Subscriber>,
+}
+
+/// What a removed topic leaves for the next one of its name: its last id
+/// and generation, so ids go on and the epoch stays.
+#[derive(Clone, Copy)]
+pub struct TopicTomb {
+    last_id: u64,
+    generation: u64,
+}
+
+impl Entry for Topic {
+    type Tomb = TopicTomb;
+
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn idle(&self) -> bool {
+        let state = lock(&self.state);
+        state.history.is_empty() && state.subscribers.is_empty()
+    }
+
+    fn tombstone(&self) -> Option<TopicTomb> {
+        let last_id = lock(&self.state).last_id;
+        // A topic that never had a message starts from 1 again anyway.
+        (last_id > 0).then_some(TopicTomb {
+            last_id,
+            generation: self.generation,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -336,6 +448,38 @@ struct EndSignal {
 }
 
 impl Topic {
+    fn new(name: Arc<str>, shared: Arc<Shared>, birth: Birth<TopicTomb>) -> Topic {
+        let (last_id, generation) = match birth.tomb {
+            Some(tomb) => (tomb.last_id, tomb.generation),
+            // Nothing was forgotten yet: this name never had messages
+            // removed, and 1 is its first id as it always was.
+            None => (0, birth.forgotten),
+        };
+        Topic {
+            name,
+            shared,
+            generation,
+            order: Arc::new(tokio::sync::Mutex::new(())),
+            state: Mutex::new(TopicState {
+                last_id,
+                history: VecDeque::new(),
+                kept: 0,
+                subscribers: Vec::new(),
+            }),
+        }
+    }
+
+    /// The run its ids belong to (`X-Pubcat-Epoch`): the broker's, or for
+    /// a topic made after a tombstone was forgotten, the broker's and a
+    /// generation (its ids may have started again at 1 under a name whose
+    /// earlier ids a client still holds).
+    pub fn epoch(&self) -> String {
+        match self.generation {
+            0 => self.shared.epoch.clone(),
+            g => format!("{}-{g}", self.shared.epoch),
+        }
+    }
+
     /// Assign the next id, keep the message in history and queue it to every
     /// subscriber except `origin` (a client is not sent its own messages).
     /// Returns the id.
@@ -367,13 +511,9 @@ impl Topic {
                 id: state.last_id,
                 payload,
                 headers,
+                at: Instant::now(),
             });
-            if self.config.history > 0 {
-                if state.history.len() >= self.config.history {
-                    state.history.pop_front();
-                }
-                state.history.push_back(Arc::clone(&stored));
-            }
+            state.keep(&self.shared, &stored);
             for sub in &state.subscribers {
                 if Some(sub.id) == origin {
                     continue;
@@ -408,7 +548,7 @@ impl Topic {
         stored: Arc<Stored>,
         full: Vec<Subscriber>,
     ) {
-        let waited = self.config.slow_timeout;
+        let waited = self.shared.config.slow_timeout;
         // One deadline for the whole publish, so N slow subscribers cost the
         // publisher at most `slow_timeout`, not N times it.
         let deadline = tokio::time::Instant::now() + waited;
@@ -439,26 +579,33 @@ impl Topic {
         // after, which closes the queue.
     }
 
-    /// Subscribe, with the history after `since` as a backlog when given
-    /// (`Some(0)` = all history; `None` = live messages only; a `since`
-    /// this topic never reached = all history).
+    /// Subscribe, with the history after `start` as a backlog: `After(0)`
+    /// is all history; an id this topic never reached, or any id with an
+    /// `epoch` (the client's cursor's) other than the topic's, is all
+    /// history too (it counted the ids of another run).
     ///
     /// Taking the backlog and registering the live queue happen under one
     /// lock, the same one publish holds to assign ids and queue: every id is
     /// either in the backlog or in the live queue, never both, never neither.
-    pub fn subscribe(self: &Arc<Self>, since: Option<u64>) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.config.queue);
+    pub fn subscribe(topic: &TopicHandle, start: Start, epoch: Option<&[u8]>) -> Subscription {
+        let (tx, rx) = mpsc::channel(topic.shared.config.queue);
         let id = SubscriberId::next();
         let end = Arc::new(EndSignal::default());
+        let other_run = epoch.is_some_and(|e| e != topic.epoch().as_bytes());
         let backlog = {
-            let mut state = lock(&self.state);
-            let backlog = match since {
+            let mut state = lock(&topic.state);
+            state.expire(&topic.shared, Instant::now());
+            let backlog = match start {
                 // A cursor past the last id ever assigned comes from an
                 // earlier run of the broker (ids start again at 1 after a
                 // restart): everything kept is news to that client.
-                Some(since) if since > state.last_id => state.after(0),
-                Some(since) => state.after(since),
-                None => Backlog {
+                Start::After(since) if other_run || since > state.last_id => state.after(0),
+                Start::After(since) => state.after(since),
+                Start::Last(n) => {
+                    let oldest = state.history.front().map_or(state.last_id + 1, |m| m.id);
+                    state.after(state.last_id.saturating_sub(n).max(oldest - 1))
+                }
+                Start::Live => Backlog {
                     head: state.last_id,
                     ..Backlog::default()
                 },
@@ -472,7 +619,7 @@ impl Topic {
         };
         Subscription {
             id,
-            topic: Arc::clone(self),
+            topic: topic.clone(),
             backlog,
             rx,
             end,
@@ -498,6 +645,7 @@ impl Topic {
             last_id: state.last_id,
             subscribers: state.subscribers.len(),
             history: state.history.len(),
+            history_bytes: state.kept,
         }
     }
 
@@ -507,6 +655,87 @@ impl Topic {
 }
 
 impl TopicState {
+    /// Keep `stored` (the newest message) in the history, evicting what the
+    /// limits say must go; a message that cannot be kept empties it (kept
+    /// ids stay contiguous).
+    fn keep(&mut self, shared: &Shared, stored: &Arc<Stored>) {
+        let config = &shared.config;
+        let counters = &shared.counters;
+        self.expire(shared, stored.at);
+        if config.history == 0 {
+            return;
+        }
+        let size = stored.size();
+        if size > config.history_bytes || size > config.history_total {
+            let n = self.evict_all(shared);
+            let counter = if size > config.history_bytes {
+                &counters.evicted_history_bytes
+            } else {
+                &counters.evicted_history_total
+            };
+            Counters::add(counter, n + 1);
+            return;
+        }
+        while self.history.len() >= config.history {
+            self.evict_oldest(shared);
+            Counters::add(&counters.evicted_history, 1);
+        }
+        while self.kept + size > config.history_bytes {
+            self.evict_oldest(shared);
+            Counters::add(&counters.evicted_history_bytes, 1);
+        }
+        // The total is shared with other topics' publishers: count this
+        // one in first, then make room from this topic's own history.
+        let total = shared.counters.kept.fetch_add(size, Ordering::Relaxed) + size;
+        let mut over = total.saturating_sub(config.history_total);
+        while over > 0 && !self.history.is_empty() {
+            over = over.saturating_sub(self.evict_oldest(shared));
+            Counters::add(&counters.evicted_history_total, 1);
+        }
+        if over > 0 {
+            shared.counters.kept.fetch_sub(size, Ordering::Relaxed);
+            Counters::add(&counters.evicted_history_total, 1);
+            return;
+        }
+        self.kept += size;
+        self.history.push_back(Arc::clone(stored));
+    }
+
+    /// Drop what is older than `retain_for` at `now`.
+    fn expire(&mut self, shared: &Shared, now: Instant) {
+        let Some(retain_for) = shared.config.retain_for else {
+            return;
+        };
+        while self
+            .history
+            .front()
+            .is_some_and(|m| now.saturating_duration_since(m.at) >= retain_for)
+        {
+            self.evict_oldest(shared);
+            Counters::add(&shared.counters.expired, 1);
+        }
+    }
+
+    /// Drop the oldest kept message; the bytes freed.
+    fn evict_oldest(&mut self, shared: &Shared) -> usize {
+        let Some(m) = self.history.pop_front() else {
+            return 0;
+        };
+        let size = m.size();
+        self.kept -= size;
+        shared.counters.kept.fetch_sub(size, Ordering::Relaxed);
+        size
+    }
+
+    /// Drop the whole history; how many messages that was.
+    fn evict_all(&mut self, shared: &Shared) -> u64 {
+        let n = self.history.len() as u64;
+        self.history.clear();
+        shared.counters.kept.fetch_sub(self.kept, Ordering::Relaxed);
+        self.kept = 0;
+        n
+    }
+
     fn after(&self, since: u64) -> Backlog {
         let head = self.last_id;
         // Kept ids are contiguous: oldest..=head. With nothing kept, the
@@ -523,6 +752,7 @@ impl TopicState {
         };
         Backlog {
             messages,
+            after: Some(since),
             gap,
             head,
         }
@@ -533,7 +763,7 @@ impl TopicState {
 /// after it. Unsubscribes when dropped.
 pub struct Subscription {
     id: SubscriberId,
-    topic: Arc<Topic>,
+    topic: TopicHandle,
     backlog: Backlog,
     rx: mpsc::Receiver<Arc<Stored>>,
     end: Arc<EndSignal>,
@@ -544,8 +774,13 @@ impl Subscription {
         self.id
     }
 
-    pub fn topic(&self) -> &Arc<Topic> {
+    pub fn topic(&self) -> &TopicHandle {
         &self.topic
+    }
+
+    /// The id its backlog starts after (None: it started live).
+    pub fn after(&self) -> Option<u64> {
+        self.backlog.after
     }
 
     /// Set when `since` was older than the oldest kept id: those messages
@@ -627,11 +862,19 @@ mod tests {
     const LIMIT: Duration = Duration::from_secs(20);
 
     fn broker(history: usize, queue: usize, slow_timeout: Duration) -> Broker {
-        Broker::new(BrokerConfig {
+        bounded(BrokerConfig {
             history,
+            history_bytes: 1 << 20,
+            history_total: 1 << 20,
+            retain_for: None,
+            max_topics: 100,
             queue,
             slow_timeout,
         })
+    }
+
+    fn bounded(config: BrokerConfig) -> Broker {
+        Broker::new(config, Arc::default())
     }
 
     fn text(s: &str) -> Bytes {
@@ -646,10 +889,10 @@ mod tests {
     async fn ids_increase_from_one_per_topic() {
         let b = broker(10, 16, Duration::from_secs(5));
         assert_eq!(b.last_id("t"), 0);
-        assert_eq!(b.publish("t", text("a"), false, None).await, 1);
-        assert_eq!(b.publish("t", text("b"), false, None).await, 2);
-        assert_eq!(b.publish("other", text("c"), false, None).await, 1);
-        assert_eq!(b.publish("t", text("d"), false, None).await, 3);
+        assert_eq!(b.publish("t", text("a"), false, None).await.unwrap(), 1);
+        assert_eq!(b.publish("t", text("b"), false, None).await.unwrap(), 2);
+        assert_eq!(b.publish("other", text("c"), false, None).await.unwrap(), 1);
+        assert_eq!(b.publish("t", text("d"), false, None).await.unwrap(), 3);
         assert_eq!(b.last_id("t"), 3);
         assert_eq!(b.last_id("other"), 1);
         assert_eq!(b.last_id("never"), 0);
@@ -658,10 +901,10 @@ mod tests {
     #[tokio::test]
     async fn a_cursor_from_before_a_restart_replays_everything_kept() {
         let b = broker(10, 16, Duration::from_secs(5));
-        b.publish("t", text("a"), false, None).await;
-        b.publish("t", text("b"), false, None).await;
+        b.publish("t", text("a"), false, None).await.unwrap();
+        b.publish("t", text("b"), false, None).await.unwrap();
         let ids = |since| {
-            let mut sub = b.subscribe("t", Some(since));
+            let mut sub = b.subscribe("t", Start::After(since), None).unwrap();
             sub.take_backlog().iter().map(|m| m.id).collect::<Vec<_>>()
         };
         // The client saw up to 7 from the broker's last run: 1 and 2 are new.
@@ -674,7 +917,9 @@ mod tests {
     async fn history_ring_keeps_the_last_n() {
         let b = broker(3, 16, Duration::from_secs(5));
         for i in 1..=5 {
-            b.publish("t", text(&format!("m{i}")), false, None).await;
+            b.publish("t", text(&format!("m{i}")), false, None)
+                .await
+                .unwrap();
         }
         let h = b.history_after("t", 0);
         assert_eq!(ids(&h.messages), [3, 4, 5]);
@@ -692,11 +937,13 @@ mod tests {
     #[tokio::test]
     async fn payload_kind_is_kept_and_non_utf8_text_becomes_binary() {
         let b = broker(10, 16, Duration::from_secs(5));
-        b.publish("t", text("héllo"), false, None).await;
+        b.publish("t", text("héllo"), false, None).await.unwrap();
         b.publish("t", Bytes::from_static(b"\x00\xff"), true, None)
-            .await;
+            .await
+            .unwrap();
         b.publish("t", Bytes::from_static(b"\xff\xfe"), false, None)
-            .await;
+            .await
+            .unwrap();
         let h = b.history_after("t", 0).messages;
         assert!(matches!(&h[0].payload, Payload::Text(t) if t.as_str() == "héllo"));
         assert!(h[1].binary() && h[1].body().as_ref() == b"\x00\xff");
@@ -707,7 +954,7 @@ mod tests {
     async fn backlog_then_live_has_no_gap_and_no_duplicate_under_a_concurrent_publisher() {
         const N: u64 = 10_000;
         let b = Arc::new(broker(N as usize, 4096, Duration::from_secs(30)));
-        let topic = b.topic("t");
+        let topic = b.topic("t").unwrap();
         let (halfway_tx, halfway_rx) = tokio::sync::oneshot::channel();
         let publisher = {
             let topic = Arc::clone(&topic);
@@ -727,7 +974,7 @@ mod tests {
             })
         };
         timeout(LIMIT, halfway_rx).await.unwrap().unwrap();
-        let mut sub = topic.subscribe(Some(0));
+        let mut sub = Topic::subscribe(&topic, Start::After(0), None);
         assert_eq!(sub.gap(), None);
         let mut seen = ids(&sub.take_backlog());
         let from_backlog = seen.len();
@@ -751,10 +998,14 @@ mod tests {
     #[tokio::test]
     async fn origin_is_not_echoed() {
         let b = broker(10, 16, Duration::from_secs(5));
-        let mut a = b.subscribe("t", None);
-        let mut other = b.subscribe("t", None);
-        b.publish("t", text("from a"), false, Some(a.id())).await;
-        b.publish("t", text("from outside"), false, None).await;
+        let mut a = b.subscribe("t", Start::Live, None).unwrap();
+        let mut other = b.subscribe("t", Start::Live, None).unwrap();
+        b.publish("t", text("from a"), false, Some(a.id()))
+            .await
+            .unwrap();
+        b.publish("t", text("from outside"), false, None)
+            .await
+            .unwrap();
         // `a` gets only the second message: its own was skipped, not delayed.
         let m = a.recv().await.unwrap();
         assert_eq!((m.id, m.body().as_ref()), (2, &b"from outside"[..]));
@@ -768,9 +1019,9 @@ mod tests {
         const N: u64 = 50;
         let slow_timeout = Duration::from_millis(100);
         let b = Arc::new(broker(100, 4, slow_timeout));
-        let topic = b.topic("t");
-        let mut stuck = topic.subscribe(None);
-        let mut reader = topic.subscribe(None);
+        let topic = b.topic("t").unwrap();
+        let mut stuck = Topic::subscribe(&topic, Start::Live, None);
+        let mut reader = Topic::subscribe(&topic, Start::Live, None);
         let reading = tokio::spawn(async move {
             let mut got = Vec::new();
             while got.len() < N as usize {
@@ -818,8 +1069,8 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_publish_still_delivers_to_full_queues() {
         let b = broker(10, 1, Duration::from_secs(30));
-        let topic = b.topic("t");
-        let mut sub = topic.subscribe(None);
+        let topic = b.topic("t").unwrap();
+        let mut sub = Topic::subscribe(&topic, Start::Live, None);
         topic.publish(Payload::new(text("1"), false), None).await;
         // The queue is full: this publish waits; give up on it right away.
         let publish = topic.publish(Payload::new(text("2"), false), None);
@@ -836,31 +1087,35 @@ mod tests {
     async fn since_older_than_the_oldest_kept_is_a_gap() {
         let b = broker(3, 16, Duration::from_secs(5));
         for i in 1..=5 {
-            b.publish("t", text(&i.to_string()), false, None).await;
+            b.publish("t", text(&i.to_string()), false, None)
+                .await
+                .unwrap();
         }
-        let mut s = b.subscribe("t", Some(1));
+        let mut s = b.subscribe("t", Start::After(1), None).unwrap();
         assert_eq!(s.gap(), Some(Gap { first: 2, last: 2 }));
         assert_eq!(ids(&s.take_backlog()), [3, 4, 5]);
-        let mut s = b.subscribe("t", Some(0));
+        let mut s = b.subscribe("t", Start::After(0), None).unwrap();
         assert_eq!(s.gap(), Some(Gap { first: 1, last: 2 }));
         assert_eq!(s.gap().map(|g| g.missing()), Some(2));
         assert_eq!(ids(&s.take_backlog()), [3, 4, 5]);
-        let mut s = b.subscribe("t", Some(2));
+        let mut s = b.subscribe("t", Start::After(2), None).unwrap();
         assert_eq!(s.gap(), None);
         assert_eq!(ids(&s.take_backlog()), [3, 4, 5]);
         // A cursor from the future (an earlier run of the broker): all that
         // is kept is new to that client, and what is not kept is a gap.
-        let mut s = b.subscribe("t", Some(9));
+        let mut s = b.subscribe("t", Start::After(9), None).unwrap();
         assert_eq!((s.gap(), s.head()), (Some(Gap { first: 1, last: 2 }), 5));
         assert_eq!(ids(&s.take_backlog()), [3, 4, 5]);
         // Live only: no backlog at all.
-        let mut s = b.subscribe("t", None);
+        let mut s = b.subscribe("t", Start::Live, None).unwrap();
         assert!(s.take_backlog().is_empty());
 
-        // With no history kept, everything published is a gap.
+        // With no history kept, everything published is a gap (a
+        // subscriber keeps the topic: see the next test).
         let b = broker(0, 16, Duration::from_secs(5));
-        b.publish("t", text("x"), false, None).await;
-        b.publish("t", text("y"), false, None).await;
+        let _keep = b.subscribe("t", Start::Live, None).unwrap();
+        b.publish("t", text("x"), false, None).await.unwrap();
+        b.publish("t", text("y"), false, None).await.unwrap();
         let h = b.history_after("t", 0);
         assert!(h.messages.is_empty());
         assert_eq!(h.gap, Some(Gap { first: 1, last: 2 }));
@@ -870,12 +1125,202 @@ mod tests {
     #[tokio::test]
     async fn dropping_a_subscription_unsubscribes() {
         let b = broker(3, 16, Duration::from_secs(5));
-        let s1 = b.subscribe("t", None);
-        let s2 = b.subscribe("t", None);
+        let s1 = b.subscribe("t", Start::Live, None).unwrap();
+        let s2 = b.subscribe("t", Start::Live, None).unwrap();
         assert_eq!(b.stats()[0].subscribers, 2);
         drop(s1);
         assert_eq!(b.stats()[0].subscribers, 1);
         drop(s2);
-        assert_eq!(b.stats()[0].subscribers, 0);
+        // Nothing kept, nobody on it: the topic is gone.
+        assert!(b.stats().is_empty());
+    }
+
+    fn config() -> BrokerConfig {
+        BrokerConfig {
+            history: 1000,
+            history_bytes: 1 << 20,
+            history_total: 1 << 20,
+            retain_for: None,
+            max_topics: 100,
+            queue: 16,
+            slow_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn sized(n: usize) -> Bytes {
+        Bytes::from(vec![b'x'; n - OVERHEAD])
+    }
+
+    fn evicted(b: &Broker) -> super::super::bounds::Evicted {
+        b.counters().evicted()
+    }
+
+    #[tokio::test]
+    async fn history_is_bounded_in_bytes_and_a_message_too_big_to_keep_empties_it() {
+        let b = bounded(BrokerConfig {
+            history_bytes: 3000,
+            ..config()
+        });
+        for _ in 0..5 {
+            b.publish("t", sized(1000), false, None).await.unwrap();
+        }
+        let h = b.history_after("t", 0);
+        assert_eq!(ids(&h.messages), [3, 4, 5]);
+        assert_eq!(h.gap, Some(Gap { first: 1, last: 2 }));
+        assert_eq!(b.stats()[0].history_bytes, 3000);
+        assert_eq!(evicted(&b).history_bytes, 2);
+        // Smaller ones fit where a big one was.
+        b.publish("t", sized(500), false, None).await.unwrap();
+        b.publish("t", sized(500), false, None).await.unwrap();
+        assert_eq!(ids(&b.history_after("t", 0).messages), [4, 5, 6, 7]);
+        // Too big to keep at all: delivered, not kept, and what was kept
+        // goes too (kept ids stay one contiguous run, the newest).
+        let mut live = b.subscribe("t", Start::Live, None).unwrap();
+        assert_eq!(b.publish("t", sized(3001), false, None).await, Ok(8));
+        assert_eq!(live.recv().await.unwrap().id, 8);
+        let h = b.history_after("t", 0);
+        assert!(h.messages.is_empty());
+        assert_eq!(h.gap, Some(Gap { first: 1, last: 8 }));
+        assert_eq!(b.stats()[0].history_bytes, 0);
+        assert_eq!(evicted(&b).history_bytes, 2 + 1 + 4 + 1);
+        b.publish("t", sized(1000), false, None).await.unwrap();
+        assert_eq!(ids(&b.history_after("t", 8).messages), [9]);
+    }
+
+    #[tokio::test]
+    async fn all_topics_together_keep_at_most_the_total_and_a_publish_evicts_its_own() {
+        let b = bounded(BrokerConfig {
+            history_bytes: 3000,
+            history_total: 4000,
+            ..config()
+        });
+        for _ in 0..3 {
+            b.publish("a", sized(1000), false, None).await.unwrap();
+        }
+        b.publish("b", sized(1000), false, None).await.unwrap();
+        // b's second message takes b's own oldest place, not a's.
+        b.publish("b", sized(1000), false, None).await.unwrap();
+        assert_eq!(ids(&b.history_after("a", 0).messages), [1, 2, 3]);
+        assert_eq!(ids(&b.history_after("b", 0).messages), [2]);
+        assert_eq!(b.counters().kept.load(Ordering::Relaxed), 4000);
+        // A topic with nothing to evict keeps nothing new.
+        let mut live = b.subscribe("c", Start::Live, None).unwrap();
+        b.publish("c", sized(1000), false, None).await.unwrap();
+        assert_eq!(live.recv().await.unwrap().id, 1);
+        assert!(b.history_after("c", 0).messages.is_empty());
+        assert_eq!(b.counters().kept.load(Ordering::Relaxed), 4000);
+        assert_eq!(evicted(&b).history_total, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn history_expires_and_an_idle_topic_goes_and_comes_back_with_its_ids() {
+        let b = bounded(BrokerConfig {
+            retain_for: Some(Duration::from_secs(60)),
+            ..config()
+        });
+        b.publish("t", text("1"), false, None).await.unwrap();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        b.publish("t", text("2"), false, None).await.unwrap();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        b.sweep();
+        assert_eq!(ids(&b.history_after("t", 0).messages), [2]);
+        assert_eq!(evicted(&b).expired, 1);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        b.sweep();
+        // Nothing kept, nobody subscribed: removed.
+        assert!(b.stats().is_empty());
+        assert_eq!(b.topics_refused_and_removed(), (0, 1));
+        // It comes back where it was: a cursor from before still means the
+        // same messages, and what expired is a gap.
+        assert_eq!(b.publish("t", text("3"), false, None).await, Ok(3));
+        let mut s = b.subscribe("t", Start::After(1), None).unwrap();
+        assert_eq!(s.gap(), Some(Gap { first: 2, last: 2 }));
+        assert_eq!(ids(&s.take_backlog()), [3]);
+        assert_eq!(s.topic().epoch(), b.shared.epoch);
+    }
+
+    #[tokio::test]
+    async fn topics_past_the_cap_are_refused_until_one_is_idle() {
+        let b = bounded(BrokerConfig {
+            max_topics: 2,
+            ..config()
+        });
+        b.publish("a", text("x"), false, None).await.unwrap();
+        let s = b.subscribe("b", Start::Live, None).unwrap();
+        assert_eq!(
+            b.publish("c", text("x"), false, None).await,
+            Err(Full { max: 2 })
+        );
+        assert!(b.subscribe("c", Start::Live, None).is_err());
+        // Existing topics still work.
+        assert_eq!(b.publish("a", text("y"), false, None).await, Ok(2));
+        assert_eq!(b.topics_refused_and_removed(), (2, 0));
+        drop(s);
+        assert_eq!(b.publish("c", text("x"), false, None).await, Ok(1));
+        assert_eq!(b.topics_refused_and_removed(), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_topic_whose_tombstone_was_forgotten_starts_again_under_an_epoch_of_its_own() {
+        let b = broker(0, 16, Duration::from_secs(5));
+        // max_topics is 100: so many tombstones are kept.
+        assert_eq!(b.publish("t", text("x"), false, None).await, Ok(1));
+        assert_eq!(b.publish("t", text("y"), false, None).await, Ok(2));
+        let run = b.shared.epoch.clone();
+        let first = b.subscribe("t", Start::Live, None).unwrap();
+        assert_eq!(first.topic().epoch(), run);
+        drop(first);
+        for i in 0..100 {
+            b.publish(&format!("other{i}"), text("x"), false, None)
+                .await
+                .unwrap();
+        }
+        assert_eq!(b.publish("t", text("z"), false, None).await, Ok(1));
+        let _keep = b.subscribe("t", Start::Live, None).unwrap();
+        let epoch = _keep.topic().epoch();
+        assert_ne!(epoch, run);
+        // A cursor from the first "t" (its epoch sent back) is another
+        // run's: everything kept is replayed. (Nothing is kept here; the
+        // gap says what was published.)
+        let s = b
+            .subscribe("t", Start::After(2), Some(run.as_bytes()))
+            .unwrap();
+        assert_eq!(
+            (s.after(), s.gap()),
+            (Some(0), Some(Gap { first: 1, last: 1 }))
+        );
+        let s = b
+            .subscribe("t", Start::After(1), Some(epoch.as_bytes()))
+            .unwrap();
+        assert_eq!((s.after(), s.gap()), (Some(1), None));
+    }
+
+    /// Subscribers come and go while a publisher's topic is removed and
+    /// made again after every message (it keeps no history): no publish
+    /// lands on a topic already removed, so ids never repeat or go back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn removal_never_races_a_publish_or_a_subscribe() {
+        const N: u64 = 2000;
+        let b = Arc::new(broker(0, 16, Duration::from_secs(5)));
+        let churn: Vec<_> = (0..2)
+            .map(|_| {
+                let b = Arc::clone(&b);
+                tokio::spawn(async move {
+                    for _ in 0..N {
+                        drop(b.subscribe("t", Start::Live, None).unwrap());
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let mut got = Vec::new();
+        for _ in 0..N {
+            got.push(b.publish("t", text("m"), false, None).await.unwrap());
+        }
+        for c in churn {
+            timeout(LIMIT, c).await.unwrap().unwrap();
+        }
+        assert_eq!(got, (1..=N).collect::<Vec<_>>());
+        assert!(b.stats().is_empty());
     }
 }

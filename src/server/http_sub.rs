@@ -19,19 +19,29 @@
 //!
 //! **Long-poll** (any other `GET /{topic}`), in the Nchan convention: the
 //! cursor is `If-None-Match` (the `Etag` of the last answer, sent back as is)
-//! or `?since=N`. Messages after it are answered at once, all of them (up to
-//! 1000), as `[{"id":N,"body":"…"} | {"id":N,"body_base64":"…"}, …]` with
-//! `Content-Type: application/json`, `X-Pubcat-Batch: 1`, `Etag: <last id>`
-//! and `Last-Modified`. With none yet the request is held until one comes or
+//! or `?since=N`. Messages after it are answered at once, a page of them
+//! (at most 1000 messages and 1 MiB of bodies, one message at least), as
+//! `[{"id":N,"body":"…"} | {"id":N,"body_base64":"…"}, …]` with
+//! `Content-Type: application/json`, `X-Pubcat-Batch: 1`, `Etag: <last id
+//! of the page>` and `Last-Modified`: the client asks again with that Etag
+//! for the next page. With none yet the request is held until one comes or
 //! the poll timeout passes (`304`, cursor unchanged). A request without a
 //! cursor is answered at once with `304` and `Etag: HEAD` (the topic's last
 //! id), the cursor to ask with: so a first answer lost on the way (a cut
 //! connection) loses no message. A cursor older than the oldest kept id
 //! gets what is kept and `X-Pubcat-Gap: A-B`.
+//!
+//! **Bounded replay.** Neither answer is built whole: the messages (shared
+//! with the history, not copied) are encoded into the body a piece of at
+//! most [`PIECE`] bytes at a time as the connection takes them, so a
+//! history of large messages costs each reader a piece, not a copy of it.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -39,9 +49,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
 
-use super::broker::{Stored, Subscription};
+use super::broker::{Start, Stored, Subscription};
 use super::shutdown::Shutdown;
-use super::{App, OpenGuard};
+use super::topic::{epoch_header, topic_full};
+use super::{App, OpenGuard, Refusal};
 use crate::codec::pubcat;
 
 /// Silence after which an SSE stream gets a keep-alive comment.
@@ -54,6 +65,9 @@ const POLL_BATCH: usize = 1000;
 /// client's limit is per message, and a backlog of large ones must come
 /// in answers it can take.
 const POLL_BATCH_BYTES: usize = 1 << 20;
+/// About the most bytes of a body encoded at once (JSON escapes can make
+/// a piece up to six times larger).
+const PIECE: usize = 64 * 1024;
 
 /// The id to resume after: `Last-Event-ID`, then `?last_event_id`, `?since`.
 /// A value that is not an id of ours (another server's) is ignored.
@@ -73,7 +87,8 @@ pub fn cursor(headers: &HeaderMap, query: Option<&str>, header_name: &str) -> Op
 struct SseState {
     sub: Subscription,
     started: bool,
-    buf: Vec<std::sync::Arc<Stored>>,
+    buf: Vec<Arc<Stored>>,
+    out: Pieces<Sse>,
     shutdown: Shutdown,
     log: SseLog,
 }
@@ -96,17 +111,27 @@ impl Drop for SseLog {
     }
 }
 
-pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Response {
-    let sub = app.0.broker.subscribe(topic, since);
-    let path = format!("/{topic}");
-    match since {
-        Some(s) => app.log(format_args!("sse connect {peer} {path} (since {s})")),
-        None => app.log(format_args!("sse connect {peer} {path}")),
-    }
+/// A subscribing request: who, which topic, where it starts, and the run
+/// its cursor came from (`X-Pubcat-Epoch`).
+pub struct Ask<'a> {
+    pub peer: SocketAddr,
+    pub topic: &'a str,
+    pub start: Start,
+    pub epoch: Option<&'a [u8]>,
+}
+
+pub fn sse(app: App, ask: Ask<'_>) -> Response {
+    let peer = ask.peer;
+    let (sub, path) = match subscribe(&app, &ask, "sse connect") {
+        Ok(subscribed) => subscribed,
+        Err(refused) => return refused.into_response(),
+    };
+    let epoch = epoch_header(&sub);
     let state = SseState {
         sub,
         started: false,
         buf: Vec::new(),
+        out: Pieces::new(Sse),
         shutdown: app.0.shutdown.clone(),
         log: SseLog {
             app: app.clone(),
@@ -117,44 +142,42 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
         },
     };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
-        let mut out = String::new();
+        let mut out = Vec::new();
         if !st.started {
             st.started = true;
-            out.push_str("retry: 500\n\n");
+            out.extend_from_slice(b"retry: 500\n\n");
             if let Some(g) = st.sub.gap() {
-                out.push_str(&format!(
-                    ": gap: ids {}..{} are no longer kept\n\n",
-                    g.first, g.last
-                ));
+                out.extend_from_slice(
+                    format!(": gap: ids {}..{} are no longer kept\n\n", g.first, g.last).as_bytes(),
+                );
             }
             let backlog = st.sub.take_backlog();
             if backlog.is_empty() {
-                out.push_str(&format!("id: {}\n\n", st.sub.head()));
+                out.extend_from_slice(format!("id: {}\n\n", st.sub.head()).as_bytes());
             }
-            for m in backlog {
-                event(&mut out, &m);
-                st.log.out += 1;
-            }
-            return Some((Ok::<_, Infallible>(Bytes::from(out)), st));
-        }
-        tokio::select! {
-            n = st.sub.recv_many(&mut st.buf, 1024) => {
-                if n == 0 {
-                    // The broker dropped a subscriber too slow to keep up;
-                    // it reconnects with Last-Event-ID and resumes.
-                    return None;
+            st.log.out += backlog.len() as u64;
+            st.out.extend(backlog);
+        } else if st.out.is_empty() {
+            tokio::select! {
+                n = st.sub.recv_many(&mut st.buf, 1024) => {
+                    if n == 0 {
+                        // The broker dropped a subscriber too slow to keep up;
+                        // it reconnects with Last-Event-ID and resumes.
+                        return None;
+                    }
+                    st.log.out += n as u64;
+                    st.out.extend(st.buf.drain(..));
                 }
-                for m in st.buf.drain(..) {
-                    event(&mut out, &m);
-                    st.log.out += 1;
-                }
+                _ = tokio::time::sleep(KEEP_ALIVE) => out.extend_from_slice(b": keep-alive\n\n"),
+                _ = st.shutdown.recv() => return None,
             }
-            _ = tokio::time::sleep(KEEP_ALIVE) => out.push_str(": keep-alive\n\n"),
-            _ = st.shutdown.recv() => return None,
+        } else if shutting_down(&mut st.shutdown) {
+            return None;
         }
-        Some((Ok(Bytes::from(out)), st))
+        st.out.fill(&mut out);
+        Some((Ok::<_, Infallible>(Bytes::from(out)), st))
     });
-    (
+    let mut response = (
         [
             (
                 header::CONTENT_TYPE,
@@ -169,50 +192,43 @@ pub fn sse(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Respo
         ],
         Body::from_stream(stream),
     )
-        .into_response()
+        .into_response();
+    response.headers_mut().insert(pubcat::EPOCH, epoch);
+    response
 }
 
-/// One SSE event for a stored message.
-fn event(out: &mut String, m: &Stored) {
-    out.push_str("id: ");
-    out.push_str(&m.id.to_string());
-    out.push('\n');
-    if m.binary() {
-        out.push_str("event: binary\ndata: ");
-        out.push_str(&base64::engine::general_purpose::STANDARD.encode(m.body()));
-        out.push_str("\n\n");
-        return;
+/// Subscribe an SSE or long-poll request and log it as `what`; the
+/// subscription and the topic's path, or the refusal to answer with.
+fn subscribe(app: &App, ask: &Ask<'_>, what: &str) -> Result<(Subscription, String), Refusal> {
+    let Ask { peer, topic, .. } = *ask;
+    let path = format!("/{topic}");
+    let sub = match app.0.broker.subscribe(topic, ask.start, ask.epoch) {
+        Ok(sub) => sub,
+        Err(full) => return Err(topic_full(app, peer, &path, full)),
+    };
+    match sub.after() {
+        Some(s) => app.log(format_args!("{what} {peer} {path} (since {s})")),
+        None => app.log(format_args!("{what} {peer} {path}")),
     }
-    let text = String::from_utf8_lossy(m.body());
-    let mut rest = &text[..];
-    loop {
-        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
-        out.push_str("data: ");
-        out.push_str(&rest[..end]);
-        out.push('\n');
-        if end == rest.len() {
-            break;
-        }
-        let skip = if rest[end..].starts_with("\r\n") {
-            2
-        } else {
-            1
-        };
-        rest = &rest[end + skip..];
-    }
-    out.push('\n');
+    Ok((sub, path))
 }
 
-pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -> Response {
-    match since {
-        Some(s) => app.log(format_args!("poll {peer} /{topic} (since {s})")),
-        None => app.log(format_args!("poll {peer} /{topic}")),
-    }
-    let mut sub = app.0.broker.subscribe(topic, since);
+/// Shutdown has begun (checked between pieces of a long replay).
+fn shutting_down(shutdown: &mut Shutdown) -> bool {
+    use futures_util::FutureExt;
+    shutdown.recv().now_or_never().is_some()
+}
+
+pub async fn poll(app: App, ask: Ask<'_>) -> Response {
+    let (mut sub, _) = match subscribe(&app, &ask, "poll") {
+        Ok(subscribed) => subscribed,
+        Err(refused) => return refused.into_response(),
+    };
+    let epoch = epoch_header(&sub);
     let gap = sub.gap();
     let mut batch = sub.take_backlog();
     batch.truncate(POLL_BATCH);
-    if batch.is_empty() && since.is_some() {
+    if batch.is_empty() && sub.after().is_some() {
         let mut shutdown = app.0.shutdown.clone();
         tokio::select! {
             _ = sub.recv_many(&mut batch, POLL_BATCH) => {}
@@ -220,6 +236,10 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
             _ = shutdown.recv() => {}
         }
     }
+    let cursor = sub.after().unwrap_or_else(|| sub.head());
+    // Live messages after this page are not its: the subscription goes
+    // now, not when the answer is written.
+    drop(sub);
     let mut bytes = 0;
     let fits = batch
         .iter()
@@ -232,30 +252,29 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
     batch.truncate(fits);
     let Some(last) = batch.last().map(|m| m.id) else {
         // Nothing in time: the cursor stays where it was.
-        let etag = since.unwrap_or_else(|| sub.head());
-        return (
+        let mut response = (
             StatusCode::NOT_MODIFIED,
             [
-                (header::ETAG, HeaderValue::from(etag)),
+                (header::ETAG, HeaderValue::from(cursor)),
                 (pubcat::IDS, SEQUENCE),
             ],
         )
             .into_response();
+        response.headers_mut().insert(pubcat::EPOCH, epoch);
+        return response;
     };
-    let items: Vec<serde_json::Value> = batch
-        .iter()
-        .map(|m| {
-            if m.binary() {
-                serde_json::json!({
-                    "id": m.id,
-                    "body_base64": base64::engine::general_purpose::STANDARD.encode(m.body()),
-                })
-            } else {
-                serde_json::json!({"id": m.id, "body": String::from_utf8_lossy(m.body())})
-            }
-        })
-        .collect();
-    let body = serde_json::to_vec(&items).unwrap_or_default();
+    let mut page = Pieces::new(Json::default());
+    page.extend(batch);
+    let body = futures_util::stream::unfold(Some(page), |page| async move {
+        let mut page = page?;
+        let mut out = Vec::new();
+        page.fill(&mut out);
+        if page.is_empty() {
+            out.push(b']');
+            return Some((Ok::<_, Infallible>(Bytes::from(out)), None));
+        }
+        Some((Ok(Bytes::from(out)), Some(page)))
+    });
     let last_modified = chrono::Utc::now()
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
@@ -269,11 +288,12 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
             (header::ETAG, HeaderValue::from(last)),
             (pubcat::IDS, SEQUENCE),
         ],
-        body,
+        Body::from_stream(body),
     )
         .into_response();
     let headers = resp.headers_mut();
     headers.insert(pubcat::BATCH, HeaderValue::from_static("1"));
+    headers.insert(pubcat::EPOCH, epoch);
     if let Ok(v) = HeaderValue::from_str(&last_modified) {
         headers.insert(header::LAST_MODIFIED, v);
     }
@@ -285,30 +305,263 @@ pub async fn poll(app: App, peer: SocketAddr, topic: &str, since: Option<u64>) -
     resp
 }
 
+/// How one message is written into a body, a piece at a time.
+trait Format {
+    /// What comes before the body.
+    fn open(&mut self, out: &mut Vec<u8>, m: &Stored);
+    /// Write some of the body from offset `from` (about `room` bytes of
+    /// it, at least one when any is left); the offset reached.
+    fn body(&mut self, out: &mut Vec<u8>, m: &Stored, from: usize, room: usize) -> usize;
+    /// What comes after the body.
+    fn close(&mut self, out: &mut Vec<u8>);
+}
+
+/// Messages waiting to be written, and how far the first one got.
+struct Pieces<F> {
+    messages: VecDeque<Arc<Stored>>,
+    /// The first message was opened and this much of its body written.
+    offset: Option<usize>,
+    format: F,
+}
+
+impl<F: Format> Pieces<F> {
+    fn new(format: F) -> Pieces<F> {
+        Pieces {
+            messages: VecDeque::new(),
+            offset: None,
+            format,
+        }
+    }
+
+    fn extend(&mut self, messages: impl IntoIterator<Item = Arc<Stored>>) {
+        self.messages.extend(messages);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Write messages (or parts of one) until `out` holds about [`PIECE`]
+    /// bytes or nothing is left.
+    fn fill(&mut self, out: &mut Vec<u8>) {
+        while out.len() < PIECE {
+            let Some(m) = self.messages.front() else {
+                return;
+            };
+            let from = match self.offset {
+                Some(from) => from,
+                None => {
+                    self.format.open(out, m);
+                    0
+                }
+            };
+            let len = m.body().len();
+            let reached = if from < len {
+                let room = PIECE.saturating_sub(out.len()).max(1);
+                self.format.body(out, m, from, room)
+            } else {
+                len
+            };
+            if reached < len {
+                self.offset = Some(reached);
+                continue;
+            }
+            self.format.close(out);
+            self.offset = None;
+            self.messages.pop_front();
+        }
+    }
+}
+
+/// An SSE event: `id: N`, the body as `data:` lines (text) or in base64
+/// after `event: binary`.
+#[derive(Default)]
+struct Sse;
+
+impl Format for Sse {
+    fn open(&mut self, out: &mut Vec<u8>, m: &Stored) {
+        out.extend_from_slice(format!("id: {}\n", m.id).as_bytes());
+        if m.binary() {
+            out.extend_from_slice(b"event: binary\n");
+        }
+        out.extend_from_slice(b"data: ");
+    }
+
+    fn body(&mut self, out: &mut Vec<u8>, m: &Stored, from: usize, room: usize) -> usize {
+        let body = m.body();
+        if m.binary() {
+            return base64_piece(out, body, from, room);
+        }
+        // A body's CR, LF and CRLF each end a `data:` line.
+        let rest = &body[from..];
+        let line = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
+        let take = line.min(room);
+        out.extend_from_slice(&rest[..take]);
+        if take < line || line == rest.len() {
+            return from + take;
+        }
+        out.extend_from_slice(b"\ndata: ");
+        let skip = if rest[line..].starts_with(b"\r\n") {
+            2
+        } else {
+            1
+        };
+        from + line + skip
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+/// A long-poll batch item, `{"id":N,"body":"…"}` (JSON-escaped, byte for
+/// byte what serde_json writes) or `{"id":N,"body_base64":"…"}`, after a
+/// `[` or a `,`.
+#[derive(Default)]
+struct Json {
+    started: bool,
+}
+
+impl Format for Json {
+    fn open(&mut self, out: &mut Vec<u8>, m: &Stored) {
+        out.push(if std::mem::replace(&mut self.started, true) {
+            b','
+        } else {
+            b'['
+        });
+        let key = if m.binary() { "body_base64" } else { "body" };
+        out.extend_from_slice(format!("{{\"id\":{},\"{key}\":\"", m.id).as_bytes());
+    }
+
+    fn body(&mut self, out: &mut Vec<u8>, m: &Stored, from: usize, room: usize) -> usize {
+        let body = m.body();
+        if m.binary() {
+            return base64_piece(out, body, from, room);
+        }
+        // UTF-8 beyond ASCII goes through as is, so a body can be cut
+        // anywhere.
+        let end = from + room.min(body.len() - from);
+        for &b in &body[from..end] {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0..0x20 => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                _ => out.push(b),
+            }
+        }
+        end
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\"}");
+    }
+}
+
+/// Base64 of `body[from..]` in about `room` bytes: whole groups of three
+/// bytes until the last, so the pieces join into the encoding of the whole.
+fn base64_piece(out: &mut Vec<u8>, body: &[u8], from: usize, room: usize) -> usize {
+    let take = (room / 4 * 3).max(3).min(body.len() - from);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&body[from..from + take]);
+    out.extend_from_slice(encoded.as_bytes());
+    from + take
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::server::broker::Payload;
 
-    fn stored(id: u64, body: &[u8], binary: bool) -> Stored {
-        Stored {
+    fn stored(id: u64, body: &[u8], binary: bool) -> Arc<Stored> {
+        Arc::new(Stored {
             id,
             payload: Payload::new(Bytes::copy_from_slice(body), binary),
             headers: Vec::new(),
+            at: tokio::time::Instant::now(),
+        })
+    }
+
+    /// Everything `messages` encode to, and the largest piece.
+    fn encode<F: Format>(format: F, messages: &[Arc<Stored>]) -> (Vec<u8>, usize) {
+        let mut pieces = Pieces::new(format);
+        pieces.extend(messages.iter().cloned());
+        let (mut all, mut largest) = (Vec::new(), 0);
+        while !pieces.is_empty() {
+            let mut out = Vec::new();
+            pieces.fill(&mut out);
+            largest = largest.max(out.len());
+            all.extend_from_slice(&out);
         }
+        (all, largest)
+    }
+
+    fn sse_of(m: Arc<Stored>) -> String {
+        String::from_utf8(encode(Sse, &[m]).0).unwrap()
     }
 
     #[test]
     fn events_split_bodies_into_data_lines() {
-        let mut out = String::new();
-        event(&mut out, &stored(3, b"a\r\nb\rc\nd", false));
-        assert_eq!(out, "id: 3\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
-        out.clear();
-        event(&mut out, &stored(4, b"", false));
-        assert_eq!(out, "id: 4\ndata: \n\n");
-        out.clear();
-        event(&mut out, &stored(5, &[0, 255], true));
-        assert_eq!(out, "id: 5\nevent: binary\ndata: AP8=\n\n");
+        assert_eq!(
+            sse_of(stored(3, b"a\r\nb\rc\nd", false)),
+            "id: 3\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
+        );
+        assert_eq!(sse_of(stored(4, b"", false)), "id: 4\ndata: \n\n");
+        assert_eq!(
+            sse_of(stored(5, &[0, 255], true)),
+            "id: 5\nevent: binary\ndata: AP8=\n\n"
+        );
+        assert_eq!(
+            sse_of(stored(6, b"x\n", false)),
+            "id: 6\ndata: x\ndata: \n\n"
+        );
+    }
+
+    /// A large body goes out in pieces of about [`PIECE`] bytes, which join
+    /// into exactly what it encodes to in one go: SSE lines, base64, and
+    /// JSON escapes (cut inside a UTF-8 character too).
+    #[test]
+    fn large_bodies_are_written_a_piece_at_a_time_and_join_exactly() {
+        let mut text = Vec::new();
+        while text.len() < 5 * PIECE {
+            text.extend_from_slice("héllo \"wörld\"\t\\ ✓\u{1}\r\n".as_bytes());
+        }
+        text.extend_from_slice(&vec![b'y'; 3 * PIECE]);
+        let blob: Vec<u8> = (0..4 * PIECE + 7).map(|i| (i * 31 % 256) as u8).collect();
+        let messages = [
+            stored(1, &text, false),
+            stored(2, &blob, true),
+            stored(3, b"z", false),
+        ];
+
+        let (sse, largest) = encode(Sse, &messages);
+        assert!(largest <= PIECE + 64, "a piece of {largest} bytes");
+        let lines = String::from_utf8_lossy(&text).replace("\r\n", "\ndata: ");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+        let whole = format!(
+            "id: 1\ndata: {lines}\n\nid: 2\nevent: binary\ndata: {b64}\n\nid: 3\ndata: z\n\n"
+        );
+        assert!(
+            sse == whole.as_bytes(),
+            "the SSE pieces do not join into the events"
+        );
+
+        let (json, largest) = encode(Json::default(), &messages);
+        assert!(largest <= 6 * PIECE + 64, "a piece of {largest} bytes");
+        let expected = serde_json::json!([
+            {"id": 1, "body": String::from_utf8(text.clone()).unwrap()},
+            {"id": 2, "body_base64": b64},
+            {"id": 3, "body": "z"},
+        ]);
+        let mut json = json;
+        json.push(b']');
+        assert!(
+            json == serde_json::to_vec(&expected).unwrap(),
+            "the JSON pieces differ from serde_json's"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /_/health` | `200 ok` |
-//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history"}], "queues": [{"queue", "ready", "unacked", "consumers"}]}` |
+//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N}` (see [`bounds`]) |
 //! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
 //! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
 //! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below, [`topic`], [`ws`]) |
@@ -42,6 +42,7 @@
 //! topic routes [`topic`] and HTTP publishing [`publish`].
 
 mod auth;
+mod bounds;
 pub mod broker;
 mod http_sub;
 mod listen;
@@ -49,6 +50,7 @@ mod origin;
 mod peer;
 mod publish;
 pub mod queue;
+mod registry;
 mod shutdown;
 mod sockjs;
 mod stomp;
@@ -76,7 +78,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use auth::Tokens;
 use broker::{Broker, BrokerConfig};
-use queue::Queues;
+use queue::{QueueLimits, Queues};
 use shutdown::Shutdown;
 use upgrade::{Handshake, handshake, header_has_token, socket};
 
@@ -87,6 +89,16 @@ pub struct ServerConfig {
     pub listen: Vec<SocketAddr>,
     /// Per-topic history ring size.
     pub history: usize,
+    /// Per-topic (and per-queue) bytes kept.
+    pub history_bytes: usize,
+    /// Bytes kept by all topics and queues together.
+    pub history_total: usize,
+    /// How long history is kept; None: as long as there is room.
+    pub retain_for: Option<Duration>,
+    /// Most topics (and, separately, work queues) at once.
+    pub max_topics: usize,
+    /// Bytes one STOMP connection's open transactions may hold.
+    pub transaction_bytes: usize,
     /// Per-subscriber bounded queue, in messages.
     pub queue: usize,
     /// How long a publisher waits for a full subscriber queue before that
@@ -135,17 +147,30 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
         .iter()
         .map(TcpListener::local_addr)
         .collect::<std::io::Result<Vec<_>>>()?;
-    let broker = Arc::new(Broker::new(BrokerConfig {
-        history: cfg.history,
-        queue: cfg.queue,
-        slow_timeout: cfg.slow_timeout,
-    }));
+    let counters = Arc::default();
+    let broker = Arc::new(Broker::new(
+        BrokerConfig {
+            history: cfg.history,
+            history_bytes: cfg.history_bytes,
+            history_total: cfg.history_total,
+            retain_for: cfg.retain_for,
+            max_topics: cfg.max_topics,
+            queue: cfg.queue,
+            slow_timeout: cfg.slow_timeout,
+        },
+        Arc::clone(&counters),
+    ));
+    let limits = QueueLimits {
+        max: cfg.max_topics,
+        bytes: cfg.history_bytes,
+        total: cfg.history_total,
+    };
     Ok(Bound {
         listeners,
         addrs,
         cfg,
         broker,
-        queues: Arc::new(Queues::default()),
+        queues: Arc::new(Queues::new(limits, counters)),
     })
 }
 
@@ -185,6 +210,7 @@ impl Bound {
             .read_buffer_size(8 * 1024)
             .write_buffer_size(16 * 1024);
         let gate = listen::Gate::new(self.cfg.max_connections_per_ip, self.cfg.max_connections);
+        let sweeper = tokio::spawn(sweep(Arc::clone(&self.broker), Arc::clone(&self.queues)));
         let app = App(Arc::new(AppInner {
             broker: Arc::clone(&self.broker),
             queues: Arc::clone(&self.queues),
@@ -225,7 +251,19 @@ impl Bound {
         futures_util::future::join_all(loops).await;
         // HTTP is done; wait for the WebSockets to finish closing.
         let _ = open_tx.subscribe().wait_for(|n| *n == 0).await;
+        sweeper.abort();
         Ok(())
+    }
+}
+
+/// Expire history and remove idle topics and queues, for ever.
+async fn sweep(broker: Arc<Broker>, queues: Arc<Queues>) {
+    let mut every = tokio::time::interval(broker.sweep_every());
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        broker.sweep();
+        queues.sweep();
     }
 }
 
@@ -274,6 +312,8 @@ struct Stats {
     refused_connections: u64,
     topics: Vec<broker::TopicStats>,
     queues: Vec<queue::QueueStats>,
+    #[serde(flatten)]
+    bounds: bounds::BoundsStats,
 }
 
 async fn stats(State(app): State<App>) -> Response {
@@ -282,6 +322,7 @@ async fn stats(State(app): State<App>) -> Response {
         refused_connections: app.0.gate.refused(),
         topics: app.0.broker.stats(),
         queues: app.0.queues.stats(),
+        bounds: bounds::stats(&app.0.broker, &app.0.queues),
     };
     match serde_json::to_vec(&stats) {
         Ok(mut body) => {
@@ -369,6 +410,18 @@ impl App {
     fn log(&self, line: std::fmt::Arguments<'_>) {
         if !self.0.cfg.quiet {
             crate::log::line(format_args!("pubcat: {line}"));
+        }
+    }
+
+    /// Log a refusal by a limit, throttled (see [`bounds::Counters::may_log`]).
+    fn log_refusal(&self, line: std::fmt::Arguments<'_>) {
+        if let Some(held) = self.0.broker.counters().may_log() {
+            match held {
+                0 => self.log(format_args!("refused: {line}")),
+                n => self.log(format_args!(
+                    "refused: {line} ({n} more refused since the last line)"
+                )),
+            }
         }
     }
 }
@@ -671,7 +724,7 @@ mod tests {
         })
         .await;
         let mut stuck = client(server.addr, "/firehose").await;
-        let topic = server.broker.topic("firehose");
+        let topic = server.broker.topic("firehose").unwrap();
         assert_eq!(topic.stats().subscribers, 1);
         // Publish big messages until the broker gives up on the client that
         // does not read (socket buffers fill first, then its queue).

@@ -1,21 +1,28 @@
 //! `POST /{topic}`: publish the request body. It is published as binary
 //! when the request says `Content-Type: application/octet-stream` or when
 //! it is not valid UTF-8, otherwise as text (so `curl -d hi`, JSON and
-//! plain text arrive as text frames); the answer is `200 {"id": N}`, or
-//! `413` over the broker's max message size.
+//! plain text arrive as text frames); the answer is `200 {"id": N}`,
+//! `413` over the broker's max message size, or `503` when it would create
+//! a topic past `--max-topics`.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::time::Duration;
 
-use super::topic::topic_of;
+use super::topic::{topic_full, topic_of};
 use super::{App, json, text};
 
-pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response {
+pub(super) async fn topic_post(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     let topic = match topic_of(req.uri().path()) {
         Ok(t) => t.to_string(),
         Err(refusal) => return refusal.into_response(),
@@ -43,8 +50,10 @@ pub(super) async fn topic_post(State(app): State<App>, req: Request) -> Response
         Ok(b) => b,
         Err(e) => return e.into_response(max),
     };
-    let id = app.0.broker.publish(&topic, body, binary, None).await;
-    json(format!("{{\"id\":{id}}}\n").into_bytes())
+    match app.0.broker.publish(&topic, body, binary, None).await {
+        Ok(id) => json(format!("{{\"id\":{id}}}\n").into_bytes()),
+        Err(full) => topic_full(&app, peer, &format!("/{topic}"), full).into_response(),
+    }
 }
 
 pub(super) enum BodyError {

@@ -11,16 +11,25 @@
 //!   and on to the next consumer with room. So a message is processed by
 //!   exactly one consumer unless one dies before acknowledging it.
 //!
+//! * Bounded: a queue holds at most `bytes` of messages (ready and in
+//!   flight, each counted as in the topics' history: body, headers and
+//!   [`OVERHEAD`]) and all queues and topic histories together at most
+//!   `total`; a publish past either is refused ([`QueueFull`]) rather than
+//!   dropping work. At most `max` queues exist at once; one that is empty
+//!   and has no consumer is removed (its ids start again at 1: a queue's
+//!   ids are not resume cursors, and nothing of it is in flight).
+//!
 //! Like [`super::broker`], nothing here knows about sockets or STOMP.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::broker::Payload;
-use super::broker::lock;
+use super::bounds::Counters;
+use super::broker::{OVERHEAD, Payload, lock};
+use super::registry::{Entry, Full, Handle, Registry};
 
 /// A message as a queue keeps it.
 #[derive(Debug)]
@@ -30,6 +39,22 @@ pub struct QueuedMessage {
     pub payload: Payload,
     /// The publisher's headers (STOMP `content-type` and user headers).
     pub headers: Vec<(String, String)>,
+}
+
+impl QueuedMessage {
+    /// What keeping it costs, in bytes (as [`super::broker::Stored::size`]).
+    fn size(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.payload.bytes().len() + headers + OVERHEAD
+    }
+}
+
+/// A publish refused: the queue, or everything kept, is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueFull {
+    /// The queue's own limit (false: the broker-wide one).
+    pub queue: bool,
+    pub limit: usize,
 }
 
 /// One message handed to a consumer.
@@ -51,33 +76,61 @@ pub struct QueueStats {
     pub consumers: usize,
 }
 
-/// Every queue of one broker, created on first use.
-#[derive(Default)]
-pub struct Queues {
-    queues: Mutex<HashMap<Arc<str>, Arc<Queue>>>,
+/// How much the queues of a broker may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueLimits {
+    /// Most queues at once.
+    pub max: usize,
+    /// Most bytes one queue holds.
+    pub bytes: usize,
+    /// Most bytes all queues and topic histories hold together.
+    pub total: usize,
 }
 
+/// Every queue of one broker, created on first use.
+pub struct Queues {
+    queues: Arc<Registry<Queue>>,
+    limits: QueueLimits,
+    counters: Arc<Counters>,
+}
+
+/// A use of a queue: while one exists, the queue is not removed.
+pub type QueueHandle = Handle<Queue>;
+
 impl Queues {
-    pub fn queue(&self, name: &str) -> Arc<Queue> {
-        let mut queues = lock(&self.queues);
-        if let Some(q) = queues.get(name) {
-            return Arc::clone(q);
+    pub fn new(limits: QueueLimits, counters: Arc<Counters>) -> Queues {
+        Queues {
+            queues: Arc::new(Registry::new(limits.max)),
+            limits,
+            counters,
         }
-        let name: Arc<str> = Arc::from(name);
-        let queue = Arc::new(Queue {
-            name: Arc::clone(&name),
+    }
+
+    /// The queue called `name`, created if new and there is room.
+    pub fn queue(&self, name: &str) -> Result<QueueHandle, Full> {
+        self.queues.get_or_create(name, |name, _| Queue {
+            name,
+            limits: self.limits,
+            counters: Arc::clone(&self.counters),
             state: Mutex::new(State::default()),
-        });
-        queues.insert(name, Arc::clone(&queue));
-        queue
+        })
     }
 
     /// Every queue's numbers, sorted by name.
     pub fn stats(&self) -> Vec<QueueStats> {
-        let queues: Vec<Arc<Queue>> = lock(&self.queues).values().cloned().collect();
-        let mut out: Vec<QueueStats> = queues.iter().map(|q| q.stats()).collect();
+        let mut out = self.queues.map(Queue::stats);
         out.sort_by(|a, b| a.queue.cmp(&b.queue));
         out
+    }
+
+    /// Remove the empty queues without consumers that nobody holds.
+    pub fn sweep(&self) {
+        self.queues.sweep(|_| {});
+    }
+
+    /// Queues refused by the cap, and empty ones removed, so far.
+    pub fn refused_and_removed(&self) -> (u64, u64) {
+        (self.queues.refused(), self.queues.removed())
     }
 }
 
@@ -87,6 +140,8 @@ type Sink = Box<dyn Fn(Delivery) -> bool + Send>;
 
 pub struct Queue {
     name: Arc<str>,
+    limits: QueueLimits,
+    counters: Arc<Counters>,
     // A std Mutex: every section is short and never awaits; sinks must not
     // block (the broker's are unbounded channel sends).
     state: Mutex<State>,
@@ -95,6 +150,8 @@ pub struct Queue {
 #[derive(Default)]
 struct State {
     last_id: u64,
+    /// What the ready and in-flight messages cost ([`QueuedMessage::size`]).
+    bytes: usize,
     /// Waiting for a consumer: (message, redelivered).
     ready: VecDeque<(Arc<QueuedMessage>, bool)>,
     consumers: Vec<Slot>,
@@ -113,32 +170,78 @@ struct Slot {
 
 static NEXT_CONSUMER: AtomicU64 = AtomicU64::new(1);
 
+impl Entry for Queue {
+    type Tomb = ();
+
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn idle(&self) -> bool {
+        let state = lock(&self.state);
+        // In-flight messages belong to consumers: none without them.
+        state.ready.is_empty() && state.consumers.is_empty()
+    }
+
+    fn tombstone(&self) -> Option<()> {
+        None
+    }
+}
+
 impl Queue {
     /// Keep a message and hand it to a consumer with room, if there is
-    /// one. Returns its id.
-    pub fn publish(&self, payload: Payload, headers: Vec<(String, String)>) -> u64 {
+    /// one. Returns its id; refused when the queue, or everything kept,
+    /// is full.
+    pub fn publish(
+        &self,
+        payload: Payload,
+        headers: Vec<(String, String)>,
+    ) -> Result<u64, QueueFull> {
         let mut state = lock(&self.state);
-        state.last_id += 1;
-        let message = Arc::new(QueuedMessage {
-            id: state.last_id,
+        let mut message = QueuedMessage {
+            id: state.last_id + 1,
             payload,
             headers,
-        });
-        state.ready.push_back((message, false));
+        };
+        let size = message.size();
+        let limits = &self.limits;
+        let kept = &self.counters.kept;
+        let refused = if state.bytes + size > limits.bytes {
+            Some(QueueFull {
+                queue: true,
+                limit: limits.bytes,
+            })
+        } else if kept.fetch_add(size, Ordering::Relaxed) + size > limits.total {
+            kept.fetch_sub(size, Ordering::Relaxed);
+            Some(QueueFull {
+                queue: false,
+                limit: limits.total,
+            })
+        } else {
+            None
+        };
+        if let Some(full) = refused {
+            Counters::add(&self.counters.refused_queue_full, 1);
+            return Err(full);
+        }
+        state.bytes += size;
+        state.last_id += 1;
+        message.id = state.last_id;
+        state.ready.push_back((Arc::new(message), false));
         state.dispatch();
-        state.last_id
+        Ok(state.last_id)
     }
 
     /// Add a consumer with room for `window` unsettled messages (at least
     /// one); deliveries go to `sink`. It stops consuming when the returned
     /// handle is dropped.
     pub fn consume(
-        self: &Arc<Self>,
+        queue: &QueueHandle,
         window: usize,
         sink: impl Fn(Delivery) -> bool + Send + 'static,
     ) -> Consumer {
         let id = NEXT_CONSUMER.fetch_add(1, Ordering::Relaxed);
-        let mut state = lock(&self.state);
+        let mut state = lock(&queue.state);
         state.consumers.push(Slot {
             id,
             window: window.max(1),
@@ -149,7 +252,7 @@ impl Queue {
         state.dispatch();
         Consumer {
             id,
-            queue: Arc::clone(self),
+            queue: queue.clone(),
         }
     }
 
@@ -206,7 +309,7 @@ impl State {
 /// A consumer of one queue; dropping it gives back what it has in flight.
 pub struct Consumer {
     id: u64,
-    queue: Arc<Queue>,
+    queue: QueueHandle,
 }
 
 impl Consumer {
@@ -214,11 +317,14 @@ impl Consumer {
     /// Ids not in flight here are ignored.
     pub fn settle(&self, ids: &[u64]) {
         let mut state = lock(&self.queue.state);
+        let mut freed = 0;
         if let Some(slot) = state.consumers.iter_mut().find(|c| c.id == self.id) {
             for id in ids {
-                slot.in_flight.remove(id);
+                freed += slot.in_flight.remove(id).map_or(0, |m| m.size());
             }
         }
+        state.bytes -= freed;
+        self.queue.counters.kept.fetch_sub(freed, Ordering::Relaxed);
         state.dispatch();
     }
 
@@ -258,21 +364,28 @@ impl Drop for Consumer {
     }
 }
 
-/// Lock a std Mutex, ignoring poisoning: no section here leaves the state
-/// half-updated by panicking between related writes.
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
     use std::sync::mpsc;
 
+    fn queues(bytes: usize) -> Queues {
+        let limits = QueueLimits {
+            max: 2,
+            bytes,
+            total: 2 * bytes,
+        };
+        Queues::new(limits, Arc::default())
+    }
+
     fn text(s: &str) -> Payload {
         Payload::new(Bytes::copy_from_slice(s.as_bytes()), false)
     }
 
-    fn consumer(q: &Arc<Queue>, window: usize) -> (Consumer, mpsc::Receiver<Delivery>) {
+    fn consumer(q: &QueueHandle, window: usize) -> (Consumer, mpsc::Receiver<Delivery>) {
         let (tx, rx) = mpsc::channel();
-        let c = q.consume(window, move |d| tx.send(d).is_ok());
+        let c = Queue::consume(q, window, move |d| tx.send(d).is_ok());
         (c, rx)
     }
 
@@ -284,17 +397,17 @@ mod tests {
 
     #[test]
     fn messages_wait_for_a_consumer_and_alternate_between_consumers() {
-        let qs = Queues::default();
-        let q = qs.queue("jobs");
+        let qs = queues(1 << 20);
+        let q = qs.queue("jobs").unwrap();
         for i in 1..=2 {
-            q.publish(text(&i.to_string()), Vec::new());
+            q.publish(text(&i.to_string()), Vec::new()).unwrap();
         }
         assert_eq!(q.stats().ready, 2);
         let (a, ra) = consumer(&q, 100);
         assert_eq!(ids(&ra), [(1, false), (2, false)]);
         let (b, rb) = consumer(&q, 100);
         for i in 3..=6 {
-            q.publish(text(&i.to_string()), Vec::new());
+            q.publish(text(&i.to_string()), Vec::new()).unwrap();
         }
         // Round-robin: each message to exactly one of them.
         let got_a = ids(&ra);
@@ -315,11 +428,11 @@ mod tests {
 
     #[test]
     fn the_window_holds_back_until_messages_are_settled() {
-        let qs = Queues::default();
-        let q = qs.queue("q");
+        let qs = queues(1 << 20);
+        let q = qs.queue("q").unwrap();
         let (a, ra) = consumer(&q, 1);
         for i in 1..=3 {
-            q.publish(text(&i.to_string()), Vec::new());
+            q.publish(text(&i.to_string()), Vec::new()).unwrap();
         }
         assert_eq!(ids(&ra), [(1, false)]);
         assert_eq!(q.stats().ready, 2);
@@ -345,25 +458,25 @@ mod tests {
 
     #[test]
     fn a_dropped_consumer_gives_back_in_id_order_before_newer_messages() {
-        let qs = Queues::default();
-        let q = qs.queue("q");
+        let qs = queues(1 << 20);
+        let q = qs.queue("q").unwrap();
         let (a, _ra) = consumer(&q, 10);
         for i in 1..=3 {
-            q.publish(text(&i.to_string()), Vec::new());
+            q.publish(text(&i.to_string()), Vec::new()).unwrap();
         }
         drop(a);
-        q.publish(text("4"), Vec::new());
+        q.publish(text("4"), Vec::new()).unwrap();
         let (_b, rb) = consumer(&q, 10);
         assert_eq!(ids(&rb), [(1, true), (2, true), (3, true), (4, false)]);
     }
 
     #[test]
     fn a_consumer_whose_sink_is_gone_gets_nothing_more() {
-        let qs = Queues::default();
-        let q = qs.queue("q");
+        let qs = queues(1 << 20);
+        let q = qs.queue("q").unwrap();
         let (a, ra) = consumer(&q, 10);
         drop(ra);
-        q.publish(text("1"), Vec::new());
+        q.publish(text("1"), Vec::new()).unwrap();
         assert_eq!(q.stats().ready, 1, "kept for a live consumer");
         let (_b, rb) = consumer(&q, 10);
         assert_eq!(ids(&rb), [(1, false)]);

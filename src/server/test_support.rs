@@ -50,6 +50,11 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
     let mut cfg = ServerConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         history: 100,
+        history_bytes: 16 << 20,
+        history_total: 64 << 20,
+        retain_for: None,
+        max_topics: 1000,
+        transaction_bytes: 1 << 20,
         queue: 64,
         slow_timeout: Duration::from_secs(5),
         max_message_size: 1 << 20,

@@ -2,16 +2,20 @@
 //! on one connection, see [`super::ws`]), SSE or long-poll (see
 //! [`super::http_sub`]), and where each starts: the cursor a request names
 //! (`?since=`, `?last_event_id=`, `Last-Event-ID`, `If-None-Match`,
-//! `?last=N`), checked against the run of the broker it came from.
+//! `?last=N`), checked against the run of the topic it came from
+//! (`X-Pubcat-Epoch`, see [`super::broker::Topic::epoch`]). A request that
+//! would create a topic past `--max-topics` is refused with `503` before
+//! anything else.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::codec::pubcat::{CURSOR, EPOCH, IDS, SEQUENCE};
 
+use super::broker::{Full, Start, Subscription};
 use super::upgrade::{Handshake, handshake, header_has_token, socket};
 use super::{App, OpenGuard, Refusal, http_sub, ws};
 
@@ -27,12 +31,41 @@ pub(super) fn topic_of(path: &str) -> Result<&str, Refusal> {
     Ok(topic)
 }
 
-/// `?last=N`: the cursor that replays the last N kept messages.
-pub(super) fn last_of(app: &App, topic: &str, query: Option<&str>) -> Option<u64> {
-    let n = url::form_urlencoded::parse(query?.as_bytes())
+/// `?last=N`: replay the last N kept messages.
+fn last_of(query: Option<&str>) -> Option<u64> {
+    url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == "last")
-        .and_then(|(_, v)| v.parse().ok())?;
-    Some(app.0.broker.cursor_for_last(topic, n))
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// Where a request starts: after its cursor, else its `?last=N`, else live.
+fn start_of(cursor: Option<u64>, query: Option<&str>) -> Start {
+    match (cursor, last_of(query)) {
+        (Some(id), _) => Start::After(id),
+        (None, Some(n)) => Start::Last(n),
+        (None, None) => Start::Live,
+    }
+}
+
+/// The refusal of a request that would create a topic past the cap,
+/// logged (throttled) and counted.
+pub(super) fn topic_full(app: &App, peer: SocketAddr, path: &str, full: Full) -> Refusal {
+    app.log_refusal(format_args!(
+        "{peer} {path}: the broker has {} topics, its --max-topics",
+        full.max
+    ));
+    Refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "refused: the broker has {} topics, its --max-topics; try again when some are idle\n",
+            full.max
+        ),
+    )
+}
+
+/// The run a subscription's ids belong to, for `X-Pubcat-Epoch`.
+pub(super) fn epoch_header(sub: &Subscription) -> HeaderValue {
+    HeaderValue::from_str(&sub.topic().epoch()).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// `?since=ID` (or Nchan's `?last_event_id=ID`): `Ok(None)` when absent.
@@ -60,55 +93,44 @@ pub(super) async fn topic_get(
         Ok(t) => t.to_string(),
         Err(refusal) => return refusal.into_response(),
     };
-    // Every answer names this run of the broker (see `this_run`).
-    let epoch = epoch_value(&app);
-    let mut response = if header_has_token(req.headers(), header::UPGRADE, "websocket") {
-        upgrade(app, peer, topic, req)
-    } else if req
+    // Every answer names the run of the topic's ids (see `epoch_header`);
+    // a cursor is sent back with the run it came from.
+    let epoch = req.headers().get(EPOCH).map(|e| e.as_bytes());
+    let query = req.uri().query();
+    if header_has_token(req.headers(), header::UPGRADE, "websocket") {
+        return upgrade(app, peer, topic, req);
+    }
+    let sse = req
         .headers()
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/event-stream"))
-    {
-        let query = req.uri().query();
-        let since = http_sub::cursor(req.headers(), query, "last-event-id");
-        let since = this_run(&app, req.headers(), since);
-        let since = since.or_else(|| last_of(&app, &topic, query));
-        http_sub::sse(app, peer, &topic, since)
+        .any(|v| v.contains("text/event-stream"));
+    // SSE's cursor is Last-Event-ID; long-poll's the last answer's Etag.
+    let cursor_header = if sse {
+        "last-event-id"
     } else {
-        let query = req.uri().query();
-        let since = http_sub::cursor(req.headers(), query, "if-none-match");
-        let since = this_run(&app, req.headers(), since);
-        let since = since.or_else(|| last_of(&app, &topic, query));
-        http_sub::poll(app, peer, &topic, since).await
+        "if-none-match"
     };
-    response.headers_mut().insert(EPOCH, epoch);
-    response
-}
-
-pub(super) fn epoch_value(app: &App) -> HeaderValue {
-    HeaderValue::from_str(app.0.broker.epoch()).unwrap_or(HeaderValue::from_static("0"))
-}
-
-/// A cursor from an earlier run of the broker (the client says which with
-/// `X-Pubcat-Epoch`) counts ids that no longer mean the same messages: it
-/// replays all that is kept, as a cursor past the last id does. Without
-/// the header a cursor is taken as it is.
-pub(super) fn this_run(app: &App, headers: &HeaderMap, since: Option<u64>) -> Option<u64> {
-    match headers.get(EPOCH) {
-        Some(e) if since.is_some() && e.as_bytes() != app.0.broker.epoch().as_bytes() => Some(0),
-        _ => since,
+    let cursor = http_sub::cursor(req.headers(), query, cursor_header);
+    let ask = http_sub::Ask {
+        peer,
+        topic: &topic,
+        start: start_of(cursor, query),
+        epoch,
+    };
+    if sse {
+        http_sub::sse(app, ask)
+    } else {
+        http_sub::poll(app, ask).await
     }
 }
 
 /// Validate the handshake, subscribe, answer 101 and hand the socket to a
 /// task once hyper has switched protocols.
 pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Request) -> Response {
-    let since = match since_of(req.uri().query()) {
-        Ok(s) => {
-            this_run(&app, req.headers(), s).or_else(|| last_of(&app, &topic, req.uri().query()))
-        }
+    let start = match since_of(req.uri().query()) {
+        Ok(cursor) => start_of(cursor, req.uri().query()),
         Err(refusal) => return refusal.into_response(),
     };
     let Handshake {
@@ -125,8 +147,14 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
 
     // Subscribe and count the connection before answering: a client whose
     // handshake completed misses nothing, and `run` waits for this socket.
-    let sub = app.0.broker.subscribe(&topic, since);
+    let path = format!("/{topic}");
+    let epoch = req.headers().get(EPOCH).map(|e| e.as_bytes());
+    let sub = match app.0.broker.subscribe(&topic, start, epoch) {
+        Ok(sub) => sub,
+        Err(full) => return topic_full(&app, peer, &path, full).into_response(),
+    };
     let gap = sub.gap();
+    response.headers_mut().insert(EPOCH, epoch_header(&sub));
     if meta {
         let headers = response.headers_mut();
         headers.insert(IDS, HeaderValue::from_static(SEQUENCE));
@@ -135,7 +163,6 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
         }
     }
     let open = OpenGuard::new(&app.0.open);
-    let path = format!("/{topic}");
     tokio::spawn(async move {
         let _open = open;
         let who = format!("{peer} {path}");
@@ -156,7 +183,6 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
             peer,
             path: path.clone(),
             sub,
-            since,
             shutdown: app.0.shutdown.clone(),
             quiet: app.0.cfg.quiet,
             meta,

@@ -41,7 +41,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::auth::{MAY_NOT_PUBLISH, Rights};
-use super::broker::{EndReason, Payload, Stored, Subscription, Topic};
+use super::broker::{EndReason, Payload, Stored, Subscription, TopicHandle};
 use super::shutdown::Shutdown;
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
@@ -71,8 +71,6 @@ pub(crate) struct Conn {
     /// The topic as the client wrote it, with the leading slash, for logs.
     pub path: String,
     pub sub: Subscription,
-    /// `?since=ID` if given: where the client's knowledge ends.
-    pub since: Option<u64>,
     pub shutdown: Shutdown,
     /// The client chose `ws+meta.nchan`: each message goes with its id.
     pub meta: bool,
@@ -102,12 +100,12 @@ enum WriteEnd {
 /// has the counts.
 pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
     let (mut sink, mut stream) = ws.split();
-    let topic = Arc::clone(conn.sub.topic());
+    let topic = conn.sub.topic().clone();
     let me = conn.sub.id();
-    // Where this client's view of the topic ends: what it said it has, or
-    // the head when it joined live.
+    // Where this client's view of the topic ends: what its replay starts
+    // after, or the head when it joined live.
     let head = conn.sub.head();
-    let mut last_sent = conn.since.map_or(head, |s| s.min(head));
+    let mut last_sent = conn.sub.after().map_or(head, |s| s.min(head));
     // Publish-only: unsubscribed before anything (history too) is sent.
     let mut sub = conn.rights.subscribe.then_some(conn.sub);
 
@@ -228,7 +226,7 @@ async fn linger(mut ws: Ws) {
 
 async fn read_loop(
     stream: &mut SplitStream<Ws>,
-    topic: &Arc<Topic>,
+    topic: &TopicHandle,
     me: super::broker::SubscriberId,
     may_publish: bool,
     count: &mut u64,

@@ -21,7 +21,12 @@
 //!   we want the client's every 10 s at most); a client silent for twice
 //!   the negotiated period is dropped.
 //! * Transactions: BEGIN, then SEND / ACK / NACK with `transaction`, then
-//!   COMMIT (all of them happen, in order) or ABORT (none does).
+//!   COMMIT (all of them happen, in order) or ABORT (none does). What a
+//!   connection's open transactions hold is bounded (`--transaction-bytes`:
+//!   each frame counts its body, its headers and [`OVERHEAD`]); a frame past
+//!   it gets an ERROR.
+//! * Bounded destinations: a SUBSCRIBE or SEND that would create a topic or
+//!   a queue past `--max-topics`, and a SEND to a full queue, get an ERROR.
 //! * A frame the broker cannot take (malformed, an unknown command or
 //!   destination, a missing header, an unknown ack id or transaction) gets
 //!   an ERROR frame with a `message` header, then the connection closes
@@ -51,9 +56,10 @@ use crate::transport::sleep_until_some;
 
 use super::App;
 use super::auth::{MAY_NOT_PUBLISH, MAY_NOT_SUBSCRIBE, Rights};
-use super::broker::{EndReason, Payload, Stored};
+use super::bounds::Counters;
+use super::broker::{EndReason, OVERHEAD, Payload, Start, Stored};
 use super::peer::{End, Peer, Recv, SendError};
-use super::queue::{Consumer, Delivery};
+use super::queue::{Consumer, Delivery, Queue};
 use crate::codec::stomp::{AckMode, Decoder, Frame, Item, negotiate_heartbeat};
 use command::{Ack, Command, Dest, Op, Publish, Subscribe, Target};
 
@@ -125,6 +131,8 @@ struct Unacked {
 struct Conn {
     app: App,
     peer: Peer,
+    /// The client's address and path, for logs.
+    who: String,
     decoder: Decoder,
     connected: bool,
     /// What the connection may do: its HTTP request's token's rights, or
@@ -138,7 +146,9 @@ struct Conn {
     next_tag: u64,
     unacked: BTreeMap<u64, Unacked>,
     /// What each open transaction holds for its COMMIT.
-    transactions: HashMap<String, Vec<Result<Op, Fail>>>,
+    transactions: HashMap<String, Transaction>,
+    /// What the open transactions cost together (see [`cost`]).
+    transaction_bytes: usize,
     topic_tx: mpsc::Sender<TopicEvent>,
     topic_rx: mpsc::Receiver<TopicEvent>,
     queue_tx: mpsc::UnboundedSender<QueueEvent>,
@@ -166,6 +176,7 @@ pub(crate) async fn serve(app: App, peer: Peer, who: String, rights: Option<Righ
     let mut conn = Conn {
         app: app.clone(),
         peer,
+        who: who.clone(),
         decoder: Decoder::new(max),
         connected: false,
         rights,
@@ -174,6 +185,7 @@ pub(crate) async fn serve(app: App, peer: Peer, who: String, rights: Option<Righ
         next_tag: 0,
         unacked: BTreeMap::new(),
         transactions: HashMap::new(),
+        transaction_bytes: 0,
         topic_tx,
         topic_rx,
         queue_tx,
@@ -271,8 +283,9 @@ impl Conn {
             };
             self.frames_in += 1;
             let receipt = frame.get("receipt").map(str::to_string);
+            let cost = cost(&frame);
             let applied = match Command::parse(frame, self.connected) {
-                Ok(command) => self.apply(command, receipt.as_deref()).await,
+                Ok(command) => self.apply(command, receipt.as_deref(), cost).await,
                 Err(f) => Err(f),
             };
             match applied {
@@ -283,12 +296,13 @@ impl Conn {
         }
     }
 
-    /// One client command; `receipt` is its frame's. Ok(Some(end)) when
-    /// it ends the connection.
+    /// One client command; `receipt` is its frame's, `cost` what holding
+    /// it costs. Ok(Some(end)) when it ends the connection.
     async fn apply(
         &mut self,
         command: Command,
         receipt: Option<&str>,
+        cost: usize,
     ) -> Result<Option<End>, Fail> {
         match command {
             Command::Connect {
@@ -302,10 +316,14 @@ impl Conn {
             }
             Command::Op(op) => self.execute(op).await?,
             Command::Transactional { transaction, op } => {
-                let Some(queued) = self.transactions.get_mut(&transaction) else {
+                if !self.transactions.contains_key(&transaction) {
                     return Err(unknown_transaction(&transaction));
-                };
-                queued.push(op);
+                }
+                self.hold(cost)?;
+                if let Some(open) = self.transactions.get_mut(&transaction) {
+                    open.bytes += cost;
+                    open.ops.push(op);
+                }
             }
             Command::Subscribe(subscribe) => self.subscribe(subscribe)?,
             Command::Unsubscribe { id } => {
@@ -325,10 +343,15 @@ impl Conn {
                         format!("transaction `{transaction}` is already open"),
                     ));
                 }
-                self.transactions.insert(transaction, Vec::new());
+                self.hold(cost)?;
+                let open = Transaction {
+                    bytes: cost,
+                    ops: Vec::new(),
+                };
+                self.transactions.insert(transaction, open);
             }
             Command::Commit { transaction } => {
-                for op in self.end_transaction(&transaction)? {
+                for op in self.end_transaction(&transaction)?.ops {
                     self.execute(op?).await?;
                 }
             }
@@ -416,7 +439,8 @@ impl Conn {
         self.next_key += 1;
         let source = match to {
             Dest::Topic(name) => {
-                let mut sub = self.app.0.broker.subscribe(&name, None);
+                let sub = self.app.0.broker.subscribe(&name, Start::Live, None);
+                let mut sub = sub.map_err(|f| self.full("topics", &destination, f))?;
                 let tx = self.topic_tx.clone();
                 Source::Topic(tokio::spawn(async move {
                     let mut buf = Vec::new();
@@ -436,7 +460,10 @@ impl Conn {
             Dest::Queue(name) => {
                 let tx = self.queue_tx.clone();
                 let queue = self.app.0.queues.queue(&name);
-                Source::Queue(queue.consume(window, move |d| tx.send(QueueEvent(key, d)).is_ok()))
+                let queue = queue.map_err(|f| self.full("queues", &destination, f))?;
+                Source::Queue(Queue::consume(&queue, window, move |d| {
+                    tx.send(QueueEvent(key, d)).is_ok()
+                }))
             }
         };
         self.subs.insert(
@@ -452,10 +479,49 @@ impl Conn {
     }
 
     /// Close a transaction (COMMIT or ABORT): what it holds.
-    fn end_transaction(&mut self, transaction: &str) -> Result<Vec<Result<Op, Fail>>, Fail> {
-        self.transactions
+    fn end_transaction(&mut self, transaction: &str) -> Result<Transaction, Fail> {
+        let closed = self
+            .transactions
             .remove(transaction)
-            .ok_or_else(|| unknown_transaction(transaction))
+            .ok_or_else(|| unknown_transaction(transaction))?;
+        self.transaction_bytes -= closed.bytes;
+        Ok(closed)
+    }
+
+    /// Count `cost` more bytes held by open transactions, or refuse it.
+    fn hold(&mut self, cost: usize) -> Result<(), Fail> {
+        let limit = self.app.0.cfg.transaction_bytes;
+        if self.transaction_bytes + cost <= limit {
+            self.transaction_bytes += cost;
+            return Ok(());
+        }
+        let counters = self.app.0.broker.counters();
+        Counters::add(&counters.refused_transactions, 1);
+        self.app.log_refusal(format_args!(
+            "stomp {}: open transactions over --transaction-bytes ({limit})",
+            self.who
+        ));
+        Err(fail(
+            "transaction too large",
+            format!(
+                "this connection's open transactions would hold more than {limit} bytes (--transaction-bytes); commit or abort first"
+            ),
+        ))
+    }
+
+    /// The refusal of a destination past `--max-topics`, logged.
+    fn full(&self, what: &str, destination: &str, full: super::broker::Full) -> Fail {
+        self.app.log_refusal(format_args!(
+            "stomp {} {destination}: the broker has {} {what}, its --max-topics",
+            self.who, full.max
+        ));
+        fail(
+            "too many destinations",
+            format!(
+                "{destination}: the broker has {} {what}, its --max-topics; try again when some are idle",
+                full.max
+            ),
+        )
     }
 
     /// SEND, ACK or NACK, now (outside a transaction or at its COMMIT).
@@ -469,15 +535,33 @@ impl Conn {
                 self.allowed(true)?;
                 match to {
                     Dest::Topic(name) => {
-                        self.app
-                            .0
-                            .broker
-                            .topic(&name)
-                            .publish_with_headers(payload, headers, None)
-                            .await;
+                        let destination = format!("/topic/{name}");
+                        let topic = self.app.0.broker.topic(&name);
+                        let topic = topic.map_err(|f| self.full("topics", &destination, f))?;
+                        topic.publish_with_headers(payload, headers, None).await;
                     }
                     Dest::Queue(name) => {
-                        self.app.0.queues.queue(&name).publish(payload, headers);
+                        let destination = format!("/queue/{name}");
+                        let queue = self.app.0.queues.queue(&name);
+                        let queue = queue.map_err(|f| self.full("queues", &destination, f))?;
+                        if let Err(full) = queue.publish(payload, headers) {
+                            self.app.log_refusal(format_args!(
+                                "stomp {} {destination}: queue full",
+                                self.who
+                            ));
+                            let which = if full.queue {
+                                "the queue holds"
+                            } else {
+                                "the broker's queues and histories hold"
+                            };
+                            return Err(fail(
+                                "queue full",
+                                format!(
+                                    "{destination}: {which} {} bytes already; consume some first",
+                                    full.limit
+                                ),
+                            ));
+                        }
                     }
                 }
                 Ok(())
@@ -718,6 +802,19 @@ impl Conn {
         let _ = self.flush().await;
         End::Error(format!("{}: {}", f.message, f.detail))
     }
+}
+
+/// An open transaction: what it holds for its COMMIT, and what that costs.
+struct Transaction {
+    bytes: usize,
+    ops: Vec<Result<Op, Fail>>,
+}
+
+/// What holding a client frame costs, in bytes: its body, its headers and
+/// [`OVERHEAD`] (as a kept message).
+fn cost(frame: &Frame) -> usize {
+    let headers: usize = frame.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    frame.body.len() + headers + OVERHEAD
 }
 
 fn unknown_transaction(transaction: &str) -> Fail {
