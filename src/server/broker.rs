@@ -134,6 +134,19 @@ impl Payload {
     pub fn is_binary(&self) -> bool {
         matches!(self, Payload::Binary(_))
     }
+
+    /// The payload to keep: a small body in an allocation of its own. A
+    /// body is often a slice of the connection's read buffer (hyper's,
+    /// tungstenite's), and keeping the slice keeps the whole buffer: one
+    /// byte kept cost ~5 KB. A large body is most of its buffer anyway.
+    pub fn kept(self) -> Payload {
+        const SMALL: usize = 64 * 1024;
+        match self {
+            Payload::Text(t) if t.len() <= SMALL => Payload::Text(t.as_str().to_owned().into()),
+            Payload::Binary(b) if b.len() <= SMALL => Payload::Binary(Bytes::copy_from_slice(&b)),
+            large => large,
+        }
+    }
 }
 
 /// One published message as the broker keeps it. Shared (`Arc`) between the
@@ -500,6 +513,11 @@ impl Topic {
         headers: Vec<(String, String)>,
         origin: Option<SubscriberId>,
     ) -> u64 {
+        let payload = if self.shared.config.history > 0 {
+            payload.kept()
+        } else {
+            payload
+        };
         let order = Arc::clone(&self.order).lock_owned().await;
         // Only the full subscribers are collected; `Vec::new` does not
         // allocate, so the common path costs one Arc clone per delivery.
@@ -1153,6 +1171,18 @@ mod tests {
 
     fn evicted(b: &Broker) -> super::super::bounds::Evicted {
         b.counters().evicted()
+    }
+
+    /// A small body kept is copied out of the buffer it arrived in (which
+    /// it would keep whole); a large one is not copied.
+    #[test]
+    fn a_small_body_is_kept_in_an_allocation_of_its_own() {
+        let buffer = Bytes::from(vec![b'a'; 200_000]);
+        let small = Payload::new(buffer.slice(10..11), false).kept();
+        assert_eq!(small.bytes().as_ref(), b"a");
+        assert_ne!(small.bytes().as_ptr(), buffer[10..].as_ptr());
+        let large = Payload::new(buffer.slice(..100_000), true).kept();
+        assert_eq!(large.bytes().as_ptr(), buffer.as_ptr());
     }
 
     #[tokio::test]

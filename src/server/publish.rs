@@ -46,7 +46,11 @@ pub(super) async fn topic_post(
                 .next()
                 .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/octet-stream"))
         });
-    let body = match read_body(req.into_body(), max, app.0.cfg.request_timeout).await {
+    // The declared length sizes the buffer: one grown by doubling holds up
+    // to twice the body for as long as the message is kept.
+    let expected = declared.map_or(0, |n| n as usize);
+    let stall = app.0.cfg.request_timeout;
+    let body = match read_body(req.into_body(), max, expected, stall).await {
         Ok(b) => b,
         Err(e) => return e.into_response(max),
     };
@@ -82,9 +86,15 @@ impl BodyError {
 }
 
 /// The whole body, at most `max` bytes (chunked bodies have no declared
-/// length, so the limit is checked as it arrives), each chunk within
-/// `stall` of the one before. A body in one chunk is not copied.
-pub(super) async fn read_body(body: Body, max: usize, stall: Duration) -> Result<Bytes, BodyError> {
+/// length, so the limit is checked as it arrives), `expected` bytes long
+/// if its sender said so, each chunk within `stall` of the one before. A
+/// body in one chunk is not copied.
+pub(super) async fn read_body(
+    body: Body,
+    max: usize,
+    expected: usize,
+    stall: Duration,
+) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
@@ -102,6 +112,9 @@ pub(super) async fn read_body(body: Body, max: usize, stall: Duration) -> Result
         match first.take() {
             None if rest.is_empty() => first = Some(chunk),
             prev => {
+                if rest.is_empty() {
+                    rest.reserve(expected.max(total));
+                }
                 if let Some(prev) = prev {
                     rest.extend_from_slice(&prev);
                 }

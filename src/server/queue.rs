@@ -200,7 +200,7 @@ impl Queue {
         let mut state = lock(&self.state);
         let mut message = QueuedMessage {
             id: state.last_id + 1,
-            payload,
+            payload: payload.kept(),
             headers,
         };
         let size = message.size();

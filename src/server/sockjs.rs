@@ -428,11 +428,11 @@ async fn xhr_send(app: App, id: &str, req: Request) -> Response {
         return text(StatusCode::NOT_FOUND, "Session not found\n");
     };
     let max = app.0.cfg.max_message_size;
-    let body =
-        match super::publish::read_body(req.into_body(), max, app.0.cfg.request_timeout).await {
-            Ok(b) => b,
-            Err(e) => return e.into_response(max),
-        };
+    let stall = app.0.cfg.request_timeout;
+    let body = match super::publish::read_body(req.into_body(), max, 0, stall).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(max),
+    };
     if body.is_empty() {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "Payload expected.");
     }
