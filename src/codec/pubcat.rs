@@ -4,7 +4,7 @@
 //! | header | on | meaning |
 //! |---|---|---|
 //! | `X-Pubcat-Ids: sequence` | SSE, long-poll, a `ws+meta.nchan` `101` | ids are consecutive per topic: a jump is a gap |
-//! | `X-Pubcat-Epoch: RUN` | every topic answer; sent back by a resuming client | the broker's run: ids start at 1 again after a restart |
+//! | `X-Pubcat-Epoch: RUN` | every topic answer; sent back by a resuming client | the run of the topic's ids: the broker's (ids start at 1 again after a restart), or for a topic re-made without its tombstone the broker's and a generation |
 //! | `X-Pubcat-Cursor: N` | a `ws+meta.nchan` `101` with nothing to replay | where the stream starts |
 //! | `X-Pubcat-Batch: 1` | a long-poll answer | the body is a JSON array of messages |
 //! | `X-Pubcat-Gap: A-B` | a long-poll answer | ids A..B are no longer kept |

@@ -10,6 +10,7 @@ mod bench;
 mod cli;
 mod http_transports;
 mod lifecycle;
+mod serve_bounds;
 mod serve_connections;
 mod socketio;
 mod stomp_broker;

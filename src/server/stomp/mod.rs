@@ -1192,6 +1192,87 @@ mod tests {
         server.shut_down().await.unwrap();
     }
 
+    async fn stats(server: &Server) -> serde_json::Value {
+        let (status, body) = http(server.addr, "GET /_/stats HTTP/1.1", b"").await;
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn open_transactions_are_bounded_and_their_end_frees_the_room() {
+        // A SEND below costs its 1000-byte body, ~50 bytes of headers and
+        // OVERHEAD: three and a BEGIN fit in 4096, four do not.
+        let server = start(|cfg| cfg.transaction_bytes = 4096).await;
+        let mut s = Stomp::connected(&server).await;
+        let body = "x".repeat(1000);
+        s.send(Frame::new("BEGIN").header("transaction", "a")).await;
+        for _ in 0..3 {
+            s.send(send("/queue/q", &body).header("transaction", "a"))
+                .await;
+        }
+        s.send(
+            Frame::new("ABORT")
+                .header("transaction", "a")
+                .header("receipt", "r"),
+        )
+        .await;
+        assert_eq!(s.frame().await.get("receipt-id"), Some("r"));
+        s.send(Frame::new("BEGIN").header("transaction", "b")).await;
+        for r in ["b1", "b2", "b3"] {
+            let frame = send("/queue/q", &body).header("transaction", "b");
+            s.send(frame.header("receipt", r)).await;
+            assert_eq!(s.frame().await.get("receipt-id"), Some(r));
+        }
+        s.send(send("/queue/q", &body).header("transaction", "b"))
+            .await;
+        let e = s.error().await;
+        assert_eq!(e.get("message"), Some("transaction too large"));
+        let stats = stats(&server).await;
+        assert_eq!(stats["refused"]["transactions"], 1, "{stats}");
+        server.shut_down().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_a_send_and_an_empty_one_goes() {
+        let server = start(|cfg| cfg.history_bytes = 2500).await;
+        let mut s = Stomp::connected(&server).await;
+        let body = "x".repeat(1000);
+        for r in ["1", "2"] {
+            s.send(send("/queue/q", &body).header("receipt", r)).await;
+            assert_eq!(s.frame().await.get("receipt-id"), Some(r));
+        }
+        s.send(send("/queue/q", &body).header("receipt", "3")).await;
+        let e = s.error().await;
+        assert_eq!(e.get("message"), Some("queue full"));
+        assert_eq!(e.get("receipt-id"), Some("3"));
+        assert_eq!(server_queue(&server, "q").await.ready, 2);
+        assert_eq!(stats(&server).await["refused"]["queue_full"], 1);
+
+        // Consumed, the room is back; empty and without consumers, it goes.
+        let mut c = Stomp::connected(&server).await;
+        c.send(subscribe("s", "/queue/q", "auto")).await;
+        for _ in 0..2 {
+            assert_eq!(c.frame().await.command, "MESSAGE");
+        }
+        c.send(send("/queue/q", &body).header("receipt", "4")).await;
+        assert_eq!(c.frame().await.get("receipt-id"), Some("4"));
+        assert_eq!(c.frame().await.command, "MESSAGE");
+        c.send(Frame::new("DISCONNECT").header("receipt", "bye"))
+            .await;
+        assert_eq!(c.frame().await.get("receipt-id"), Some("bye"));
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let stats = stats(&server).await;
+            if stats["queues"].as_array().is_some_and(Vec::is_empty) {
+                assert_eq!(stats["removed"]["queues"], 1, "{stats}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{stats}");
+            tokio::task::yield_now().await;
+        }
+        server.shut_down().await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_client_that_writes_often_still_gets_heart_beats() {
         let server = start(|_| {}).await;
