@@ -119,7 +119,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__bench)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +154,10 @@ _pubcat() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -503,7 +507,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__publish)
-            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --event --binary-file --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -f -n -b -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --event --binary-file --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -538,6 +542,10 @@ _pubcat() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -669,7 +677,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__serve)
-            opts="-l -v -q -o -H -k -h --listen --history --history-bytes --history-total --retain-for --max-topics --transaction-bytes --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-l -v -q -o -H -k -h --listen --history --history-bytes --history-total --retain-for --max-topics --transaction-bytes --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --request-timeout --max-connections-per-ip --tls-cert --tls-key --tls-self-signed --tls-ca-out --token --token-sub --token-pub --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,6 +743,38 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-sub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-pub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "toast line json raw" -- "${cur}"))
                     return 0
@@ -771,7 +811,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --count --timeout --until --idle --send --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --count --timeout --until --idle --send --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -806,6 +846,10 @@ _pubcat() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -929,7 +973,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --last --since --state --backoff-min --backoff-max --gap-check --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --last --since --state --backoff-min --backoff-max --gap-check --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -964,6 +1008,10 @@ _pubcat() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
