@@ -7,6 +7,7 @@
 mod json;
 mod line;
 mod toast;
+mod wrap;
 
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -54,6 +55,10 @@ pub struct Printer<W: Write> {
     format: Format,
     color: bool,
     width: usize,
+    /// Where the width comes from for each card, if not fixed: the
+    /// terminal's, asked again per card (an ioctl, a microsecond) so that
+    /// after a resize the next card fits the new width.
+    measure: Option<fn() -> Option<usize>>,
     scratch: Vec<u8>,
     /// Writing to a terminal: `line` output then shows control characters
     /// (a server's escape sequences) as `\xNN` instead of sending them to
@@ -73,10 +78,18 @@ impl<W: Write> Printer<W> {
             out: BufWriter::with_capacity(64 * 1024, out),
             format,
             color,
-            width: width.max(20),
+            width,
+            measure: None,
             scratch: Vec::new(),
             terminal: false,
         }
+    }
+
+    /// Measure the width before each card with `measure` (the fixed width
+    /// when it answers None).
+    pub fn measured(mut self, measure: fn() -> Option<usize>) -> Self {
+        self.measure = Some(measure);
+        self
     }
 
     /// Output goes to a terminal (see `terminal`).
@@ -97,12 +110,18 @@ impl<W: Write> Printer<W> {
                 json::envelope(&mut self.scratch, msg);
                 self.out.write_all(&self.scratch)
             }
-            Format::Toast => {
-                self.scratch.clear();
-                toast::card(&mut self.scratch, msg, self.color, self.width);
-                self.out.write_all(&self.scratch)
-            }
+            Format::Toast => self.card(msg),
         }
+    }
+
+    /// Kept out of line: cards are for people, and `print` is inlined into
+    /// every receive loop.
+    #[inline(never)]
+    fn card(&mut self, msg: &Message) -> io::Result<()> {
+        let width = self.measure.and_then(|m| m()).unwrap_or(self.width);
+        self.scratch.clear();
+        toast::card(&mut self.scratch, msg, self.color, width);
+        self.out.write_all(&self.scratch)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -111,13 +130,17 @@ impl<W: Write> Printer<W> {
 }
 
 impl Printer<io::Stdout> {
-    /// A printer on stdout, as wide as the terminal (80 when unknown).
+    /// A printer on stdout, as wide as the terminal for each card (80 when
+    /// unknown).
     pub fn stdout(format: Format, color: bool) -> Self {
-        let width = terminal_size::terminal_size_of(io::stdout())
-            .map(|(w, _)| w.0 as usize)
-            .unwrap_or(80);
-        Printer::new(io::stdout(), format, color, width).on_terminal(io::stdout().is_terminal())
+        Printer::new(io::stdout(), format, color, 80)
+            .measured(stdout_width)
+            .on_terminal(io::stdout().is_terminal())
     }
+}
+
+fn stdout_width() -> Option<usize> {
+    terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0))
 }
 
 #[cfg(test)]
@@ -161,6 +184,28 @@ pub(crate) mod tests {
         assert!(!use_color(ColorChoice::Auto, false, None));
         assert!(use_color(ColorChoice::Always, false, Some(one)));
         assert!(!use_color(ColorChoice::Never, true, None));
+    }
+
+    #[test]
+    fn each_card_takes_the_width_the_terminal_has_then() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static WIDTH: AtomicUsize = AtomicUsize::new(80);
+        let m = msg("t", "word ".repeat(30).as_bytes(), false);
+        let mut out = Vec::new();
+        {
+            let mut p = Printer::new(&mut out, Format::Toast, false, 80)
+                .measured(|| Some(WIDTH.load(Ordering::Relaxed)));
+            p.print(&m).unwrap();
+            // The terminal is resized between two messages.
+            WIDTH.store(30, Ordering::Relaxed);
+            p.print(&m).unwrap();
+            p.flush().unwrap();
+        }
+        let out = String::from_utf8(out).unwrap();
+        let cards: Vec<&str> = out.split_inclusive("╰─\n").collect();
+        let widest = |card: &str| card.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest(cards[0]) > 30, "{out}");
+        assert!(widest(cards[1]) <= 30, "{out}");
     }
 
     #[test]
