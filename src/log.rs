@@ -35,6 +35,21 @@ macro_rules! status {
     };
 }
 
+/// A status line for someone watching a terminal ("listening on …"): only
+/// when stderr is one (in a log file or a pipe it would be noise), hidden
+/// by `-q`, and dimmed when `dim`, as it is not a message.
+pub fn tty_status(dim: bool, args: std::fmt::Arguments) {
+    use std::io::IsTerminal;
+    if level() < 0 || !std::io::stderr().is_terminal() {
+        return;
+    }
+    if dim {
+        line(format_args!("\x1b[2mpubcat: {args}\x1b[0m"));
+    } else {
+        line(format_args!("pubcat: {args}"));
+    }
+}
+
 /// A warning; hidden only by `-q`.
 #[macro_export]
 macro_rules! warn {

@@ -287,6 +287,36 @@ fn stdout_failed(e: std::io::Error) -> Result<()> {
     Err(Error::local(format!("writing to stdout: {e}")))
 }
 
+/// Say on a terminal's stderr that the subscription is in place, so that a
+/// quiet topic is not taken for a connection that hangs (`pub` says
+/// "connected" for the same reason). Never on stdout, which is the
+/// messages'.
+pub fn say_listening(global: &Global, connection: &Connection) {
+    let no_color = std::env::var_os("NO_COLOR");
+    // Asked only when stderr is a terminal: then colour is as on one.
+    let dim = render::use_color(global.color, true, no_color.as_deref());
+    crate::log::tty_status(dim, format_args!("{}", listening(connection)));
+}
+
+/// `listening on ws://host/topic`, with what the dialect subscribed to.
+/// Long-poll has asked nothing yet when its session starts: it says
+/// `polling`.
+fn listening(connection: &Connection) -> String {
+    let endpoint = &connection.endpoint;
+    let verb = match endpoint.transport {
+        Transport::Poll => "polling",
+        _ => "listening on",
+    };
+    let what = match &connection.dialect {
+        Dialect::Stomp(stomp) => format!(" (STOMP {})", stomp.destinations.join(", ")),
+        Dialect::SocketIo(sio) if !sio.events.is_empty() => {
+            format!(" (Socket.IO events {})", sio.events.join(", "))
+        }
+        _ => String::new(),
+    };
+    format!("{verb} {}{what}", crate::log::redact_url(&endpoint.url))
+}
+
 /// The stdout printer the user asked for: `-o`; without it, `on_tty` on
 /// a terminal (toasts for `subscribe`, compact lines for `tail`) and lines
 /// when piped.
@@ -296,4 +326,48 @@ pub fn printer(global: &Global, on_tty: Format) -> Printer<std::io::Stdout> {
     let no_color = std::env::var_os("NO_COLOR");
     let color = render::use_color(global.color, tty, no_color.as_deref());
     Printer::stdout(format, color)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// What `sub ARGS` says once connected.
+    fn said(args: &[&str]) -> String {
+        let cli = Cli::try_parse_from([&["pubcat", "sub"], args].concat()).unwrap();
+        let Command::Subscribe(sub) = cli.command else {
+            unreachable!()
+        };
+        let wants = Wants::subscriber(&sub.stomp_sub, &sub.socketio_sub);
+        listening(&connection(&cli.global, &sub.conn, Role::Subscribe, wants).unwrap())
+    }
+
+    #[test]
+    fn listening_names_the_url_and_what_was_subscribed_to() {
+        assert_eq!(
+            said(&["ws://127.0.0.1:7878/events"]),
+            "listening on ws://127.0.0.1:7878/events"
+        );
+        assert_eq!(
+            said(&[
+                "stomp+ws://broker:15674/ws",
+                "-t",
+                "/topic/a",
+                "-t",
+                "/queue/b"
+            ]),
+            "listening on ws://broker:15674/ws (STOMP /topic/a, /queue/b)"
+        );
+        assert_eq!(
+            said(&["http://127.0.0.1:7878/t", "--transport", "poll"]),
+            "polling http://127.0.0.1:7878/t"
+        );
+        // The query, where tokens travel, is not shown without -v.
+        assert_eq!(
+            said(&["ws://h:1/t?token=hunter2"]),
+            "listening on ws://h:1/t?…"
+        );
+    }
 }

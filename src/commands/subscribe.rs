@@ -72,6 +72,7 @@ pub async fn run(
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
     verbose!("subscribed to {}", session.topic());
+    super::say_listening(global, &connection);
     for m in &args.send {
         session.feed(Bytes::from(m.clone()), false).await?;
     }

@@ -70,6 +70,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                         "this server does not say it takes ?last=N (pubcat serve does), so -n cannot be kept to N: start after an id with --since ID, or leave -n out",
                     ));
                 }
+                super::say_listening(global, &connection);
                 // Said with the first message: a long-poll session has not
                 // reached the server until its first answer.
                 tail.reconnected = Some(retry.failures()).filter(|&n| n > 0);

@@ -15,4 +15,5 @@ mod serve_connections;
 mod socketio;
 mod stomp_broker;
 mod tail;
+mod terminal;
 mod tls;

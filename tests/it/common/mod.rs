@@ -2,6 +2,7 @@
 //! (`pubcat serve`) on 127.0.0.1 with an ephemeral port.
 
 pub mod fault;
+pub mod pty;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

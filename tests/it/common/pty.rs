@@ -1,0 +1,97 @@
+//! A pseudo-terminal for the child's stderr (or stdout), so tests can see
+//! what pubcat writes only to a terminal. libc's posix_openpt, as the
+//! tests already use libc: no crate for twenty lines, and no `script(1)`,
+//! whose flags differ between util-linux and the BSDs and which would put
+//! the child's stdout and stderr on the one terminal.
+
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A terminal: give [`Pty::take_terminal`] to the child, read what it
+/// wrote with [`Pty::text`].
+pub struct Pty {
+    terminal: Option<File>,
+    written: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Pty {
+    pub fn open() -> Pty {
+        // SAFETY: plain calls on a descriptor we own; the name is read
+        // into a buffer we own, NUL-terminated by ptsname_r on success.
+        let (controller, path) = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(fd >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+            assert_eq!(libc::grantpt(fd), 0, "grantpt");
+            assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0);
+            let path = CStr::from_ptr(name.as_ptr()).to_str().unwrap().to_owned();
+            (File::from_raw_fd(fd), path)
+        };
+        let terminal = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(path)
+            .unwrap();
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = written.clone();
+        let reader = std::thread::spawn(move || {
+            let mut controller = controller;
+            let mut buf = [0u8; 4096];
+            // Ends with EIO once every copy of the terminal side is closed.
+            while let Ok(n @ 1..) = controller.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            terminal: Some(terminal),
+            written,
+            reader: Some(reader),
+        }
+    }
+
+    /// The terminal side, to hand to a child (`Stdio::from`). Drop the
+    /// `Command` after spawning it, so that the child holds the last copy.
+    pub fn take_terminal(&mut self) -> File {
+        self.terminal
+            .take()
+            .expect("the terminal was taken already")
+    }
+
+    /// What was written to the terminal so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.written.lock().unwrap()).to_string()
+    }
+
+    /// Wait (bounded) until the terminal shows `needle`.
+    pub fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never shown `{needle}`: {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything written, once the child that had the terminal exited.
+    pub fn finish(mut self) -> String {
+        drop(self.terminal.take());
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.text()
+    }
+}
