@@ -184,7 +184,10 @@ fn body(msg: &Message, inside: usize) -> Vec<Line> {
     let text = String::from_utf8_lossy(&msg.body);
     match serde_json::from_str::<Value>(&text) {
         Ok(v @ (Value::Object(_) | Value::Array(_))) => json(&v, inside),
+        // A file sent whole ends with a line feed: not a line of its own.
         _ => text
+            .strip_suffix('\n')
+            .unwrap_or(&text)
             .split('\n')
             .map(|l| vec![(l.trim_end_matches('\r').to_string(), Style::Plain)])
             .collect(),
@@ -565,6 +568,13 @@ mod tests {
         assert_eq!(body[0], format!("│ {}", "漢".repeat(9)));
         assert_eq!(body[1], format!("│   {}", "漢".repeat(8)));
         assert_eq!(body[2], format!("│   {}", "漢".repeat(3)));
+    }
+
+    #[test]
+    fn a_final_line_feed_is_not_a_line() {
+        let m = msg("t", b"one\r\ntwo\r\n", false);
+        assert_eq!(body_lines(&card_text(40, &m)), ["│ one", "│ two"]);
+        assert_eq!(body_lines(&card_text(40, &msg("t", b"\n", false))), ["│ "]);
     }
 
     #[test]
