@@ -94,9 +94,10 @@ fn tail_says_where_it_listens_on_a_terminal() {
         .stderr(pty.take_terminal());
     let mut child = cmd.spawn().unwrap();
     drop(cmd);
-    pty.wait_for(&format!("listening on {}", broker.url("t1")));
+    let said = pty.shows(&format!("listening on {}", broker.url("t1")));
     // SAFETY: kill(2) on our own child's pid has no memory effects.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     wait_with_timeout(&mut child, Duration::from_secs(30));
-    pty.finish();
+    let shown = pty.finish();
+    assert!(said, "{shown:?}");
 }

@@ -70,20 +70,17 @@ impl Pty {
         String::from_utf8_lossy(&self.written.lock().unwrap()).to_string()
     }
 
-    /// Wait (bounded) until the terminal shows `needle`.
-    pub fn wait_for(&self, needle: &str) -> String {
+    /// Wait (bounded) until the terminal shows `needle`: false if it
+    /// never does, so the caller can stop its child before failing.
+    pub fn shows(&self, needle: &str) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = self.text();
-            if text.contains(needle) {
-                return text;
+        while !self.text().contains(needle) {
+            if Instant::now() > deadline {
+                return false;
             }
-            assert!(
-                Instant::now() < deadline,
-                "never shown `{needle}`: {text:?}"
-            );
             std::thread::sleep(Duration::from_millis(20));
         }
+        true
     }
 
     /// Everything written, once the child that had the terminal exited.
