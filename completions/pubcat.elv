@@ -363,6 +363,8 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --allow-host 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)'
             cand --request-timeout 'How long a connection has to send a request''s headers (again after each answer, so an idle connection is closed after it) and how long a request body may stall'
             cand --max-connections-per-ip 'Open connections one client address may hold; more get 503 (0: no cap)'
+            cand --data-dir 'Keep topics'' history and queues'' unacknowledged messages in this directory, so a restart (after a crash too) has them, with the same ids. Without it the broker keeps everything in memory'
+            cand --fsync 'With --data-dir, when a publish is confirmed (the POST answer, a STOMP RECEIPT): always = synced to disk first (survives a power cut); interval = written, synced within a second; never = written, synced when the OS decides. All three survive a crash of pubcat'
             cand --tls-cert 'Serve TLS (wss:// and https:// on the same port) with this certificate chain (PEM); needs --tls-key'
             cand --tls-key 'The private key of --tls-cert (PEM)'
             cand --tls-ca-out 'Where --tls-self-signed writes its CA certificate (default: a file in the temp directory; its path is printed)'

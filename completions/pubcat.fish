@@ -388,6 +388,10 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-origin -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l allow-host -d 'A host name a broker listening on loopback answers to besides localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets 403, so a page cannot reach it under its own name (DNS rebinding)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l request-timeout -d 'How long a connection has to send a request\'s headers (again after each answer, so an idle connection is closed after it) and how long a request body may stall' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-connections-per-ip -d 'Open connections one client address may hold; more get 503 (0: no cap)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l data-dir -d 'Keep topics\' history and queues\' unacknowledged messages in this directory, so a restart (after a crash too) has them, with the same ids. Without it the broker keeps everything in memory' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l fsync -d 'With --data-dir, when a publish is confirmed (the POST answer, a STOMP RECEIPT): always = synced to disk first (survives a power cut); interval = written, synced within a second; never = written, synced when the OS decides. All three survive a crash of pubcat' -r -f -a "always\t''
+interval\t''
+never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-cert -d 'Serve TLS (wss:// and https:// on the same port) with this certificate chain (PEM); needs --tls-key' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-ca-out -d 'Where --tls-self-signed writes its CA certificate (default: a file in the temp directory; its path is printed)' -r -F

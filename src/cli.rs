@@ -720,6 +720,25 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 16384)]
     pub max_connections_per_ip: usize,
 
+    /// Keep topics' history and queues' unacknowledged messages in this
+    /// directory, so a restart (after a crash too) has them, with the same
+    /// ids. Without it the broker keeps everything in memory.
+    #[arg(long, value_name = "DIR", env = "PUBCAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// With --data-dir, when a publish is confirmed (the POST answer, a
+    /// STOMP RECEIPT): always = synced to disk first (survives a power
+    /// cut); interval = written, synced within a second; never = written,
+    /// synced when the OS decides. All three survive a crash of pubcat.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "interval",
+        requires = "data_dir"
+    )]
+    pub fsync: FsyncArg,
+
     /// Serve TLS (wss:// and https:// on the same port) with this
     /// certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -764,6 +783,14 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `serve --fsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FsyncArg {
+    Always,
+    Interval,
+    Never,
 }
 
 /// `HOST:PORT`, `[V6]:PORT` or `IP:PORT`: checked here, resolved by

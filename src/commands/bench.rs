@@ -431,6 +431,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         max_connections_per_ip: 0,
         max_connections: 0,
         tls: None,
+        data_dir: None,
         tokens: Default::default(),
     })
     .await

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::ServeArgs;
+use crate::cli::{FsyncArg, ServeArgs};
 use crate::error::{Error, Outcome, Result};
+use crate::server::store::Fsync;
 use crate::server::{self, ServerConfig, Tokens};
 use crate::shutdown::Interrupt;
 use crate::{status, verbose, warn};
@@ -47,6 +48,14 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         }),
         tls: tls.as_ref().map(|(config, _)| Arc::clone(config)),
         tokens: Tokens::new(args.token, args.token_sub, args.token_pub),
+        data_dir: args.data_dir.clone().map(|dir| {
+            let fsync = match args.fsync {
+                FsyncArg::Always => Fsync::Always,
+                FsyncArg::Interval => Fsync::Interval(std::time::Duration::from_secs(1)),
+                FsyncArg::Never => Fsync::Never,
+            };
+            (dir, fsync)
+        }),
     };
     let tokens = config.has_tokens();
     let bound = server::bind(config).await.map_err(|e| {
@@ -55,8 +64,37 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
         } else {
             ""
         };
-        Error::local(format!("cannot listen on {}: {e}{hint}", args.listen))
+        match &args.data_dir {
+            Some(dir)
+                if e.kind() != std::io::ErrorKind::AddrInUse
+                    && e.kind() != std::io::ErrorKind::AddrNotAvailable =>
+            {
+                Error::local(format!(
+                    "cannot start with --data-dir {}: {e}",
+                    dir.display()
+                ))
+            }
+            _ => Error::local(format!("cannot listen on {}: {e}{hint}", args.listen)),
+        }
     })?;
+    if let Some(dir) = &args.data_dir {
+        let r = bound.restored();
+        for w in &r.warnings {
+            warn!("{w}");
+        }
+        status!(
+            "data in {} (--fsync {}): {} topics with {} messages, {} queued messages restored",
+            dir.display(),
+            match args.fsync {
+                FsyncArg::Always => "always",
+                FsyncArg::Interval => "interval",
+                FsyncArg::Never => "never",
+            },
+            r.topics,
+            r.messages,
+            r.queued
+        );
+    }
     let addrs = bound.local_addrs();
     // Tests and scripts read this line to learn the port of `--listen :0`.
     let (shown, each) = if let [addr] = addrs {

@@ -61,6 +61,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::bounds::Counters;
 pub use super::registry::Full;
 use super::registry::{Birth, Entry, Handle, Registry};
+use super::store::{Store, StoreError};
+use crate::codec::log::Record;
 
 /// What a kept message costs beyond its body and headers, in bytes (the
 /// envelope, the pointers to it): so that `history_bytes` bounds memory
@@ -165,6 +167,18 @@ pub struct Stored {
 }
 
 impl Stored {
+    /// As the store writes it.
+    fn record(&self, topic: &str, at_ms: u64) -> Record {
+        Record::Publish {
+            topic: topic.to_string(),
+            id: self.id,
+            at_ms,
+            binary: self.payload.is_binary(),
+            headers: self.headers.clone(),
+            body: self.body().clone(),
+        }
+    }
+
     /// What keeping it costs, in bytes: its body, its headers and [`OVERHEAD`].
     pub fn size(&self) -> usize {
         let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
@@ -263,6 +277,23 @@ struct Shared {
     /// This run of the broker (see [`Broker::epoch`]).
     epoch: String,
     counters: Arc<Counters>,
+    /// Where confirmed messages are kept (`--data-dir`), if anywhere.
+    store: Option<Arc<Store>>,
+}
+
+/// What a broker with `--data-dir` starts from (see [`super::store`]).
+pub struct Persist {
+    pub store: Arc<Store>,
+    /// The run's epoch: the one the files kept, so ids that go on after a
+    /// restart are the same run's to clients' cursors.
+    pub epoch: u64,
+}
+
+/// A publish that did not happen: too many topics, or the store failed.
+#[derive(Debug, PartialEq)]
+pub enum Refused {
+    Full(Full),
+    Store(StoreError),
 }
 
 /// All topics of one broker.
@@ -276,29 +307,104 @@ pub struct Broker {
 pub type TopicHandle = Handle<Topic>;
 
 impl Broker {
+    #[cfg(test)]
     pub fn new(config: BrokerConfig, counters: Arc<Counters>) -> Broker {
+        Broker::with_store(config, counters, None)
+    }
+
+    /// A broker that keeps what it confirms in `persist`'s store.
+    pub fn with_store(
+        config: BrokerConfig,
+        counters: Arc<Counters>,
+        persist: Option<Persist>,
+    ) -> Broker {
         let config = BrokerConfig {
             // A zero-capacity tokio channel panics; one slot is the least that works.
             queue: config.queue.max(1),
             max_topics: config.max_topics.max(1),
             ..config
         };
-        let mut bytes = [0u8; 8];
-        // Without a random source, the start time tells runs apart as well.
-        if getrandom::fill(&mut bytes).is_err() {
-            let now = SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            bytes = (now.as_nanos() as u64).to_be_bytes();
-        }
+        let topics = Arc::new(Registry::new(config.max_topics));
+        let (epoch, store) = match persist {
+            Some(p) => (p.epoch, Some(p.store)),
+            None => (random_u64(), None),
+        };
         Broker {
-            topics: Arc::new(Registry::new(config.max_topics)),
+            topics,
             shared: Arc::new(Shared {
                 config,
-                epoch: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                epoch: format!("{epoch:016x}"),
                 counters,
+                store,
             }),
         }
+    }
+
+    /// Put back a topic the store kept: its last id and its messages (ids
+    /// contiguous, ending at `last_id`), kept as the limits allow now. A
+    /// topic that keeps nothing is removed at once and leaves its last id.
+    pub fn restore(&self, name: &str, last_id: u64, messages: Vec<Record>) -> Result<(), Full> {
+        let topic = self.topic(name)?;
+        let mut state = lock(&topic.state);
+        state.last_id = state.last_id.max(last_id);
+        let now_ms = unix_ms();
+        let now = Instant::now();
+        for m in messages {
+            let Record::Publish {
+                id,
+                at_ms,
+                binary,
+                headers,
+                body,
+                ..
+            } = m
+            else {
+                continue;
+            };
+            let age = Duration::from_millis(now_ms.saturating_sub(at_ms));
+            let stored = Arc::new(Stored {
+                id,
+                payload: Payload::new(body, binary).kept(),
+                headers,
+                at: now.checked_sub(age).unwrap_or(now),
+            });
+            state.keep(&topic.shared, &stored);
+        }
+        Ok(())
+    }
+
+    /// Once the topics a store kept are restored: a topic made from now on
+    /// without a tombstone may be one whose last id the files no longer
+    /// had (see [`Topic::epoch`]), so it gets an epoch of its own.
+    pub fn restored(&self) {
+        // Not 0, and not a count an earlier run reached.
+        self.topics.forgotten_from(random_u64() >> 32 | 1);
+    }
+
+    /// Every topic's state as records, for a snapshot of the store: each
+    /// topic's kept messages, then its head. Waits for each topic's
+    /// publish in progress, so every record the store has for it is in.
+    pub async fn snapshot(&self) -> Vec<Record> {
+        let now_ms = unix_ms();
+        let now = Instant::now();
+        let mut records = vec![Record::Epoch(
+            u64::from_str_radix(&self.shared.epoch, 16).unwrap_or(0),
+        )];
+        for topic in self.topics.handles() {
+            let _order = topic.order.lock().await;
+            let state = lock(&topic.state);
+            for m in &state.history {
+                let age = now.saturating_duration_since(m.at).as_millis() as u64;
+                records.push(m.record(&topic.name, now_ms.saturating_sub(age)));
+            }
+            // After the messages: replayed first, a head would make them
+            // look old.
+            records.push(Record::Head {
+                topic: topic.name.to_string(),
+                last_id: state.last_id,
+            });
+        }
+        records
     }
 
     /// The counters `/_/stats` shows.
@@ -329,11 +435,12 @@ impl Broker {
         body: Bytes,
         binary: bool,
         origin: Option<SubscriberId>,
-    ) -> Result<u64, Full> {
-        Ok(self
-            .topic(topic)?
+    ) -> Result<u64, Refused> {
+        self.topic(topic)
+            .map_err(Refused::Full)?
             .publish(Payload::new(body, binary), origin)
-            .await)
+            .await
+            .map_err(Refused::Store)
     }
 
     /// Subscribe to `topic` (created if new). See [`Topic::subscribe`].
@@ -388,6 +495,26 @@ impl Broker {
         let now = Instant::now();
         self.topics.sweep(|t| lock(&t.state).expire(&t.shared, now));
     }
+}
+
+/// Eight random bytes; the clock's if there is no random source.
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+    }
+    u64::from_be_bytes(bytes)
+}
+
+/// Now, in ms since the Unix epoch (how the store dates messages).
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
 }
 
 /// One topic: its ids, history ring and subscribers.
@@ -502,13 +629,59 @@ impl Topic {
     /// an id is assigned, delivery to every subscriber completes even if this
     /// future is dropped (an HTTP client hanging up must not make a
     /// subscriber silently miss a message).
-    pub async fn publish(self: &Arc<Self>, payload: Payload, origin: Option<SubscriberId>) -> u64 {
+    pub async fn publish(
+        self: &Arc<Self>,
+        payload: Payload,
+        origin: Option<SubscriberId>,
+    ) -> Result<u64, StoreError> {
         self.publish_with_headers(payload, Vec::new(), origin).await
     }
 
-    /// [`Topic::publish`], with headers kept beside the payload.
+    /// [`Topic::publish`], with headers kept beside the payload. With a
+    /// store, the message is in the file before anyone is sent it (so a
+    /// crash cannot give its id to another message), and the id is
+    /// returned once it is as safe as `--fsync` says.
     pub async fn publish_with_headers(
         self: &Arc<Self>,
+        payload: Payload,
+        headers: Vec<(String, String)>,
+        origin: Option<SubscriberId>,
+    ) -> Result<u64, StoreError> {
+        let Some(store) = self.shared.store.clone() else {
+            let order = Arc::clone(&self.order).lock_owned().await;
+            return Ok(self.deliver(order, payload, headers, origin).await);
+        };
+        // In a task of its own: once the record is queued for the file,
+        // the message must be delivered under that id even if the caller
+        // goes away.
+        let topic = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let order = Arc::clone(&topic.order).lock_owned().await;
+            let id = lock(&topic.state).last_id + 1;
+            let record = Record::Publish {
+                topic: topic.name.to_string(),
+                id,
+                at_ms: unix_ms(),
+                binary: payload.is_binary(),
+                headers: headers.clone(),
+                body: payload.bytes().clone(),
+            };
+            let ticket = store.append(&record);
+            drop(record);
+            store.written(ticket).await?;
+            topic.deliver(order, payload, headers, origin).await;
+            store.durable(ticket).await?;
+            Ok(id)
+        });
+        task.await
+            .unwrap_or_else(|e| Err(StoreError::new(format!("publish task failed: {e}"))))
+    }
+
+    /// Assign the next id under the `order` guard, keep the message and
+    /// queue it to its subscribers (the slow ones in a task of its own).
+    async fn deliver(
+        self: &Arc<Self>,
+        order: OwnedMutexGuard<()>,
         payload: Payload,
         headers: Vec<(String, String)>,
         origin: Option<SubscriberId>,
@@ -518,7 +691,6 @@ impl Topic {
         } else {
             payload
         };
-        let order = Arc::clone(&self.order).lock_owned().await;
         // Only the full subscribers are collected; `Vec::new` does not
         // allocate, so the common path costs one Arc clone per delivery.
         let mut full: Vec<Subscriber> = Vec::new();
@@ -982,7 +1154,7 @@ mod tests {
                     let id = topic
                         .publish(Payload::new(text(&i.to_string()), false), None)
                         .await;
-                    assert_eq!(id, i);
+                    assert_eq!(id, Ok(i));
                     if i == N / 2
                         && let Some(tx) = halfway.take()
                     {
@@ -1057,6 +1229,7 @@ mod tests {
                 topic.publish(Payload::new(text(&i.to_string()), false), None),
             )
             .await
+            .unwrap()
             .unwrap();
         }
         // The publisher waited once (for the 5th message), not per message.
@@ -1089,7 +1262,10 @@ mod tests {
         let b = broker(10, 1, Duration::from_secs(30));
         let topic = b.topic("t").unwrap();
         let mut sub = Topic::subscribe(&topic, Start::Live, None);
-        topic.publish(Payload::new(text("1"), false), None).await;
+        topic
+            .publish(Payload::new(text("1"), false), None)
+            .await
+            .unwrap();
         // The queue is full: this publish waits; give up on it right away.
         let publish = topic.publish(Payload::new(text("2"), false), None);
         assert!(
@@ -1279,7 +1455,7 @@ mod tests {
         let s = b.subscribe("b", Start::Live, None).unwrap();
         assert_eq!(
             b.publish("c", text("x"), false, None).await,
-            Err(Full { max: 2 })
+            Err(Refused::Full(Full { max: 2 }))
         );
         assert!(b.subscribe("c", Start::Live, None).is_err());
         // Existing topics still work.

@@ -54,7 +54,6 @@ mod registry;
 mod shutdown;
 mod sockjs;
 mod stomp;
-#[allow(dead_code)] // wired into the broker with --data-dir next
 pub(crate) mod store;
 #[cfg(test)]
 mod test_support;
@@ -128,6 +127,9 @@ pub struct ServerConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The tokens clients must present (none: open); see [`auth`].
     pub tokens: auth::Tokens,
+    /// Keep topics' history and queues' messages here (`--data-dir`), and
+    /// how safely; see [`store`].
+    pub data_dir: Option<(std::path::PathBuf, store::Fsync)>,
 }
 
 /// A listening broker, not yet serving: the caller can print the addresses
@@ -138,6 +140,19 @@ pub struct Bound {
     cfg: ServerConfig,
     broker: Arc<Broker>,
     queues: Arc<Queues>,
+    store: Option<Arc<store::Store>>,
+    /// What the data directory gave back, for the caller to report.
+    restored: Restored,
+}
+
+/// What `--data-dir` gave back at start.
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub topics: usize,
+    pub messages: usize,
+    pub queued: usize,
+    /// One line per problem found in the files (a torn tail cut off).
+    pub warnings: Vec<String>,
 }
 
 /// Listen on every address of `cfg.listen` (see [`listen::bind_all`]).
@@ -147,8 +162,29 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
         .iter()
         .map(TcpListener::local_addr)
         .collect::<std::io::Result<Vec<_>>>()?;
-    let counters = Arc::default();
-    let broker = Arc::new(Broker::new(
+    let counters: Arc<bounds::Counters> = Arc::default();
+    let (store, recovered) = match &cfg.data_dir {
+        Some((dir, fsync)) => {
+            let (store, recovered) = store::Store::open(dir, *fsync)?;
+            (Some(Arc::new(store)), Some(recovered))
+        }
+        None => (None, None),
+    };
+    let persist = store.as_ref().map(|store| {
+        let kept = recovered.as_ref().and_then(|r| r.epoch);
+        let epoch = kept.unwrap_or_else(|| {
+            let mut b = [0u8; 8];
+            let _ = getrandom::fill(&mut b);
+            let e = u64::from_be_bytes(b);
+            store.append(&crate::codec::log::Record::Epoch(e));
+            e
+        });
+        broker::Persist {
+            store: Arc::clone(store),
+            epoch,
+        }
+    });
+    let broker = Arc::new(Broker::with_store(
         BrokerConfig {
             history: cfg.history,
             history_bytes: cfg.history_bytes,
@@ -159,18 +195,50 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
             slow_timeout: cfg.slow_timeout,
         },
         Arc::clone(&counters),
+        persist,
     ));
     let limits = QueueLimits {
         max: cfg.max_topics,
         bytes: cfg.history_bytes,
         total: cfg.history_total,
     };
+    let queues = Arc::new(Queues::new(limits, counters, store.clone()));
+    let mut restored = Restored::default();
+    if let Some(recovered) = recovered {
+        restored.warnings = recovered.warnings;
+        for (name, topic) in recovered.topics {
+            restored.topics += 1;
+            restored.messages += topic.messages.len();
+            let messages = topic.messages.into_iter().collect();
+            if broker.restore(&name, topic.last_id, messages).is_err() {
+                restored
+                    .warnings
+                    .push(format!("topic {name} not restored: --max-topics reached"));
+            }
+        }
+        if recovered.epoch.is_some() {
+            broker.restored();
+        }
+        for (name, messages) in recovered.queues {
+            restored.queued += messages.len();
+            if queues
+                .restore(&name, messages.into_values().collect())
+                .is_err()
+            {
+                restored
+                    .warnings
+                    .push(format!("queue {name} not restored: --max-topics reached"));
+            }
+        }
+    }
     Ok(Bound {
         listeners,
         addrs,
         cfg,
         broker,
-        queues: Arc::new(Queues::new(limits, counters)),
+        queues,
+        store,
+        restored,
     })
 }
 
@@ -184,6 +252,11 @@ impl Bound {
     /// Every address listened on.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// What `--data-dir` gave back.
+    pub fn restored(&self) -> &Restored {
+        &self.restored
     }
 
     /// The broker core, for the tests.
@@ -210,7 +283,12 @@ impl Bound {
             .read_buffer_size(8 * 1024)
             .write_buffer_size(16 * 1024);
         let gate = listen::Gate::new(self.cfg.max_connections_per_ip, self.cfg.max_connections);
-        let sweeper = tokio::spawn(sweep(Arc::clone(&self.broker), Arc::clone(&self.queues)));
+        let sweeper = tokio::spawn(sweep(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.queues),
+            self.store.clone(),
+            self.cfg.quiet,
+        ));
         let app = App(Arc::new(AppInner {
             broker: Arc::clone(&self.broker),
             queues: Arc::clone(&self.queues),
@@ -257,14 +335,45 @@ impl Bound {
 }
 
 /// Expire history and remove idle topics and queues, for ever.
-async fn sweep(broker: Arc<Broker>, queues: Arc<Queues>) {
+async fn sweep(
+    broker: Arc<Broker>,
+    queues: Arc<Queues>,
+    store: Option<Arc<store::Store>>,
+    quiet: bool,
+) {
     let mut every = tokio::time::interval(broker.sweep_every());
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         broker.sweep();
         queues.sweep();
+        if let Some(store) = &store
+            && store.wants_compaction()
+            && let Err(e) = compact(&broker, &queues, store).await
+            && !quiet
+        {
+            crate::log::line(format_args!(
+                "pubcat: warning: compacting the data directory failed: {e}"
+            ));
+        }
     }
+}
+
+/// Replace the data directory's logs with a snapshot of what the broker
+/// keeps now (see [`store`]): appends go on meanwhile, to the new
+/// generation's log.
+async fn compact(
+    broker: &Broker,
+    queues: &Queues,
+    store: &Arc<store::Store>,
+) -> std::io::Result<()> {
+    let generation = store.rotate().await?;
+    let mut records = broker.snapshot().await;
+    records.extend(queues.snapshot());
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.write_snapshot(generation, &records))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 #[derive(Clone)]
@@ -586,6 +695,73 @@ mod tests {
         server.shut_down().await.unwrap();
     }
 
+    /// Compaction keeps what the broker keeps (history, heads, queued
+    /// messages, the epoch) and drops the rest; a broker started on the
+    /// directory after it has exactly that, and goes on with the ids.
+    #[tokio::test]
+    async fn a_compacted_data_directory_restores_what_the_broker_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = || {
+            let mut cfg = config();
+            cfg.history = 3;
+            cfg.data_dir = Some((dir.path().to_path_buf(), store::Fsync::Always));
+            cfg
+        };
+        let bound = bind(cfg()).await.unwrap();
+        for i in 1..=5 {
+            let id = bound
+                .broker
+                .publish("t", Bytes::from(format!("m{i}")), false, None)
+                .await
+                .unwrap();
+            assert_eq!(id, i);
+        }
+        let jobs = bound.queues.queue("jobs").unwrap();
+        for job in ["j1", "j2"] {
+            let ticket = jobs
+                .publish(broker::Payload::Text(job.into()), Vec::new())
+                .unwrap();
+            jobs.confirmed(ticket).await.unwrap();
+        }
+        drop(jobs);
+        let epoch = bound.broker.topic("t").unwrap().epoch();
+        let store = bound.store.clone().unwrap();
+        compact(&bound.broker, &bound.queues, &store).await.unwrap();
+        drop((store, bound));
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n != "lock")
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(names, ["00000001.log", "00000001.snap"]);
+
+        let bound = bind(cfg()).await.unwrap();
+        let restored = bound.restored();
+        assert_eq!(
+            (restored.topics, restored.messages, restored.queued),
+            (1, 3, 2)
+        );
+        let t = bound.broker.topic("t").unwrap();
+        assert_eq!(t.epoch(), epoch);
+        let kept: Vec<(u64, String)> = t
+            .history_after(0)
+            .messages
+            .iter()
+            .map(|m| (m.id, String::from_utf8_lossy(m.body()).to_string()))
+            .collect();
+        assert_eq!(kept, [(3, "m3".into()), (4, "m4".into()), (5, "m5".into())]);
+        drop(t);
+        let id = bound
+            .broker
+            .publish("t", Bytes::from_static(b"m6"), false, None)
+            .await
+            .unwrap();
+        assert_eq!(id, 6);
+        assert_eq!(bound.queues.stats()[0].ready, 2);
+    }
+
     /// The status of the answer to a request sent byte for byte.
     async fn raw_status(addr: SocketAddr, request: &str) -> u16 {
         raw_head(addr, request).await[9..12].parse().unwrap()
@@ -732,7 +908,10 @@ mod tests {
         while topic.stats().subscribers > 0 {
             assert!(published < 20_000, "never dropped");
             let body = Bytes::from(vec![b'x'; 64 * 1024]);
-            published = topic.publish(broker::Payload::Binary(body), None).await;
+            published = topic
+                .publish(broker::Payload::Binary(body), None)
+                .await
+                .unwrap();
         }
         // Now read: everything it was sent, in order, then the close that
         // says where to resume.

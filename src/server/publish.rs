@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::time::Duration;
 
+use super::broker::Refused;
 use super::topic::{topic_full, topic_of};
 use super::{App, json, text};
 
@@ -56,7 +57,10 @@ pub(super) async fn topic_post(
     };
     match app.0.broker.publish(&topic, body, binary, None).await {
         Ok(id) => json(format!("{{\"id\":{id}}}\n").into_bytes()),
-        Err(full) => topic_full(&app, peer, &format!("/{topic}"), full).into_response(),
+        Err(Refused::Full(full)) => {
+            topic_full(&app, peer, &format!("/{topic}"), full).into_response()
+        }
+        Err(Refused::Store(e)) => text(StatusCode::INSUFFICIENT_STORAGE, format!("{e}\n")),
     }
 }
 

@@ -30,6 +30,8 @@ use serde::{Deserialize, Serialize};
 use super::bounds::Counters;
 use super::broker::{OVERHEAD, Payload, lock};
 use super::registry::{Entry, Full, Handle, Registry};
+use super::store::{Store, StoreError, Ticket};
+use crate::codec::log::Record;
 
 /// A message as a queue keeps it.
 #[derive(Debug)]
@@ -42,6 +44,17 @@ pub struct QueuedMessage {
 }
 
 impl QueuedMessage {
+    /// As the store writes it.
+    fn record(&self, queue: &str) -> Record {
+        Record::Enqueue {
+            queue: queue.to_string(),
+            id: self.id,
+            binary: self.payload.is_binary(),
+            headers: self.headers.clone(),
+            body: self.payload.bytes().clone(),
+        }
+    }
+
     /// What keeping it costs, in bytes (as [`super::broker::Stored::size`]).
     fn size(&self) -> usize {
         let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
@@ -92,18 +105,70 @@ pub struct Queues {
     queues: Arc<Registry<Queue>>,
     limits: QueueLimits,
     counters: Arc<Counters>,
+    /// Where queued messages are kept until acknowledged (`--data-dir`).
+    store: Option<Arc<Store>>,
 }
 
 /// A use of a queue: while one exists, the queue is not removed.
 pub type QueueHandle = Handle<Queue>;
 
 impl Queues {
-    pub fn new(limits: QueueLimits, counters: Arc<Counters>) -> Queues {
+    pub fn new(limits: QueueLimits, counters: Arc<Counters>, store: Option<Arc<Store>>) -> Queues {
         Queues {
             queues: Arc::new(Registry::new(limits.max)),
             limits,
             counters,
+            store,
         }
+    }
+
+    /// Put back a queue's unacknowledged messages from the store
+    /// (`Record::Enqueue`s), as redelivered: they may have reached a
+    /// consumer before the restart.
+    pub fn restore(&self, name: &str, messages: Vec<Record>) -> Result<(), Full> {
+        let queue = self.queue(name)?;
+        let mut state = lock(&queue.state);
+        for m in messages {
+            let Record::Enqueue {
+                id,
+                binary,
+                headers,
+                body,
+                ..
+            } = m
+            else {
+                continue;
+            };
+            let message = QueuedMessage {
+                id,
+                payload: Payload::new(body, binary).kept(),
+                headers,
+            };
+            let size = message.size();
+            state.bytes += size;
+            self.counters.kept.fetch_add(size, Ordering::Relaxed);
+            state.last_id = state.last_id.max(id);
+            state.ready.push_back((Arc::new(message), true));
+        }
+        Ok(())
+    }
+
+    /// Every queue's unacknowledged messages as records, for a snapshot
+    /// of the store.
+    pub fn snapshot(&self) -> Vec<Record> {
+        let mut records = Vec::new();
+        for queue in self.queues.handles() {
+            let state = lock(&queue.state);
+            let mut all: Vec<&Arc<QueuedMessage>> = state
+                .ready
+                .iter()
+                .map(|(m, _)| m)
+                .chain(state.consumers.iter().flat_map(|c| c.in_flight.values()))
+                .collect();
+            all.sort_by_key(|m| m.id);
+            records.extend(all.into_iter().map(|m| m.record(&queue.name)));
+        }
+        records
     }
 
     /// The queue called `name`, created if new and there is room.
@@ -112,6 +177,7 @@ impl Queues {
             name,
             limits: self.limits,
             counters: Arc::clone(&self.counters),
+            store: self.store.clone(),
             state: Mutex::new(State::default()),
         })
     }
@@ -142,6 +208,7 @@ pub struct Queue {
     name: Arc<str>,
     limits: QueueLimits,
     counters: Arc<Counters>,
+    store: Option<Arc<Store>>,
     // A std Mutex: every section is short and never awaits; sinks must not
     // block (the broker's are unbounded channel sends).
     state: Mutex<State>,
@@ -190,13 +257,14 @@ impl Entry for Queue {
 
 impl Queue {
     /// Keep a message and hand it to a consumer with room, if there is
-    /// one. Returns its id; refused when the queue, or everything kept,
-    /// is full.
+    /// one; refused when the queue, or everything kept, is full. With a
+    /// store, the ticket to wait on (see [`Queue::confirmed`]) before
+    /// confirming it.
     pub fn publish(
         &self,
         payload: Payload,
         headers: Vec<(String, String)>,
-    ) -> Result<u64, QueueFull> {
+    ) -> Result<Option<Ticket>, QueueFull> {
         let mut state = lock(&self.state);
         let mut message = QueuedMessage {
             id: state.last_id + 1,
@@ -227,9 +295,23 @@ impl Queue {
         state.bytes += size;
         state.last_id += 1;
         message.id = state.last_id;
+        // Appended under the queue's lock: in the file, an ack always
+        // comes after its message.
+        let ticket = self
+            .store
+            .as_ref()
+            .map(|store| store.append(&message.record(&self.name)));
         state.ready.push_back((Arc::new(message), false));
         state.dispatch();
-        Ok(state.last_id)
+        Ok(ticket)
+    }
+
+    /// Once a published message is as safe as `--fsync` says.
+    pub async fn confirmed(&self, ticket: Option<Ticket>) -> Result<(), StoreError> {
+        match (&self.store, ticket) {
+            (Some(store), Some(ticket)) => store.durable(ticket).await,
+            _ => Ok(()),
+        }
     }
 
     /// Add a consumer with room for `window` unsettled messages (at least
@@ -320,7 +402,18 @@ impl Consumer {
         let mut freed = 0;
         if let Some(slot) = state.consumers.iter_mut().find(|c| c.id == self.id) {
             for id in ids {
-                freed += slot.in_flight.remove(id).map_or(0, |m| m.size());
+                let Some(m) = slot.in_flight.remove(id) else {
+                    continue;
+                };
+                freed += m.size();
+                // Not waited for: a lost ack means a redelivery, never a
+                // loss.
+                if let Some(store) = &self.queue.store {
+                    store.append(&Record::Ack {
+                        queue: self.queue.name.to_string(),
+                        id: *id,
+                    });
+                }
             }
         }
         state.bytes -= freed;
@@ -376,7 +469,7 @@ mod tests {
             bytes,
             total: 2 * bytes,
         };
-        Queues::new(limits, Arc::default())
+        Queues::new(limits, Arc::default(), None)
     }
 
     fn text(s: &str) -> Payload {

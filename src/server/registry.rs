@@ -114,6 +114,18 @@ impl<T: Entry> Registry<T> {
         Ok(self.handle(entry))
     }
 
+    /// Count tombstones as forgotten from `n` on: after a restart, those
+    /// of the earlier run are not known (see [`Birth::forgotten`]).
+    pub fn forgotten_from(&self, n: u64) {
+        lock(&self.inner).forgotten = n;
+    }
+
+    /// A handle on every entry (for a snapshot that must wait on each).
+    pub fn handles(self: &Arc<Self>) -> Vec<Handle<T>> {
+        let entries: Vec<Arc<T>> = lock(&self.inner).map.values().cloned().collect();
+        entries.into_iter().map(|e| self.handle(e)).collect()
+    }
+
     /// The entry if it exists; never creates one.
     #[cfg(test)]
     pub fn get(self: &Arc<Self>, name: &str) -> Option<Handle<T>> {

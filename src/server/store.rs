@@ -76,9 +76,15 @@ struct Progress {
 
 /// A failed append: the disk said no (full, gone). The broker answers the
 /// publish with an error rather than confirming it.
-#[derive(Clone, Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("the data directory cannot be written: {0}")]
 pub struct StoreError(Arc<str>);
+
+impl StoreError {
+    pub fn new(why: impl Into<Arc<str>>) -> StoreError {
+        StoreError(why.into())
+    }
+}
 
 enum Command {
     Append(Vec<u8>),

@@ -46,8 +46,9 @@ impl Server {
     }
 }
 
-pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Server {
-    let mut cfg = ServerConfig {
+/// The configuration the tests start from.
+pub(in crate::server) fn config() -> ServerConfig {
+    ServerConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         history: 100,
         history_bytes: 16 << 20,
@@ -67,8 +68,13 @@ pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> S
         max_connections_per_ip: 0,
         max_connections: 0,
         tls: None,
+        data_dir: None,
         tokens: Default::default(),
-    };
+    }
+}
+
+pub(in crate::server) async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Server {
+    let mut cfg = config();
     tweak(&mut cfg);
     let bound = bind(cfg).await.unwrap();
     let addr = bound.local_addr();

@@ -43,6 +43,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::auth::{MAY_NOT_PUBLISH, Rights};
 use super::broker::{EndReason, Payload, Stored, Subscription, TopicHandle};
 use super::shutdown::Shutdown;
+use super::store::StoreError;
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -84,6 +85,8 @@ enum ReadEnd {
     ClientClose(Option<u16>),
     /// A message from a connection that may not publish.
     NotAllowed,
+    /// The store could not keep a message (`--data-dir`).
+    Store(StoreError),
     Eof,
     Error(WsError),
 }
@@ -149,6 +152,11 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
             let why = MAY_NOT_PUBLISH.to_string();
             close(&mut sink, &mut stream, CloseCode::Policy, why.clone()).await;
             refused = true;
+            why
+        }
+        Ok(ReadEnd::Store(e)) => {
+            let why = e.to_string();
+            close(&mut sink, &mut stream, CloseCode::Error, why.clone()).await;
             why
         }
         Ok(ReadEnd::Error(e)) => {
@@ -249,7 +257,9 @@ async fn read_loop(
         if !may_publish {
             return ReadEnd::NotAllowed;
         }
-        topic.publish(payload, Some(me)).await;
+        if let Err(e) = topic.publish(payload, Some(me)).await {
+            return ReadEnd::Store(e);
+        }
         *count += 1;
     }
     ReadEnd::Eof

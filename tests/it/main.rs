@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod bench;
 mod cli;
+mod durable;
 mod http_transports;
 mod lifecycle;
 mod serve_bounds;

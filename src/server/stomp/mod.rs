@@ -538,30 +538,40 @@ impl Conn {
                         let destination = format!("/topic/{name}");
                         let topic = self.app.0.broker.topic(&name);
                         let topic = topic.map_err(|f| self.full("topics", &destination, f))?;
-                        topic.publish_with_headers(payload, headers, None).await;
+                        topic
+                            .publish_with_headers(payload, headers, None)
+                            .await
+                            .map_err(|e| fail("cannot store the message", e.to_string()))?;
                     }
                     Dest::Queue(name) => {
                         let destination = format!("/queue/{name}");
                         let queue = self.app.0.queues.queue(&name);
                         let queue = queue.map_err(|f| self.full("queues", &destination, f))?;
-                        if let Err(full) = queue.publish(payload, headers) {
-                            self.app.log_refusal(format_args!(
-                                "stomp {} {destination}: queue full",
-                                self.who
-                            ));
-                            let which = if full.queue {
-                                "the queue holds"
-                            } else {
-                                "the broker's queues and histories hold"
-                            };
-                            return Err(fail(
-                                "queue full",
-                                format!(
-                                    "{destination}: {which} {} bytes already; consume some first",
-                                    full.limit
-                                ),
-                            ));
-                        }
+                        let ticket = match queue.publish(payload, headers) {
+                            Ok(ticket) => ticket,
+                            Err(full) => {
+                                self.app.log_refusal(format_args!(
+                                    "stomp {} {destination}: queue full",
+                                    self.who
+                                ));
+                                let which = if full.queue {
+                                    "the queue holds"
+                                } else {
+                                    "the broker's queues and histories hold"
+                                };
+                                return Err(fail(
+                                    "queue full",
+                                    format!(
+                                        "{destination}: {which} {} bytes already; consume some first",
+                                        full.limit
+                                    ),
+                                ));
+                            }
+                        };
+                        queue
+                            .confirmed(ticket)
+                            .await
+                            .map_err(|e| fail("cannot store the message", e.to_string()))?;
                     }
                 }
                 Ok(())

@@ -54,11 +54,13 @@ impl Broker {
             .expect("spawn pubcat serve");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut before = Vec::new();
         let addr = loop {
             let line = lines
                 .next()
                 .expect("pubcat serve exited before listening")
                 .expect("read serve stderr");
+            before.push(line.clone());
             if let Some(rest) = line
                 .split("listening on ws://")
                 .nth(1)
@@ -72,7 +74,7 @@ impl Broker {
                     .expect("an address");
             }
         };
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(before));
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
