@@ -156,7 +156,7 @@ fn need(method: &Method, path: &str, websocket: bool) -> Need {
         Need::Nothing
     } else if path == "/_/stomp" || path == "/_/sockjs" || path.starts_with("/_/sockjs/") {
         Need::Connect
-    } else if path == "/_/stats" || websocket {
+    } else if path == "/_/stats" || path == "/_/metrics" || websocket {
         Need::Token
     } else if *method == Method::POST {
         Need::Publish
@@ -341,6 +341,7 @@ mod tests {
         assert_eq!(need(get, "/_/health", false), Need::Nothing);
         assert_eq!(need(&Method::OPTIONS, "/t", false), Need::Nothing);
         assert_eq!(need(get, "/_/stats", false), Need::Token);
+        assert_eq!(need(get, "/_/metrics", false), Need::Token);
         assert_eq!(need(get, "/_/stomp", true), Need::Connect);
         assert_eq!(need(post, "/_/sockjs/1/a/xhr_send", false), Need::Connect);
         assert_eq!(need(get, "/_/sockjs", false), Need::Connect);

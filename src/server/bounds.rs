@@ -29,7 +29,20 @@ pub struct Counters {
     pub refused_transactions: AtomicU64,
     /// STOMP SENDs refused because the work queue was full.
     pub refused_queue_full: AtomicU64,
+    /// Messages published on topics, and their bodies' bytes.
+    pub published: AtomicU64,
+    pub published_bytes: AtomicU64,
+    /// Messages queued to topic subscribers (one per subscriber).
+    pub fanned_out: AtomicU64,
     throttle: Throttle,
+}
+
+/// Messages through the topics, for `/_/stats` and `/_/metrics`.
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct Messages {
+    pub published: u64,
+    pub published_bytes: u64,
+    pub fanned_out: u64,
 }
 
 impl Counters {
@@ -70,6 +83,7 @@ impl Throttle {
 /// The `/_/stats` view of the limits.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct BoundsStats {
+    pub messages: Messages,
     pub refused: Refused,
     pub evicted: Evicted,
     pub removed: Removed,
@@ -110,6 +124,11 @@ pub fn stats(broker: &Broker, queues: &Queues) -> BoundsStats {
     let (topics_refused, topics_removed) = broker.topics_refused_and_removed();
     let (queues_refused, queues_removed) = queues.refused_and_removed();
     BoundsStats {
+        messages: Messages {
+            published: get(&counters.published),
+            published_bytes: get(&counters.published_bytes),
+            fanned_out: get(&counters.fanned_out),
+        },
         refused: Refused {
             topics: topics_refused,
             queues: queues_refused,

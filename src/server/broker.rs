@@ -704,10 +704,15 @@ impl Topic {
                 at: Instant::now(),
             });
             state.keep(&self.shared, &stored);
+            let counters = &self.shared.counters;
+            Counters::add(&counters.published, 1);
+            Counters::add(&counters.published_bytes, stored.body().len() as u64);
+            let mut targets = 0u64;
             for sub in &state.subscribers {
                 if Some(sub.id) == origin {
                     continue;
                 }
+                targets += 1;
                 match sub.tx.try_send(Arc::clone(&stored)) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => full.push(sub.clone()),
@@ -715,6 +720,7 @@ impl Topic {
                     Err(TrySendError::Closed(_)) => {}
                 }
             }
+            Counters::add(&counters.fanned_out, targets);
             stored
         };
         let id = stored.id;

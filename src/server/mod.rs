@@ -3,6 +3,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /_/health` | `200 ok` |
+//! | `GET /_/metrics` | the same numbers in the Prometheus text format (see [`metrics`]) |
 //! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N}` (see [`bounds`]) |
 //! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
 //! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
@@ -46,6 +47,7 @@ mod bounds;
 pub mod broker;
 mod http_sub;
 mod listen;
+mod metrics;
 mod origin;
 mod peer;
 mod publish;
@@ -303,6 +305,7 @@ impl Bound {
         let router = Router::new()
             .route("/_/health", get(health))
             .route("/_/stats", get(stats))
+            .route("/_/metrics", get(metrics))
             .route("/_/stomp", get(stomp_endpoint))
             .route("/_/sockjs", any(sockjs::route))
             .route("/_/sockjs/{*rest}", any(sockjs::route))
@@ -425,20 +428,39 @@ struct Stats {
     bounds: bounds::BoundsStats,
 }
 
-async fn stats(State(app): State<App>) -> Response {
-    let stats = Stats {
+fn stats_of(app: &App) -> Stats {
+    Stats {
         connections: *app.0.open.borrow(),
         refused_connections: app.0.gate.refused(),
         topics: app.0.broker.stats(),
         queues: app.0.queues.stats(),
         bounds: bounds::stats(&app.0.broker, &app.0.queues),
-    };
-    match serde_json::to_vec(&stats) {
+    }
+}
+
+async fn stats(State(app): State<App>) -> Response {
+    match serde_json::to_vec(&stats_of(&app)) {
         Ok(mut body) => {
             body.push(b'\n');
             json(body)
         }
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("stats: {e}\n")),
+    }
+}
+
+/// `/_/stats` in the Prometheus text format (see [`metrics`]).
+async fn metrics(State(app): State<App>) -> Response {
+    match serde_json::to_value(stats_of(&app)) {
+        Ok(stats) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            metrics::render(&stats),
+        )
+            .into_response(),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("metrics: {e}\n")),
     }
 }
 

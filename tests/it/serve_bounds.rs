@@ -227,3 +227,26 @@ fn a_history_of_large_messages_replays_whole_a_page_at_a_time() {
         s["topics"][0]["subscribers"] == 0
     });
 }
+
+/// `/_/metrics` is `/_/stats` in the Prometheus text format: a scraper
+/// reads the same numbers.
+#[test]
+fn metrics_give_the_stats_numbers_as_prometheus_series() {
+    let broker = Broker::start();
+    for body in ["a", "bb", "ccc"] {
+        let (status, _) = http(broker.addr, "POST", "/metered", body.as_bytes());
+        assert_eq!(status, 200);
+    }
+    let (status, body) = http(broker.addr, "GET", "/_/metrics", b"");
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        "# TYPE pubcat_messages_published_total counter\npubcat_messages_published_total 3\n",
+        "pubcat_messages_published_bytes_total 6\n",
+        "# TYPE pubcat_topics gauge\npubcat_topics 1\n",
+        "pubcat_topic_last_id{topic=\"metered\"} 3\n",
+        "pubcat_refused_topics_total 0\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+}
