@@ -59,7 +59,7 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
             commands::subscribe::run(&global, args, Interrupt::install()).await
         }
         Command::Serve(args) => {
-            commands::serve::run(args, global.quiet, Interrupt::install_with_hangup()).await
+            commands::serve::run(args, &global, Interrupt::install_with_hangup()).await
         }
         Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
         Command::Bench(args) => commands::bench::run(&global, args, Interrupt::install()).await,

@@ -432,6 +432,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         max_connections: 0,
         tls: None,
         data_dir: None,
+        summary: None,
         tokens: Default::default(),
     })
     .await

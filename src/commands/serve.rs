@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{FsyncArg, ServeArgs};
+use crate::cli::{FsyncArg, Global, ServeArgs};
 use crate::error::{Error, Outcome, Result};
 use crate::server::store::Fsync;
 use crate::server::{self, ServerConfig, Tokens};
@@ -16,7 +16,8 @@ use crate::{status, verbose, warn};
 /// log, and answering `503` to the connection over the cap.
 const FD_RESERVE: u64 = 64;
 
-pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Result<Outcome> {
+pub async fn run(args: ServeArgs, global: &Global, mut interrupt: Interrupt) -> Result<Outcome> {
+    let quiet = global.quiet;
     let listen = resolve(&args.listen).await?;
     // Each connection is a file descriptor; the default soft limit (often
     // 1024) would refuse connections long before memory runs out.
@@ -55,6 +56,10 @@ pub async fn run(args: ServeArgs, quiet: bool, mut interrupt: Interrupt) -> Resu
                 FsyncArg::Never => Fsync::Never,
             };
             (dir, fsync)
+        }),
+        summary: (!quiet).then(|| {
+            let no_color = std::env::var_os("NO_COLOR");
+            crate::render::use_color(global.color, true, no_color.as_deref())
         }),
     };
     let tokens = config.has_tokens();

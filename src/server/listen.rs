@@ -157,6 +157,11 @@ impl Gate {
         })
     }
 
+    /// Connections open now.
+    pub(super) fn open(&self) -> usize {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner).all
+    }
+
     /// Connections refused so far.
     pub(super) fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)

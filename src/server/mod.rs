@@ -132,7 +132,13 @@ pub struct ServerConfig {
     /// Keep topics' history and queues' messages here (`--data-dir`), and
     /// how safely; see [`store`].
     pub data_dir: Option<(std::path::PathBuf, store::Fsync)>,
+    /// Print a summary line every [`SUMMARY_EVERY`] on a terminal when
+    /// something happened (dimmed when true); None: never.
+    pub summary: Option<bool>,
 }
+
+/// How often `serve` sums up on a terminal.
+const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 /// A listening broker, not yet serving: the caller can print the addresses
 /// (port 0 picks one) before [`Bound::run`].
@@ -291,6 +297,7 @@ impl Bound {
             self.store.clone(),
             self.cfg.quiet,
         ));
+
         let app = App(Arc::new(AppInner {
             broker: Arc::clone(&self.broker),
             queues: Arc::clone(&self.queues),
@@ -302,6 +309,11 @@ impl Bound {
             open: Arc::clone(&open_tx),
             gate: Arc::clone(&gate),
         }));
+        let summer = app
+            .0
+            .cfg
+            .summary
+            .map(|dim| tokio::spawn(summarize(app.clone(), dim)));
         let router = Router::new()
             .route("/_/health", get(health))
             .route("/_/stats", get(stats))
@@ -333,6 +345,9 @@ impl Bound {
         // HTTP is done; wait for the WebSockets to finish closing.
         let _ = open_tx.subscribe().wait_for(|n| *n == 0).await;
         sweeper.abort();
+        if let Some(summer) = summer {
+            summer.abort();
+        }
         Ok(())
     }
 }
@@ -359,6 +374,34 @@ async fn sweep(
                 "pubcat: warning: compacting the data directory failed: {e}"
             ));
         }
+    }
+}
+
+/// Every [`SUMMARY_EVERY`], when something happened: a line for whoever
+/// watches the terminal (connections now, messages since the last line).
+async fn summarize(app: App, dim: bool) {
+    let mut every = tokio::time::interval(SUMMARY_EVERY);
+    every.tick().await;
+    let mut last = (0u64, 0u64);
+    loop {
+        every.tick().await;
+        let stats = bounds::stats(&app.0.broker, &app.0.queues);
+        let now = (stats.messages.published, stats.messages.fanned_out);
+        if now == last {
+            continue;
+        }
+        crate::log::tty_status(
+            dim,
+            format_args!(
+                "{} open connections; {} published, {} sent to subscribers in the last {}s; {} topics",
+                app.0.gate.open(),
+                now.0 - last.0,
+                now.1 - last.1,
+                SUMMARY_EVERY.as_secs(),
+                app.0.broker.stats().len(),
+            ),
+        );
+        last = now;
     }
 }
 

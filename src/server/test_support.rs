@@ -69,6 +69,7 @@ pub(in crate::server) fn config() -> ServerConfig {
         max_connections: 0,
         tls: None,
         data_dir: None,
+        summary: None,
         tokens: Default::default(),
     }
 }
