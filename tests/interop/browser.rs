@@ -46,6 +46,13 @@ async function run() {
     ws.onmessage = ev => { ws.close(); res('got ' + ev.data); };
     ws.onerror = () => res('error');
   }));
+  // Resuming in a browser: Nchan's subprotocol puts each message's id
+  // ahead of it.
+  out.wsmeta = await within(8000, new Promise(res => {
+    const ws = new WebSocket(URL_T.replace(/^http/, 'ws') + '?since=0', 'ws+meta.nchan');
+    ws.onmessage = ev => { ws.close(); res(ws.protocol + ' ' + JSON.stringify(ev.data)); };
+    ws.onerror = () => res('error');
+  }));
   await fetch('/result', {method: 'POST', body: JSON.stringify(out)});
 }
 run();
@@ -180,6 +187,7 @@ fn a_page_from_a_localhost_dev_server_uses_every_http_route_and_websocket() {
         "{got}"
     );
     assert_eq!(got["ws"], "got two", "{got}");
+    assert_eq!(got["wsmeta"], "ws+meta.nchan \"id: 1\\n\\none\"", "{got}");
     assert_eq!(last_id(&broker, &topic), 2);
 }
 
@@ -196,7 +204,7 @@ fn a_page_from_a_foreign_origin_is_refused_everything() {
     );
     let _browser = chromium(&url);
     let got = report(&rx);
-    for route in ["post", "sse", "poll", "ws"] {
+    for route in ["post", "sse", "poll", "ws", "wsmeta"] {
         assert_eq!(got[route], "error", "{route}: {got}");
     }
     assert_eq!(last_id(&broker, &topic), 0, "a foreign page published");
