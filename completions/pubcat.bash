@@ -677,7 +677,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__serve)
-            opts="-l -v -q -o -H -k -h --listen --history --history-bytes --history-total --retain-for --max-topics --transaction-bytes --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --request-timeout --max-connections-per-ip --data-dir --fsync --tls-cert --tls-key --tls-self-signed --tls-ca-out --token --token-sub --token-pub --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-l -v -q -o -H -k -h --listen --history --history-bytes --history-total --retain-for --max-topics --transaction-bytes --queue --slow-timeout --max-message-size --poll-timeout --sockjs-heartbeat --allow-origin --allow-host --request-timeout --max-connections-per-ip --data-dir --fsync --tls-cert --tls-key --tls-self-signed --tls-ca-out --token --token-sub --token-pub --chaos-cut --chaos-delay --chaos-drop-close --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -780,6 +780,14 @@ _pubcat() {
                     return 0
                     ;;
                 --token-pub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chaos-cut)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chaos-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

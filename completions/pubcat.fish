@@ -398,6 +398,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-ca-out -d 'W
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token -d 'Require this token from every client (repeatable): Authorization: Bearer TOKEN, ?token=TOKEN, or STOMP\'s passcode; others get 401. Without any token the broker is open to whoever reaches it' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-sub -d 'A token that may subscribe (and read /_/stats) but not publish (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-pub -d 'A token that may publish but not subscribe (repeatable): its WebSocket publishes and is sent nothing' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-cut -d 'Misbehave on purpose, to test clients\' resume logic: close each connection after a random time in MIN..MAX (e.g. 200ms..600ms), half of them with a TCP reset, the others with the protocol\'s own close (WebSocket 1001, the SSE stream ended, the long-poll answered)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-delay -d 'Misbehave on purpose: delay each delivery to a subscriber by a random time in MIN..MAX (order kept)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
@@ -409,6 +411,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s H -l header -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-self-signed -d 'Serve TLS with a certificate for localhost, 127.0.0.1 and ::1 made at start by a CA made for this run; clients trust it with `--ca` and the file --tls-ca-out names'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-drop-close -d 'Misbehave on purpose: close connections without a close frame (a bare TCP close; SSE streams cut without their end), for the clean half of --chaos-cut and the broker\'s other closes'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'

@@ -10,6 +10,7 @@ use crate::dialect::stomp::AckMode;
 use crate::endpoint::{Protocol, Transport};
 use crate::log::Secret;
 use crate::render::{ColorChoice, Format};
+use crate::server::Span;
 use crate::transport::sockjs::SockJsTransport;
 
 const EXAMPLES: &str = "\
@@ -774,6 +775,25 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TOKEN", value_parser = secret)]
     pub token_pub: Vec<Secret>,
 
+    /// Misbehave on purpose, to test clients' resume logic: close each
+    /// connection after a random time in MIN..MAX (e.g. 200ms..600ms),
+    /// half of them with a TCP reset, the others with the protocol's own
+    /// close (WebSocket 1001, the SSE stream ended, the long-poll
+    /// answered).
+    #[arg(long, value_name = "MIN..MAX", value_parser = duration_range)]
+    pub chaos_cut: Option<Span>,
+
+    /// Misbehave on purpose: delay each delivery to a subscriber by a
+    /// random time in MIN..MAX (order kept).
+    #[arg(long, value_name = "MIN..MAX", value_parser = duration_range)]
+    pub chaos_delay: Option<Span>,
+
+    /// Misbehave on purpose: close connections without a close frame (a
+    /// bare TCP close; SSE streams cut without their end), for the clean
+    /// half of --chaos-cut and the broker's other closes.
+    #[arg(long)]
+    pub chaos_drop_close: bool,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
 }
@@ -840,6 +860,22 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     };
     d.filter(|d| *d <= MAX_DURATION)
         .ok_or_else(|| format!("`{s}` is longer than a year, the longest duration pubcat takes"))
+}
+
+/// `MIN..MAX` of [`duration`]s (`200ms..600ms`, `1s..2s`), or one
+/// duration for both.
+pub fn duration_range(s: &str) -> Result<Span, String> {
+    let (min, max) = match s.split_once("..") {
+        Some((min, max)) => (duration(min)?, duration(max)?),
+        None => {
+            let d = duration(s)?;
+            (d, d)
+        }
+    };
+    if min > max {
+        return Err(format!("`{s}`: MIN is more than MAX"));
+    }
+    Ok(Span { min, max })
 }
 
 /// A `--poll-timeout`: a long-poll held for less than a second is not one,
@@ -955,5 +991,19 @@ mod tests {
         assert_eq!(byte_size("100"), Ok(100));
         assert!(byte_size("0").is_err());
         assert!(byte_size("12Q").is_err());
+    }
+
+    #[test]
+    fn duration_ranges_parse() {
+        let ms = Duration::from_millis;
+        let span = |min, max| Ok(Span { min, max });
+        assert_eq!(duration_range("200ms..600ms"), span(ms(200), ms(600)));
+        assert_eq!(duration_range(" 1s .. 1.5 "), span(ms(1000), ms(1500)));
+        assert_eq!(duration_range("0..50ms"), span(ms(0), ms(50)));
+        assert_eq!(duration_range("500ms"), span(ms(500), ms(500)));
+        assert_eq!(duration_range("2s..2s"), span(ms(2000), ms(2000)));
+        for bad in ["600ms..200ms", "..1s", "1s..", "soon..later", "1s...2s", ""] {
+            assert!(duration_range(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -434,6 +434,7 @@ async fn start_broker() -> Result<(SocketAddr, Broker)> {
         data_dir: None,
         summary: None,
         tokens: Default::default(),
+        chaos: Default::default(),
     })
     .await
     .map_err(|e| Error::local(format!("cannot start the embedded broker: {e}")))?;

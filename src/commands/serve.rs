@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::cli::{FsyncArg, Global, ServeArgs};
 use crate::error::{Error, Outcome, Result};
 use crate::server::store::Fsync;
-use crate::server::{self, ServerConfig, Tokens};
+use crate::server::{self, Chaos, ServerConfig, Tokens};
 use crate::shutdown::Interrupt;
 use crate::{status, verbose, warn};
 
@@ -61,8 +61,14 @@ pub async fn run(args: ServeArgs, global: &Global, mut interrupt: Interrupt) -> 
             let no_color = std::env::var_os("NO_COLOR");
             crate::render::use_color(global.color, true, no_color.as_deref())
         }),
+        chaos: Chaos {
+            cut: args.chaos_cut,
+            delay: args.chaos_delay,
+            drop_close: args.chaos_drop_close,
+        },
     };
     let tokens = config.has_tokens();
+    let chaos = config.chaos.banner();
     let bound = server::bind(config).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             " (another server is there: pick another --listen port, or 0 for any)"
@@ -127,6 +133,9 @@ pub async fn run(args: ServeArgs, global: &Global, mut interrupt: Interrupt) -> 
             "TLS certificate made for this run: clients trust it with --ca {}",
             ca.display()
         );
+    }
+    if let Some(chaos) = chaos {
+        status!("chaos: {chaos}");
     }
     if tokens {
         status!(

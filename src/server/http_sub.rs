@@ -35,8 +35,14 @@
 //! with the history, not copied) are encoded into the body a piece of at
 //! most [`PIECE`] bytes at a time as the connection takes them, so a
 //! history of large messages costs each reader a piece, not a copy of it.
+//!
+//! Both end as at shutdown when their connection's chaos cut comes (the
+//! stream ends, between pieces of a replay too; the held poll is
+//! answered), and wait `--chaos-delay` before each write of messages; see
+//! `server/chaos.rs`.
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -50,6 +56,7 @@ use base64::Engine;
 use bytes::Bytes;
 
 use super::broker::{Start, Stored, Subscription};
+use super::chaos::Chaos;
 use super::shutdown::Shutdown;
 use super::topic::{epoch_header, topic_full};
 use super::{App, OpenGuard, Refusal};
@@ -89,7 +96,10 @@ struct SseState {
     started: bool,
     buf: Vec<Arc<Stored>>,
     out: Pieces<Sse>,
+    /// The broker's shutdown, or the connection's chaos cut.
     shutdown: Shutdown,
+    /// `--chaos-delay` before each write of messages, `--chaos-drop-close`.
+    chaos: Chaos,
     log: SseLog,
 }
 
@@ -111,13 +121,15 @@ impl Drop for SseLog {
     }
 }
 
-/// A subscribing request: who, which topic, where it starts, and the run
-/// its cursor came from (`X-Pubcat-Epoch`).
+/// A subscribing request: who, which topic, where it starts, the run its
+/// cursor came from (`X-Pubcat-Epoch`), and when it ends.
 pub struct Ask<'a> {
     pub peer: SocketAddr,
     pub topic: &'a str,
     pub start: Start,
     pub epoch: Option<&'a [u8]>,
+    /// The broker's shutdown, or the connection's chaos cut.
+    pub ends: Shutdown,
 }
 
 pub fn sse(app: App, ask: Ask<'_>) -> Response {
@@ -132,7 +144,8 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
         started: false,
         buf: Vec::new(),
         out: Pieces::new(Sse),
-        shutdown: app.0.shutdown.clone(),
+        shutdown: ask.ends,
+        chaos: app.0.cfg.chaos,
         log: SseLog {
             app: app.clone(),
             peer,
@@ -154,28 +167,34 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
             let backlog = st.sub.take_backlog();
             if backlog.is_empty() {
                 out.extend_from_slice(format!("id: {}\n\n", st.sub.head()).as_bytes());
+            } else {
+                // `--chaos-delay`: a replayed backlog is one write.
+                st.chaos.delay().await;
             }
             st.log.out += backlog.len() as u64;
             st.out.extend(backlog);
         } else if st.out.is_empty() {
+            // Under `--chaos-delay`, an event a write, each after its delay.
+            let most = if st.chaos.delays() { 1 } else { 1024 };
             tokio::select! {
-                n = st.sub.recv_many(&mut st.buf, 1024) => {
+                n = st.sub.recv_many(&mut st.buf, most) => {
                     if n == 0 {
                         // The broker dropped a subscriber too slow to keep up;
                         // it reconnects with Last-Event-ID and resumes.
-                        return None;
+                        return end(st.chaos.drop_close, st);
                     }
                     st.log.out += n as u64;
                     st.out.extend(st.buf.drain(..));
+                    st.chaos.delay().await;
                 }
                 _ = tokio::time::sleep(KEEP_ALIVE) => out.extend_from_slice(b": keep-alive\n\n"),
-                _ = st.shutdown.recv() => return None,
+                _ = st.shutdown.recv() => return end(st.chaos.drop_close, st),
             }
         } else if shutting_down(&mut st.shutdown) {
-            return None;
+            return end(st.chaos.drop_close, st);
         }
         st.out.fill(&mut out);
-        Some((Ok::<_, Infallible>(Bytes::from(out)), st))
+        Some((Ok::<_, io::Error>(Bytes::from(out)), st))
     });
     let mut response = (
         [
@@ -197,6 +216,16 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
     response
 }
 
+/// The end of an SSE stream: its last chunk, or under
+/// `--chaos-drop-close` an error, which makes hyper drop the connection
+/// without it.
+fn end<S>(bare: bool, st: S) -> Option<(io::Result<Bytes>, S)> {
+    bare.then(|| {
+        let e = io::Error::new(io::ErrorKind::BrokenPipe, "chaos: stream dropped");
+        (Err(e), st)
+    })
+}
+
 /// Subscribe an SSE or long-poll request and log it as `what`; the
 /// subscription and the topic's path, or the refusal to answer with.
 fn subscribe(app: &App, ask: &Ask<'_>, what: &str) -> Result<(Subscription, String), Refusal> {
@@ -213,13 +242,14 @@ fn subscribe(app: &App, ask: &Ask<'_>, what: &str) -> Result<(Subscription, Stri
     Ok((sub, path))
 }
 
-/// Shutdown has begun (checked between pieces of a long replay).
+/// Shutdown (or the connection's chaos cut) has come (checked between
+/// pieces of a long replay).
 fn shutting_down(shutdown: &mut Shutdown) -> bool {
     use futures_util::FutureExt;
     shutdown.recv().now_or_never().is_some()
 }
 
-pub async fn poll(app: App, ask: Ask<'_>) -> Response {
+pub async fn poll(app: App, mut ask: Ask<'_>) -> Response {
     let (mut sub, _) = match subscribe(&app, &ask, "poll") {
         Ok(subscribed) => subscribed,
         Err(refused) => return refused.into_response(),
@@ -229,17 +259,20 @@ pub async fn poll(app: App, ask: Ask<'_>) -> Response {
     let mut batch = sub.take_backlog();
     batch.truncate(POLL_BATCH);
     if batch.is_empty() && sub.after().is_some() {
-        let mut shutdown = app.0.shutdown.clone();
         tokio::select! {
             _ = sub.recv_many(&mut batch, POLL_BATCH) => {}
             _ = tokio::time::sleep(app.0.cfg.poll_timeout) => {}
-            _ = shutdown.recv() => {}
+            _ = ask.ends.recv() => {}
         }
     }
     let cursor = sub.after().unwrap_or_else(|| sub.head());
     // Live messages after this page are not its: the subscription goes
     // now, not when the answer is written.
     drop(sub);
+    if !batch.is_empty() {
+        // `--chaos-delay`: the answer is one write.
+        app.0.cfg.chaos.delay().await;
+    }
     let mut bytes = 0;
     let fits = batch
         .iter()

@@ -23,6 +23,9 @@
 //! - **TLS** (`--tls-cert`/`--tls-key` or `--tls-self-signed`): every
 //!   connection, wss:// and https:// on the one port; the handshake is
 //!   bounded by the request timeout too.
+//! - **Chaos** (`serve --chaos-cut`): each connection is drawn its cut at
+//!   accept and its socket wrapped in [`chaos::Io`], below TLS; see
+//!   [`chaos`].
 //! - **Graceful shutdown**: no more accepts; every HTTP connection
 //!   finishes the request in progress and closes (the WebSockets are
 //!   closed by their own tasks, see [`super::shutdown`]).
@@ -45,7 +48,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
-use super::App;
+use super::shutdown::Shutdown;
+use super::{App, chaos};
 
 /// Bind every address in `addrs` on one port (port 0: one free on all of
 /// them), each with a backlog of 1024: bursts of connections do not stall
@@ -271,16 +275,21 @@ pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc
                         // only costs latency.
                         let _ = tcp.set_nodelay(true);
                         let (router, app) = (router.clone(), app.clone());
+                        // `serve --chaos-cut`: this connection's fate, from
+                        // now (the TLS handshake included).
+                        let cut = app.0.cfg.chaos.draw();
+                        let tcp = chaos::Io::new(tcp, cut, &app.0.cuts);
+                        let ends = app.0.shutdown.until(cut.and_then(|c| c.clean_at()));
                         match tls.clone() {
                             None => {
                                 let io = Counted { io: tcp, _slot: slot };
-                                tasks.spawn(connection(io, peer, router, app));
+                                tasks.spawn(connection(io, peer, router, app, ends));
                             }
                             Some(tls) => {
                                 tasks.spawn(async move {
                                     if let Some(tcp) = handshake(&tls, tcp, peer, &app).await {
                                         let io = Counted { io: tcp, _slot: slot };
-                                        connection(io, peer, router, app).await;
+                                        connection(io, peer, router, app, ends).await;
                                     }
                                 });
                             }
@@ -310,10 +319,10 @@ pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc
 /// trust the certificate says so here) and the connection dropped.
 async fn handshake(
     tls: &tokio_rustls::TlsAcceptor,
-    tcp: TcpStream,
+    tcp: chaos::Io,
     peer: SocketAddr,
     app: &App,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+) -> Option<tokio_rustls::server::TlsStream<chaos::Io>> {
     match tokio::time::timeout(app.0.cfg.request_timeout, tls.accept(tcp)).await {
         Ok(Ok(stream)) => Some(stream),
         Ok(Err(e)) => {
@@ -328,13 +337,17 @@ async fn handshake(
 }
 
 /// Serve one HTTP connection (and hand over its upgrade, if it asks for
-/// one) until it closes or the broker shuts down.
-async fn connection<I>(io: Counted<I>, peer: SocketAddr, router: Router, app: App)
+/// one) until it closes or `ends` (the broker's shutdown, or this
+/// connection's clean chaos cut). Each request carries `ends`, so what
+/// serves it (a stream, a held long-poll, a WebSocket) ends with it.
+async fn connection<I>(io: Counted<I>, peer: SocketAddr, router: Router, app: App, ends: Shutdown)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let mut shutdown = ends.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(ends.clone());
         router.clone().call(req)
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -343,7 +356,6 @@ where
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(conn);
-    let mut shutdown = app.0.shutdown.clone();
     tokio::select! {
         _ = conn.as_mut() => return,
         _ = shutdown.recv() => {}

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /_/health` | `200 ok` |
 //! | `GET /_/metrics` | the same numbers in the Prometheus text format (see [`metrics`]) |
-//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N}` (see [`bounds`]) |
+//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N}` (see [`bounds`]), and under `--chaos-cut` `"chaos": {"cuts_reset", "cuts_clean", "cuts_bare"}` (see [`chaos`]) |
 //! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
 //! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
 //! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below, [`topic`], [`ws`]) |
@@ -45,6 +45,7 @@
 mod auth;
 mod bounds;
 pub mod broker;
+mod chaos;
 mod http_sub;
 mod listen;
 mod metrics;
@@ -79,6 +80,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use auth::Tokens;
 use broker::{Broker, BrokerConfig};
+pub use chaos::{Chaos, Span};
 use queue::{QueueLimits, Queues};
 use shutdown::Shutdown;
 use upgrade::{Handshake, handshake, header_has_token, socket};
@@ -135,6 +137,9 @@ pub struct ServerConfig {
     /// Print a summary line every [`SUMMARY_EVERY`] on a terminal when
     /// something happened (dimmed when true); None: never.
     pub summary: Option<bool>,
+    /// `--chaos-*`: cuts, delays, bare closes (none by default); see
+    /// [`chaos`].
+    pub chaos: Chaos,
 }
 
 /// How often `serve` sums up on a terminal.
@@ -290,6 +295,7 @@ impl Bound {
             // writes (performance.md).
             .read_buffer_size(8 * 1024)
             .write_buffer_size(16 * 1024);
+        let cuts = Arc::new(chaos::Cuts::new(self.cfg.quiet));
         let gate = listen::Gate::new(self.cfg.max_connections_per_ip, self.cfg.max_connections);
         let sweeper = tokio::spawn(sweep(
             Arc::clone(&self.broker),
@@ -308,6 +314,7 @@ impl Bound {
             shutdown: stop_rx,
             open: Arc::clone(&open_tx),
             gate: Arc::clone(&gate),
+            cuts,
         }));
         let summer = app
             .0
@@ -438,6 +445,8 @@ struct AppInner {
     loopback_only: bool,
     /// Open connections by client address; see [`listen`].
     gate: Arc<listen::Gate>,
+    /// The chaos cuts made so far.
+    cuts: Arc<chaos::Cuts>,
 }
 
 /// Counts one WebSocket connection as open for as long as it lives.
@@ -469,6 +478,9 @@ struct Stats {
     queues: Vec<queue::QueueStats>,
     #[serde(flatten)]
     bounds: bounds::BoundsStats,
+    /// Under `--chaos-cut`: the cuts made ([`chaos`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chaos: Option<chaos::CutStats>,
 }
 
 fn stats_of(app: &App) -> Stats {
@@ -478,6 +490,7 @@ fn stats_of(app: &App) -> Stats {
         topics: app.0.broker.stats(),
         queues: app.0.queues.stats(),
         bounds: bounds::stats(&app.0.broker, &app.0.queues),
+        chaos: app.0.cfg.chaos.cut.map(|_| app.0.cuts.stats()),
     }
 }
 
@@ -552,15 +565,18 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
     let who = format!("{peer} {path}");
     let open = OpenGuard::new(&app.0.open);
     let rights = auth::rights_of(&req);
+    let ends = ends_of(&app, &req);
     tokio::spawn(async move {
         if let Some(ws) = socket(&app, on_upgrade, &who).await {
-            run_stomp(app, peer::Peer::Ws(Box::new(ws)), who, open, rights).await;
+            let peer = peer::Peer::Ws(Box::new(ws));
+            run_stomp(app, peer, who, open, rights, ends).await;
         }
     });
     response
 }
 
-/// Serve a STOMP connection, counted open by `open`; one that has not
+/// Serve a STOMP connection, counted open by `open`, until `ends` (the
+/// broker's shutdown or the connection's chaos cut); one that has not
 /// closed within the shutdown grace is dropped. `rights`: those of the
 /// HTTP request's token (None: CONNECT's passcode decides).
 async fn run_stomp(
@@ -569,15 +585,25 @@ async fn run_stomp(
     who: String,
     open: OpenGuard,
     rights: Option<auth::Rights>,
+    ends: Shutdown,
 ) {
     let _open = open;
     let mut shutdown = app.0.shutdown.clone();
     tokio::select! {
-        _ = stomp::serve(app.clone(), peer, who.clone(), rights) => {}
+        _ = stomp::serve(app.clone(), peer, who.clone(), rights, ends) => {}
         _ = shutdown.grace_over() => app.log(format_args!(
             "stomp close {who} (server shutting down; client did not close in time)"
         )),
     }
+}
+
+/// When what serves `req` ends: the broker's shutdown, or its
+/// connection's chaos cut (see [`listen`]).
+fn ends_of(app: &App, req: &Request) -> Shutdown {
+    req.extensions()
+        .get::<Shutdown>()
+        .cloned()
+        .unwrap_or_else(|| app.0.shutdown.clone())
 }
 
 impl App {

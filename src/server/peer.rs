@@ -99,27 +99,31 @@ impl Peer {
         }
     }
 
-    /// End the connection the way `end` asks.
-    pub(super) async fn close(&mut self, end: &End) {
+    /// End the connection the way `end` asks; `bare` (`--chaos-drop-close`):
+    /// without a close frame, the socket is just dropped.
+    pub(super) async fn close(&mut self, end: &End, bare: bool) {
         match self {
             Peer::Ws(ws) => {
                 let (code, reason) = match end {
                     End::Disconnect => (CloseCode::Normal, String::new()),
                     End::Error(why) => (CloseCode::Protocol, shorten(why)),
-                    End::Shutdown => (CloseCode::Away, "server shutting down".into()),
+                    End::Shutdown(why) => (CloseCode::Away, why.to_string()),
                     End::Gone(_) => {
                         // Flushes the echo of a client's close.
                         drain(ws).await;
                         return;
                     }
                 };
+                if bare {
+                    return;
+                }
                 let (mut sink, mut stream) = (&mut **ws).split();
                 close(&mut sink, &mut stream, code, reason).await;
             }
             Peer::SockJs(ch) => {
                 let (code, reason) = match end {
                     End::Disconnect | End::Error(_) => GO_AWAY,
-                    End::Shutdown => (1001, "server shutting down"),
+                    End::Shutdown(why) => (1001, *why),
                     End::Gone(_) => return,
                 };
                 let _ = ch
@@ -146,7 +150,8 @@ pub(super) enum End {
     Disconnect,
     /// We sent an ERROR frame.
     Error(String),
-    Shutdown,
+    /// The broker's shutdown or a chaos cut, as the reason says.
+    Shutdown(&'static str),
     /// The client went away (or its transport broke).
     Gone(String),
 }

@@ -110,6 +110,8 @@ pub(crate) async fn route(
     let method = req.method().clone();
     // The request's token, if it has one, authenticates the session.
     let rights = rights_of(&req);
+    // A receiving request ends with its connection (a chaos cut).
+    let mut ends = super::ends_of(&app, &req);
     let mut response = match (&method, parts.as_slice()) {
         (&Method::GET, [""]) => text(StatusCode::OK, "Welcome to SockJS!\n"),
         (&Method::GET, ["info"]) => info(),
@@ -121,8 +123,15 @@ pub(crate) async fn route(
             let session = session.to_string();
             match (&method, *transport) {
                 (&Method::GET, "websocket") => framed_websocket(app, peer, req, &session, rights),
-                (&Method::POST, "xhr") => xhr(app, peer, &session, rights).await,
-                (&Method::POST, "xhr_streaming") => xhr_streaming(app, peer, &session, rights),
+                (&Method::POST, "xhr") => {
+                    tokio::select! {
+                        answer = xhr(app, peer, &session, rights) => answer,
+                        _ = ends.recv() => javascript("h\n"),
+                    }
+                }
+                (&Method::POST, "xhr_streaming") => {
+                    xhr_streaming(app, peer, &session, rights, ends)
+                }
                 (&Method::POST, "xhr_send") => xhr_send(app, &session, req).await,
                 (&Method::OPTIONS, "xhr" | "xhr_streaming" | "xhr_send") => {
                     preflight("OPTIONS, POST")
@@ -261,6 +270,8 @@ fn session(app: &App, peer: SocketAddr, id: &str, rights: Option<Rights>) -> (Ar
         who,
         open,
         rights,
+        // The session outlives its connections: only shutdown ends it.
+        app.0.shutdown.clone(),
     ));
     tokio::spawn(expire(app.clone(), id.to_string(), Arc::clone(&session)));
     (session, true)
@@ -379,9 +390,17 @@ struct Streaming {
     head: Option<String>,
     sent: usize,
     done: bool,
+    /// A chaos cut (or shutdown) ends the answer; the client asks again.
+    ends: super::shutdown::Shutdown,
 }
 
-fn xhr_streaming(app: App, peer: SocketAddr, id: &str, rights: Option<Rights>) -> Response {
+fn xhr_streaming(
+    app: App,
+    peer: SocketAddr,
+    id: &str,
+    rights: Option<Rights>,
+    ends: super::shutdown::Shutdown,
+) -> Response {
     let (session, created) = session(&app, peer, id, rights);
     // Old browsers show nothing of a response before 2 KiB have come.
     let mut head = "h".repeat(2048);
@@ -403,6 +422,7 @@ fn xhr_streaming(app: App, peer: SocketAddr, id: &str, rights: Option<Rights>) -
         head: Some(head),
         sent: 0,
         done: false,
+        ends,
     };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
         if let Some(head) = st.head.take() {
@@ -411,8 +431,11 @@ fn xhr_streaming(app: App, peer: SocketAddr, id: &str, rights: Option<Rights>) -
         if st.done || st.sent >= STREAM_LIMIT {
             return None;
         }
-        let Some((out, closed)) = next_frames(&mut st.rx, &st.session, st.heartbeat, true).await
-        else {
+        let next = tokio::select! {
+            next = next_frames(&mut st.rx, &st.session, st.heartbeat, true) => next,
+            _ = st.ends.recv() => return None,
+        };
+        let Some((out, closed)) = next else {
             return Some((Ok(Bytes::from_static(b"h\n")), st));
         };
         st.done = closed;
@@ -470,6 +493,7 @@ fn framed_websocket(
     };
     let who = format!("{peer} /_/sockjs session {id} (websocket)");
     let open = OpenGuard::new(&app.0.open);
+    let ends = super::ends_of(&app, &req);
     let response = handshake.response;
     let on_upgrade = handshake.on_upgrade;
     tokio::spawn(async move {
@@ -478,14 +502,16 @@ fn framed_websocket(
         };
         let (channel, in_tx, out_rx) = Channel::new();
         let heartbeat = app.0.cfg.sockjs_heartbeat;
+        let bare = app.0.cfg.chaos.drop_close;
         let stomp = tokio::spawn(super::run_stomp(
             app,
             Peer::SockJs(channel),
             who,
             open,
             rights,
+            ends,
         ));
-        pump(ws, in_tx, out_rx, heartbeat).await;
+        pump(ws, in_tx, out_rx, heartbeat, bare).await;
         // The socket is gone: so is the session (its inbound end dropped).
         let _ = stomp.await;
     });
@@ -494,11 +520,14 @@ fn framed_websocket(
 
 /// Move messages between a framed WebSocket and its STOMP connection,
 /// never blocked on one side while the other has something to say.
+/// `bare` (`--chaos-drop-close`): a close is the socket dropped, without
+/// SockJS's `c[...]` or the WebSocket close frame.
 async fn pump(
     mut ws: super::upgrade::ServerWs,
     inbound: mpsc::Sender<String>,
     mut outbound: mpsc::Receiver<Outbound>,
     heartbeat: Duration,
+    bare: bool,
 ) {
     if ws.send(Message::text("o")).await.is_err() {
         return;
@@ -541,13 +570,15 @@ async fn pump(
                     }
                 }
                 if let Some((code, reason)) = close {
-                    let _ = ws.send(Message::text(close_frame(code, &reason))).await;
-                    let frame = CloseFrame {
-                        code: CloseCode::Normal,
-                        reason: "".into(),
-                    };
-                    let _ = ws.send(Message::Close(Some(frame))).await;
-                    super::ws::drain(&mut ws).await;
+                    if !bare {
+                        let _ = ws.send(Message::text(close_frame(code, &reason))).await;
+                        let frame = CloseFrame {
+                            code: CloseCode::Normal,
+                            reason: "".into(),
+                        };
+                        let _ = ws.send(Message::Close(Some(frame))).await;
+                        super::ws::drain(&mut ws).await;
+                    }
                     return;
                 }
             }

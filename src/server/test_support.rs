@@ -71,6 +71,7 @@ pub(in crate::server) fn config() -> ServerConfig {
         data_dir: None,
         summary: None,
         tokens: Default::default(),
+        chaos: Default::default(),
     }
 }
 

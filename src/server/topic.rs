@@ -118,6 +118,7 @@ pub(super) async fn topic_get(
         topic: &topic,
         start: start_of(cursor, query),
         epoch,
+        ends: super::ends_of(&app, &req),
     };
     if sse {
         http_sub::sse(app, ask)
@@ -163,6 +164,7 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
         }
     }
     let open = OpenGuard::new(&app.0.open);
+    let ends = super::ends_of(&app, &req);
     tokio::spawn(async move {
         let _open = open;
         let who = format!("{peer} {path}");
@@ -183,7 +185,8 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
             peer,
             path: path.clone(),
             sub,
-            shutdown: app.0.shutdown.clone(),
+            shutdown: ends,
+            chaos: app.0.cfg.chaos,
             quiet: app.0.cfg.quiet,
             meta,
             rights,

@@ -12,9 +12,13 @@
 //! | client sent Close | tungstenite's echo of it |
 //! | broker dropped the subscriber as too slow | 1013 `subscriber too slow; resume from id N` |
 //! | server shutting down | 1001 `server shutting down` |
+//! | a clean chaos cut (`serve --chaos-cut`) | 1001 `chaos: connection cut` |
 //! | incoming message over the size limit | 1009 |
 //! | protocol error | 1002 |
 //! | a message from a connection whose token may not publish | 1008 |
+//!
+//! Under `serve --chaos-drop-close` none of these goes out: the socket is
+//! dropped without a close frame (see `server/chaos.rs`).
 //!
 //! A connection whose token may publish but not subscribe is sent nothing:
 //! its subscription is dropped before anything goes out (see
@@ -42,6 +46,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::auth::{MAY_NOT_PUBLISH, Rights};
 use super::broker::{EndReason, Payload, Stored, Subscription, TopicHandle};
+use super::chaos::Chaos;
 use super::shutdown::Shutdown;
 use super::store::StoreError;
 
@@ -72,7 +77,10 @@ pub(crate) struct Conn {
     /// The topic as the client wrote it, with the leading slash, for logs.
     pub path: String,
     pub sub: Subscription,
+    /// The broker's shutdown, or this connection's chaos cut.
     pub shutdown: Shutdown,
+    /// `--chaos-delay` before each message, `--chaos-drop-close`.
+    pub chaos: Chaos,
     /// The client chose `ws+meta.nchan`: each message goes with its id.
     pub meta: bool,
     pub quiet: bool,
@@ -115,11 +123,11 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
     let end = {
         let may_publish = conn.rights.publish;
         let reader = read_loop(&mut stream, &topic, me, may_publish, &mut stats.messages_in);
-        let (shutdown, meta) = (&mut conn.shutdown, conn.meta);
+        let (shutdown, meta, chaos) = (&mut conn.shutdown, conn.meta, &conn.chaos);
         let (sink, count, last_sent) = (&mut sink, &mut stats.messages_out, &mut last_sent);
         let writer = async {
             match &mut sub {
-                Some(sub) => write_loop(sink, sub, shutdown, count, last_sent, meta).await,
+                Some(sub) => write_loop(sink, sub, shutdown, count, last_sent, meta, chaos).await,
                 None => {
                     shutdown.recv().await;
                     WriteEnd::Shutdown
@@ -137,6 +145,7 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
     // Refused mid-message: the rest of what the client sends is read and
     // dropped for a while after our close (see `linger`).
     let mut refused = false;
+    let bare = conn.chaos.drop_close;
     stats.reason = match end {
         Ok(ReadEnd::ClientClose(code)) => {
             // tungstenite queued the echo of the client's Close; reading on
@@ -150,13 +159,13 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
         Ok(ReadEnd::Eof) => "connection dropped without a close".to_string(),
         Ok(ReadEnd::NotAllowed) => {
             let why = MAY_NOT_PUBLISH.to_string();
-            close(&mut sink, &mut stream, CloseCode::Policy, why.clone()).await;
+            close_unless(bare, &mut sink, &mut stream, CloseCode::Policy, why.clone()).await;
             refused = true;
             why
         }
         Ok(ReadEnd::Store(e)) => {
             let why = e.to_string();
-            close(&mut sink, &mut stream, CloseCode::Error, why.clone()).await;
+            close_unless(bare, &mut sink, &mut stream, CloseCode::Error, why.clone()).await;
             why
         }
         Ok(ReadEnd::Error(e)) => {
@@ -168,20 +177,15 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
                 _ => (None, ""),
             };
             if let Some(code) = code {
-                close(&mut sink, &mut stream, code, why.to_string()).await;
+                close_unless(bare, &mut sink, &mut stream, code, why.to_string()).await;
                 refused = true;
             }
             format!("read error: {e}")
         }
         Err(WriteEnd::Shutdown) => {
-            close(
-                &mut sink,
-                &mut stream,
-                CloseCode::Away,
-                "server shutting down".to_string(),
-            )
-            .await;
-            "server shutting down".to_string()
+            let why = conn.shutdown.why();
+            close_unless(bare, &mut sink, &mut stream, CloseCode::Away, why.into()).await;
+            why.to_string()
         }
         Err(WriteEnd::Dropped(reason, drained)) => {
             // If the whole queue went out, the broker's resume point is the
@@ -202,7 +206,7 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
                 ));
             }
             let why = format!("subscriber too slow; resume from id {resume_after}");
-            close(&mut sink, &mut stream, CloseCode::Again, why.clone()).await;
+            close_unless(bare, &mut sink, &mut stream, CloseCode::Again, why.clone()).await;
             why
         }
         Err(WriteEnd::Error(e)) => format!("write error: {e}"),
@@ -272,6 +276,7 @@ async fn write_loop(
     count: &mut u64,
     last_sent: &mut u64,
     meta: bool,
+    chaos: &Chaos,
 ) -> WriteEnd {
     // The backlog is the first batch.
     let mut batch = sub.take_backlog();
@@ -280,7 +285,7 @@ async fn write_loop(
             // Race the writes against the broker dropping us and shutdown:
             // a client that stopped reading blocks `flush` for ever.
             tokio::select! {
-                r = write_batch(sink, &batch, count, last_sent, meta) => {
+                r = write_batch(sink, &batch, count, last_sent, meta, chaos) => {
                     if let Err(e) = r {
                         return WriteEnd::Error(e);
                     }
@@ -304,15 +309,21 @@ async fn write_loop(
 }
 
 /// `feed` each message (no flush per message: 16× slower, performance.md
-/// mistake 2), then one `flush`.
+/// mistake 2), then one `flush`. Under `--chaos-delay`, each waits its
+/// delay after what came before it went out.
 async fn write_batch(
     sink: &mut SplitSink<Ws, Message>,
     batch: &[Arc<Stored>],
     count: &mut u64,
     last_sent: &mut u64,
     meta: bool,
+    chaos: &Chaos,
 ) -> Result<(), WsError> {
     for m in batch {
+        if chaos.delays() {
+            sink.flush().await?;
+            chaos.delay().await;
+        }
         sink.feed(if meta { with_id(m) } else { to_frame(m) })
             .await?;
         *count += 1;
@@ -348,6 +359,20 @@ fn with_id(m: &Stored) -> Message {
             frame.extend_from_slice(body);
             Message::Binary(frame.into())
         }
+    }
+}
+
+/// [`close`], or under `--chaos-drop-close` (`bare`) nothing: the socket
+/// is dropped without a close frame.
+async fn close_unless(
+    bare: bool,
+    sink: &mut SplitSink<Ws, Message>,
+    stream: &mut SplitStream<Ws>,
+    code: CloseCode,
+    reason: String,
+) {
+    if !bare {
+        close(sink, stream, code, reason).await;
     }
 }
 

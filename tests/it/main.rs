@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod bench;
+mod chaos;
 mod cli;
 mod durable;
 mod http_transports;

@@ -60,6 +60,7 @@ use super::bounds::Counters;
 use super::broker::{EndReason, OVERHEAD, Payload, Start, Stored};
 use super::peer::{End, Peer, Recv, SendError};
 use super::queue::{Consumer, Delivery, Queue};
+use super::shutdown::Shutdown;
 use crate::codec::stomp::{AckMode, Decoder, Frame, Item, negotiate_heartbeat};
 use command::{Ack, Command, Dest, Op, Publish, Subscribe, Target};
 
@@ -168,7 +169,14 @@ struct Conn {
 /// Serve one client until it disconnects; logs the connection's end.
 /// `rights`: what the HTTP request's token allows (None: no token there,
 /// CONNECT's passcode decides).
-pub(crate) async fn serve(app: App, peer: Peer, who: String, rights: Option<Rights>) {
+/// `ends`: the broker's shutdown, or the connection's chaos cut.
+pub(crate) async fn serve(
+    app: App,
+    peer: Peer,
+    who: String,
+    rights: Option<Rights>,
+    ends: Shutdown,
+) {
     let (topic_tx, topic_rx) = mpsc::channel(BATCH);
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let max = app.0.cfg.max_message_size;
@@ -200,14 +208,14 @@ pub(crate) async fn serve(app: App, peer: Peer, who: String, rights: Option<Righ
         messages_out: 0,
     };
     app.log(format_args!("stomp connect {who}"));
-    let end = conn.run().await;
+    let end = conn.run(ends).await;
     // Unsubscribe first: a queue consumer gives back what it did not ack.
     conn.subs.clear();
-    conn.peer.close(&end).await;
+    conn.peer.close(&end, app.0.cfg.chaos.drop_close).await;
     let why = match &end {
         End::Disconnect => "DISCONNECT".to_string(),
         End::Error(e) => format!("ERROR {e}"),
-        End::Shutdown => "server shutting down".to_string(),
+        End::Shutdown(why) => why.to_string(),
         End::Gone(why) => why.clone(),
     };
     app.log(format_args!(
@@ -217,8 +225,7 @@ pub(crate) async fn serve(app: App, peer: Peer, who: String, rights: Option<Righ
 }
 
 impl Conn {
-    async fn run(&mut self) -> End {
-        let mut shutdown = self.app.0.shutdown.clone();
+    async fn run(&mut self, mut shutdown: Shutdown) -> End {
         loop {
             if let Some(end) = self.handle_frames().await {
                 return end;
@@ -230,7 +237,7 @@ impl Conn {
                 Some(self.started + CONNECT_WAIT)
             };
             tokio::select! {
-                _ = shutdown.recv() => return End::Shutdown,
+                _ = shutdown.recv() => return End::Shutdown(shutdown.why()),
                 recv = self.peer.recv() => match recv {
                     Recv::Data(bytes) => {
                         self.last_heard = Instant::now();
@@ -743,6 +750,11 @@ impl Conn {
     }
 
     async fn send_message(&mut self, frame: Frame) -> Result<(), End> {
+        if self.app.0.cfg.chaos.delays() {
+            // `--chaos-delay`: what was fed goes out first, then the wait.
+            self.flush().await?;
+            self.app.0.cfg.chaos.delay().await;
+        }
         let mut bytes = Vec::with_capacity(frame.body.len() + 128);
         frame.encode(&mut bytes);
         match self.peer.feed(bytes).await {

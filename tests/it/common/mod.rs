@@ -144,12 +144,18 @@ impl Broker {
 }
 
 fn subscriber_count(stats: &serde_json::Value, topic: &str) -> u64 {
+    topic_stat(stats, topic, "subscribers")
+}
+
+/// A topic's number in `/_/stats` (`subscribers`, `last_id`…); 0 for a
+/// topic it does not list.
+pub fn topic_stat(stats: &serde_json::Value, topic: &str, field: &str) -> u64 {
     stats["topics"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|t| t["topic"] == topic)
-        .and_then(|t| t["subscribers"].as_u64())
+        .and_then(|t| t[field].as_u64())
         .unwrap_or(0)
 }
 
@@ -173,8 +179,20 @@ pub fn http_with(
     body: &[u8],
     headers: &[(&str, &str)],
 ) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    try_http_with(addr, method, path, body, headers).expect("HTTP request")
+}
+
+/// [`http_with`], failing when the connection does (a broker that cuts
+/// connections on purpose).
+pub fn try_http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let extra: String = headers
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
@@ -183,21 +201,21 @@ pub fn http_with(
         s,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{extra}Connection: close\r\n\r\n",
         body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
+    )?;
+    s.write_all(body)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
+    s.read_to_end(&mut raw)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     let head_end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .expect("response head");
+        .ok_or_else(|| bad("no response head"))?;
     let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("status");
+        .ok_or_else(|| bad("no status"))?;
     let mut body = raw[head_end + 4..].to_vec();
     if head
         .to_ascii_lowercase()
@@ -205,7 +223,7 @@ pub fn http_with(
     {
         body = dechunk(&body);
     }
-    (status, body)
+    Ok((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
@@ -583,6 +601,20 @@ impl Soak {
     /// Every message `m1`..`mN` exactly once, in order, and the proxy
     /// really did cut (a connection lives 150-600 ms); prints the figures.
     pub fn assert_complete(&self, n: usize) {
+        self.assert_each_once(n);
+        // A connection lives at most 600 ms, then tail waits 300 ms.
+        let publishing = n as f64 / 100.0;
+        assert!(
+            self.connections as f64 >= (publishing / 0.9).floor(),
+            "{}: only {} connection(s) in {publishing} s",
+            self.transport,
+            self.connections
+        );
+    }
+
+    /// Every message `m1`..`mN` exactly once, in order, and tail ended by
+    /// Ctrl-C; prints the figures (`connections`: the cuts).
+    pub fn assert_each_once(&self, n: usize) {
         let want: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
         let lost = want.iter().filter(|w| !self.lines.contains(w)).count();
         let mut seen = std::collections::HashSet::new();
@@ -603,21 +635,13 @@ impl Soak {
             self.stderr
         );
         assert_eq!(self.code, Some(130), "{}", self.stderr);
-        // A connection lives at most 600 ms, then tail waits 300 ms.
-        let publishing = n as f64 / 100.0;
-        assert!(
-            self.connections as f64 >= (publishing / 0.9).floor(),
-            "{}: only {} connection(s) in {publishing} s",
-            self.transport,
-            self.connections
-        );
     }
 }
 
 /// `pubcat tail` of `upstream` `path` through a [`cutting_proxy`] over
-/// `transport` (sse or poll), with `m1`..`mN` published to `publish_url`
-/// at 100 a second once the first connection was cut before any message
-/// (tail then waits 300 ms to reconnect): the issue-16 loss test.
+/// `transport` (sse, poll or ws), with `m1`..`mN` published to
+/// `publish_url` at 100 a second (see [`tail_while_publishing`]): the
+/// issue-16 loss test.
 pub fn tail_through_cuts(
     upstream: SocketAddr,
     path: &str,
@@ -626,15 +650,36 @@ pub fn tail_through_cuts(
     n: usize,
     seed: u64,
 ) -> Soak {
-    let started = Instant::now();
     let (proxy, connections) = cutting_proxy(
         upstream,
         Duration::from_millis(150),
         Duration::from_millis(600),
         seed,
     );
+    let mut soak = tail_while_publishing(&format!("http://{proxy}{path}"), transport, n, || {
+        let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
+        let mut cmd = pubcat();
+        cmd.args(["pub", publish_url, "--rate", "100"]);
+        let limit = Duration::from_secs(60 + n as u64 / 50);
+        let (status, pub_err) = run_with_input(cmd, input.as_bytes(), limit);
+        assert!(status.success(), "{pub_err}");
+    });
+    soak.connections = connections.load(std::sync::atomic::Ordering::Relaxed);
+    soak
+}
+
+/// `pubcat tail URL` over `transport` (sse, poll or ws) while `publish`
+/// publishes `m1`..`mN`, which it is called to do once tail's first
+/// connection was lost before any message (tail then waits 300 ms to
+/// reconnect). Once tail printed N lines (or a minute after `publish`
+/// returned) it is given two more lost connections (a whole session
+/// after the last message, which would print a repeat; at most 10 s),
+/// then stopped with Ctrl-C; every line it printed is kept.
+/// `connections` is left 0.
+pub fn tail_while_publishing(url: &str, transport: &str, n: usize, publish: impl FnOnce()) -> Soak {
+    let started = Instant::now();
     let mut tail = pubcat()
-        .args(["tail", &format!("http://{proxy}{path}"), "-o", "raw"])
+        .args(["tail", url, "-o", "raw"])
         .args(["--transport", transport, "--backoff-min", "300ms"])
         .args(["--backoff-max", "300ms"])
         .stdin(Stdio::null())
@@ -643,12 +688,15 @@ pub fn tail_through_cuts(
         .spawn()
         .unwrap();
     let (cut_tx, cut_rx) = std::sync::mpsc::channel();
+    let lost = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let stderr = {
         let err = BufReader::new(tail.stderr.take().unwrap());
+        let lost = lost.clone();
         std::thread::spawn(move || {
             let mut all = String::new();
             for line in err.lines().map_while(Result::ok) {
                 if line.contains("reconnecting") {
+                    lost.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let _ = cut_tx.send(());
                 }
                 all.push_str(&line);
@@ -657,26 +705,33 @@ pub fn tail_through_cuts(
             all
         })
     };
+    let printed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let out = BufReader::new(tail.stdout.take().unwrap());
-    let reader = std::thread::spawn(move || {
-        out.lines()
-            .map_while(Result::ok)
-            .take(n)
-            .collect::<Vec<_>>()
-    });
+    let reader = {
+        let printed = printed.clone();
+        std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in out.lines().map_while(Result::ok) {
+                lines.push(line);
+                printed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            lines
+        })
+    };
     cut_rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the first connection was never cut");
-    let input: String = (1..=n).map(|i| format!("m{i}\n")).collect();
-    let mut cmd = pubcat();
-    cmd.args(["pub", publish_url, "--rate", "100"]);
-    let limit = Duration::from_secs(60 + n as u64 / 50);
-    let (status, pub_err) = run_with_input(cmd, input.as_bytes(), limit);
-    assert!(status.success(), "{pub_err}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    publish();
+    let wait_until = |done: &dyn Fn() -> bool, limit: Duration| {
+        let deadline = Instant::now() + limit;
+        while !done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let seq = std::sync::atomic::Ordering::SeqCst;
+    wait_until(&|| printed.load(seq) >= n, Duration::from_secs(60));
+    let lost_then = lost.load(seq);
+    wait_until(&|| lost.load(seq) >= lost_then + 2, Duration::from_secs(10));
     // SAFETY: kill(2) on our own child's pid has no memory effects.
     unsafe { libc::kill(tail.id() as i32, libc::SIGINT) };
     let lines = reader.join().unwrap();
@@ -686,7 +741,7 @@ pub fn tail_through_cuts(
         lines,
         code,
         stderr: stderr.join().unwrap(),
-        connections: connections.load(std::sync::atomic::Ordering::Relaxed),
+        connections: 0,
         elapsed: started.elapsed(),
     }
 }
