@@ -379,8 +379,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history-total -d
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l retain-for -d 'How long a message is kept for replay (0: as long as there is room)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-topics -d 'Most topics at once, and most work queues: a publish or subscribe that would create one more is refused (HTTP 503, STOMP ERROR). A topic with no history and no subscriber is removed' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l transaction-bytes -d 'Bytes a STOMP connection\'s open transactions may hold until COMMIT or ABORT (counted as --history-bytes counts); past it, an ERROR' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messages queued per subscriber before the publisher waits' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a publisher waits for a full subscriber queue before that subscriber is disconnected (close 1013; it can resume from history)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l queue -d 'Messages queued per subscriber; when its queue is full, a publisher waits for room while the subscriber keeps taking from it' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l slow-timeout -d 'How long a subscriber whose queue is full may take nothing from it before it is disconnected (WebSocket close 1013, SSE `event: overflow`, both with the id to resume from history after): the most a stalled subscriber makes publishers wait' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l max-message-size -d 'Largest message accepted, in bytes (K, M suffixes)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l poll-timeout -d 'How long a long-poll request is held before 304 Not Modified' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l sockjs-heartbeat -d 'Silence after which a SockJS client gets a heartbeat frame' -r

@@ -676,13 +676,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]
     pub transaction_bytes: usize,
 
-    /// Messages queued per subscriber before the publisher waits.
+    /// Messages queued per subscriber; when its queue is full, a publisher
+    /// waits for room while the subscriber keeps taking from it.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub queue: usize,
 
-    /// How long a publisher waits for a full subscriber queue before that
-    /// subscriber is disconnected (close 1013; it can resume from history).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    /// How long a subscriber whose queue is full may take nothing from it
+    /// before it is disconnected (WebSocket close 1013, SSE `event:
+    /// overflow`, both with the id to resume from history after): the
+    /// most a stalled subscriber makes publishers wait.
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration)]
     pub slow_timeout: Duration,
 
     /// Largest message accepted, in bytes (K, M suffixes).

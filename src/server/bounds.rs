@@ -1,5 +1,6 @@
 //! What the broker's limits did: counters for `/_/stats` (each refusal
-//! and eviction by kind) and a throttle for the log lines about them.
+//! and eviction by kind, the subscribers dropped as too slow and what they
+//! cost publishers) and a throttle for the log lines about them.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -34,6 +35,12 @@ pub struct Counters {
     pub published_bytes: AtomicU64,
     /// Messages queued to topic subscribers (one per subscriber).
     pub fanned_out: AtomicU64,
+    /// Subscribers dropped because their queue was full and they took
+    /// nothing from it for `slow_timeout`.
+    pub slow_dropped: AtomicU64,
+    /// Microseconds publishes spent waiting for room in full subscriber
+    /// queues, all together.
+    pub slow_waited_us: AtomicU64,
     throttle: Throttle,
 }
 
@@ -89,6 +96,7 @@ pub struct BoundsStats {
     pub removed: Removed,
     /// Bytes kept by all topics' histories and work queues.
     pub kept_bytes: usize,
+    pub slow_subscribers: SlowSubscribers,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -117,6 +125,15 @@ pub struct Removed {
     pub queues: u64,
 }
 
+/// The slow-subscriber policy's numbers (see `broker`'s module docs).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct SlowSubscribers {
+    /// Subscribers dropped as stalled.
+    pub dropped: u64,
+    /// Milliseconds publishes waited for room in full queues, all together.
+    pub waited_ms: u64,
+}
+
 /// The limits' numbers of a broker, for `/_/stats`.
 pub fn stats(broker: &Broker, queues: &Queues) -> BoundsStats {
     let counters = broker.counters();
@@ -141,6 +158,10 @@ pub fn stats(broker: &Broker, queues: &Queues) -> BoundsStats {
             queues: queues_removed,
         },
         kept_bytes: counters.kept.load(Ordering::Relaxed),
+        slow_subscribers: SlowSubscribers {
+            dropped: get(&counters.slow_dropped),
+            waited_ms: get(&counters.slow_waited_us) / 1000,
+        },
     }
 }
 

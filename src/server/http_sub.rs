@@ -17,6 +17,20 @@
 //! without an event: a client cut before its first message then resumes
 //! from there and misses nothing published in between.
 //!
+//! **Dropped as too slow** (see `broker`'s module docs): the stream stops
+//! sending messages at once (a message half written is finished first),
+//! lets go of its queue, and ends with
+//!
+//! ```text
+//! event: overflow
+//! id: N
+//! data: subscriber too slow; resume from id N
+//! ```
+//!
+//! where N is the last message written: an `EventSource` reconnects with
+//! `Last-Event-ID: N` by itself and resumes from history; pubcat's `sub`
+//! reports it and exits 4, `tail` resumes.
+//!
 //! **Long-poll** (any other `GET /{topic}`), in the Nchan convention: the
 //! cursor is `If-None-Match` (the `Etag` of the last answer, sent back as is)
 //! or `?since=N`. Messages after it are answered at once, a page of them
@@ -55,7 +69,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
 
-use super::broker::{Start, Stored, Subscription};
+use super::broker::{self, Start, Stored, Subscription};
 use super::chaos::Chaos;
 use super::shutdown::Shutdown;
 use super::topic::{epoch_header, topic_full};
@@ -94,6 +108,11 @@ pub fn cursor(headers: &HeaderMap, query: Option<&str>, header_name: &str) -> Op
 struct SseState {
     sub: Subscription,
     started: bool,
+    /// The id of the last message written whole (or where the stream
+    /// started): where a client dropped as too slow resumes.
+    last_sent: u64,
+    /// The overflow event went out: the stream is over.
+    ended: bool,
     buf: Vec<Arc<Stored>>,
     out: Pieces<Sse>,
     /// The broker's shutdown, or the connection's chaos cut.
@@ -139,9 +158,12 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
         Err(refused) => return refused.into_response(),
     };
     let epoch = epoch_header(&sub);
+    let head = sub.head();
     let state = SseState {
+        last_sent: sub.after().map_or(head, |s| s.min(head)),
         sub,
         started: false,
+        ended: false,
         buf: Vec::new(),
         out: Pieces::new(Sse),
         shutdown: ask.ends,
@@ -155,6 +177,9 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
         },
     };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
+        if st.ended {
+            return None;
+        }
         let mut out = Vec::new();
         if !st.started {
             st.started = true;
@@ -173,15 +198,21 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
             }
             st.log.out += backlog.len() as u64;
             st.out.extend(backlog);
+        } else if st.sub.end_reason().is_some() {
+            // Dropped as too slow: a message half written is finished, the
+            // rest go, then the stream ends saying where to resume.
+            st.out.keep_started();
+            if st.out.is_empty() {
+                return overflow(st);
+            }
         } else if st.out.is_empty() {
             // Under `--chaos-delay`, an event a write, each after its delay.
             let most = if st.chaos.delays() { 1 } else { 1024 };
             tokio::select! {
                 n = st.sub.recv_many(&mut st.buf, most) => {
                     if n == 0 {
-                        // The broker dropped a subscriber too slow to keep up;
-                        // it reconnects with Last-Event-ID and resumes.
-                        return end(st.chaos.drop_close, st);
+                        // Only the broker ends a queue, and says why first.
+                        return overflow(st);
                     }
                     st.log.out += n as u64;
                     st.out.extend(st.buf.drain(..));
@@ -192,8 +223,13 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
             }
         } else if shutting_down(&mut st.shutdown) {
             return end(st.chaos.drop_close, st);
+        } else {
+            // A piece of a backlog or of a batch going out is progress too.
+            st.sub.progressed();
         }
-        st.out.fill(&mut out);
+        if let Some(id) = st.out.fill(&mut out) {
+            st.last_sent = id;
+        }
         Some((Ok::<_, io::Error>(Bytes::from(out)), st))
     });
     let mut response = (
@@ -224,6 +260,25 @@ fn end<S>(bare: bool, st: S) -> Option<(io::Result<Bytes>, S)> {
         let e = io::Error::new(io::ErrorKind::BrokenPipe, "chaos: stream dropped");
         (Err(e), st)
     })
+}
+
+/// The last piece of a stream whose subscriber the broker dropped as too
+/// slow: the overflow event, which says where to resume (see the module
+/// docs).
+fn overflow(mut st: SseState) -> Option<(io::Result<Bytes>, SseState)> {
+    if st.chaos.drop_close {
+        return end(true, st);
+    }
+    let broker::EndReason::TooSlow { stalled, .. } = st.sub.end_reason()?;
+    st.ended = true;
+    let log = &st.log;
+    log.app.log(format_args!(
+        "slow subscriber {} {} dropped: queue full, nothing taken for {stalled:?}; resume from id {}",
+        log.peer, log.path, st.last_sent
+    ));
+    let why = broker::too_slow(st.last_sent);
+    let event = format!("event: overflow\nid: {}\ndata: {why}\n\n", st.last_sent);
+    Some((Ok(Bytes::from(event)), st))
 }
 
 /// Subscribe an SSE or long-poll request and log it as `what`; the
@@ -374,12 +429,19 @@ impl<F: Format> Pieces<F> {
         self.messages.is_empty()
     }
 
+    /// Let go of every message but one half written.
+    fn keep_started(&mut self) {
+        let keep = usize::from(self.offset.is_some());
+        self.messages.truncate(keep);
+    }
+
     /// Write messages (or parts of one) until `out` holds about [`PIECE`]
-    /// bytes or nothing is left.
-    fn fill(&mut self, out: &mut Vec<u8>) {
+    /// bytes or nothing is left; the id of the last one written whole.
+    fn fill(&mut self, out: &mut Vec<u8>) -> Option<u64> {
+        let mut done = None;
         while out.len() < PIECE {
             let Some(m) = self.messages.front() else {
-                return;
+                break;
             };
             let from = match self.offset {
                 Some(from) => from,
@@ -401,8 +463,10 @@ impl<F: Format> Pieces<F> {
             }
             self.format.close(out);
             self.offset = None;
+            done = Some(m.id);
             self.messages.pop_front();
         }
+        done
     }
 }
 

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /_/health` | `200 ok` |
 //! | `GET /_/metrics` | the same numbers in the Prometheus text format (see [`metrics`]) |
-//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N}` (see [`bounds`]), and under `--chaos-cut` `"chaos": {"cuts_reset", "cuts_clean", "cuts_bare"}` (see [`chaos`]) |
+//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N, "slow_subscribers": {"dropped", "waited_ms"}}` (see [`bounds`]), and under `--chaos-cut` `"chaos": {"cuts_reset", "cuts_clean", "cuts_bare"}` (see [`chaos`]) |
 //! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
 //! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
 //! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below, [`topic`], [`ws`]) |
@@ -655,6 +655,8 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use futures_util::SinkExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::timeout;
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -983,33 +985,49 @@ mod tests {
         server.shut_down().await.unwrap();
     }
 
-    #[tokio::test]
-    async fn a_ws_client_that_stops_reading_is_closed_with_1013_and_its_resume_id() {
-        let server = start(|cfg| {
+    /// A server whose subscribers have queues of 2 and are dropped after
+    /// 50 ms without taking from a full one.
+    async fn start_dropping_soon() -> Server {
+        start(|cfg| {
             cfg.queue = 2;
-            cfg.slow_timeout = Duration::from_millis(200);
+            cfg.slow_timeout = Duration::from_millis(50);
         })
-        .await;
-        let mut stuck = client(server.addr, "/firehose").await;
-        let topic = server.broker.topic("firehose").unwrap();
+        .await
+    }
+
+    /// Publish messages of `size` bytes on `topic` until the broker drops
+    /// its one subscriber; the last id published.
+    async fn publish_until_dropped(server: &Server, topic: &str, size: usize) -> u64 {
+        let topic = server.broker.topic(topic).unwrap();
         assert_eq!(topic.stats().subscribers, 1);
-        // Publish big messages until the broker gives up on the client that
-        // does not read (socket buffers fill first, then its queue).
         let mut published = 0u64;
         while topic.stats().subscribers > 0 {
             assert!(published < 20_000, "never dropped");
-            let body = Bytes::from(vec![b'x'; 64 * 1024]);
+            let body = Bytes::from(vec![b'x'; size]);
             published = topic
-                .publish(broker::Payload::Binary(body), None)
+                .publish(broker::Payload::new(body, false), None)
                 .await
                 .unwrap();
         }
-        // Now read: everything it was sent, in order, then the close that
-        // says where to resume.
+        published
+    }
+
+    /// A client that stops reading is dropped; it reads again only after
+    /// a pause longer than a close normally gets (`CLOSE_GRACE`, which cut
+    /// such a client off with nothing but a reset): what was written
+    /// before the drop, in order, then the close that says where to resume.
+    #[tokio::test]
+    async fn a_ws_client_that_stops_reading_for_a_while_is_closed_with_1013_and_its_resume_id() {
+        let server = start_dropping_soon().await;
+        let mut stuck = client(server.addr, "/firehose").await;
+        // Socket buffers fill first, then its queue.
+        let published = publish_until_dropped(&server, "firehose", 64 * 1024).await;
+        // The client's pause, which is what is tested here.
+        tokio::time::sleep(ws::CLOSE_GRACE + Duration::from_secs(1)).await;
         let mut received = 0u64;
         let reason = loop {
             match next(&mut stuck).await {
-                Message::Binary(_) => received += 1,
+                Message::Text(_) => received += 1,
                 Message::Close(Some(frame)) => {
                     assert_eq!(frame.code, CloseCode::Again);
                     break frame.reason.to_string();
@@ -1023,6 +1041,65 @@ mod tests {
             format!("subscriber too slow; resume from id {received}")
         );
         finish(stuck).await;
+        let dropped = &server.broker.counters().slow_dropped;
+        assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
         server.shut_down().await.unwrap();
+    }
+
+    /// An SSE client that stops reading is dropped: its stream ends with
+    /// an `event: overflow` whose id is the last event it was sent.
+    #[tokio::test]
+    async fn an_sse_client_that_stops_reading_gets_an_overflow_event_with_its_resume_id() {
+        let server = start_dropping_soon().await;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut sse = socket.connect(server.addr).await.unwrap();
+        let head = format!(
+            "GET /feed HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n",
+            server.addr
+        );
+        sse.write_all(head.as_bytes()).await.unwrap();
+        let mut raw = vec![0u8; 1024];
+        let n = timeout(LIMIT, sse.read(&mut raw)).await.unwrap().unwrap();
+        raw.truncate(n);
+        let published = publish_until_dropped(&server, "feed", 16 * 1024).await;
+        timeout(LIMIT, sse.read_to_end(&mut raw))
+            .await
+            .unwrap()
+            .unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let body = dechunk(body);
+        let events: Vec<&str> = body.split_terminator("\n\n").collect();
+        assert_eq!(events[..2], ["retry: 500", "id: 0"]);
+        let ids: Vec<u64> = events[2..events.len() - 1]
+            .iter()
+            .map(|e| e.strip_prefix("id: ").unwrap().split_once('\n').unwrap().0)
+            .map(|id| id.parse().unwrap())
+            .collect();
+        let last = ids.len() as u64;
+        assert_eq!(ids, (1..=last).collect::<Vec<_>>());
+        assert!(last < published, "{last} of {published}");
+        let end = events[events.len() - 1];
+        let overflow = format!(
+            "event: overflow\nid: {last}\ndata: subscriber too slow; resume from id {last}"
+        );
+        assert!(end == overflow, "the stream ended with {:.80}", end);
+        server.shut_down().await.unwrap();
+    }
+
+    /// An HTTP/1.1 chunked body, its chunks joined.
+    fn dechunk(mut body: &str) -> String {
+        let mut out = String::new();
+        loop {
+            let (size, rest) = body.split_once("\r\n").expect("a chunk size");
+            let size = usize::from_str_radix(size, 16).unwrap();
+            if size == 0 {
+                return out;
+            }
+            out.push_str(&rest[..size]);
+            body = &rest[size + 2..];
+        }
     }
 }

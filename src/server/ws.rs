@@ -10,12 +10,23 @@
 //! | what happened | close sent |
 //! |---|---|
 //! | client sent Close | tungstenite's echo of it |
-//! | broker dropped the subscriber as too slow | 1013 `subscriber too slow; resume from id N` |
+//! | broker dropped the subscriber as too slow | 1013 `subscriber too slow; resume from id N`, right behind what was already written (see below) |
 //! | server shutting down | 1001 `server shutting down` |
 //! | a clean chaos cut (`serve --chaos-cut`) | 1001 `chaos: connection cut` |
 //! | incoming message over the size limit | 1009 |
 //! | protocol error | 1002 |
 //! | a message from a connection whose token may not publish | 1008 |
+//!
+//! **Dropped as too slow.** The broker drops a subscriber whose queue is
+//! full and which took nothing from it for `--slow-timeout` (see
+//! `broker`'s module docs): its socket is then full too, so a close frame
+//! cannot go out at once. The writer stops sending messages at once (even
+//! in the middle of a batch; what tungstenite already holds is whole
+//! frames and goes first), lets go of its queue, and then waits up to
+//! [`SLOW_CLOSE_GRACE`] for the client to read what is buffered and the
+//! 1013 behind it, whose `N` is the last message written: a client that
+//! only paused sees the close and resumes from `N`. Only then is the TCP
+//! connection cut.
 //!
 //! Under `serve --chaos-drop-close` none of these goes out: the socket is
 //! dropped without a close frame (see `server/chaos.rs`).
@@ -59,6 +70,17 @@ const BATCH: usize = 256;
 /// How long we wait for the peer's side of a close handshake (or for a
 /// close frame to get out) before dropping the TCP connection.
 pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a client dropped as too slow has to read what was buffered
+/// for it, and the 1013 behind it: its socket was full when it was
+/// dropped, so this is a client's pause that still ends in a close it can
+/// see. It holds a connection (no queue) that long at the most.
+pub(super) const SLOW_CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// Bytes written between the writer's signs of progress to the broker
+/// (see `Subscription::progressed`): a batch of large messages to a
+/// client that reads is progress before the whole batch is out.
+const PROGRESS_BYTES: usize = 64 * 1024;
 
 /// What a connection did, for the close log line.
 #[derive(Debug, Default)]
@@ -188,6 +210,8 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
             why.to_string()
         }
         Err(WriteEnd::Dropped(reason, drained)) => {
+            // Its queue (the messages not written) goes now, not after the grace.
+            drop(sub);
             // If the whole queue went out, the broker's resume point is the
             // precise one (it also skips this client's own messages);
             // otherwise only what we actually sent counts.
@@ -195,18 +219,21 @@ pub(crate) async fn serve(ws: Ws, mut conn: Conn, stats: &mut ConnStats) {
                 Some(EndReason::TooSlow { resume_after, .. }) if drained => resume_after,
                 _ => last_sent,
             };
-            let waited = match reason {
-                Some(EndReason::TooSlow { waited, .. }) => waited,
+            let stalled = match reason {
+                Some(EndReason::TooSlow { stalled, .. }) => stalled,
                 None => Duration::ZERO,
             };
             if !conn.quiet {
                 crate::log::line(format_args!(
-                    "pubcat: slow subscriber {} {} dropped: queue full for {waited:?}; resume from id {resume_after}",
+                    "pubcat: slow subscriber {} {} dropped: queue full, nothing taken for {stalled:?}; resume from id {resume_after}",
                     conn.peer, conn.path
                 ));
             }
-            let why = format!("subscriber too slow; resume from id {resume_after}");
-            close_unless(bare, &mut sink, &mut stream, CloseCode::Again, why.clone()).await;
+            let why = super::broker::too_slow(resume_after);
+            if !bare {
+                let code = CloseCode::Again;
+                close_within(&mut sink, &mut stream, code, why.clone(), SLOW_CLOSE_GRACE).await;
+            }
             why
         }
         Err(WriteEnd::Error(e)) => format!("write error: {e}"),
@@ -285,7 +312,7 @@ async fn write_loop(
             // Race the writes against the broker dropping us and shutdown:
             // a client that stopped reading blocks `flush` for ever.
             tokio::select! {
-                r = write_batch(sink, &batch, count, last_sent, meta, chaos) => {
+                r = write_batch(sink, sub, &batch, count, last_sent, meta, chaos) => {
                     if let Err(e) = r {
                         return WriteEnd::Error(e);
                     }
@@ -309,16 +336,19 @@ async fn write_loop(
 }
 
 /// `feed` each message (no flush per message: 16× slower, performance.md
-/// mistake 2), then one `flush`. Under `--chaos-delay`, each waits its
-/// delay after what came before it went out.
+/// mistake 2), then one `flush`; tells `sub` of its progress every
+/// [`PROGRESS_BYTES`]. Under `--chaos-delay`, each waits its delay after
+/// what came before it went out.
 async fn write_batch(
     sink: &mut SplitSink<Ws, Message>,
+    sub: &Subscription,
     batch: &[Arc<Stored>],
     count: &mut u64,
     last_sent: &mut u64,
     meta: bool,
     chaos: &Chaos,
 ) -> Result<(), WsError> {
+    let mut written = 0;
     for m in batch {
         if chaos.delays() {
             sink.flush().await?;
@@ -328,6 +358,11 @@ async fn write_batch(
             .await?;
         *count += 1;
         *last_sent = m.id;
+        written += m.body().len();
+        if written >= PROGRESS_BYTES {
+            written = 0;
+            sub.progressed();
+        }
     }
     sink.flush().await
 }
@@ -387,13 +422,26 @@ pub(super) async fn close<Si, St, T, E>(
     Si: futures_util::Sink<Message> + Unpin,
     St: futures_util::Stream<Item = std::result::Result<T, E>> + Unpin,
 {
+    close_within(sink, stream, code, reason, CLOSE_GRACE).await;
+}
+
+/// [`close`], with `grace` for the close frame to get out (behind what
+/// is buffered); [`CLOSE_GRACE`] for the answer.
+async fn close_within<Si, St, T, E>(
+    sink: &mut Si,
+    stream: &mut St,
+    code: CloseCode,
+    reason: String,
+    grace: Duration,
+) where
+    Si: futures_util::Sink<Message> + Unpin,
+    St: futures_util::Stream<Item = std::result::Result<T, E>> + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    if let Ok(Ok(())) =
-        tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await
-    {
+    if let Ok(Ok(())) = tokio::time::timeout(grace, sink.send(Message::Close(Some(frame)))).await {
         drain(stream).await;
     }
 }
