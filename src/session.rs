@@ -654,6 +654,13 @@ async fn read(stack: &mut Stack, m: &mut Message, draining: bool) -> Result<Got>
                     reason: "it answered 204: no more events".into(),
                     clean: true,
                 }
+            } else if let Some(why) = sse.overflowed() {
+                // Dropped as too slow: not all is well, and where to
+                // resume is the link's cursor (the event's id).
+                Got::Closed {
+                    reason: why.to_string(),
+                    clean: false,
+                }
             } else {
                 Got::Closed {
                     reason: "it ended the event stream".into(),

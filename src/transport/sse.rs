@@ -37,6 +37,9 @@ pub struct SseLink {
     epoch: Option<String>,
     /// Nothing at all for this long is a dead connection (`--dead-after`).
     dead_after: Option<Duration>,
+    /// The server ended the stream with an overflow event (see
+    /// [`SseLink::overflowed`]): its data.
+    overflowed: Option<String>,
 }
 
 impl SseLink {
@@ -66,6 +69,7 @@ impl SseLink {
             sequence: sequence_ids(response.headers()),
             epoch: h::epoch(response.headers()),
             dead_after: opts.dead_after,
+            overflowed: None,
         };
         let status_code = response.status();
         if status_code == http::StatusCode::NO_CONTENT {
@@ -120,19 +124,48 @@ impl SseLink {
         self.retry
     }
 
+    /// Why the server dropped this subscriber, when it did: `pubcat serve`
+    /// ends the stream of a subscriber too slow to keep up with an `event:
+    /// overflow` whose `id:` is where to resume and whose data says so.
+    /// Only a server that says it is one (`X-Pubcat-Ids`) is taken at its
+    /// word: elsewhere `overflow` is an event type like any other.
+    pub fn overflowed(&self) -> Option<&str> {
+        self.overflowed.as_deref()
+    }
+
+    /// True when `out` is the server's overflow event, which ends the link.
+    #[inline]
+    fn overflow(&mut self, out: &Slots) -> bool {
+        self.sequence && out.event.as_deref() == Some("overflow") && self.end_with_overflow(out)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn end_with_overflow(&mut self, out: &Slots) -> bool {
+        let why = String::from_utf8_lossy(out.data.as_ref()).into_owned();
+        verbose!("the server ended the stream: overflow: {why}");
+        self.overflowed = Some(format!("overflow: {why}"));
+        self.response = None;
+        true
+    }
+
     /// Write the next event already received to `out`, without waiting;
     /// false when there is none.
     #[inline]
     pub fn next_buffered(&mut self, out: &mut Slots) -> bool {
-        self.parser.next_into(out)
+        self.overflowed.is_none() && self.parser.next_into(out) && !self.overflow(out)
     }
 
     /// Write the next event to `out`; `Ok(false)` when the server ended the
-    /// stream (or answered 204); an error when the connection broke.
+    /// stream (or answered 204, or dropped this subscriber: see
+    /// [`SseLink::overflowed`]); an error when the connection broke.
     pub async fn next(&mut self, out: &mut Slots<'_>) -> Result<bool> {
         loop {
+            if self.overflowed.is_some() {
+                return Ok(false);
+            }
             if self.parser.next_into(out) {
-                return Ok(true);
+                return Ok(!self.overflow(out));
             }
             // The chunks so far are parsed: note what they asked for.
             if let Some(retry) = self.parser.take_retry() {

@@ -14,6 +14,7 @@ mod http_transports;
 mod lifecycle;
 mod serve_bounds;
 mod serve_connections;
+mod slow_subscribers;
 mod socketio;
 mod stomp_broker;
 mod tail;
