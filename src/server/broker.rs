@@ -1390,7 +1390,10 @@ mod tests {
             if attach(i) && stuck.len() < 8 {
                 stuck.push(Topic::subscribe(&topic, Start::Live, None));
             }
-            topic.publish(Payload::new(text("m"), false), None).await;
+            topic
+                .publish(Payload::new(text("m"), false), None)
+                .await
+                .unwrap();
         }
         assert_eq!(dropped(&b), 8);
         for s in &stuck {
@@ -1455,7 +1458,10 @@ mod tests {
             (got, writing.end_reason())
         });
         for _ in 1..=N {
-            topic.publish(Payload::new(text("m"), false), None).await;
+            topic
+                .publish(Payload::new(text("m"), false), None)
+                .await
+                .unwrap();
         }
         assert_eq!(dropped(&b), 0);
         for reader in [slow, writing] {
