@@ -260,8 +260,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
 }
 
 /// Most bytes written to a connection and not yet sent that its socket
-/// holds (see [`limit_unsent`]).
-const UNSENT: usize = 128 * 1024;
+/// holds (see [`limit_unsent`]): slack for a client that pauses (a `pubcat
+/// sub` whose stdout is not read for a while: 100,000 short lines are
+/// ~800 KB of frames, and 128 KiB dropped it), a quarter of what Linux
+/// gave a client that stopped reading for good.
+const UNSENT: usize = 1024 * 1024;
 
 /// Keep at most [`UNSENT`] bytes not yet sent in a connection's socket
 /// (Linux's `TCP_NOTSENT_LOWAT`; elsewhere nothing). Linux grows a send
