@@ -331,8 +331,14 @@ fn tail_against_chaos_cuts_loses_and_repeats_nothing() {
             // lives 200-600 ms, tail waits 300 ms (a long-poll cut after
             // its answer may cost no wait), so at least one cut in every
             // 2 s of publishing at 100 a second.
-            assert!(resets > 0 && cleans + bare > 0, "{stats}");
             assert!(soak.connections >= n / 200, "{stats}");
+            // Each cut is a coin flip: with a handful of them, all of one
+            // kind happens (6 cuts: 1 run in 32). Both kinds are asked for
+            // only where that is rarer than 1 in 30,000; the test that
+            // cuts 18 connections checks both kinds every run.
+            if soak.connections >= 16 {
+                assert!(resets > 0 && cleans + bare > 0, "{stats}");
+            }
         }
     }
 }
