@@ -101,9 +101,7 @@ impl Record {
                 put_bytes(out, topic.as_bytes());
                 put_u64(out, *id);
                 put_u64(out, *at_ms);
-                out.push(u8::from(*binary));
-                put_headers(out, headers);
-                put_bytes(out, body);
+                put_message(out, *binary, headers, body);
             }
             Record::Head { topic, last_id } => {
                 out.push(3);
@@ -120,9 +118,7 @@ impl Record {
                 out.push(4);
                 put_bytes(out, queue.as_bytes());
                 put_u64(out, *id);
-                out.push(u8::from(*binary));
-                put_headers(out, headers);
-                put_bytes(out, body);
+                put_message(out, *binary, headers, body);
             }
             Record::Ack { queue, id } => {
                 out.push(5);
@@ -158,25 +154,33 @@ impl Record {
         let mut r = Reader(payload);
         let record = match r.u8()? {
             1 => Record::Epoch(r.u64()?),
-            2 => Record::Publish {
-                topic: r.string()?,
-                id: r.u64()?,
-                at_ms: r.u64()?,
-                binary: r.flag()?,
-                headers: r.headers()?,
-                body: Bytes::copy_from_slice(r.bytes()?),
-            },
+            2 => {
+                let (topic, id, at_ms) = (r.string()?, r.u64()?, r.u64()?);
+                let (binary, headers, body) = r.message()?;
+                Record::Publish {
+                    topic,
+                    id,
+                    at_ms,
+                    binary,
+                    headers,
+                    body,
+                }
+            }
             3 => Record::Head {
                 topic: r.string()?,
                 last_id: r.u64()?,
             },
-            4 => Record::Enqueue {
-                queue: r.string()?,
-                id: r.u64()?,
-                binary: r.flag()?,
-                headers: r.headers()?,
-                body: Bytes::copy_from_slice(r.bytes()?),
-            },
+            4 => {
+                let (queue, id) = (r.string()?, r.u64()?);
+                let (binary, headers, body) = r.message()?;
+                Record::Enqueue {
+                    queue,
+                    id,
+                    binary,
+                    headers,
+                    body,
+                }
+            }
             5 => Record::Ack {
                 queue: r.string()?,
                 id: r.u64()?,
@@ -200,6 +204,13 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// What a publish and an enqueue both end with: kind, headers, body.
+fn put_message(out: &mut Vec<u8>, binary: bool, headers: &[(String, String)], body: &[u8]) {
+    out.push(u8::from(binary));
+    put_headers(out, headers);
+    put_bytes(out, body);
+}
+
 fn put_headers(out: &mut Vec<u8>, headers: &[(String, String)]) {
     let n = u32::try_from(headers.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&n.to_le_bytes());
@@ -208,6 +219,9 @@ fn put_headers(out: &mut Vec<u8>, headers: &[(String, String)]) {
         put_bytes(out, value.as_bytes());
     }
 }
+
+/// A message's kind, headers and body, as [`put_message`] wrote them.
+type Message = (bool, Vec<(String, String)>, Bytes);
 
 struct Reader<'a>(&'a [u8]);
 
@@ -252,6 +266,15 @@ impl<'a> Reader<'a> {
 
     fn string(&mut self) -> Result<String, DecodeError> {
         String::from_utf8(self.bytes()?.to_vec()).map_err(|_| DecodeError::Utf8)
+    }
+
+    /// [`put_message`]'s fields.
+    fn message(&mut self) -> Result<Message, DecodeError> {
+        Ok((
+            self.flag()?,
+            self.headers()?,
+            Bytes::copy_from_slice(self.bytes()?),
+        ))
     }
 
     fn headers(&mut self) -> Result<Vec<(String, String)>, DecodeError> {

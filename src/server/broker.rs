@@ -512,6 +512,11 @@ impl Broker {
         out
     }
 
+    /// How many topics there are now.
+    pub fn topic_count(&self) -> usize {
+        self.topics.len()
+    }
+
     /// Topics refused by `max_topics`, and idle ones removed, so far.
     pub fn topics_refused_and_removed(&self) -> (u64, u64) {
         (self.topics.refused(), self.topics.removed())

@@ -38,6 +38,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde::Serialize;
+
+use super::listen::Slot;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
@@ -241,6 +243,9 @@ impl Cuts {
 pub(super) struct Io {
     tcp: TcpStream,
     cut: Option<Armed>,
+    /// The connection's place in the broker's count, given back when the
+    /// socket goes (see `listen.rs`): every accepted socket is an `Io`.
+    _slot: Slot,
 }
 
 struct Armed {
@@ -252,14 +257,23 @@ struct Armed {
 }
 
 impl Io {
-    pub(super) fn new(tcp: TcpStream, cut: Option<Cut>, cuts: &std::sync::Arc<Cuts>) -> Io {
+    pub(super) fn new(
+        tcp: TcpStream,
+        slot: Slot,
+        cut: Option<Cut>,
+        cuts: &std::sync::Arc<Cuts>,
+    ) -> Io {
         let cut = cut.map(|cut| Armed {
             cut,
             timer: (cut.how != How::Clean).then(|| Box::pin(tokio::time::sleep_until(cut.at))),
             made: false,
             cuts: std::sync::Arc::clone(cuts),
         });
-        Io { tcp, cut }
+        Io {
+            tcp,
+            cut,
+            _slot: slot,
+        }
     }
 
     /// The error every use gets once the cut is made. Reads wait for its

@@ -16,7 +16,7 @@
 //!   progress and are not cut.
 //! - **Connections are counted** per client address and in all, from
 //!   accept to close, through a WebSocket upgrade too (the count travels
-//!   with the socket: [`Counted`]). Past `--max-connections-per-ip` for
+//!   with the socket: [`chaos::Io`] holds its [`Slot`]). Past `--max-connections-per-ip` for
 //!   one address, or past the open-file limit less a reserve in all, a new
 //!   connection gets a one-line `503` and is closed at once: one client
 //!   cannot take every file descriptor, and the broker keeps answering.
@@ -33,17 +33,15 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 use tower_service::Service;
@@ -212,53 +210,6 @@ impl Drop for Slot {
     }
 }
 
-/// A socket that holds its connection's [`Slot`] for as long as it is
-/// open, whoever owns it (hyper, then a WebSocket task after an upgrade).
-pub(super) struct Counted<T> {
-    io: T,
-    _slot: Slot,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
 /// Most bytes written to a connection and not yet sent that its socket
 /// holds (see [`limit_unsent`]): slack for a client that pauses (a `pubcat
 /// sub` whose stdout is not read for a while: 100,000 short lines are
@@ -314,18 +265,18 @@ pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc
                         // `serve --chaos-cut`: this connection's fate, from
                         // now (the TLS handshake included).
                         let cut = app.0.cfg.chaos.draw();
-                        let tcp = chaos::Io::new(tcp, cut, &app.0.cuts);
+                        // The socket holds the slot from here to its close,
+                        // whoever owns it (hyper, TLS, a WebSocket task).
+                        let tcp = chaos::Io::new(tcp, slot, cut, &app.0.cuts);
                         let ends = app.0.shutdown.until(cut.and_then(|c| c.clean_at()));
                         match tls.clone() {
                             None => {
-                                let io = Counted { io: tcp, _slot: slot };
-                                tasks.spawn(connection(io, peer, router, app, ends));
+                                tasks.spawn(connection(tcp, peer, router, app, ends));
                             }
                             Some(tls) => {
                                 tasks.spawn(async move {
-                                    if let Some(tcp) = handshake(&tls, tcp, peer, &app).await {
-                                        let io = Counted { io: tcp, _slot: slot };
-                                        connection(io, peer, router, app, ends).await;
+                                    if let Some(tls) = handshake(&tls, tcp, peer, &app).await {
+                                        connection(tls, peer, router, app, ends).await;
                                     }
                                 });
                             }
@@ -376,7 +327,7 @@ async fn handshake(
 /// one) until it closes or `ends` (the broker's shutdown, or this
 /// connection's clean chaos cut). Each request carries `ends`, so what
 /// serves it (a stream, a held long-poll, a WebSocket) ends with it.
-async fn connection<I>(io: Counted<I>, peer: SocketAddr, router: Router, app: App, ends: Shutdown)
+async fn connection<I>(io: I, peer: SocketAddr, router: Router, app: App, ends: Shutdown)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

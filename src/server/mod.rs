@@ -405,7 +405,7 @@ async fn summarize(app: App, dim: bool) {
                 now.0 - last.0,
                 now.1 - last.1,
                 SUMMARY_EVERY.as_secs(),
-                app.0.broker.stats().len(),
+                app.0.broker.topic_count(),
             ),
         );
         last = now;

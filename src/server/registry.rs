@@ -120,6 +120,11 @@ impl<T: Entry> Registry<T> {
         lock(&self.inner).forgotten = n;
     }
 
+    /// How many entries there are now.
+    pub fn len(&self) -> usize {
+        lock(&self.inner).map.len()
+    }
+
     /// A handle on every entry (for a snapshot that must wait on each).
     pub fn handles(self: &Arc<Self>) -> Vec<Handle<T>> {
         let entries: Vec<Arc<T>> = lock(&self.inner).map.values().cloned().collect();
