@@ -133,7 +133,7 @@ struct SseLog {
 
 impl Drop for SseLog {
     fn drop(&mut self) {
-        self.app.log(format_args!(
+        self.app.log_conn(format_args!(
             "sse close {} {} (out {})",
             self.peer, self.path, self.out
         ));
@@ -173,7 +173,7 @@ pub fn sse(app: App, ask: Ask<'_>) -> Response {
             peer,
             path,
             out: 0,
-            _open: OpenGuard::new(&app.0.open),
+            _open: OpenGuard::new(&app.0.open, super::Transport::Sse),
         },
     };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
@@ -291,8 +291,8 @@ fn subscribe(app: &App, ask: &Ask<'_>, what: &str) -> Result<(Subscription, Stri
         Err(full) => return Err(topic_full(app, peer, &path, full)),
     };
     match sub.after() {
-        Some(s) => app.log(format_args!("{what} {peer} {path} (since {s})")),
-        None => app.log(format_args!("{what} {peer} {path}")),
+        Some(s) => app.log_conn(format_args!("{what} {peer} {path} (since {s})")),
+        None => app.log_conn(format_args!("{what} {peer} {path}")),
     }
     Ok((sub, path))
 }
@@ -305,6 +305,7 @@ fn shutting_down(shutdown: &mut Shutdown) -> bool {
 }
 
 pub async fn poll(app: App, mut ask: Ask<'_>) -> Response {
+    let _open = OpenGuard::new(&app.0.open, super::Transport::Poll);
     let (mut sub, _) = match subscribe(&app, &ask, "poll") {
         Ok(subscribed) => subscribed,
         Err(refused) => return refused.into_response(),

@@ -313,11 +313,11 @@ async fn handshake(
     match tokio::time::timeout(app.0.cfg.request_timeout, tls.accept(tcp)).await {
         Ok(Ok(stream)) => Some(stream),
         Ok(Err(e)) => {
-            app.log(format_args!("TLS handshake with {peer} failed: {e}"));
+            app.log_conn(format_args!("TLS handshake with {peer} failed: {e}"));
             None
         }
         Err(_) => {
-            app.log(format_args!("TLS handshake with {peer} timed out"));
+            app.log_conn(format_args!("TLS handshake with {peer} timed out"));
             None
         }
     }

@@ -20,6 +20,7 @@ pub const MAX_LABELLED: usize = 100;
 /// The numbers that go up and down, by path; every other is a counter.
 const GAUGES: &[&str] = &[
     "connections",
+    "transport_connections",
     "kept_bytes",
     "topics",
     "queues",
@@ -42,6 +43,7 @@ pub fn render(stats: &Value) -> String {
         match (key.as_str(), value) {
             ("topics", Value::Array(items)) => labelled(&mut out, "topic", items),
             ("queues", Value::Array(items)) => labelled(&mut out, "queue", items),
+            ("transports", Value::Object(by)) => by_transport(&mut out, by),
             _ => flat(&mut out, key, value),
         }
     }
@@ -58,6 +60,16 @@ fn flat(out: &mut String, path: &str, value: &Value) {
         }
         Value::Number(n) => series(out, path, &[], n),
         _ => {}
+    }
+}
+
+/// `connections` by transport: one gauge, a series per transport.
+fn by_transport(out: &mut String, by: &serde_json::Map<String, Value>) {
+    header(out, "transport_connections");
+    for (transport, n) in by {
+        if let Value::Number(n) = n {
+            sample(out, "transport_connections", &[("transport", transport)], n);
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /_/health` | `200 ok` |
 //! | `GET /_/metrics` | the same numbers in the Prometheus text format (see [`metrics`]) |
-//! | `GET /_/stats` | JSON: `{"connections": N, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N, "slow_subscribers": {"dropped", "waited_ms"}}` (see [`bounds`]), and under `--chaos-cut` `"chaos": {"cuts_reset", "cuts_clean", "cuts_bare"}` (see [`chaos`]) |
+//! | `GET /_/stats` | JSON: `{"connections": N, "transports": {"ws", "sse", "poll", "stomp", "sockjs"}, "topics": [{"topic", "last_id", "subscribers", "history", "history_bytes"}], "queues": [{"queue", "ready", "unacked", "consumers"}], "refused": {…}, "evicted": {…}, "removed": {…}, "kept_bytes": N, "slow_subscribers": {"dropped", "waited_ms"}}` (see [`bounds`]), and under `--chaos-cut` `"chaos": {"cuts_reset", "cuts_clean", "cuts_bare"}` (see [`chaos`]) |
 //! | `GET /_/stomp` + WebSocket upgrade | STOMP 1.2 (see [`stomp`]); subprotocol `v12.stomp`, `v11.stomp` or `v10.stomp` when offered |
 //! | `/_/sockjs/…` | STOMP 1.2 over SockJS: info, websocket, xhr-streaming, xhr-polling, xhr_send (see [`sockjs`]) |
 //! | `GET /{topic}` + WebSocket upgrade | subscribe and publish on `topic` (see below, [`topic`], [`ws`]) |
@@ -64,8 +64,10 @@ mod topic;
 mod upgrade;
 mod ws;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -285,8 +287,7 @@ impl Bound {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = Shutdown::new();
-        let (open_tx, _) = watch::channel(0usize);
-        let open_tx = Arc::new(open_tx);
+        let open = Arc::new(Open::default());
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(self.cfg.max_message_size))
             .max_frame_size(Some(self.cfg.max_message_size))
@@ -312,7 +313,7 @@ impl Bound {
             cfg: self.cfg,
             ws_config,
             shutdown: stop_rx,
-            open: Arc::clone(&open_tx),
+            open: Arc::clone(&open),
             gate: Arc::clone(&gate),
             cuts,
         }));
@@ -350,7 +351,7 @@ impl Bound {
         });
         futures_util::future::join_all(loops).await;
         // HTTP is done; wait for the WebSockets to finish closing.
-        let _ = open_tx.subscribe().wait_for(|n| *n == 0).await;
+        let _ = open.all.subscribe().wait_for(|n| *n == 0).await;
         sweeper.abort();
         if let Some(summer) = summer {
             summer.abort();
@@ -439,8 +440,8 @@ struct AppInner {
     cfg: ServerConfig,
     ws_config: WebSocketConfig,
     shutdown: Shutdown,
-    /// Open WebSocket connections, so `run` can wait for their close.
-    open: Arc<watch::Sender<usize>>,
+    /// Open connections, so `run` can wait for their close.
+    open: Arc<Open>,
     /// Every address listened on is a loopback one (see [`origin`]).
     loopback_only: bool,
     /// Open connections by client address; see [`listen`].
@@ -449,19 +450,69 @@ struct AppInner {
     cuts: Arc<chaos::Cuts>,
 }
 
-/// Counts one WebSocket connection as open for as long as it lives.
-struct OpenGuard(Arc<watch::Sender<usize>>);
+/// What a subscriber (or STOMP client) came over: the label of its count
+/// in `/_/stats` and `/_/metrics`.
+#[derive(Clone, Copy)]
+enum Transport {
+    Ws,
+    Sse,
+    Poll,
+    Stomp,
+    SockJs,
+}
+
+impl Transport {
+    const ALL: [Transport; 5] = [
+        Transport::Ws,
+        Transport::Sse,
+        Transport::Poll,
+        Transport::Stomp,
+        Transport::SockJs,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::Sse => "sse",
+            Transport::Poll => "poll",
+            Transport::Stomp => "stomp",
+            Transport::SockJs => "sockjs",
+        }
+    }
+}
+
+/// Open connections: in all, watched so that `run` can wait for their
+/// close, and by transport.
+#[derive(Default)]
+struct Open {
+    all: watch::Sender<usize>,
+    by: [AtomicUsize; Transport::ALL.len()],
+}
+
+impl Open {
+    fn by_transport(&self) -> BTreeMap<&'static str, usize> {
+        Transport::ALL
+            .iter()
+            .map(|&t| (t.name(), self.by[t as usize].load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// Counts one connection as open for as long as it lives.
+struct OpenGuard(Arc<Open>, Transport);
 
 impl OpenGuard {
-    fn new(open: &Arc<watch::Sender<usize>>) -> OpenGuard {
-        open.send_modify(|n| *n += 1);
-        OpenGuard(Arc::clone(open))
+    fn new(open: &Arc<Open>, transport: Transport) -> OpenGuard {
+        open.by[transport as usize].fetch_add(1, Ordering::Relaxed);
+        open.all.send_modify(|n| *n += 1);
+        OpenGuard(Arc::clone(open), transport)
     }
 }
 
 impl Drop for OpenGuard {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n -= 1);
+        self.0.by[self.1 as usize].fetch_sub(1, Ordering::Relaxed);
+        self.0.all.send_modify(|n| *n -= 1);
     }
 }
 
@@ -472,6 +523,8 @@ async fn health() -> Response {
 #[derive(Serialize)]
 struct Stats {
     connections: usize,
+    /// Of `connections`, by what they came over.
+    transports: BTreeMap<&'static str, usize>,
     /// Connections refused over a cap ([`listen`]).
     refused_connections: u64,
     topics: Vec<broker::TopicStats>,
@@ -485,7 +538,8 @@ struct Stats {
 
 fn stats_of(app: &App) -> Stats {
     Stats {
-        connections: *app.0.open.borrow(),
+        connections: *app.0.open.all.borrow(),
+        transports: app.0.open.by_transport(),
         refused_connections: app.0.gate.refused(),
         topics: app.0.broker.stats(),
         queues: app.0.queues.stats(),
@@ -563,7 +617,7 @@ fn stomp_upgrade(app: App, peer: SocketAddr, mut req: Request, path: &str) -> Re
         Err(refusal) => return *refusal,
     };
     let who = format!("{peer} {path}");
-    let open = OpenGuard::new(&app.0.open);
+    let open = OpenGuard::new(&app.0.open, Transport::Stomp);
     let rights = auth::rights_of(&req);
     let ends = ends_of(&app, &req);
     tokio::spawn(async move {
@@ -591,7 +645,7 @@ async fn run_stomp(
     let mut shutdown = app.0.shutdown.clone();
     tokio::select! {
         _ = stomp::serve(app.clone(), peer, who.clone(), rights, ends) => {}
-        _ = shutdown.grace_over() => app.log(format_args!(
+        _ = shutdown.grace_over() => app.log_conn(format_args!(
             "stomp close {who} (server shutting down; client did not close in time)"
         )),
     }
@@ -610,6 +664,15 @@ impl App {
     fn log(&self, line: std::fmt::Arguments<'_>) {
         if !self.0.cfg.quiet {
             crate::log::line(format_args!("pubcat: {line}"));
+        }
+    }
+
+    /// A connection's open or close (or a handshake that failed): one line
+    /// each, at `-v` only, since a busy broker would otherwise write two
+    /// lines per client to a terminal nobody reads them on.
+    fn log_conn(&self, line: std::fmt::Arguments<'_>) {
+        if crate::log::level() >= 1 {
+            self.log(line);
         }
     }
 

@@ -263,7 +263,7 @@ fn session(app: &App, peer: SocketAddr, id: &str, rights: Option<Rights>) -> (Ar
     map.insert(id.to_string(), Arc::clone(&session));
     drop(map);
     let who = format!("{peer} /_/sockjs session {id}");
-    let open = OpenGuard::new(&app.0.open);
+    let open = OpenGuard::new(&app.0.open, super::Transport::SockJs);
     tokio::spawn(super::run_stomp(
         app.clone(),
         Peer::SockJs(channel),
@@ -492,7 +492,7 @@ fn framed_websocket(
         Err(refusal) => return *refusal,
     };
     let who = format!("{peer} /_/sockjs session {id} (websocket)");
-    let open = OpenGuard::new(&app.0.open);
+    let open = OpenGuard::new(&app.0.open, super::Transport::SockJs);
     let ends = super::ends_of(&app, &req);
     let response = handshake.response;
     let on_upgrade = handshake.on_upgrade;

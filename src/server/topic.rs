@@ -163,7 +163,7 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
             headers.insert(CURSOR, HeaderValue::from(sub.head()));
         }
     }
-    let open = OpenGuard::new(&app.0.open);
+    let open = OpenGuard::new(&app.0.open, super::Transport::Ws);
     let ends = super::ends_of(&app, &req);
     tokio::spawn(async move {
         let _open = open;
@@ -174,11 +174,11 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
         // Raw WebSocket has no way to tell the client about a gap, so at
         // least the broker's log says it.
         match gap {
-            Some(g) => app.log(format_args!(
+            Some(g) => app.log_conn(format_args!(
                 "ws connect {peer} {path} (ids {}..={} are no longer kept, replay starts after them)",
                 g.first, g.last
             )),
-            None => app.log(format_args!("ws connect {peer} {path}")),
+            None => app.log_conn(format_args!("ws connect {peer} {path}")),
         }
         let mut shutdown = app.0.shutdown.clone();
         let conn = ws::Conn {
@@ -198,7 +198,7 @@ pub(super) fn upgrade(app: App, peer: SocketAddr, topic: String, mut req: Reques
                 stats.reason = "server shutting down; client did not close in time".to_string();
             }
         }
-        app.log(format_args!(
+        app.log_conn(format_args!(
             "ws close {peer} {path} (in {}, out {}, {})",
             stats.messages_in, stats.messages_out, stats.reason
         ));

@@ -121,7 +121,7 @@ pub(super) async fn socket(
     let upgraded = match on_upgrade.await {
         Ok(u) => u,
         Err(e) => {
-            app.log(format_args!("ws upgrade failed {who}: {e}"));
+            app.log_conn(format_args!("ws upgrade failed {who}: {e}"));
             return None;
         }
     };

@@ -283,7 +283,7 @@ fn binary_shows_as_hex_in_line_output_and_base64_in_json() {
 
 #[test]
 fn sigint_on_subscribe_closes_cleanly_and_exits_130() {
-    let broker = Broker::start();
+    let broker = Broker::start_with(&["-v"]);
     let child = subscriber(&broker, "ctrlc", &[]);
     // SAFETY: kill(2) on our own child's pid has no memory effects.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -372,7 +372,7 @@ fn pubcat_url_is_the_default_url_and_a_bare_word_is_a_message() {
 
 #[test]
 fn sigint_on_publish_closes_cleanly_and_exits_130() {
-    let broker = Broker::start();
+    let broker = Broker::start_with(&["-v"]);
     let mut child = pubcat()
         .args(["pub", &broker.url("stop"), "--rate", "50"])
         .stdin(Stdio::piped())
@@ -654,7 +654,7 @@ fn dev_zero() -> Stdio {
 
 #[test]
 fn a_file_larger_than_max_message_size_is_refused_before_connecting() {
-    let broker = Broker::start();
+    let broker = Broker::start_with(&["-v"]);
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.bin");
     std::fs::write(&big, vec![7u8; (1 << 20) + 1]).unwrap();
@@ -706,7 +706,7 @@ fn a_file_larger_than_max_message_size_is_refused_before_connecting() {
 
 #[test]
 fn stdin_larger_than_max_message_size_is_refused_and_what_came_before_is_sent() {
-    let broker = Broker::start();
+    let broker = Broker::start_with(&["-v"]);
     // Whole: nothing is sent, and the connection closes cleanly.
     let (code, stderr) = publish_from(
         &broker,
@@ -807,7 +807,7 @@ fn reading_a_file_that_does_not_end_gives_way_to_sigint_and_sigterm() {
 
 #[test]
 fn sigterm_while_reading_whole_stdin_exits_130_after_a_clean_close() {
-    let broker = Broker::start();
+    let broker = Broker::start_with(&["-v"]);
     let mut child = pubcat()
         .args(["pub", &broker.url("whole"), "--stdin-mode", "whole"])
         .args(["--max-message-size", "1G"])

@@ -139,7 +139,7 @@ fn an_http_error_on_publish_exits_4_with_the_status() {
 /// message.
 #[test]
 fn long_poll_keeps_its_connection_across_answers() {
-    let broker = Broker::start();
+    let broker = Broker::start_with(&["-v"]);
     let mut sub = spawn_sub(
         &format!("http://{}/keep", broker.addr),
         &[

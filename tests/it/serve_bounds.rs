@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Broker, assert_code, http, http_with, run_within};
+use crate::common::{self, Broker, Lines, assert_code, http, http_with, pubcat, run_within};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -248,5 +248,29 @@ fn metrics_give_the_stats_numbers_as_prometheus_series() {
         "pubcat_refused_topics_total 0\n",
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    // Connections by transport: one WebSocket and one SSE subscriber.
+    let subs: Vec<Lines> = ["ws", "sse"]
+        .iter()
+        .map(|t| {
+            let mut cmd = pubcat();
+            cmd.args(["sub", &broker.url("metered"), "--transport", t]);
+            Lines::spawn(cmd)
+        })
+        .collect();
+    broker.wait_for_subscribers("metered", 2);
+    let (_, body) = http(broker.addr, "GET", "/_/metrics", b"");
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        "# TYPE pubcat_transport_connections gauge\n",
+        "pubcat_transport_connections{transport=\"ws\"} 1\n",
+        "pubcat_transport_connections{transport=\"sse\"} 1\n",
+        "pubcat_transport_connections{transport=\"stomp\"} 0\n",
+        "pubcat_connections 2\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    for s in subs {
+        s.stop();
     }
 }

@@ -124,6 +124,9 @@ fn one_address_holds_at_most_max_connections_per_ip() {
         std::thread::sleep(Duration::from_millis(50));
     }
     broker.wait_for_log("refused a connection: too many connections from 127.0.0.1");
+    // Without -v, connections come and go without a line each.
+    let log = broker.log.lock().unwrap();
+    assert!(!log.iter().any(|l| l.contains("ws c")), "{log:?}");
 }
 
 #[test]

@@ -403,6 +403,7 @@ fn serve_tls_self_signed_is_trusted_with_its_ca_file_and_refused_without() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("serve-ca.pem");
     let broker = crate::common::Broker::start_with(&[
+        "-v",
         "--tls-self-signed",
         "--tls-ca-out",
         ca.to_str().unwrap(),

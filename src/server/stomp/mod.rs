@@ -207,7 +207,7 @@ pub(crate) async fn serve(
         frames_in: 0,
         messages_out: 0,
     };
-    app.log(format_args!("stomp connect {who}"));
+    app.log_conn(format_args!("stomp connect {who}"));
     let end = conn.run(ends).await;
     // Unsubscribe first: a queue consumer gives back what it did not ack.
     conn.subs.clear();
@@ -218,7 +218,7 @@ pub(crate) async fn serve(
         End::Shutdown(why) => why.to_string(),
         End::Gone(why) => why.clone(),
     };
-    app.log(format_args!(
+    app.log_conn(format_args!(
         "stomp close {who} (in {} frames, out {} messages, {why})",
         conn.frames_in, conn.messages_out
     ));
