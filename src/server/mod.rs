@@ -369,19 +369,27 @@ async fn sweep(
 ) {
     let mut every = tokio::time::interval(broker.sweep_every());
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A compaction runs beside the sweeps (a slow disk must not stop
+    // history from expiring), one at a time.
+    let mut compaction: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         every.tick().await;
         broker.sweep();
         queues.sweep();
-        if let Some(store) = &store
-            && store.wants_compaction()
-            && let Err(e) = compact(&broker, &queues, store).await
-            && !quiet
-        {
-            crate::log::line(format_args!(
-                "pubcat: warning: compacting the data directory failed: {e}"
-            ));
+        let Some(store) = &store else { continue };
+        if compaction.as_ref().is_some_and(|c| !c.is_finished()) || !store.wants_compaction() {
+            continue;
         }
+        let (broker, queues, store) = (Arc::clone(&broker), Arc::clone(&queues), Arc::clone(store));
+        compaction = Some(tokio::spawn(async move {
+            if let Err(e) = compact(&broker, &queues, &store).await
+                && !quiet
+            {
+                crate::log::line(format_args!(
+                    "pubcat: warning: compacting the data directory failed: {e}"
+                ));
+            }
+        }));
     }
 }
 

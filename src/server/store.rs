@@ -33,6 +33,14 @@
 //! had not flushed). The broker confirms a publish (the `POST` answer, a
 //! STOMP RECEIPT) only once it is durable.
 //!
+//! **A disk that stops answering** (a hung network mount, a dying drive)
+//! does not hang the broker: an append not written (or synced, as
+//! `--fsync` asks) within [`STALL`] fails, and so does every append after
+//! it, until a restart, since the stuck write may still land and the
+//! broker can no longer tell which ids the file holds. A publish is then
+//! refused (`507`, a WebSocket close 1011, a STOMP ERROR), never confirmed, and the log says why
+//! once. A compaction waits no longer either.
+//!
 //! A second broker on the same directory is refused (an exclusive lock on
 //! `DIR/lock`).
 
@@ -49,6 +57,9 @@ use crate::codec::log::Record;
 
 /// Logs smaller than this are never compacted.
 pub const COMPACT_MIN: u64 = 64 << 20;
+
+/// How long an append may wait for the disk before the store gives up.
+pub const STALL: Duration = Duration::from_secs(30);
 
 /// What `--fsync` asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +112,11 @@ pub struct Store {
     progress: watch::Receiver<Progress>,
     /// Bytes in the logs since the last snapshot, and that snapshot's size.
     sizes: Arc<Mutex<(u64, u64)>>,
+    /// [`STALL`], shorter in tests.
+    stall: Duration,
+    /// Why appends fail from now on, once the disk did not answer within
+    /// `stall` (see the module's documentation).
+    stuck: Mutex<Option<Arc<str>>>,
     _lock: File,
 }
 
@@ -266,9 +282,27 @@ impl Store {
             .append(true)
             .open(dir.join(file_name(generation, "log")))?;
         sync_dir(dir)?;
+        let store = Store::start(
+            dir,
+            policy,
+            (generation, file),
+            (log_bytes, snap_size),
+            lock,
+        )?;
+        Ok((store, recovered))
+    }
+
+    /// Start the writer on `file`, generation `generation`'s log.
+    fn start(
+        dir: &Path,
+        policy: Fsync,
+        (generation, file): (u64, File),
+        sizes: (u64, u64),
+        lock: File,
+    ) -> io::Result<Store> {
         let (tx, rx) = mpsc::channel();
         let (progress_tx, progress) = watch::channel(Progress::default());
-        let sizes = Arc::new(Mutex::new((log_bytes, snap_size)));
+        let sizes = Arc::new(Mutex::new(sizes));
         let writer = Writer {
             dir: dir.to_path_buf(),
             generation,
@@ -282,17 +316,16 @@ impl Store {
         std::thread::Builder::new()
             .name("pubcat-store".into())
             .spawn(move || writer.run(rx))?;
-        Ok((
-            Store {
-                dir: dir.to_path_buf(),
-                policy,
-                queue: Mutex::new((0, tx)),
-                progress,
-                sizes,
-                _lock: lock,
-            },
-            recovered,
-        ))
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            policy,
+            queue: Mutex::new((0, tx)),
+            progress,
+            sizes,
+            stall: STALL,
+            stuck: Mutex::new(None),
+            _lock: lock,
+        })
     }
 
     /// Queue `record` for writing, after everything queued before it.
@@ -320,15 +353,40 @@ impl Store {
     }
 
     async fn wait(&self, done: impl Fn(&Progress) -> bool) -> Result<(), StoreError> {
+        self.not_stuck()?;
         let mut rx = self.progress.clone();
-        let p = rx
-            .wait_for(|p| p.failed.is_some() || done(p))
-            .await
-            .map_err(|_| StoreError("the writer stopped".into()))?;
+        let waited =
+            tokio::time::timeout(self.stall, rx.wait_for(|p| p.failed.is_some() || done(p))).await;
+        let p = match waited {
+            Ok(p) => p.map_err(|_| StoreError("the writer stopped".into()))?,
+            Err(_) => return Err(self.stuck()),
+        };
         match &p.failed {
             Some(e) if !done(&p) => Err(StoreError(Arc::clone(e))),
             _ => Ok(()),
         }
+    }
+
+    fn not_stuck(&self) -> Result<(), StoreError> {
+        match &*self.stuck.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(why) => Err(StoreError(Arc::clone(why))),
+            None => Ok(()),
+        }
+    }
+
+    /// The disk did not answer in time: fail this append and every one
+    /// after it, and say so once.
+    fn stuck(&self) -> StoreError {
+        let mut stuck = self.stuck.lock().unwrap_or_else(PoisonError::into_inner);
+        let why = stuck.get_or_insert_with(|| {
+            let why = format!(
+                "the disk did not finish a write in {} s; publishes are refused until the broker restarts",
+                self.stall.as_secs_f64()
+            );
+            crate::log::line(format_args!("pubcat: error: {}", StoreError::new(why.as_str())));
+            why.into()
+        });
+        StoreError(Arc::clone(why))
     }
 
     /// Whether the logs have grown enough to be worth a snapshot.
@@ -348,8 +406,10 @@ impl Store {
                 .send(Command::Rotate(tx))
                 .map_err(|_| io::Error::other("the writer stopped"))?;
         }
-        rx.await
-            .map_err(|_| io::Error::other("the writer stopped"))?
+        match tokio::time::timeout(self.stall, rx).await {
+            Ok(reply) => reply.map_err(|_| io::Error::other("the writer stopped"))?,
+            Err(_) => Err(io::Error::other(self.stuck())),
+        }
     }
 
     /// Write `records`, the state when `generation` began (or later), as
@@ -677,5 +737,49 @@ mod tests {
         let (_store, _) = Store::open(dir.path(), Fsync::Never).unwrap();
         let err = Store::open(dir.path(), Fsync::Never).err().unwrap();
         assert!(err.to_string().contains("another pubcat serve"), "{err}");
+    }
+
+    /// A "disk" that stops taking bytes: a pipe nobody reads, whose buffer
+    /// (64 KiB) the first big record fills.
+    #[tokio::test]
+    async fn a_disk_that_stops_answering_fails_appends_within_the_bound_and_for_good() {
+        use std::os::fd::FromRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills the two descriptors, which we then own.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both are fresh descriptors nothing else owns.
+        let (read_end, write_end) =
+            unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+        let mut store = Store::start(
+            dir.path(),
+            Fsync::Never,
+            (0, write_end),
+            (0, 0),
+            lock(dir.path()).unwrap(),
+        )
+        .unwrap();
+        store.stall = Duration::from_millis(300);
+        let big = publish("t", 1, &"x".repeat(256 << 10));
+        let started = Instant::now();
+        let err = store.written(store.append(&big)).await.unwrap_err();
+        let waited = started.elapsed();
+        assert!(err.to_string().contains("did not finish a write"), "{err}");
+        assert!(
+            waited >= store.stall && waited < Duration::from_secs(10),
+            "{waited:?}"
+        );
+        // Every append after it fails at once, even a small one.
+        let started = Instant::now();
+        let err = store
+            .durable(store.append(&publish("t", 2, "small")))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("did not finish a write"), "{err}");
+        assert!(started.elapsed() < store.stall, "{:?}", started.elapsed());
+        // A compaction does not wait for the disk either.
+        let err = store.rotate().await.unwrap_err();
+        assert!(err.to_string().contains("did not finish a write"), "{err}");
+        drop(read_end);
     }
 }
