@@ -85,7 +85,10 @@ fn assert_consistent(r: &Value, subs: f64) {
         l.windows(2).all(|w| w[0] <= w[1]),
         "percentiles out of order: {l:?}"
     );
-    assert!(l[0] > 0.0, "a latency of zero: {l:?}");
+    // The minimum may round to 0 µs: a subscriber reads its clock once per
+    // 64 messages, so a message published just before it read is one
+    // nanosecond late. The rest measured something.
+    assert!(l[0] >= 0.0 && l[5] > 0.0, "no latency measured: {l:?}");
     assert!(n(r, "throughput.msgs_per_s") > 0.0, "{r}");
     assert!(n(r, "connect_us.p50") > 0.0, "{r}");
 }

@@ -208,7 +208,7 @@ fn a_message_a_killed_consumer_never_acked_goes_to_the_other() {
 
 #[test]
 fn a_vanished_sockjs_consumer_gives_its_message_back_when_the_session_expires() {
-    let b = Broker::start();
+    let b = Broker::start_with(&["-v"]);
     let url = sockjs_url(&b);
     let mut stuck = stuck_consumer(&url, "/queue/gone", &["--sockjs-transport", "xhr-polling"]);
     wait_for_queue(&b, "gone", |(_, _, consumers)| consumers == 1);

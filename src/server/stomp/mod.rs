@@ -218,10 +218,16 @@ pub(crate) async fn serve(
         End::Shutdown(why) => why.to_string(),
         End::Gone(why) => why.clone(),
     };
-    app.log_conn(format_args!(
+    let line = format_args!(
         "stomp close {who} (in {} frames, out {} messages, {why})",
         conn.frames_in, conn.messages_out
-    ));
+    );
+    // An ERROR (a refused passcode, a broken frame) is worth a line
+    // without -v, as an HTTP refusal is.
+    match end {
+        End::Error(_) => app.log(line),
+        _ => app.log_conn(line),
+    }
 }
 
 impl Conn {
