@@ -685,7 +685,7 @@ pub struct ServeArgs {
     /// before it is disconnected (WebSocket close 1013, SSE `event:
     /// overflow`, both with the id to resume from history after): the
     /// most a stalled subscriber makes publishers wait.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30ms", value_parser = duration)]
     pub slow_timeout: Duration,
 
     /// Largest message accepted, in bytes (K, M suffixes).

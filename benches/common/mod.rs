@@ -95,10 +95,15 @@ impl std::fmt::Display for Counted {
 
 /// Run `cmd` (stdin closed) and count what it prints as it goes.
 pub fn count_output(cmd: &mut Command) -> Counted {
+    count_output_with(cmd, Stdio::null())
+}
+
+/// [`count_output`], with `stdin` as its standard input.
+pub fn count_output_with(cmd: &mut Command, stdin: Stdio) -> Counted {
     let cpu_before = children_cpu_secs();
     let started = Instant::now();
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn contender");

@@ -50,7 +50,7 @@
 //!   and a reader that keeps up (or nearly) lose nothing, and a reader
 //!   slower than its publishers slows them to its pace.
 //! * A subscriber whose queue is full and whose reader has not got further
-//!   for `slow_timeout` (50 ms by default) is *stalled*: it is removed from
+//!   for `slow_timeout` (30 ms by default) is *stalled*: it is removed from
 //!   the topic at once, told why (its queue ends after the messages
 //!   already in it, [`Subscription::ended`] wakes its writer, and
 //!   [`Subscription::end_reason`] says [`EndReason::TooSlow`] with the id
