@@ -5,10 +5,12 @@
 //! 1013) and SSE (`event: overflow`).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
-use crate::common::{Broker, collect, pubcat, publish_input, take_lines, wait_with_timeout};
+use crate::common::{
+    Broker, collect, pubcat, publish_input, start_subscriber, take_lines, wait_with_timeout,
+};
 
 /// Messages published past the subscriber: ~20 MB, more than its pipe,
 /// its socket buffers and its queue hold.
@@ -33,15 +35,9 @@ fn urls(broker: &Broker, topic: &str) -> [String; 2] {
 
 /// Start `cmd` with its stdout piped and not read, publish N messages to
 /// `url` past it, and return once the broker says it dropped it.
-fn stall(broker: &Broker, mut cmd: Command, url: &str, drops: usize) -> Child {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+fn stall(broker: &Broker, cmd: Command, url: &str, drops: usize) -> Child {
     let topic = url.rsplit('/').next().unwrap();
-    broker.wait_for_subscribers(topic, 1);
+    let child = start_subscriber(broker, topic, cmd);
     let input: String = (1..=N).map(|i| line(i) + "\n").collect();
     let ws = format!("ws://{}/{topic}", broker.addr);
     publish_input(&ws, input.as_bytes(), Duration::from_secs(120));

@@ -486,6 +486,19 @@ impl Lines {
     }
 }
 
+/// Start `cmd` with stdin closed and stdout and stderr piped; return once
+/// the broker counts it as a subscriber of `topic`.
+pub fn start_subscriber(broker: &Broker, topic: &str, mut cmd: Command) -> Child {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    broker.wait_for_subscribers(topic, 1);
+    child
+}
+
 /// Run `cmd` with `input` on its stdin (then closed): (exit status, stderr).
 pub fn run_with_input(
     mut cmd: Command,
