@@ -190,6 +190,7 @@ client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l event -d 'Print only this event (repeatable) [default: every event]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
@@ -242,6 +243,7 @@ client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l event -d 'Print only this event (repeatable) [default: every event]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
@@ -294,6 +296,7 @@ client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l event -d 'Print only this event (repeatable) [default: every event]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F

@@ -4,8 +4,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::error::{Error, Kind, Outcome};
@@ -13,7 +11,7 @@ use crate::shutdown::Interrupt;
 
 /// Run pubcat with the process's arguments.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     crate::log::set_level(if cli.global.quiet {
         -1
     } else {

@@ -4,12 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::dialect::stomp::AckMode;
 use crate::endpoint::{Protocol, Transport};
 use crate::log::Secret;
-use crate::render::{ColorChoice, Format};
+use crate::render::{ColorChoice, Format, Template};
 use crate::server::Span;
 use crate::transport::sockjs::SockJsTransport;
 
@@ -39,6 +40,34 @@ pub struct Cli {
     pub global: Global,
 }
 
+impl Cli {
+    /// Parse the process's arguments (exiting on a usage error, as
+    /// `Cli::parse` does), noting where `-o` came from.
+    pub fn parse_args() -> Cli {
+        Cli::try_parse_args_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_args`] of these arguments.
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut matches = Cli::command().try_get_matches_from(args)?;
+        // Asked first: building the Cli takes the values out of `matches`.
+        let output_given = given_on_command_line(&matches, "output");
+        let mut cli =
+            Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))?;
+        cli.global.output_given = output_given;
+        Ok(cli)
+    }
+}
+
+/// The flag was on the command line, not taken from the environment.
+fn given_on_command_line(matches: &ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(ValueSource::CommandLine)
+}
+
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
@@ -54,6 +83,11 @@ pub struct Global {
     /// How to print messages [default: toast on a terminal, line otherwise].
     #[arg(short, long, value_enum, global = true, env = "PUBCAT_OUTPUT")]
     pub output: Option<Format>,
+
+    /// `-o` was on the command line (not only in PUBCAT_OUTPUT): it then
+    /// conflicts with `--format`.
+    #[arg(skip)]
+    pub output_given: bool,
 
     /// When to use colour (NO_COLOR is respected in auto).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
@@ -142,6 +176,7 @@ Examples:
   pubcat sub ws://127.0.0.1:7878/jobs --until 'done|failed' --timeout 5m
   pubcat sub ws://127.0.0.1:7878/events --idle 2s -o json > events.ndjson
   pubcat sub socketio+http://127.0.0.1:3000/chat --emit join lobby --event message
+  pubcat sub http://127.0.0.1:7878/jobs --format '{id} {body_json.status}'
 
 Exit codes: 0 count reached, --until matched, --idle passed, or the server
 closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
@@ -473,6 +508,9 @@ pub struct SubscribeArgs {
     #[command(flatten)]
     pub socketio_sub: SocketIoSubscribeArgs,
 
+    #[command(flatten)]
+    pub out: OutputArgs,
+
     /// Exit 0 after this many messages.
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
@@ -509,6 +547,9 @@ pub struct TailArgs {
     #[command(flatten)]
     pub socketio_sub: SocketIoSubscribeArgs,
 
+    #[command(flatten)]
+    pub out: OutputArgs,
+
     /// First show up to N messages of history (servers that take `?last=N`,
     /// as `pubcat serve` does), then follow.
     #[arg(short = 'n', long = "last", value_name = "N")]
@@ -542,6 +583,26 @@ pub struct TailArgs {
     /// the count again [default: never give up].
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
+}
+
+/// How `subscribe` and `tail` print each message, besides `-o`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Print each message as a line of TEMPLATE: '{id} {body_json.status}'.
+    ///
+    /// Placeholders: {topic} {id} {event} {time} (received, RFC 3339 UTC)
+    /// {body} (binary as hex) {body_json.PATH} (a dotted path into a JSON
+    /// body, array indices as numbers: {body_json.items.0.name}; a string
+    /// is its text, other values JSON, a missing path nothing)
+    /// {headers.NAME}. Escapes: \n \t \\ {{ }}. A newline ends each
+    /// message's line; line breaks in the values are written \n and \r,
+    /// and on a terminal control characters as \xNN. Instead of -o.
+    #[arg(long, value_name = "TEMPLATE", value_parser = Template::parse)]
+    pub format: Option<Template>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
 
 /// Which ids prove a gap (`tail --gap-check`).

@@ -10,13 +10,15 @@ pub mod tail;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{ConnectArgs, Global, ReachArgs, SocketIoSubscribeArgs, StompSubscribeArgs};
+use crate::cli::{
+    ConnectArgs, Global, OutputArgs, ReachArgs, SocketIoSubscribeArgs, StompSubscribeArgs,
+};
 use crate::dialect::Dialect;
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::{AckMode, StompOptions};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Kind, Result};
-use crate::render::{self, Format, Printer};
+use crate::render::{self, Format, Layout, Printer};
 use crate::session::Connection;
 use crate::tls::TlsOptions;
 use crate::transport::engineio::Mode;
@@ -323,20 +325,92 @@ fn listening(connection: &Connection) -> String {
 pub fn printer(global: &Global, on_tty: Format) -> Printer<std::io::Stdout> {
     let tty = std::io::stdout().is_terminal();
     let format = render::resolve_format(global.output, tty, on_tty);
+    Printer::stdout(Layout::Format(format), color(global, tty))
+}
+
+/// The printer of `subscribe` and `tail`, which also take `--format` (see
+/// [`layout`]).
+pub fn message_printer(
+    global: &Global,
+    out: &OutputArgs,
+    on_tty: Format,
+) -> Result<Printer<std::io::Stdout>> {
+    let tty = std::io::stdout().is_terminal();
+    let layout = layout(global, out, tty, on_tty)?;
+    Ok(Printer::stdout(layout, color(global, tty)))
+}
+
+/// `--format` is a layout of its own, so `-o` on the command line beside it
+/// is a contradiction; PUBCAT_OUTPUT, a standing preference, gives way to
+/// it.
+fn layout(global: &Global, out: &OutputArgs, tty: bool, on_tty: Format) -> Result<Layout> {
+    match &out.format {
+        Some(_) if global.output_given => Err(Error::usage(
+            "--format TEMPLATE and -o are two ways to print messages: give one of them",
+        )),
+        Some(template) => Ok(Layout::Template(template.clone())),
+        None => Ok(Layout::Format(render::resolve_format(
+            global.output,
+            tty,
+            on_tty,
+        ))),
+    }
+}
+
+fn color(global: &Global, tty: bool) -> bool {
     let no_color = std::env::var_os("NO_COLOR");
-    let color = render::use_color(global.color, tty, no_color.as_deref());
-    Printer::stdout(format, color)
+    render::use_color(global.color, tty, no_color.as_deref())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
-    use clap::Parser;
+
+    fn sub(args: &[&str]) -> (Global, crate::cli::SubscribeArgs) {
+        let cli = Cli::try_parse_args_from([&["pubcat", "sub"], args].concat()).unwrap();
+        let Command::Subscribe(sub) = cli.command else {
+            unreachable!()
+        };
+        (cli.global, sub)
+    }
+
+    /// The layout of `sub ARGS` on a terminal (`tty`) or a pipe.
+    fn layout_of(args: &[&str], tty: bool) -> Result<Layout> {
+        let (global, sub) = sub(args);
+        layout(&global, &sub.out, tty, Format::Toast)
+    }
+
+    #[test]
+    fn format_is_a_layout_of_its_own() {
+        let url = "ws://h/t";
+        let template = Layout::Template(render::Template::parse("{id}").unwrap());
+        let format = Layout::Format;
+        assert_eq!(layout_of(&[url], true).unwrap(), format(Format::Toast));
+        assert_eq!(layout_of(&[url], false).unwrap(), format(Format::Line));
+        let given = layout_of(&[url, "--format", "{id}"], true).unwrap();
+        assert_eq!(given, template);
+        assert_eq!(
+            layout_of(&[url, "-o", "json"], true).unwrap(),
+            format(Format::Json)
+        );
+        // --format and -o together, before or after the subcommand: a
+        // usage error.
+        let err = layout_of(&[url, "--format", "{id}", "-o", "line"], true).unwrap_err();
+        assert_eq!(err.kind, Kind::Usage);
+        assert!(err.message.contains("give one of them"), "{}", err.message);
+        let cli = Cli::try_parse_args_from(["pubcat", "-o", "raw", "sub", url, "--format", "{id}"])
+            .unwrap();
+        let Command::Subscribe(sub) = cli.command else {
+            unreachable!()
+        };
+        let err = layout(&cli.global, &sub.out, false, Format::Toast).unwrap_err();
+        assert_eq!(err.kind, Kind::Usage);
+    }
 
     /// What `sub ARGS` says once connected.
     fn said(args: &[&str]) -> String {
-        let cli = Cli::try_parse_from([&["pubcat", "sub"], args].concat()).unwrap();
+        let cli = Cli::try_parse_args_from([&["pubcat", "sub"], args].concat()).unwrap();
         let Command::Subscribe(sub) = cli.command else {
             unreachable!()
         };

@@ -40,6 +40,7 @@ pub async fn run(
 ) -> Result<Outcome> {
     let wants = super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub);
     let connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
+    let printer = super::message_printer(global, &args.out, Format::Toast)?;
     let until = args
         .until
         .as_deref()
@@ -81,7 +82,7 @@ pub async fn run(
     }
 
     let mut sub = Subscriber {
-        printer: super::printer(global, Format::Toast),
+        printer,
         count: args.count,
         until,
         received: 0,

@@ -34,7 +34,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         max_retries: args.max_retries,
     });
     let mut tail = Tail {
-        printer: super::printer(global, Format::Line),
+        printer: super::message_printer(global, &args.out, Format::Line)?,
         last_id: match &args.since {
             Some(id) => Some(Text::from(id.as_str())),
             None => read_state(args.state.as_deref())?.map(Text::from),

@@ -19,22 +19,29 @@ pub fn raw(out: &mut impl Write, msg: &Message) -> io::Result<()> {
 pub fn line(out: &mut impl Write, msg: &Message, terminal: bool) -> io::Result<()> {
     if msg.binary {
         write_hex(out, &msg.body)?;
-        return out.write_all(b"\n");
+    } else {
+        text(out, &msg.body, terminal)?;
     }
-    let body = &msg.body[..];
+    out.write_all(b"\n")
+}
+
+/// Text as `line` writes a body: `\r` and `\n` escaped, invalid UTF-8
+/// replaced, and on a `terminal` other control characters as `\xNN`.
+/// `--format` writes every field it substitutes this way.
+#[inline]
+pub fn text(out: &mut impl Write, body: &[u8], terminal: bool) -> io::Result<()> {
     match std::str::from_utf8(body) {
-        Ok(text) if terminal && has_controls(body) => escape_controls(out, text)?,
-        Ok(_) => escape_newlines(out, body)?,
+        Ok(text) if terminal && has_controls(body) => escape_controls(out, text),
+        Ok(_) => escape_newlines(out, body),
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             if terminal {
-                escape_controls(out, &text)?;
+                escape_controls(out, &text)
             } else {
-                escape_newlines(out, text.as_bytes())?;
+                escape_newlines(out, text.as_bytes())
             }
         }
     }
-    out.write_all(b"\n")
 }
 
 /// A C0 control but tab and the line breaks (escaped anyway), DEL, or a
@@ -72,7 +79,7 @@ fn escape_newlines(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
     out.write_all(&body[start..])
 }
 
-fn write_hex(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+pub fn write_hex(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 512];
     for chunk in bytes.chunks(buf.len() / 2) {

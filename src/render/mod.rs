@@ -6,8 +6,11 @@
 
 mod json;
 mod line;
+mod template;
 mod toast;
 mod wrap;
+
+pub use template::Template;
 
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -24,6 +27,21 @@ pub enum Format {
     Json,
     /// Each body byte-exact, then a newline.
     Raw,
+}
+
+/// What a printer writes for each message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One of `-o`'s formats.
+    Format(Format),
+    /// A line of `--format TEMPLATE`.
+    Template(Template),
+}
+
+impl From<Format> for Layout {
+    fn from(format: Format) -> Layout {
+        Layout::Format(format)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -52,7 +70,7 @@ pub fn use_color(choice: ColorChoice, stdout_is_tty: bool, no_color: Option<&OsS
 /// burst), because a write per message costs several times the throughput.
 pub struct Printer<W: Write> {
     out: BufWriter<W>,
-    format: Format,
+    layout: Layout,
     color: bool,
     width: usize,
     /// Where the width comes from for each card, if not fixed: the
@@ -60,14 +78,14 @@ pub struct Printer<W: Write> {
     /// after a resize the next card fits the new width.
     measure: Option<fn() -> Option<usize>>,
     scratch: Vec<u8>,
-    /// Writing to a terminal: `line` output then shows control characters
-    /// (a server's escape sequences) as `\xNN` instead of sending them to
-    /// the terminal to act on.
+    /// Writing to a terminal: `line` and `--format` output then show
+    /// control characters (a server's escape sequences) as `\xNN` instead
+    /// of sending them to the terminal to act on.
     terminal: bool,
 }
 
 impl<W: Write> Printer<W> {
-    pub fn new(out: W, format: Format, color: bool, width: usize) -> Self {
+    pub fn new(out: W, layout: impl Into<Layout>, color: bool, width: usize) -> Self {
         if color {
             // `colored` otherwise second-guesses us from the environment;
             // the decision was made by `use_color`. Without colour the
@@ -76,7 +94,7 @@ impl<W: Write> Printer<W> {
         }
         Printer {
             out: BufWriter::with_capacity(64 * 1024, out),
-            format,
+            layout: layout.into(),
             color,
             width,
             measure: None,
@@ -102,15 +120,16 @@ impl<W: Write> Printer<W> {
     /// instruction count of `sub -o raw` (with `Subscriber::handle`, 8%).
     #[inline(always)]
     pub fn print(&mut self, msg: &Message) -> io::Result<()> {
-        match self.format {
-            Format::Raw => line::raw(&mut self.out, msg),
-            Format::Line => line::line(&mut self.out, msg, self.terminal),
-            Format::Json => {
+        match &self.layout {
+            Layout::Format(Format::Raw) => line::raw(&mut self.out, msg),
+            Layout::Format(Format::Line) => line::line(&mut self.out, msg, self.terminal),
+            Layout::Format(Format::Json) => {
                 self.scratch.clear();
                 json::envelope(&mut self.scratch, msg);
                 self.out.write_all(&self.scratch)
             }
-            Format::Toast => self.card(msg),
+            Layout::Format(Format::Toast) => self.card(msg),
+            Layout::Template(template) => template.render(&mut self.out, msg, self.terminal),
         }
     }
 
@@ -132,8 +151,8 @@ impl<W: Write> Printer<W> {
 impl Printer<io::Stdout> {
     /// A printer on stdout, as wide as the terminal for each card (80 when
     /// unknown).
-    pub fn stdout(format: Format, color: bool) -> Self {
-        Printer::new(io::stdout(), format, color, 80)
+    pub fn stdout(layout: Layout, color: bool) -> Self {
+        Printer::new(io::stdout(), layout, color, 80)
             .measured(stdout_width)
             .on_terminal(io::stdout().is_terminal())
     }

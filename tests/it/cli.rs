@@ -441,7 +441,7 @@ fn an_idle_but_alive_server_is_not_declared_dead_by_pings() {
 /// Run `pubcat ARGS` with stdin closed, which must be refused: exit 2
 /// within a bound, one error line on stderr (clap adds its `--help` tip to
 /// the flags it refuses), no panic or backtrace. Returns the error line.
-fn refused(args: &[&str]) -> String {
+pub(crate) fn refused(args: &[&str]) -> String {
     let mut child = pubcat()
         .args(args)
         .env("RUST_BACKTRACE", "1")
