@@ -827,7 +827,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --format --count --timeout --until --idle --send --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --format --exec --exec-fail --count --timeout --until --idle --send --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -931,6 +931,14 @@ _pubcat() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec-fail)
+                    COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
                     return 0
                     ;;
                 --count)
@@ -993,7 +1001,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --format --last --since --state --backoff-min --backoff-max --gap-check --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
+            opts="-t -n -v -q -o -H -k -h --topic --transport --poll-timeout --subprotocol --ping-interval --dead-after --max-message-size --token --protocol --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --format --exec --exec-fail --last --since --state --backoff-min --backoff-max --gap-check --max-retries --verbose --quiet --output --color --header --insecure --ca --connect-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1097,6 +1105,14 @@ _pubcat() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec-fail)
+                    COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
                     return 0
                     ;;
                 --last)

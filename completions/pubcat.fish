@@ -24,7 +24,7 @@ function __fish_pubcat_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c pubcat -n "__fish_pubcat_needs_command" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -87,7 +87,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l content-type -
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket close) before exit 5' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -141,7 +141,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l content-type -d 'C
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket close) before exit 5' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -191,12 +191,15 @@ client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -244,12 +247,15 @@ client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -297,6 +303,9 @@ client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l event -d 'Print only this event (repeatable) [default: every event]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
@@ -306,7 +315,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l gap-check -d 'Whe
 sequence\t'Integer ids count up by one: a jump is a gap'
 off\t'Never report gaps'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -360,7 +369,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connections -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-regression -d 'The regression --compare tolerates, in percent' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l event -d 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -403,7 +412,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-sub -d 'A 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-pub -d 'A token that may publish but not subscribe (repeatable): its WebSocket publishes and is sent nothing' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-cut -d 'Misbehave on purpose, to test clients\' resume logic: close each connection after a random time in MIN..MAX (e.g. 200ms..600ms), half of them with a TCP reset, the others with the protocol\'s own close (WebSocket 1001, the SSE stream ended, the long-poll answered)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-delay -d 'Misbehave on purpose: delay each delivery to a subscriber by a random time in MIN..MAX (order kept)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -419,7 +428,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
@@ -433,7 +442,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s v -l verbo
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"

@@ -23,7 +23,8 @@ Examples:
   pubcat sub wss://example.com/feed -o json | jq .body
 
 Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
-4 server refused or errored, 5 not confirmed/lost, 6 local I/O, 130 interrupted.";
+4 server refused or errored, 5 not confirmed/lost, 6 local failure (I/O,
+--exec-fail stop), 130 interrupted.";
 
 /// Publish, subscribe to, tail and benchmark real-time message streams.
 ///
@@ -80,12 +81,13 @@ pub struct Global {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// How to print messages [default: toast on a terminal, line otherwise].
+    /// How to print messages [default: toast on a terminal, line otherwise;
+    /// with --exec, none].
     #[arg(short, long, value_enum, global = true, env = "PUBCAT_OUTPUT")]
     pub output: Option<Format>,
 
     /// `-o` was on the command line (not only in PUBCAT_OUTPUT): it then
-    /// conflicts with `--format`.
+    /// makes `--exec` print messages too, and conflicts with `--format`.
     #[arg(skip)]
     pub output_given: bool,
 
@@ -177,10 +179,12 @@ Examples:
   pubcat sub ws://127.0.0.1:7878/events --idle 2s -o json > events.ndjson
   pubcat sub socketio+http://127.0.0.1:3000/chat --emit join lobby --event message
   pubcat sub http://127.0.0.1:7878/jobs --format '{id} {body_json.status}'
+  pubcat sub ws://127.0.0.1:7878/alerts --exec 'notify-send \"$PUBCAT_TOPIC\" \"$PUBCAT_BODY\"'
 
 Exit codes: 0 count reached, --until matched, --idle passed, or the server
 closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
-refused or closed with an error; 130 Ctrl-C.";
+refused or closed with an error; 6 an --exec command failed under
+--exec-fail stop; 130 Ctrl-C.";
 
 const TAIL_EXAMPLES: &str = "\
 Examples:
@@ -188,6 +192,7 @@ Examples:
   pubcat tail http://127.0.0.1:7878/events -n 10            # the last 10, then follow
   pubcat tail http://127.0.0.1:7878/events --since 120      # start after message 120
   pubcat tail http://host/events --state ~/.events.last     # continue where the last run stopped
+  pubcat tail http://host/jobs --exec ./handle-job --exec-fail stop   # a command per message
 
 Resuming needs message ids: SSE and long-poll have them; raw WebSocket
 frames do not, so over ws:// tail reconnects but cannot replay what it missed
@@ -585,7 +590,8 @@ pub struct TailArgs {
     pub max_retries: Option<u32>,
 }
 
-/// How `subscribe` and `tail` print each message, besides `-o`.
+/// What `subscribe` and `tail` do with each message besides (or instead
+/// of) printing it with `-o`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
@@ -601,8 +607,36 @@ pub struct OutputArgs {
     #[arg(long, value_name = "TEMPLATE", value_parser = Template::parse)]
     pub format: Option<Template>,
 
+    /// Run CMD for each message, one at a time, in order.
+    ///
+    /// Run with sh -c (cmd /C on Windows), the body on its stdin, and in its
+    /// environment PUBCAT_TOPIC, PUBCAT_ID, PUBCAT_EVENT (unset when the
+    /// message has none) and PUBCAT_BODY (the body when it is text of at
+    /// most 64 KiB; unset otherwise: read stdin). Its stdout and stderr are
+    /// pubcat's; pubcat prints no message with it unless -o or --format is
+    /// given. The next message is read once the command exits. A failure
+    /// (non-zero exit, or no start) is one line on stderr and counted. On
+    /// Ctrl-C (and sub's --timeout) a running command's process group gets
+    /// SIGTERM, and SIGKILL 2s later.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// When an --exec command fails: continue (say so and go on), or stop
+    /// (exit 6).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = ExecFail::Continue, requires = "exec")]
+    pub exec_fail: ExecFail,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
+}
+
+/// What a failed `--exec` command does (`--exec-fail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecFail {
+    /// Report it on stderr, count it, and go on with the next message.
+    Continue,
+    /// End the command with exit 6.
+    Stop,
 }
 
 /// Which ids prove a gap (`tail --gap-check`).

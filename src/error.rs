@@ -22,8 +22,9 @@ pub enum Kind {
     Lost,
     /// Interrupted by Ctrl-C, after a clean close (exit 130).
     Interrupted,
-    /// Something on this machine failed (stdout, a file): exit 1 would lie,
-    /// so it gets its own code (exit 6).
+    /// Something on this machine failed (stdout, a file, an `--exec`
+    /// command under `--exec-fail stop`): exit 1 would lie, so it gets its
+    /// own code (exit 6).
     Local,
     /// Whoever read stdout is gone (`| head -1`): the command is done, so
     /// it ends at once, quietly, with exit 0.

@@ -13,6 +13,7 @@ pub(crate) mod commands;
 pub(crate) mod dialect;
 pub(crate) mod endpoint;
 pub(crate) mod error;
+pub(crate) mod exec;
 pub(crate) mod limits;
 pub(crate) mod log;
 pub(crate) mod message;

@@ -18,6 +18,7 @@ use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::{AckMode, StompOptions};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Kind, Result};
+use crate::exec::Exec;
 use crate::render::{self, Format, Layout, Printer};
 use crate::session::Connection;
 use crate::tls::TlsOptions;
@@ -328,8 +329,8 @@ pub fn printer(global: &Global, on_tty: Format) -> Printer<std::io::Stdout> {
     Printer::stdout(Layout::Format(format), color(global, tty))
 }
 
-/// The printer of `subscribe` and `tail`, which also take `--format` (see
-/// [`layout`]).
+/// The printer of `subscribe` and `tail`, which also take `--format` and
+/// `--exec` (see [`layout`]).
 pub fn message_printer(
     global: &Global,
     out: &OutputArgs,
@@ -342,19 +343,28 @@ pub fn message_printer(
 
 /// `--format` is a layout of its own, so `-o` on the command line beside it
 /// is a contradiction; PUBCAT_OUTPUT, a standing preference, gives way to
-/// it.
+/// it. With `--exec`, the command's output is what the user reads: pubcat
+/// prints messages too only when `-o` or `--format` asks.
 fn layout(global: &Global, out: &OutputArgs, tty: bool, on_tty: Format) -> Result<Layout> {
     match &out.format {
         Some(_) if global.output_given => Err(Error::usage(
             "--format TEMPLATE and -o are two ways to print messages: give one of them",
         )),
         Some(template) => Ok(Layout::Template(template.clone())),
+        None if out.exec.is_some() && !global.output_given => Ok(Layout::Nothing),
         None => Ok(Layout::Format(render::resolve_format(
             global.output,
             tty,
             on_tty,
         ))),
     }
+}
+
+/// The `--exec` runner, when one is asked for.
+pub fn exec(out: &OutputArgs) -> Option<Exec> {
+    out.exec
+        .as_ref()
+        .map(|command| Exec::new(command.clone(), out.exec_fail))
 }
 
 fn color(global: &Global, tty: bool) -> bool {
@@ -382,7 +392,7 @@ mod tests {
     }
 
     #[test]
-    fn format_is_a_layout_of_its_own() {
+    fn format_and_exec_decide_what_is_printed() {
         let url = "ws://h/t";
         let template = Layout::Template(render::Template::parse("{id}").unwrap());
         let format = Layout::Format;
@@ -390,22 +400,33 @@ mod tests {
         assert_eq!(layout_of(&[url], false).unwrap(), format(Format::Line));
         let given = layout_of(&[url, "--format", "{id}"], true).unwrap();
         assert_eq!(given, template);
-        assert_eq!(
-            layout_of(&[url, "-o", "json"], true).unwrap(),
-            format(Format::Json)
-        );
-        // --format and -o together, before or after the subcommand: a
-        // usage error.
-        let err = layout_of(&[url, "--format", "{id}", "-o", "line"], true).unwrap_err();
-        assert_eq!(err.kind, Kind::Usage);
-        assert!(err.message.contains("give one of them"), "{}", err.message);
-        let cli = Cli::try_parse_args_from(["pubcat", "-o", "raw", "sub", url, "--format", "{id}"])
+        // --exec alone prints nothing; -o, before or after the subcommand,
+        // asks for messages too, and so does --format.
+        let exec = [url, "--exec", "true"];
+        assert_eq!(layout_of(&exec, true).unwrap(), Layout::Nothing);
+        let with_o = layout_of(&[&exec[..], &["-o", "json"]].concat(), true).unwrap();
+        assert_eq!(with_o, format(Format::Json));
+        let cli = Cli::try_parse_args_from([&["pubcat", "-o", "raw", "sub"], &exec[..]].concat())
             .unwrap();
         let Command::Subscribe(sub) = cli.command else {
             unreachable!()
         };
-        let err = layout(&cli.global, &sub.out, false, Format::Toast).unwrap_err();
+        let before = layout(&cli.global, &sub.out, false, Format::Toast).unwrap();
+        assert_eq!(before, format(Format::Raw));
+        let both = layout_of(&[&exec[..], &["--format", "{id}"]].concat(), true).unwrap();
+        assert_eq!(both, template);
+        // --format and -o together: a usage error.
+        let err = layout_of(&[url, "--format", "{id}", "-o", "line"], true).unwrap_err();
         assert_eq!(err.kind, Kind::Usage);
+        assert!(err.message.contains("give one of them"), "{}", err.message);
+    }
+
+    #[test]
+    fn exec_fail_needs_exec() {
+        let err = Cli::try_parse_args_from(["pubcat", "sub", "ws://h/t", "--exec-fail", "stop"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--exec"), "{err}");
     }
 
     /// What `sub ARGS` says once connected.

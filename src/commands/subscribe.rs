@@ -4,7 +4,8 @@
 //! Output is flushed once per burst, not per message: a burst is drained
 //! from the socket's buffer without waiting, printed, then flushed, so
 //! `| grep --line-buffered` sees each message live while bulk streams are
-//! not slowed by a write per line.
+//! not slowed by a write per line. With `--exec`, a burst is one message:
+//! printed and flushed, then its command run, before the next is read.
 
 use std::io::ErrorKind;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::time::{Instant, sleep_until};
 use crate::cli::{Global, SubscribeArgs};
 use crate::endpoint::Role;
 use crate::error::{Error, Kind, Outcome, Result};
+use crate::exec::{Exec, Ran};
 use crate::message::Message;
 use crate::render::{Format, Printer};
 use crate::session::{Incoming, Session};
@@ -83,6 +85,8 @@ pub async fn run(
 
     let mut sub = Subscriber {
         printer,
+        exec: super::exec(&args.out),
+        cut: false,
         count: args.count,
         until,
         received: 0,
@@ -121,8 +125,35 @@ pub async fn run(
                 return sub.finish(&mut session, Outcome::Done).await;
             }
             first = session.next() => {
-                let mut end = sub.handle(&first?)?;
-                if end.is_none() {
+                let first = first?;
+                let mut end = sub.handle(&first)?;
+                if let (Some(exec), Incoming::Message(m)) = (&mut sub.exec, &first) {
+                    // What pubcat prints comes before what the command does.
+                    if let Err(e) = sub.printer.flush() {
+                        return sub.output_failed(&mut session, e).await;
+                    }
+                    // --timeout bounds the whole command, a running --exec too.
+                    let cut = async {
+                        tokio::select! {
+                            _ = interrupt.wait() => {}
+                            _ = &mut timeout => {}
+                        }
+                    };
+                    match exec.run(m, cut).await {
+                        Ok(Ran::Done) => {}
+                        // The loop's interrupt or timeout branch ends it.
+                        Ok(Ran::Cut) => {
+                            sub.cut = true;
+                            continue;
+                        }
+                        // --exec-fail stop: closed without acknowledging
+                        // the message, which a queue then redelivers.
+                        Err(e) => {
+                            let _ = session.close(|_| Ok(())).await;
+                            return Err(e);
+                        }
+                    }
+                } else if end.is_none() {
                     end = session.drain_ready(BURST - 1, |incoming| sub.handle(incoming))?;
                 }
                 if let Some(end) = end {
@@ -154,6 +185,10 @@ enum End {
 
 struct Subscriber {
     printer: Printer<std::io::Stdout>,
+    exec: Option<Exec>,
+    /// An --exec command was stopped before it ended: its message is not
+    /// acknowledged.
+    cut: bool,
     count: Option<u64>,
     until: Option<Regex>,
     received: u64,
@@ -201,6 +236,7 @@ impl Subscriber {
         let keep = outcome == Outcome::Interrupted;
         // What was printed is acknowledged before the session closes.
         match self.printer.flush() {
+            Ok(()) if self.cut => {}
             Ok(()) => session.acknowledge().await?,
             Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
             Err(e) => return Err(Error::local(format!("writing to stdout: {e}"))),

@@ -5,6 +5,8 @@
 //! none is printed twice; where it cannot replay, tail says so. An answer
 //! that would be the same next time (a 4xx, a wrong Content-Type) ends it,
 //! and so does a server that asks for no reconnect (SSE's 204): exit 0.
+//! With `--exec`, each message's command runs before the next message is
+//! read, and `--state` claims a message once its command has ended.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{GapCheck, Global, TailArgs};
 use crate::endpoint::{Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
+use crate::exec::{Exec, Ran};
 use crate::message::{Message, Text};
 use crate::render::{Format, Printer};
 use crate::retry::{self, Backoff, Retry};
@@ -35,6 +38,8 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
     });
     let mut tail = Tail {
         printer: super::message_printer(global, &args.out, Format::Line)?,
+        exec: super::exec(&args.out),
+        cut: false,
         last_id: match &args.since {
             Some(id) => Some(Text::from(id.as_str())),
             None => read_state(args.state.as_deref())?.map(Text::from),
@@ -83,7 +88,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                 // session got to, messages or not (an interrupted one may
                 // hold messages not yet printed: its state is the last id
                 // printed).
-                if !matches!(stop, Stop::Interrupted)
+                if !matches!(stop, Stop::Interrupted | Stop::Failed(_))
                     && let Some(cursor) = session.cursor()
                 {
                     tail.last_id = Some(Text::from(cursor.as_str()));
@@ -94,7 +99,9 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                 match stop {
                     Stop::Interrupted => {
                         tail.flush()?;
-                        session.acknowledge().await?;
+                        if !tail.cut {
+                            session.acknowledge().await?;
+                        }
                         let printer = &mut tail.printer;
                         let _ = session.close(|m| print(printer, m)).await;
                         tail.flush()?;
@@ -106,6 +113,12 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
                     }
                     Stop::Closed(reason) => (retry::ended(&reason), session.retry_hint()),
                     Stop::Lost(e) => (e, session.retry_hint()),
+                    // Closed without acknowledging the message, which a
+                    // queue then redelivers; --state stays before it.
+                    Stop::Failed(e) => {
+                        let _ = session.close(|_| Ok(())).await;
+                        return Err(e);
+                    }
                 }
             }
         };
@@ -157,10 +170,16 @@ enum Stop {
     Closed(String),
     /// The connection is gone.
     Lost(Error),
+    /// An --exec command failed under `--exec-fail stop`.
+    Failed(Error),
 }
 
 struct Tail {
     printer: Printer<std::io::Stdout>,
+    exec: Option<Exec>,
+    /// An --exec command was stopped before it ended: its message is not
+    /// acknowledged.
+    cut: bool,
     /// Copied from every message with an id: kept as `Text`, which short
     /// ids copy into inline, not as a `String` allocated per message.
     last_id: Option<Text>,
@@ -195,8 +214,15 @@ impl Tail {
                 _ = interrupt.wait() => return Ok(Stop::Interrupted),
                 first = session.next() => first,
             };
-            let mut stop = first.and_then(|incoming| self.handle(&incoming));
-            if let Ok(None) = stop {
+            let mut stop = match first {
+                Ok(incoming) if self.exec.is_some() => {
+                    self.handle_then_exec(&incoming, interrupt).await
+                }
+                first => first.and_then(|incoming| self.handle(&incoming)),
+            };
+            if let Ok(None) = stop
+                && self.exec.is_none()
+            {
                 stop = session.drain_ready(BURST - 1, |incoming| self.handle(incoming));
             }
             match stop {
@@ -219,6 +245,34 @@ impl Tail {
                     return Ok(Stop::Lost(e));
                 }
                 other => other?,
+            }
+        }
+    }
+
+    /// With `--exec`, a burst is one message: printed and flushed, then its
+    /// command run. A message whose command did not end (Ctrl-C) or
+    /// failed under `--exec-fail stop` is not one `--state` may claim.
+    async fn handle_then_exec(
+        &mut self,
+        incoming: &Incoming<'_>,
+        interrupt: &mut Interrupt,
+    ) -> Result<Option<Stop>> {
+        let before = self.last_id.clone();
+        let stop = self.handle(incoming)?;
+        let (Some(exec), Incoming::Message(m)) = (&mut self.exec, incoming) else {
+            return Ok(stop);
+        };
+        super::stdout_ok(self.printer.flush())?;
+        match exec.run(m, interrupt.wait()).await {
+            Ok(Ran::Done) => Ok(stop),
+            Ok(Ran::Cut) => {
+                self.last_id = before;
+                self.cut = true;
+                Ok(Some(Stop::Interrupted))
+            }
+            Err(e) => {
+                self.last_id = before;
+                Ok(Some(Stop::Failed(e)))
             }
         }
     }

@@ -36,6 +36,9 @@ pub enum Layout {
     Format(Format),
     /// A line of `--format TEMPLATE`.
     Template(Template),
+    /// Nothing: `--exec` without `-o` or `--format`, where the command's
+    /// own output is what the user reads.
+    Nothing,
 }
 
 impl From<Format> for Layout {
@@ -130,6 +133,7 @@ impl<W: Write> Printer<W> {
             }
             Layout::Format(Format::Toast) => self.card(msg),
             Layout::Template(template) => template.render(&mut self.out, msg, self.terminal),
+            Layout::Nothing => Ok(()),
         }
     }
 

@@ -10,6 +10,7 @@ mod bench;
 mod chaos;
 mod cli;
 mod durable;
+mod exec;
 mod format;
 mod http_transports;
 mod lifecycle;
