@@ -13,9 +13,13 @@
 //!    each, and its peak.
 //! 3. **Many topics**: 50,000 topics of one message each; the broker's
 //!    resident memory after, and how many were kept and refused.
+//! 4. **kill -9**: `serve --data-dir --fsync always`, 16 connections
+//!    POSTing up to 100,000 messages in all, killed with SIGKILL at a
+//!    random moment, restarted: every message whose POST was answered must
+//!    be there, with the id it was given. 5 runs (PUBCAT_BENCH_KILLS).
 //!
-//! `cargo bench --bench serve`; PUBCAT_BENCH_ROLE=stuck|replay|topics runs
-//! one scenario.
+//! `cargo bench --bench serve`; PUBCAT_BENCH_ROLE=stuck|replay|topics|kill9
+//! runs one scenario.
 
 mod common;
 
@@ -36,6 +40,9 @@ fn main() {
     }
     if role.is_empty() || role == "topics" {
         topics();
+    }
+    if role.is_empty() || role == "kill9" {
+        kill9(env_or("PUBCAT_BENCH_KILLS", 5));
     }
 }
 
@@ -131,16 +138,27 @@ impl Http {
     }
 
     fn request(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        self.try_request(method, path, body).expect("request")
+    }
+
+    fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
             self.addr,
             body.len()
         );
         let s = self.r.get_mut();
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
+        s.write_all(head.as_bytes())?;
+        s.write_all(body)?;
         let mut line = String::new();
-        self.r.read_line(&mut line).unwrap();
+        if self.r.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         let status = line
             .split(' ')
             .nth(1)
@@ -149,7 +167,7 @@ impl Http {
         let (mut len, mut chunked) = (0usize, false);
         loop {
             line.clear();
-            self.r.read_line(&mut line).unwrap();
+            self.r.read_line(&mut line)?;
             if line == "\r\n" || line.is_empty() {
                 break;
             }
@@ -157,27 +175,28 @@ impl Http {
                 continue;
             };
             if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap();
+                len = v.trim().parse().unwrap_or(0);
             } else if k.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = v.trim().eq_ignore_ascii_case("chunked");
             }
         }
         if !chunked {
             let mut body = vec![0; len];
-            self.r.read_exact(&mut body).unwrap();
-            return (status, body);
+            self.r.read_exact(&mut body)?;
+            return Ok((status, body));
         }
         let mut body = Vec::new();
         loop {
             line.clear();
-            self.r.read_line(&mut line).unwrap();
-            let size = usize::from_str_radix(line.trim(), 16).expect("chunk size");
+            self.r.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim(), 16)
+                .map_err(|_| std::io::Error::other("bad chunk size"))?;
             let at = body.len();
             body.resize(at + size + 2, 0);
-            self.r.read_exact(&mut body[at..]).unwrap();
+            self.r.read_exact(&mut body[at..])?;
             body.truncate(at + size);
             if size == 0 {
-                return (status, body);
+                return Ok((status, body));
             }
         }
     }
@@ -400,5 +419,105 @@ fn topics() {
          RSS {before:.0} MB before, {:.0} MB after, peak {:.0} MB",
         serve.rss_mb(),
         serve.peak_mb()
+    );
+}
+
+fn kill9(runs: usize) {
+    const MESSAGES: usize = 100_000;
+    const CONNECTIONS: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let flags = [
+        "--data-dir",
+        &data,
+        "--fsync",
+        "always",
+        "--history",
+        "1000000",
+    ];
+    let (mut confirmed_all, mut lost_all) = (0usize, 0usize);
+    for run in 0..runs {
+        let topic = format!("/durable{run}");
+        let mut serve = Serve::start(&flags);
+        let addr = serve.addr;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let writers: Vec<_> = (0..CONNECTIONS)
+            .map(|c| {
+                let (topic, stop, count) = (topic.clone(), stop.clone(), count.clone());
+                std::thread::spawn(move || {
+                    // (body, id) of every POST answered 200.
+                    let mut confirmed = Vec::new();
+                    let mut http = Http::connect(addr);
+                    for i in (c..MESSAGES).step_by(CONNECTIONS) {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                        let body = format!("m{i}");
+                        // A killed broker: the request or its answer fails.
+                        match http.try_request("POST", &topic, body.as_bytes()) {
+                            Ok((200, answer)) => {
+                                let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+                                confirmed.push((body, v["id"].as_u64().unwrap()));
+                                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            _ => break,
+                        }
+                    }
+                    confirmed
+                })
+            })
+            .collect();
+        // The kill: at a random moment while the POSTs go on, after
+        // between a tenth and all of the messages were confirmed.
+        let random = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish() as usize
+        };
+        let kill_at = MESSAGES / 10 + random % (MESSAGES - MESSAGES / 10);
+        let started = Instant::now();
+        while count.load(std::sync::atomic::Ordering::Relaxed) < kill_at {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let wait_ms = started.elapsed().as_millis();
+        let _ = serve.child.kill();
+        let _ = serve.child.wait();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let confirmed: Vec<(String, u64)> = writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        drop(serve);
+        // Restarted on the same directory: read back everything kept.
+        let serve = Serve::start(&flags);
+        let last = confirmed.iter().map(|(_, id)| *id).max().unwrap_or(0);
+        let mut kept = std::collections::HashMap::new();
+        let mut c = Http::connect(serve.addr);
+        let mut since = 0;
+        while since < last {
+            let (status, page) = c.request("GET", &format!("{topic}?since={since}"), b"");
+            assert_eq!(status, 200, "page after {since}");
+            let page: Vec<serde_json::Value> = serde_json::from_slice(&page).unwrap();
+            for m in &page {
+                since = m["id"].as_u64().unwrap();
+                kept.insert(since, m["body"].as_str().unwrap().to_string());
+            }
+        }
+        let lost = confirmed
+            .iter()
+            .filter(|(body, id)| kept.get(id) != Some(body))
+            .count();
+        println!(
+            "  run {}: killed after {wait_ms} ms, {} confirmed (ids up to {last}), {lost} lost or moved",
+            run + 1,
+            confirmed.len()
+        );
+        confirmed_all += confirmed.len();
+        lost_all += lost;
+    }
+    println!(
+        "serve --fsync always, kill -9 at random moments, {runs} runs: {lost_all} of {confirmed_all} confirmed messages lost"
     );
 }
