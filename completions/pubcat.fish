@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pubcat_global_optspecs
-    string join \n v/verbose q/quiet o/output= color= H/header= k/insecure ca= connect-timeout= h/help V/version
+    string join \n v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_pubcat_needs_command
@@ -24,19 +24,11 @@ function __fish_pubcat_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c pubcat -n "__fish_pubcat_needs_command" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_needs_command" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_needs_command" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_needs_command" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_needs_command" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_needs_command" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_needs_command" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c pubcat -n "__fish_pubcat_needs_command" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_needs_command" -s V -l version -d 'Print version'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "publish" -d 'Send messages: arguments, a file, or stdin (one message per line)'
@@ -47,23 +39,25 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a st
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput, loss and latency percentiles'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
-complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
-complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print a man page (roff) on stdout: pubcat(1), or with a subcommand\'s name, pubcat-NAME(1)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l token -d 'A token for a server that wants one (pubcat serve --token): sent as Authorization: Bearer, and as STOMP\'s passcode unless --password is given. Never shown' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
@@ -85,39 +79,39 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l rate -d 'Send 
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l content-type -d 'Content-Type of messages published over HTTP [default: text/plain, or application/octet-stream with --binary]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket close) before exit 5' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s o -l output -d 'How to print what the server sends back (--confirm\'s Socket.IO acknowledgements) [default: line]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Wait for the server to acknowledge every message (else exit 5)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l token -d 'A token for a server that wants one (pubcat serve --token): sent as Authorization: Bearer, and as STOMP\'s passcode unless --password is given. Never shown' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
@@ -139,39 +133,51 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l rate -d 'Send at m
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l interval -d 'Wait this long between messages (the inverse of --rate)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l content-type -d 'Content-Type of messages published over HTTP [default: text/plain, or application/octet-stream with --binary]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l timeout -d 'After the last message, wait this long for the server\'s acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket close) before exit 5' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s o -l output -d 'How to print what the server sends back (--confirm\'s Socket.IO acknowledgements) [default: line]' -r -f -a "toast\t'A small card per message (for terminals)'
 line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l event -d 'The event to emit [default: message]: once with the MESSAGE arguments as its arguments (each JSON when valid, else a string), or once per stdin line (the line as its argument)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l binary-file -d 'Attach this file\'s bytes to the emit as a binary argument (after the MESSAGE arguments)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Report each message\'s acknowledgement on stderr (HTTP: the server\'s id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose arguments are printed on stdout); fail (exit 5) when the server does not acknowledge them'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Wait for the server to acknowledge every message (else exit 5)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if --count or --until has not held by then (alone: exit 0)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches REGEX (printed)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'toast (a card), line, json (NDJSON) or raw [default: toast on a terminal, else line]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l token -d 'A token for a server that wants one (pubcat serve --token): sent as Authorization: Bearer, and as STOMP\'s passcode unless --password is given. Never shown' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
@@ -185,49 +191,49 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l sockjs-trans
 xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
 xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l event -d 'Print only this event (repeatable) [default: every event]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec -d 'Run CMD for each message, one at a time, in order' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
-stop\t'End the command with exit 6'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s n -l count -d 'Exit 0 after this many messages' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if --count or --until has not held by then (alone: exit 0)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches REGEX (printed)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'toast (a card), line, json (NDJSON) or raw [default: toast on a terminal, else line]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l token -d 'A token for a server that wants one (pubcat serve --token): sent as Authorization: Bearer, and as STOMP\'s passcode unless --password is given. Never shown' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
@@ -241,49 +247,54 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l sockjs-transport -
 xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
 xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ack -d 'Ack mode [default: client-individual on /queue/ and /amq/queue/, auto elsewhere]. Acks are sent after the message is printed and flushed' -r -f -a "auto\t'Delivered means consumed: the broker forgets a message once sent'
 client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l event -d 'Print only this event (repeatable) [default: every event]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec -d 'Run CMD for each message, one at a time, in order' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
-stop\t'End the command with exit 6'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s n -l count -d 'Exit 0 after this many messages' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l timeout -d 'Exit 1 if the exit condition (--count, --until) has not held by then; alone, listen this long and exit 0. It bounds the whole command, connecting included (plus at most 1 s for a clean close)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l until -d 'Exit 0 at the first message whose body matches this regex (it is printed)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l idle -d 'Exit 0 once nothing has arrived for this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l send -d 'Send this message once connected (repeatable), e.g. the subscribe command a server wants first; over STOMP, a SEND to each -t destination. What comes back is printed like any message' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure); at least 10ms' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-max -d 'Longest wait between reconnection attempts' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l gap-check -d 'When to report a gap in the ids: auto, where the server says its ids are consecutive (pubcat serve does); sequence, for any server whose ids count up by one per message; off' -r -f -a "auto\t'Where the server says its ids are consecutive'
+sequence\t'Integer ids count up by one: a jump is a gap'
+off\t'Never report gaps'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'toast (a card), line, json (NDJSON) or raw [default: toast on a terminal, else line]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l token -d 'A token for a server that wants one (pubcat serve --token): sent as Authorization: Bearer, and as STOMP\'s passcode unless --password is given. Never shown' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
@@ -302,48 +313,31 @@ client\t'Cumulative ACK: acknowledging one acknowledges all before it'
 client-individual\t'Each message acknowledged on its own'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l prefetch -d 'At most N unacknowledged messages in flight (RabbitMQ prefetch-count)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l event -d 'Print only this event (repeatable) [default: every event]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec -d 'Run CMD for each message, one at a time, in order' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
-stop\t'End the command with exit 6'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s n -l last -d 'First show up to N messages of history (servers that take `?last=N`, as `pubcat serve` does), then follow' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l since -d 'Start after this message id (as if it was the last one seen)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l state -d 'Keep the last printed id in FILE, and start after it when FILE exists' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-min -d 'First wait before reconnecting (it doubles, with jitter, per failure); at least 10ms' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l backoff-max -d 'Longest wait between reconnection attempts' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l gap-check -d 'When to report a gap in the ids: auto, where the server says its ids are consecutive (pubcat serve does); sequence, for any server whose ids count up by one per message; off' -r -f -a "auto\t'Where the server says its ids are consecutive'
-sequence\t'Integer ids count up by one: a jump is a gap'
-off\t'Never report gaps'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l max-retries -d 'Give up after this many retries in a row (exit 3, or 4 when the server kept failing); a connection that delivers a message starts the count again [default: never give up]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'Destination where the protocol has them (STOMP); for raw WebSocket the topic is the URL path, for Socket.IO the namespace' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://; for http(s):// URLs sse to receive, http (POST) to publish]. The URL\'s scheme follows it' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l token -d 'A token for a server that wants one (pubcat serve --token): sent as Authorization: Bearer, and as STOMP\'s passcode unless --password is given. Never shown' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
@@ -359,7 +353,7 @@ xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l pubs -d 'Publishers, each its own connection' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subs -d 'Subscribers, each its own connection' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes (K, M suffixes), at least 36 (each carries a sequence number and a timestamp) and at most --max-message-size (16M with the embedded broker)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes (K, M suffixes), at least 36' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l duration -d 'How long to measure' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s n -l count -d 'Measure this many messages in all (split over the publishers) instead of a --duration' -r
@@ -369,20 +363,13 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connections -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-regression -d 'The regression --compare tolerates, in percent' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l event -d 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history -d 'Messages kept per topic for replay' -r
@@ -412,55 +399,23 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-sub -d 'A 
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l token-pub -d 'A token that may publish but not subscribe (repeatable): its WebSocket publishes and is sent nothing' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-cut -d 'Misbehave on purpose, to test clients\' resume logic: close each connection after a random time in MIN..MAX (e.g. 200ms..600ms), half of them with a TCP reset, the others with the protocol\'s own close (WebSocket 1001, the SSE stream ended, the long-poll answered)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-delay -d 'Misbehave on purpose: delay each delivery to a subscriber by a random time in MIN..MAX (order kept)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l tls-self-signed -d 'Serve TLS with a certificate for localhost, 127.0.0.1 and ::1 made at start by a CA made for this run; clients trust it with `--ca` and the file --tls-ca-out names'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l chaos-drop-close -d 'Misbehave on purpose: close connections without a close frame (a bare TCP close; SSE streams cut without their end), for the clean half of --chaos-cut and the broker\'s other closes'
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s o -l output -d 'How to print messages [default: toast on a terminal, line otherwise; with --exec, none]' -r -f -a "toast\t'A small card per message (for terminals)'
-line\t'One line per message: the body, CR/LF escaped, binary as hex'
-json\t'NDJSON: one envelope object per line'
-raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l ca -d 'Trust the certificates in this PEM file, besides the system\'s: a CA\'s, or the server\'s own (a self-signed one too)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s v -l verbose -d 'Log handshakes and closes to stderr (-v); every frame too (-vv). Secrets (passwords, tokens, Authorization, cookies) are redacted'
+complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "publish" -d 'Send messages: arguments, a file, or stdin (one message per line)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "subscribe" -d 'Print every message from a stream, with scriptable exit conditions'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "tail" -d 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "bench" -d 'Load-test a server: throughput, loss and latency percentiles'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "man" -d 'Print the man page (roff) on stdout'
-complete -c pubcat -n "__fish_pubcat_using_subcommand help; and not __fish_seen_subcommand_from publish subscribe tail bench serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

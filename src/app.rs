@@ -62,7 +62,9 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
         Command::Bench(args) => commands::bench::run(&global, args, Interrupt::install()).await,
         Command::Completions(args) => commands::completions::run(&args).map(|()| Outcome::Done),
-        Command::Man => commands::completions::man().map(|()| Outcome::Done),
+        Command::Man { command } => {
+            commands::completions::man(command.as_deref()).map(|()| Outcome::Done)
+        }
     }
 }
 

@@ -32,7 +32,13 @@ Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
 /// HTTP publish and SockJS, with STOMP 1.2 and Socket.IO on top. Messages go
 /// to stdout; status and errors to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "pubcat", version, after_help = EXAMPLES, max_term_width = 100)]
+#[command(
+    name = "pubcat",
+    version,
+    after_help = EXAMPLES,
+    max_term_width = 100,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -56,10 +62,17 @@ impl Cli {
     {
         let mut matches = Cli::command().try_get_matches_from(args)?;
         // Asked first: building the Cli takes the values out of `matches`.
-        let output_given = given_on_command_line(&matches, "output");
+        // Only subscribe and tail have both -o and --format.
+        let output_given = matches.subcommand().is_some_and(|(name, sub)| {
+            matches!(name, "subscribe" | "tail") && given_on_command_line(sub, "output")
+        });
         let mut cli =
             Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))?;
-        cli.global.output_given = output_given;
+        match &mut cli.command {
+            Command::Subscribe(args) => args.out.output_given = output_given,
+            Command::Tail(args) => args.out.output_given = output_given,
+            _ => {}
+        }
         Ok(cli)
     }
 }
@@ -72,6 +85,8 @@ fn given_on_command_line(matches: &ArgMatches, id: &str) -> bool {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
+    /// -v: handshakes and closes on stderr; -vv: every frame too
+    ///
     /// Log handshakes and closes to stderr (-v); every frame too (-vv).
     /// Secrets (passwords, tokens, Authorization, cookies) are redacted.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -81,42 +96,9 @@ pub struct Global {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// How to print messages [default: toast on a terminal, line otherwise;
-    /// with --exec, none].
-    #[arg(short, long, value_enum, global = true, env = "PUBCAT_OUTPUT")]
-    pub output: Option<Format>,
-
-    /// `-o` was on the command line (not only in PUBCAT_OUTPUT): it then
-    /// makes `--exec` print messages too, and conflicts with `--format`.
-    #[arg(skip)]
-    pub output_given: bool,
-
     /// When to use colour (NO_COLOR is respected in auto).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, hide_short_help = true)]
     pub color: ColorChoice,
-
-    /// Add a request header, e.g. -H 'Authorization: Bearer T' (repeatable).
-    #[arg(
-        short = 'H',
-        long = "header",
-        value_name = "NAME: VALUE",
-        global = true
-    )]
-    pub headers: Vec<String>,
-
-    /// Do not verify the server's TLS certificate (for testing only).
-    #[arg(short = 'k', long, global = true)]
-    pub insecure: bool,
-
-    /// Trust the certificates in this PEM file, besides the system's: a
-    /// CA's, or the server's own (a self-signed one too).
-    #[arg(long, value_name = "FILE", global = true, env = "PUBCAT_CA")]
-    pub ca: Option<PathBuf>,
-
-    /// Give up connecting (TCP, TLS and handshake; over HTTP, until the
-    /// answer's headers) after this long.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, global = true)]
-    pub connect_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,16 +108,16 @@ pub enum Command {
     /// Waits for the connection to open, sends every message, then closes
     /// cleanly: pubcat exits only after everything was written and the
     /// server acknowledged the close, so no message is lost at EOF.
-    #[command(visible_alias = "pub", after_help = PUBLISH_EXAMPLES)]
+    #[command(visible_alias = "pub", after_help = PUBLISH_SHORT, after_long_help = PUBLISH_EXAMPLES)]
     Publish(PublishArgs),
 
     /// Print every message from a stream, with scriptable exit conditions.
-    #[command(visible_alias = "sub", after_help = SUBSCRIBE_EXAMPLES)]
+    #[command(visible_alias = "sub", after_help = SUBSCRIBE_SHORT, after_long_help = SUBSCRIBE_EXAMPLES)]
     Subscribe(SubscribeArgs),
 
     /// Follow a stream until interrupted: reconnect with backoff and resume
     /// from the last message id printed, so nothing is missed or repeated.
-    #[command(after_help = TAIL_EXAMPLES)]
+    #[command(after_help = TAIL_SHORT, after_long_help = TAIL_EXAMPLES)]
     Tail(TailArgs),
 
     /// Load-test a server: throughput, loss and latency percentiles.
@@ -158,10 +140,21 @@ pub enum Command {
     #[command(after_help = "Example:\n  pubcat completions bash > /etc/bash_completion.d/pubcat")]
     Completions(CompletionsArgs),
 
-    /// Print the man page (roff) on stdout.
+    /// Print a man page (roff) on stdout: pubcat(1), or with a subcommand's
+    /// name, pubcat-NAME(1).
     #[command(hide = true)]
-    Man,
+    Man {
+        /// publish, subscribe, tail, bench, serve or completions.
+        command: Option<String>,
+    },
 }
+
+const PUBLISH_SHORT: &str = "\
+Examples:
+  echo deployed | pubcat pub ws://127.0.0.1:7878/events # one message per stdin line
+  pubcat pub ws://127.0.0.1:7878/events hello --confirm
+
+Exit codes: 0 sent, 3 connection lost, 4 refused, 5 not confirmed, 130 Ctrl-C.";
 
 const PUBLISH_EXAMPLES: &str = "\
 Examples:
@@ -170,6 +163,14 @@ Examples:
   pubcat pub ws://127.0.0.1:7878/blobs --binary --file image.png
   seq 1000 | pubcat pub ws://127.0.0.1:7878/n --rate 100
   pubcat pub socketio+http://127.0.0.1:3000/chat --event say hello --confirm";
+
+const SUBSCRIBE_SHORT: &str = "\
+Examples:
+  pubcat sub ws://127.0.0.1:7878/events -n 1 --timeout 30s   # wait for one message
+  pubcat sub http://127.0.0.1:7878/jobs --format '{id} {body_json.status}'
+
+Exit codes: 0 condition met, 1 --timeout, 3 connection lost, 4 refused,
+130 Ctrl-C (more with --help).";
 
 const SUBSCRIBE_EXAMPLES: &str = "\
 Examples:
@@ -185,6 +186,11 @@ Exit codes: 0 count reached, --until matched, --idle passed, or the server
 closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
 refused or closed with an error; 6 an --exec command failed under
 --exec-fail stop; 130 Ctrl-C.";
+
+const TAIL_SHORT: &str = "\
+Examples:
+  pubcat tail http://127.0.0.1:7878/events -n 10            # the last 10, then follow
+  pubcat tail http://host/events --state ~/.events.last     # continue where the last run stopped";
 
 const TAIL_EXAMPLES: &str = "\
 Examples:
@@ -214,7 +220,7 @@ found a regression; 3/4 a connection failed or the server refused.";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
-  pubcat serve                           # ws://127.0.0.1:7878/{topic}, STOMP on /_/stomp and /_/sockjs
+  pubcat serve                           # ws://localhost:7878/{topic}, STOMP on /_/stomp
   pubcat serve --listen 127.0.0.1:0      # any free port, printed on stderr
   PUBCAT_TOKEN=s3cret pubcat serve       # clients need the token (their --token or PUBCAT_TOKEN)
   curl -d hi http://127.0.0.1:7878/events   # HTTP publish, answers {\"id\":N}";
@@ -222,10 +228,15 @@ Examples:
 /// Where to connect and how.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Server URL: ws://, wss://, http://, https://, socketio+http(s)://,
-    /// sockjs+http(s):// (a stomp+ prefix speaks STOMP); `:PORT/path` means
-    /// ws://127.0.0.1:PORT/path. SockJS starts over HTTP, so sockjs+ws:// is
-    /// refused: add --sockjs-transport websocket for its WebSocket alone.
+    /// ws(s)://, http(s)://, stomp+ws(s)://, socketio+http(s)://,
+    /// sockjs+http(s)://; :PORT/path is ws://127.0.0.1:PORT/path
+    ///
+    /// The server's URL: ws://, wss://, http://, https://,
+    /// socketio+http://, socketio+https://, sockjs+http://, sockjs+https://;
+    /// a stomp+ prefix speaks STOMP (stomp+ws://, stomp+wss://,
+    /// stomp+sockjs+http://). `:PORT/path` means ws://127.0.0.1:PORT/path.
+    /// SockJS starts over HTTP, so sockjs+ws:// is refused: add
+    /// --sockjs-transport websocket for its WebSocket alone.
     #[arg(env = "PUBCAT_URL", value_name = "URL")]
     pub url: String,
 
@@ -234,56 +245,80 @@ pub struct ConnectArgs {
 }
 
 /// How to reach a server, apart from its URL (bench's URL is optional).
+/// The flags `-h` leaves out are the tuning ones; `--help` shows them all.
 #[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Connection")]
 pub struct ReachArgs {
-    /// Destination where the protocol has them (STOMP); for raw WebSocket
-    /// the topic is the URL path, for Socket.IO the namespace.
+    /// STOMP destination (raw ws: the URL path; Socket.IO: the namespace)
+    ///
+    /// Destination where the protocol has them (STOMP, repeatable); for raw
+    /// WebSocket the topic is the URL path, for Socket.IO the namespace.
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
 
+    /// Add a request header, e.g. -H 'Authorization: Bearer T' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// A token for a server that wants one (pubcat serve --token).
+    ///
+    /// Sent as Authorization: Bearer, and as STOMP's passcode unless
+    /// --password is given. Never shown.
+    #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub token: Option<Secret>,
+
+    /// ws, sse, poll, http (POST) or sockjs [default: from the URL]
+    ///
     /// The transport [default: ws for ws:// URLs; sockjs for sockjs+http(s)://;
     /// for http(s):// URLs sse to receive, http (POST) to publish]. The
     /// URL's scheme follows it.
-    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TRANSPORT",
+        hide_possible_values = true
+    )]
     pub transport: Option<Transport>,
 
-    /// Longest a long-poll request may be held by the server before pubcat
-    /// gives up on it and asks again (at least 1s).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = poll_timeout)]
-    pub poll_timeout: Duration,
+    /// The protocol over the transport [default: raw; stomp for stomp+ws://
+    /// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs].
+    #[arg(long, value_enum, value_name = "PROTOCOL", hide_short_help = true)]
+    pub protocol: Option<Protocol>,
 
-    /// Offer this WebSocket subprotocol (repeatable); the server must pick one.
-    #[arg(long, value_name = "NAME")]
-    pub subprotocol: Vec<String>,
+    /// Give up connecting (TCP, TLS and handshake; over HTTP, until the
+    /// answer's headers) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, hide_short_help = true)]
+    pub connect_timeout: Duration,
 
     /// Send a WebSocket ping this often; a peer that sends nothing at all for
     /// that long after one is dead (exit 3; tail reconnects). 0 turns it off.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration, hide_short_help = true)]
     pub ping_interval: Duration,
 
     /// SSE and long-poll have no pings: a connection on which nothing at
     /// all (no event, no comment, no answer) arrives for this long is dead
     /// (exit 3; tail reconnects). Set it above the server's keep-alive
     /// period (pubcat serve: 15s) [default: off].
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, hide_short_help = true)]
     pub dead_after: Option<Duration>,
+
+    /// Longest a long-poll request may be held by the server before pubcat
+    /// gives up on it and asks again (at least 1s).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = poll_timeout, hide_short_help = true)]
+    pub poll_timeout: Duration,
+
+    /// Offer this WebSocket subprotocol (repeatable); the server must pick one.
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
+    pub subprotocol: Vec<String>,
 
     /// Largest message accepted from the server, and read from --file or
     /// stdin to publish (a larger one is refused, exit 2), in bytes (K, M,
     /// G suffixes).
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = byte_size, hide_short_help = true)]
     pub max_message_size: usize,
 
-    /// A token for a server that wants one (pubcat serve --token): sent as
-    /// Authorization: Bearer, and as STOMP's passcode unless --password is
-    /// given. Never shown.
-    #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret)]
-    pub token: Option<Secret>,
-
-    /// The protocol over the transport [default: raw; stomp for stomp+ws://
-    /// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs].
-    #[arg(long, value_enum, value_name = "PROTOCOL")]
-    pub protocol: Option<Protocol>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 
     #[command(flatten)]
     pub stomp: StompArgs,
@@ -295,17 +330,34 @@ pub struct ReachArgs {
     pub sockjs: SockJsArgs,
 }
 
+/// Which server certificates to trust.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "TLS")]
+pub struct TlsArgs {
+    /// Do not verify the server's TLS certificate (for testing only).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Also trust this PEM file's certificates (a CA's, or the server's)
+    ///
+    /// Trust the certificates in this PEM file, besides the system's: a
+    /// CA's, or the server's own (a self-signed one too).
+    #[arg(long, value_name = "FILE", env = "PUBCAT_CA")]
+    pub ca: Option<PathBuf>,
+}
+
 /// Socket.IO connection settings.
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Socket.IO")]
 pub struct SocketIoArgs {
     /// The namespace to connect to [default: the URL's path, / when none].
-    #[arg(long, value_name = "NAMESPACE")]
+    #[arg(hide_short_help = true, long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 
     /// CONNECT payload, a JSON object the server's middleware reads, e.g.
     /// '{"token":"…"}' (never shown in -v output).
     #[arg(
+        hide_short_help = true,
         long,
         value_name = "JSON",
         env = "PUBCAT_SOCKETIO_AUTH",
@@ -314,19 +366,24 @@ pub struct SocketIoArgs {
     pub auth: Option<String>,
 
     /// The Engine.IO path on the server.
-    #[arg(long, value_name = "PATH", default_value = "/socket.io/")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "PATH",
+        default_value = "/socket.io/"
+    )]
     pub path: String,
 
     /// Emit EVENT right after connecting, and again after every reconnect
     /// (repeatable): how a client joins rooms, e.g. --emit join room1.
     /// ARG is JSON when valid (else a string); a JSON array is the argument
     /// list ('[]': none, '["room",1]': two).
-    #[arg(long, num_args = 2, value_names = ["EVENT", "ARG"], action = clap::ArgAction::Append)]
+    #[arg(hide_short_help = true, long, num_args = 2, value_names = ["EVENT", "ARG"], action = clap::ArgAction::Append)]
     pub emit: Vec<String>,
 
     /// The arguments of the acknowledgement sent when the server asks for
     /// one, read as --emit's ARG [default: no arguments].
-    #[arg(long, value_name = "JSON")]
+    #[arg(hide_short_help = true, long, value_name = "JSON")]
     pub ack_reply: Option<String>,
 
     #[command(flatten, next_help_heading = None::<&str>)]
@@ -346,12 +403,17 @@ pub struct SocketIoPublishArgs {
     /// The event to emit [default: message]: once with the MESSAGE
     /// arguments as its arguments (each JSON when valid, else a string), or
     /// once per stdin line (the line as its argument).
-    #[arg(long, value_name = "NAME")]
+    #[arg(hide_short_help = true, long, value_name = "NAME")]
     pub event: Option<String>,
 
     /// Attach this file's bytes to the emit as a binary argument (after
     /// the MESSAGE arguments).
-    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "FILE",
+        conflicts_with = "file"
+    )]
     pub binary_file: Option<PathBuf>,
 
     #[command(flatten, next_help_heading = None::<&str>)]
@@ -363,7 +425,7 @@ pub struct SocketIoPublishArgs {
 #[command(next_help_heading = "Socket.IO")]
 pub struct SocketIoSubscribeArgs {
     /// Print only this event (repeatable) [default: every event].
-    #[arg(long, value_name = "NAME")]
+    #[arg(hide_short_help = true, long, value_name = "NAME")]
     pub event: Vec<String>,
 
     #[command(flatten, next_help_heading = None::<&str>)]
@@ -376,12 +438,12 @@ pub struct SocketIoSubscribeArgs {
 pub struct SockJsArgs {
     /// Use only this SockJS transport [default: websocket, falling back to
     /// xhr-streaming, then xhr-polling, when it fails].
-    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    #[arg(hide_short_help = true, long, value_enum, value_name = "TRANSPORT")]
     pub sockjs_transport: Option<SockJsTransport>,
 
     /// How often the server sends heartbeat frames (sockjs-node and Spring:
     /// 25s); a server silent for twice that is dead (exit 3).
-    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
     pub sockjs_heartbeat: Duration,
 
     #[command(flatten, next_help_heading = None::<&str>)]
@@ -393,15 +455,21 @@ pub struct SockJsArgs {
 #[command(next_help_heading = "STOMP")]
 pub struct StompArgs {
     /// Virtual host, sent as CONNECT's `host` header (RabbitMQ's vhost).
-    #[arg(long, value_name = "VHOST", default_value = "/")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "VHOST",
+        default_value = "/"
+    )]
     pub vhost: String,
 
     /// Login for CONNECT.
-    #[arg(long, value_name = "USER", env = "PUBCAT_USER")]
+    #[arg(hide_short_help = true, long, value_name = "USER", env = "PUBCAT_USER")]
     pub user: Option<String>,
 
     /// Passcode for CONNECT (never shown in -v output).
     #[arg(
+        hide_short_help = true,
         long,
         value_name = "PASSWORD",
         env = "PUBCAT_PASSWORD",
@@ -414,7 +482,12 @@ pub struct StompArgs {
     /// CX is 0 by default because RabbitMQ 3.10's Web-STOMP drops
     /// connections that send heart-beats under flow control; --ping-interval
     /// keeps the socket alive instead.
-    #[arg(long, value_name = "CX,CY", default_value = "0,10000")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "CX,CY",
+        default_value = "0,10000"
+    )]
     pub heartbeat: String,
 }
 
@@ -424,11 +497,11 @@ pub struct StompArgs {
 pub struct StompSubscribeArgs {
     /// Ack mode [default: client-individual on /queue/ and /amq/queue/, auto
     /// elsewhere]. Acks are sent after the message is printed and flushed.
-    #[arg(long, value_enum, value_name = "MODE")]
+    #[arg(hide_short_help = true, long, value_enum, value_name = "MODE")]
     pub ack: Option<AckMode>,
 
     /// At most N unacknowledged messages in flight (RabbitMQ prefetch-count).
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub prefetch: Option<u32>,
 }
 
@@ -455,7 +528,7 @@ pub struct PublishArgs {
     pub file: Option<PathBuf>,
 
     /// How stdin becomes messages.
-    #[arg(long, value_enum, default_value_t = StdinMode::Line)]
+    #[arg(long, value_enum, default_value_t = StdinMode::Line, hide_short_help = true)]
     pub stdin_mode: StdinMode,
 
     /// Send each message this many times.
@@ -473,7 +546,7 @@ pub struct PublishArgs {
     pub rate: f64,
 
     /// Wait this long between messages (the inverse of --rate).
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, hide_short_help = true)]
     pub interval: Option<Duration>,
 
     /// Send binary frames instead of text (text frames must be UTF-8).
@@ -482,9 +555,11 @@ pub struct PublishArgs {
 
     /// Content-Type of messages published over HTTP [default: text/plain,
     /// or application/octet-stream with --binary].
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", hide_short_help = true)]
     pub content_type: Option<String>,
 
+    /// Wait for the server to acknowledge every message (else exit 5)
+    ///
     /// Report each message's acknowledgement on stderr (HTTP: the server's
     /// id; STOMP: a RECEIPT per SEND; Socket.IO: an ACK per emit, whose
     /// arguments are printed on stdout); fail (exit 5) when the server does
@@ -495,8 +570,13 @@ pub struct PublishArgs {
     /// After the last message, wait this long for the server's
     /// acknowledgements (STOMP receipts, Socket.IO ACKs, the WebSocket
     /// close) before exit 5.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, hide_short_help = true)]
     pub timeout: Duration,
+
+    /// How to print what the server sends back (--confirm's Socket.IO
+    /// acknowledgements) [default: line].
+    #[arg(short, long, value_enum, env = "PUBCAT_OUTPUT", hide_short_help = true)]
+    pub output: Option<Format>,
 
     #[command(flatten)]
     pub socketio: SocketIoPublishArgs,
@@ -505,44 +585,101 @@ pub struct PublishArgs {
 #[derive(Debug, Args)]
 pub struct SubscribeArgs {
     #[command(flatten)]
+    pub end: ExitArgs,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    #[command(flatten)]
     pub conn: ConnectArgs,
+
+    /// Send this message once connected (repeatable), e.g. the subscribe
+    /// command a server wants first; over STOMP, a SEND to each -t
+    /// destination. What comes back is printed like any message.
+    #[arg(
+        long,
+        value_name = "MESSAGE",
+        help_heading = "Connection",
+        hide_short_help = true
+    )]
+    pub send: Vec<String>,
 
     #[command(flatten)]
     pub stomp_sub: StompSubscribeArgs,
 
     #[command(flatten)]
     pub socketio_sub: SocketIoSubscribeArgs,
+}
 
-    #[command(flatten)]
-    pub out: OutputArgs,
-
+/// When `subscribe` ends.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Exit conditions")]
+pub struct ExitArgs {
     /// Exit 0 after this many messages.
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
 
+    /// Exit 1 if --count or --until has not held by then (alone: exit 0)
+    ///
     /// Exit 1 if the exit condition (--count, --until) has not held by then;
     /// alone, listen this long and exit 0. It bounds the whole command,
     /// connecting included (plus at most 1 s for a clean close).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub timeout: Option<Duration>,
 
-    /// Exit 0 at the first message whose body matches this regex (it is printed).
+    /// Exit 0 at the first message whose body matches REGEX (printed)
     #[arg(long, value_name = "REGEX")]
     pub until: Option<String>,
 
     /// Exit 0 once nothing has arrived for this long.
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub idle: Option<Duration>,
-
-    /// Send this message once connected (repeatable), e.g. the subscribe
-    /// command a server wants first; over STOMP, a SEND to each -t
-    /// destination. What comes back is printed like any message.
-    #[arg(long, value_name = "MESSAGE")]
-    pub send: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
+    /// First show up to N messages of history (servers that take `?last=N`,
+    /// as `pubcat serve` does), then follow.
+    #[arg(short = 'n', long = "last", value_name = "N", help_heading = "Resume")]
+    pub last: Option<u64>,
+
+    /// Start after this message id (as if it was the last one seen).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "last",
+        help_heading = "Resume"
+    )]
+    pub since: Option<String>,
+
+    /// Keep the last printed id in FILE, and start after it when FILE exists.
+    #[arg(long, value_name = "FILE", help_heading = "Resume")]
+    pub state: Option<PathBuf>,
+
+    /// First wait before reconnecting (it doubles, with jitter, per
+    /// failure); at least 10ms.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = backoff_min, help_heading = "Resume", hide_short_help = true)]
+    pub backoff_min: Duration,
+
+    /// Longest wait between reconnection attempts.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration, help_heading = "Resume", hide_short_help = true)]
+    pub backoff_max: Duration,
+
+    /// When to report a gap in the ids: auto, where the server says its ids
+    /// are consecutive (pubcat serve does); sequence, for any server whose
+    /// ids count up by one per message; off.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = GapCheck::Auto, help_heading = "Resume", hide_short_help = true)]
+    pub gap_check: GapCheck,
+
+    /// Give up after this many retries in a row (exit 3, or 4 when the
+    /// server kept failing); a connection that delivers a message starts
+    /// the count again [default: never give up].
+    #[arg(long, value_name = "N", help_heading = "Resume")]
+    pub max_retries: Option<u32>,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
     #[command(flatten)]
     pub conn: ConnectArgs,
 
@@ -551,43 +688,6 @@ pub struct TailArgs {
 
     #[command(flatten)]
     pub socketio_sub: SocketIoSubscribeArgs,
-
-    #[command(flatten)]
-    pub out: OutputArgs,
-
-    /// First show up to N messages of history (servers that take `?last=N`,
-    /// as `pubcat serve` does), then follow.
-    #[arg(short = 'n', long = "last", value_name = "N")]
-    pub last: Option<u64>,
-
-    /// Start after this message id (as if it was the last one seen).
-    #[arg(long, value_name = "ID", conflicts_with = "last")]
-    pub since: Option<String>,
-
-    /// Keep the last printed id in FILE, and start after it when FILE exists.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-
-    /// First wait before reconnecting (it doubles, with jitter, per
-    /// failure); at least 10ms.
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = backoff_min)]
-    pub backoff_min: Duration,
-
-    /// Longest wait between reconnection attempts.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
-    pub backoff_max: Duration,
-
-    /// When to report a gap in the ids: auto, where the server says its ids
-    /// are consecutive (pubcat serve does); sequence, for any server whose
-    /// ids count up by one per message; off.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = GapCheck::Auto)]
-    pub gap_check: GapCheck,
-
-    /// Give up after this many retries in a row (exit 3, or 4 when the
-    /// server kept failing); a connection that delivers a message starts
-    /// the count again [default: never give up].
-    #[arg(long, value_name = "N")]
-    pub max_retries: Option<u32>,
 }
 
 /// What `subscribe` and `tail` do with each message besides (or instead
@@ -595,6 +695,25 @@ pub struct TailArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
+    /// toast (a card), line, json (NDJSON) or raw [default: toast on a
+    /// terminal, else line]
+    ///
+    /// How to print messages [default: toast on a terminal, line otherwise;
+    /// with --exec, none].
+    #[arg(
+        short,
+        long,
+        value_enum,
+        env = "PUBCAT_OUTPUT",
+        hide_possible_values = true
+    )]
+    pub output: Option<Format>,
+
+    /// `-o` was on the command line (not only in PUBCAT_OUTPUT): it then
+    /// makes `--exec` print messages too, and conflicts with `--format`.
+    #[arg(skip)]
+    pub output_given: bool,
+
     /// Print each message as a line of TEMPLATE: '{id} {body_json.status}'.
     ///
     /// Placeholders: {topic} {id} {event} {time} (received, RFC 3339 UTC)
@@ -623,7 +742,7 @@ pub struct OutputArgs {
 
     /// When an --exec command fails: continue (say so and go on), or stop
     /// (exit 6).
-    #[arg(long, value_enum, value_name = "WHAT", default_value_t = ExecFail::Continue, requires = "exec")]
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = ExecFail::Continue, requires = "exec", hide_short_help = true)]
     pub exec_fail: ExecFail,
 
     #[command(flatten, next_help_heading = None::<&str>)]
@@ -669,6 +788,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub subs: usize,
 
+    /// Message size in bytes (K, M suffixes), at least 36
+    ///
     /// Message size in bytes (K, M suffixes), at least 36 (each carries a
     /// sequence number and a timestamp) and at most --max-message-size (16M
     /// with the embedded broker).
@@ -686,22 +807,22 @@ pub struct BenchArgs {
 
     /// Measure this many messages in all (split over the publishers)
     /// instead of a --duration.
-    #[arg(short = 'n', long, value_name = "N")]
+    #[arg(short = 'n', long, value_name = "N", hide_short_help = true)]
     pub count: Option<u64>,
 
     /// Publish this long before measuring (those messages are checked for
     /// loss too, but not timed).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration, hide_short_help = true)]
     pub warmup: Duration,
 
     /// Once the publishers are done, the messages still missing are counted
     /// lost when nothing has arrived for this long.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration, hide_short_help = true)]
     pub drain: Duration,
 
     /// Open N more connections first and hold them, idle, during the run:
     /// reports the connect rate and the memory each one costs.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
     pub connections: usize,
 
     /// Print one JSON document (schema in the README) instead of the table.
@@ -714,12 +835,22 @@ pub struct BenchArgs {
     pub compare: Option<PathBuf>,
 
     /// The regression --compare tolerates, in percent.
-    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value_t = 10.0,
+        hide_short_help = true
+    )]
     pub max_regression: f64,
 
     /// Socket.IO: the event publishers emit, and the one subscribers count
     /// (the server must pass it on to them, e.g. a `broadcast` handler).
-    #[arg(long, value_name = "NAME", default_value = "message")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "message",
+        hide_short_help = true
+    )]
     pub event: String,
 }
 
@@ -739,90 +870,117 @@ pub struct ServeArgs {
     pub listen: String,
 
     /// Messages kept per topic for replay.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        help_heading = "Limits"
+    )]
     pub history: usize,
 
     /// Bytes kept per topic for replay, and held per STOMP work queue (K,
     /// M, G suffixes): a message counts its body, its headers and 128
     /// bytes. The oldest go first; a message larger than this is delivered
     /// live but not kept.
-    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size, help_heading = "Limits", hide_short_help = true,)]
     pub history_bytes: usize,
 
     /// Bytes kept by all topics' histories and work queues together: past
     /// it a publish evicts its own topic's oldest messages (a topic with
     /// none left keeps nothing new) and a SEND to a queue is refused.
-    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = byte_size, help_heading = "Limits", hide_short_help = true,)]
     pub history_total: usize,
 
     /// How long a message is kept for replay (0: as long as there is room).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, help_heading = "Limits", hide_short_help = true,)]
     pub retain_for: Duration,
 
     /// Most topics at once, and most work queues: a publish or subscribe
     /// that would create one more is refused (HTTP 503, STOMP ERROR). A
     /// topic with no history and no subscriber is removed.
     #[arg(long, value_name = "N", default_value_t = 10_000,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), help_heading = "Limits", hide_short_help = true,)]
     pub max_topics: usize,
 
     /// Bytes a STOMP connection's open transactions may hold until COMMIT
     /// or ABORT (counted as --history-bytes counts); past it, an ERROR.
-    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "32M", value_parser = byte_size, help_heading = "Limits", hide_short_help = true,)]
     pub transaction_bytes: usize,
 
     /// Messages queued per subscriber; when its queue is full, a publisher
     /// waits for room while the subscriber keeps taking from it.
-    #[arg(long, value_name = "N", default_value_t = 4096)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4096,
+        help_heading = "Limits",
+        hide_short_help = true
+    )]
     pub queue: usize,
 
     /// How long a subscriber whose queue is full may take nothing from it
     /// before it is disconnected (WebSocket close 1013, SSE `event:
     /// overflow`, both with the id to resume from history after): the
     /// most a stalled subscriber makes publishers wait.
-    #[arg(long, value_name = "DURATION", default_value = "30ms", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30ms", value_parser = duration, help_heading = "Limits", hide_short_help = true,)]
     pub slow_timeout: Duration,
 
     /// Largest message accepted, in bytes (K, M suffixes).
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = byte_size)]
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = byte_size, help_heading = "Limits", hide_short_help = true,)]
     pub max_message_size: usize,
 
     /// How long a long-poll request is held before 304 Not Modified.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration, help_heading = "Limits", hide_short_help = true,)]
     pub poll_timeout: Duration,
 
     /// Silence after which a SockJS client gets a heartbeat frame.
-    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration, help_heading = "Limits", hide_short_help = true,)]
     pub sockjs_heartbeat: Duration,
 
     /// A web page origin allowed to use the broker, e.g.
     /// https://app.example:8443 (repeatable; '*' allows any). Pages from
     /// localhost, 127.0.0.1 and [::1] always may; requests without an
     /// Origin (CLI clients) always may; any other page gets 403.
-    #[arg(long, value_name = "ORIGIN")]
+    #[arg(long, value_name = "ORIGIN", help_heading = "Security")]
     pub allow_origin: Vec<String>,
 
     /// A host name a broker listening on loopback answers to besides
     /// localhost, 127.0.0.1 and [::1] (repeatable): any other Host gets
     /// 403, so a page cannot reach it under its own name (DNS rebinding).
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Security",
+        hide_short_help = true
+    )]
     pub allow_host: Vec<String>,
 
     /// How long a connection has to send a request's headers (again after
     /// each answer, so an idle connection is closed after it) and how long
     /// a request body may stall.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, help_heading = "Limits", hide_short_help = true,)]
     pub request_timeout: Duration,
 
     /// Open connections one client address may hold; more get 503 (0: no
     /// cap).
-    #[arg(long, value_name = "N", default_value_t = 16384)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16384,
+        help_heading = "Limits",
+        hide_short_help = true
+    )]
     pub max_connections_per_ip: usize,
 
     /// Keep topics' history and queues' unacknowledged messages in this
     /// directory, so a restart (after a crash too) has them, with the same
     /// ids. Without it the broker keeps everything in memory.
-    #[arg(long, value_name = "DIR", env = "PUBCAT_DATA_DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PUBCAT_DATA_DIR",
+        help_heading = "Durability"
+    )]
     pub data_dir: Option<PathBuf>,
 
     /// With --data-dir, when a publish is confirmed (the POST answer, a
@@ -834,43 +992,63 @@ pub struct ServeArgs {
         value_enum,
         value_name = "WHEN",
         default_value = "interval",
-        requires = "data_dir"
+        requires = "data_dir",
+        help_heading = "Durability",
+        hide_short_help = true
     )]
     pub fsync: FsyncArg,
 
     /// Serve TLS (wss:// and https:// on the same port) with this
     /// certificate chain (PEM); needs --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        help_heading = "Security",
+        hide_short_help = true
+    )]
     pub tls_cert: Option<PathBuf>,
 
     /// The private key of --tls-cert (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        help_heading = "Security",
+        hide_short_help = true
+    )]
     pub tls_key: Option<PathBuf>,
 
     /// Serve TLS with a certificate for localhost, 127.0.0.1 and ::1 made
     /// at start by a CA made for this run; clients trust it with
     /// `--ca` and the file --tls-ca-out names.
-    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"], help_heading = "Security",)]
     pub tls_self_signed: bool,
 
     /// Where --tls-self-signed writes its CA certificate (default: a file
     /// in the temp directory; its path is printed).
-    #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_self_signed",
+        help_heading = "Security",
+        hide_short_help = true
+    )]
     pub tls_ca_out: Option<PathBuf>,
     /// Require this token from every client (repeatable): Authorization:
     /// Bearer TOKEN, ?token=TOKEN, or STOMP's passcode; others get 401.
     /// Without any token the broker is open to whoever reaches it.
-    #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret)]
+    #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret, help_heading = "Security",)]
     pub token: Vec<Secret>,
 
     /// A token that may subscribe (and read /_/stats) but not publish
     /// (repeatable).
-    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    #[arg(long, value_name = "TOKEN", value_parser = secret, help_heading = "Security", hide_short_help = true,)]
     pub token_sub: Vec<Secret>,
 
     /// A token that may publish but not subscribe (repeatable): its
     /// WebSocket publishes and is sent nothing.
-    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    #[arg(long, value_name = "TOKEN", value_parser = secret, help_heading = "Security", hide_short_help = true,)]
     pub token_pub: Vec<Secret>,
 
     /// Misbehave on purpose, to test clients' resume logic: close each
@@ -878,18 +1056,18 @@ pub struct ServeArgs {
     /// half of them with a TCP reset, the others with the protocol's own
     /// close (WebSocket 1001, the SSE stream ended, the long-poll
     /// answered).
-    #[arg(long, value_name = "MIN..MAX", value_parser = duration_range)]
+    #[arg(long, value_name = "MIN..MAX", value_parser = duration_range, help_heading = "Chaos",)]
     pub chaos_cut: Option<Span>,
 
     /// Misbehave on purpose: delay each delivery to a subscriber by a
     /// random time in MIN..MAX (order kept).
-    #[arg(long, value_name = "MIN..MAX", value_parser = duration_range)]
+    #[arg(long, value_name = "MIN..MAX", value_parser = duration_range, help_heading = "Chaos", hide_short_help = true,)]
     pub chaos_delay: Option<Span>,
 
     /// Misbehave on purpose: close connections without a close frame (a
     /// bare TCP close; SSE streams cut without their end), for the clean
     /// half of --chaos-cut and the broker's other closes.
-    #[arg(long)]
+    #[arg(long, help_heading = "Chaos", hide_short_help = true)]
     pub chaos_drop_close: bool,
 
     #[command(flatten, next_help_heading = None::<&str>)]

@@ -326,8 +326,8 @@ fn plan(
         events: vec![args.event.clone()],
         ..Default::default()
     };
-    let publish = super::connection_to(global, url, &pub_reach, Role::Publish, publishing)?;
-    let subscribe = super::connection_to(global, url, &sub_reach, Role::Subscribe, subscribing)?;
+    let publish = super::connection_to(url, &pub_reach, Role::Publish, publishing)?;
+    let subscribe = super::connection_to(url, &sub_reach, Role::Subscribe, subscribing)?;
     let idle = idle_target(&subscribe);
     let delivery = match subscribe.endpoint.protocol {
         Protocol::Stomp

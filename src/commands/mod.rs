@@ -59,23 +59,12 @@ impl Wants {
 }
 
 /// Resolve the URL and connection flags of a client command.
-pub fn connection(
-    global: &Global,
-    conn: &ConnectArgs,
-    role: Role,
-    wants: Wants,
-) -> Result<Connection> {
-    connection_to(global, &conn.url, &conn.reach, role, wants)
+pub fn connection(conn: &ConnectArgs, role: Role, wants: Wants) -> Result<Connection> {
+    connection_to(&conn.url, &conn.reach, role, wants)
 }
 
 /// [`connection`] for a URL given apart from the other flags.
-pub fn connection_to(
-    global: &Global,
-    url: &str,
-    conn: &ReachArgs,
-    role: Role,
-    wants: Wants,
-) -> Result<Connection> {
+pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> Result<Connection> {
     let mut endpoint = Endpoint::parse(url, conn.transport, conn.protocol, role)?;
     if conn.sockjs.sockjs_transport.is_some() && endpoint.transport != Transport::Sockjs {
         return Err(Error::usage(
@@ -88,7 +77,7 @@ pub fn connection_to(
             conn.topic.join(" -t ")
         );
     }
-    let mut headers = parse_headers(&global.headers)?;
+    let mut headers = parse_headers(&conn.headers)?;
     if let Some(token) = &conn.token {
         bearer(&mut headers, token.expose())?;
     }
@@ -153,10 +142,10 @@ pub fn connection_to(
         headers,
         subprotocols: conn.subprotocol.clone(),
         max_message_size: conn.max_message_size,
-        connect_timeout: global.connect_timeout,
+        connect_timeout: conn.connect_timeout,
         tls: TlsOptions {
-            ca: global.ca.clone(),
-            insecure: global.insecure,
+            ca: conn.tls.ca.clone(),
+            insecure: conn.tls.insecure,
         },
         content_type: wants.content_type,
         poll_timeout: conn.poll_timeout,
@@ -323,9 +312,13 @@ fn listening(connection: &Connection) -> String {
 /// The stdout printer the user asked for: `-o`; without it, `on_tty` on
 /// a terminal (toasts for `subscribe`, compact lines for `tail`) and lines
 /// when piped.
-pub fn printer(global: &Global, on_tty: Format) -> Printer<std::io::Stdout> {
+pub fn printer(
+    global: &Global,
+    output: Option<Format>,
+    on_tty: Format,
+) -> Printer<std::io::Stdout> {
     let tty = std::io::stdout().is_terminal();
-    let format = render::resolve_format(global.output, tty, on_tty);
+    let format = render::resolve_format(output, tty, on_tty);
     Printer::stdout(Layout::Format(format), color(global, tty))
 }
 
@@ -337,7 +330,7 @@ pub fn message_printer(
     on_tty: Format,
 ) -> Result<Printer<std::io::Stdout>> {
     let tty = std::io::stdout().is_terminal();
-    let layout = layout(global, out, tty, on_tty)?;
+    let layout = layout(out, tty, on_tty)?;
     Ok(Printer::stdout(layout, color(global, tty)))
 }
 
@@ -345,17 +338,15 @@ pub fn message_printer(
 /// is a contradiction; PUBCAT_OUTPUT, a standing preference, gives way to
 /// it. With `--exec`, the command's output is what the user reads: pubcat
 /// prints messages too only when `-o` or `--format` asks.
-fn layout(global: &Global, out: &OutputArgs, tty: bool, on_tty: Format) -> Result<Layout> {
+fn layout(out: &OutputArgs, tty: bool, on_tty: Format) -> Result<Layout> {
     match &out.format {
-        Some(_) if global.output_given => Err(Error::usage(
+        Some(_) if out.output_given => Err(Error::usage(
             "--format TEMPLATE and -o are two ways to print messages: give one of them",
         )),
         Some(template) => Ok(Layout::Template(template.clone())),
-        None if out.exec.is_some() && !global.output_given => Ok(Layout::Nothing),
+        None if out.exec.is_some() && !out.output_given => Ok(Layout::Nothing),
         None => Ok(Layout::Format(render::resolve_format(
-            global.output,
-            tty,
-            on_tty,
+            out.output, tty, on_tty,
         ))),
     }
 }
@@ -377,18 +368,17 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn sub(args: &[&str]) -> (Global, crate::cli::SubscribeArgs) {
+    fn sub(args: &[&str]) -> crate::cli::SubscribeArgs {
         let cli = Cli::try_parse_args_from([&["pubcat", "sub"], args].concat()).unwrap();
         let Command::Subscribe(sub) = cli.command else {
             unreachable!()
         };
-        (cli.global, sub)
+        sub
     }
 
     /// The layout of `sub ARGS` on a terminal (`tty`) or a pipe.
     fn layout_of(args: &[&str], tty: bool) -> Result<Layout> {
-        let (global, sub) = sub(args);
-        layout(&global, &sub.out, tty, Format::Toast)
+        layout(&sub(args).out, tty, Format::Toast)
     }
 
     #[test]
@@ -400,19 +390,15 @@ mod tests {
         assert_eq!(layout_of(&[url], false).unwrap(), format(Format::Line));
         let given = layout_of(&[url, "--format", "{id}"], true).unwrap();
         assert_eq!(given, template);
-        // --exec alone prints nothing; -o, before or after the subcommand,
-        // asks for messages too, and so does --format.
+        // --exec alone prints nothing; -o asks for messages too, and so
+        // does --format.
         let exec = [url, "--exec", "true"];
         assert_eq!(layout_of(&exec, true).unwrap(), Layout::Nothing);
         let with_o = layout_of(&[&exec[..], &["-o", "json"]].concat(), true).unwrap();
         assert_eq!(with_o, format(Format::Json));
-        let cli = Cli::try_parse_args_from([&["pubcat", "-o", "raw", "sub"], &exec[..]].concat())
-            .unwrap();
-        let Command::Subscribe(sub) = cli.command else {
-            unreachable!()
-        };
-        let before = layout(&cli.global, &sub.out, false, Format::Toast).unwrap();
-        assert_eq!(before, format(Format::Raw));
+        // -o is the subcommand's: serve and completions have none.
+        assert!(Cli::try_parse_args_from(["pubcat", "-o", "raw", "sub", url]).is_err());
+        assert!(Cli::try_parse_args_from(["pubcat", "serve", "-o", "raw"]).is_err());
         let both = layout_of(&[&exec[..], &["--format", "{id}"]].concat(), true).unwrap();
         assert_eq!(both, template);
         // --format and -o together: a usage error.
@@ -436,7 +422,7 @@ mod tests {
             unreachable!()
         };
         let wants = Wants::subscriber(&sub.stomp_sub, &sub.socketio_sub);
-        listening(&connection(&cli.global, &sub.conn, Role::Subscribe, wants).unwrap())
+        listening(&connection(&sub.conn, Role::Subscribe, wants).unwrap())
     }
 
     #[test]

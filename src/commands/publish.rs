@@ -37,7 +37,7 @@ pub async fn run(
         emit: args.socketio.event.clone(),
         ..Default::default()
     };
-    let mut connection = super::connection(global, &args.conn, Role::Publish, wants)?;
+    let mut connection = super::connection(&args.conn, Role::Publish, wants)?;
     // --rate is 0 or a finite rate of at least one a year (cli::per_second).
     let interval = args
         .interval
@@ -98,7 +98,7 @@ pub async fn run(
         sent: 0,
         warned_utf8: false,
         interrupt,
-        replies: Replies(super::printer(global, Format::Line)),
+        replies: Replies(super::printer(global, args.output, Format::Line)),
     };
 
     // Every wait of the publisher races the interrupt, a pending HTTP

@@ -41,9 +41,10 @@ pub async fn run(
     mut interrupt: Interrupt,
 ) -> Result<Outcome> {
     let wants = super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub);
-    let connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
+    let connection = super::connection(&args.conn, Role::Subscribe, wants)?;
     let printer = super::message_printer(global, &args.out, Format::Toast)?;
     let until = args
+        .end
         .until
         .as_deref()
         .map(Regex::new)
@@ -60,17 +61,17 @@ pub async fn run(
                 .to_string();
             Error::usage(format!(
                 "--until `{}` is not a valid regex: {why}",
-                args.until.as_deref().unwrap_or_default()
+                args.end.until.as_deref().unwrap_or_default()
             ))
         })?;
     // --timeout bounds the whole command: connecting too.
     let started = Instant::now();
-    let deadline = args.timeout.map(|t| started + t);
+    let deadline = args.end.timeout.map(|t| started + t);
     let mut session = tokio::select! {
         s = Session::connect(&connection) => s?,
         _ = sleep_until_some(deadline) => return Err(Error::new(Kind::Timeout, format!(
             "timed out after {} while connecting (no message received)",
-            humantime::format_duration(args.timeout.unwrap_or_default())
+            humantime::format_duration(args.end.timeout.unwrap_or_default())
         ))),
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
@@ -87,17 +88,17 @@ pub async fn run(
         printer,
         exec: super::exec(&args.out),
         cut: false,
-        count: args.count,
+        count: args.end.count,
         until,
         received: 0,
     };
-    if args.count == Some(0) {
+    if args.end.count == Some(0) {
         return sub.finish(&mut session, Outcome::Done).await;
     }
 
     let timeout = sleep_until(deadline.unwrap_or(started + NEVER));
     tokio::pin!(timeout);
-    let idle = sleep_until(Instant::now() + args.idle.unwrap_or(NEVER));
+    let idle = sleep_until(Instant::now() + args.end.idle.unwrap_or(NEVER));
     tokio::pin!(idle);
 
     loop {
@@ -114,14 +115,14 @@ pub async fn run(
                     sub.finish(&mut session, Outcome::Done).await?;
                     return Err(Error::new(Kind::Timeout, format!(
                         "timed out after {} with {} message(s) received and the exit condition not met",
-                        humantime::format_duration(args.timeout.unwrap_or_default()),
+                        humantime::format_duration(args.end.timeout.unwrap_or_default()),
                         sub.received
                     )));
                 }
                 return sub.finish(&mut session, Outcome::Done).await;
             }
             _ = &mut idle => {
-                verbose!("nothing received for {}", humantime::format_duration(args.idle.unwrap_or_default()));
+                verbose!("nothing received for {}", humantime::format_duration(args.end.idle.unwrap_or_default()));
                 return sub.finish(&mut session, Outcome::Done).await;
             }
             first = session.next() => {
@@ -168,7 +169,7 @@ pub async fn run(
                 }
                 // Printed and flushed: only now may the broker forget them.
                 session.acknowledge().await?;
-                if let Some(d) = args.idle {
+                if let Some(d) = args.end.idle {
                     idle.as_mut().reset(Instant::now() + d);
                 }
             }

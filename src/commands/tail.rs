@@ -30,7 +30,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         ids: true,
         ..super::Wants::subscriber(&args.stomp_sub, &args.socketio_sub)
     };
-    let mut connection = super::connection(global, &args.conn, Role::Subscribe, wants)?;
+    let mut connection = super::connection(&args.conn, Role::Subscribe, wants)?;
     let mut retry = Retry::new(Backoff {
         min: args.backoff_min,
         max: args.backoff_max.max(args.backoff_min),

@@ -419,6 +419,28 @@ fn committed_completions_match_the_binary() {
         std::fs::read(&path).unwrap_or_default() == man.stdout,
         "{path} is stale: regenerate with `cargo run -- man > completions/pubcat.1`"
     );
+    // A page per subcommand, each one the top-level page refers to.
+    let top = String::from_utf8(man.stdout).unwrap();
+    for name in [
+        "publish",
+        "subscribe",
+        "tail",
+        "bench",
+        "serve",
+        "completions",
+    ] {
+        let page = pubcat().args(["man", name]).output().unwrap();
+        assert!(page.status.success());
+        let file = format!("pubcat-{name}.1");
+        let path = format!("{}/completions/{file}", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            std::fs::read(&path).unwrap_or_default() == page.stdout,
+            "{path} is stale: regenerate with `cargo run -- man {name} > completions/{file}`"
+        );
+        assert!(top.contains(&format!("pubcat\\-{name}(1)")), "{name}");
+    }
+    // And no page is referred to that does not exist.
+    assert_eq!(top.matches("(1)").count(), 6, "{top}");
 }
 
 #[test]
@@ -857,6 +879,10 @@ fn a_message_the_broker_refuses_as_too_big_exits_4_with_1009() {
 /// killed it without a close).
 #[test]
 fn serve_closes_its_clients_and_exits_130_on_sigint_sigterm_and_sighup() {
+    // Under `nohup` the brokers would inherit an ignored SIGHUP, which serve
+    // leaves ignored by design (as nohup asks): give them the default.
+    // SAFETY: signal(2) only changes this process's disposition of SIGHUP.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_DFL) };
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let mut broker = Broker::start();
         let mut cmd = pubcat();
