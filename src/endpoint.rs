@@ -197,7 +197,7 @@ impl Endpoint {
 }
 
 /// The schemes pubcat speaks, for error messages.
-const SCHEMES: &str = "ws://, wss://, http://, https://, sockjs+http://, sockjs+https://, socketio+http://, socketio+https://, and stomp+ws://, stomp+wss://";
+const SCHEMES: &str = "ws://, wss://, http://, https://, sockjs+http://, sockjs+https://, socketio+http://, socketio+https://, and stomp+ws://, stomp+wss://, stomp+sockjs+http://, stomp+sockjs+https://";
 
 /// `scheme:rest` when `s` starts with something shaped like a scheme
 /// (a letter, then letters, digits, `+`, `-` or `.`, then `:`) that is not
