@@ -26,6 +26,7 @@ use crate::transport::engineio::Mode;
 use crate::transport::sockjs::SockJsOptions;
 use crate::transport::{Options, parse_headers};
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use regex::bytes::Regex;
 
 /// What a command adds to the shared connection flags, so that every
 /// setting of every layer is decided in [`connection`], once.
@@ -356,6 +357,22 @@ pub fn exec(out: &OutputArgs) -> Option<Exec> {
     out.exec
         .as_ref()
         .map(|command| Exec::new(command.clone(), out.exec_fail))
+}
+
+/// The regex of `flag`, or a usage error that says what is wrong with it.
+pub fn regex(flag: &str, pattern: &str) -> Result<Regex> {
+    Regex::new(pattern).map_err(|e| {
+        // regex's message draws a caret under the pattern over several
+        // lines; its last line says what is wrong.
+        let why = e.to_string();
+        let why = why
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        Error::usage(format!("{flag} `{pattern}` is not a valid regex: {why}"))
+    })
 }
 
 fn color(global: &Global, tty: bool) -> bool {

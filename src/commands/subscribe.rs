@@ -47,23 +47,8 @@ pub async fn run(
         .end
         .until
         .as_deref()
-        .map(Regex::new)
-        .transpose()
-        .map_err(|e| {
-            // regex's message draws a caret under the pattern over several
-            // lines; its last line says what is wrong.
-            let why = e.to_string();
-            let why = why
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_string();
-            Error::usage(format!(
-                "--until `{}` is not a valid regex: {why}",
-                args.end.until.as_deref().unwrap_or_default()
-            ))
-        })?;
+        .map(|pattern| super::regex("--until", pattern))
+        .transpose()?;
     // --timeout bounds the whole command: connecting too.
     let started = Instant::now();
     let deadline = args.end.timeout.map(|t| started + t);
