@@ -570,7 +570,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-n -o -t -H -k -v -q -h --count --timeout --until --idle --output --format --exec --exec-fail --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --send --ack --prefetch --event --verbose --quiet --color --help"
+            opts="-n -o -t -H -k -v -q -h --count --timeout --until --idle --output --format --exec --exec-fail --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --send --ack --prefetch --event --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +614,14 @@ _pubcat() {
                     ;;
                 --exec-fail)
                     COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
+                    return 0
+                    ;;
+                --notify)
+                    COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 bell" -- "${cur}"))
+                    return 0
+                    ;;
+                --notify-when)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --topic)
@@ -744,7 +752,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-n -o -t -H -k -v -q -h --last --since --state --backoff-min --backoff-max --gap-check --max-retries --output --format --exec --exec-fail --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --verbose --quiet --color --help"
+            opts="-n -o -t -H -k -v -q -h --last --since --state --backoff-min --backoff-max --gap-check --max-retries --output --format --exec --exec-fail --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -800,6 +808,14 @@ _pubcat() {
                     ;;
                 --exec-fail)
                     COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
+                    return 0
+                    ;;
+                --notify)
+                    COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 bell" -- "${cur}"))
+                    return 0
+                    ;;
+                --notify-when)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --topic)

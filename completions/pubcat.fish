@@ -160,6 +160,12 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l format -d 'P
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec -d 'Run CMD for each message, one at a time, in order' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
 stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
+osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
+osc9\t'OSC 9 (iTerm2, VS Code)'
+osc99\t'OSC 99 (kitty)'
+bell\t'The terminal bell'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
@@ -216,6 +222,12 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l format -d 'Print e
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec -d 'Run CMD for each message, one at a time, in order' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
 stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
+osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
+osc9\t'OSC 9 (iTerm2, VS Code)'
+osc99\t'OSC 99 (kitty)'
+bell\t'The terminal bell'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
@@ -277,6 +289,12 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l format -d 'Print 
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec -d 'Run CMD for each message, one at a time, in order' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
 stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
+osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
+osc9\t'OSC 9 (iTerm2, VS Code)'
+osc99\t'OSC 99 (kitty)'
+bell\t'The terminal bell'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r

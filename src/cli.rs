@@ -10,6 +10,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 use crate::dialect::stomp::AckMode;
 use crate::endpoint::{Protocol, Transport};
 use crate::log::Secret;
+use crate::notify::NotifyKind;
 use crate::render::{ColorChoice, Format, Template};
 use crate::server::Span;
 use crate::transport::sockjs::SockJsTransport;
@@ -181,6 +182,7 @@ Examples:
   pubcat sub socketio+http://127.0.0.1:3000/chat --emit join lobby --event message
   pubcat sub http://127.0.0.1:7878/jobs --format '{id} {body_json.status}'
   pubcat sub ws://127.0.0.1:7878/alerts --exec 'notify-send \"$PUBCAT_TOPIC\" \"$PUBCAT_BODY\"'
+  pubcat sub ws://127.0.0.1:7878/alerts --notify auto --notify-when 'error|failed'
 
 Exit codes: 0 count reached, --until matched, --idle passed, or the server
 closed normally; 1 --timeout passed first; 3 connection lost; 4 the server
@@ -199,6 +201,7 @@ Examples:
   pubcat tail http://127.0.0.1:7878/events --since 120      # start after message 120
   pubcat tail http://host/events --state ~/.events.last     # continue where the last run stopped
   pubcat tail http://host/jobs --exec ./handle-job --exec-fail stop   # a command per message
+  pubcat tail http://host/deploys --notify auto            # a notification per message
 
 Resuming needs message ids: SSE and long-poll have them; raw WebSocket
 frames do not, so over ws:// tail reconnects but cannot replay what it missed
@@ -744,6 +747,28 @@ pub struct OutputArgs {
     /// (exit 6).
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = ExecFail::Continue, requires = "exec", hide_short_help = true)]
     pub exec_fail: ExecFail,
+
+    /// Show a notification per message: the topic, the body's first line.
+    ///
+    /// At most one a second: the messages of the second after one are
+    /// summed up when it ends ("4 new messages"). The terminal escapes are
+    /// written to /dev/tty, never to stdout, and wrapped for tmux when
+    /// $TMUX is set (tmux needs allow-passthrough on); auto picks the one
+    /// this terminal shows, from TERM_PROGRAM, TERM and the variables
+    /// terminals set (KITTY_WINDOW_ID, WEZTERM_PANE, WT_SESSION,
+    /// LC_TERMINAL...), else the bell. Without a terminal, one warning and
+    /// no notifications.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub notify: Option<NotifyKind>,
+
+    /// Notify only for messages whose body matches this regex.
+    #[arg(
+        long,
+        value_name = "REGEX",
+        requires = "notify",
+        hide_short_help = true
+    )]
+    pub notify_when: Option<String>,
 
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,

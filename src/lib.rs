@@ -17,6 +17,7 @@ pub(crate) mod exec;
 pub(crate) mod limits;
 pub(crate) mod log;
 pub(crate) mod message;
+pub(crate) mod notify;
 pub(crate) mod render;
 pub(crate) mod retry;
 pub(crate) mod server;

@@ -19,6 +19,7 @@ use crate::dialect::stomp::{AckMode, StompOptions};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
 use crate::error::{Error, Kind, Result};
 use crate::exec::Exec;
+use crate::notify::Notifier;
 use crate::render::{self, Format, Layout, Printer};
 use crate::session::Connection;
 use crate::tls::TlsOptions;
@@ -332,7 +333,8 @@ pub fn message_printer(
 ) -> Result<Printer<std::io::Stdout>> {
     let tty = std::io::stdout().is_terminal();
     let layout = layout(out, tty, on_tty)?;
-    Ok(Printer::stdout(layout, color(global, tty)))
+    let notifier = notifier(out)?;
+    Ok(Printer::stdout(layout, color(global, tty)).notifying(notifier))
 }
 
 /// `--format` is a layout of its own, so `-o` on the command line beside it
@@ -357,6 +359,20 @@ pub fn exec(out: &OutputArgs) -> Option<Exec> {
     out.exec
         .as_ref()
         .map(|command| Exec::new(command.clone(), out.exec_fail))
+}
+
+/// The `--notify` notifier, when one is asked for and has somewhere to
+/// show notifications.
+fn notifier(out: &OutputArgs) -> Result<Option<Notifier>> {
+    let Some(kind) = out.notify else {
+        return Ok(None);
+    };
+    let when = out
+        .notify_when
+        .as_deref()
+        .map(|pattern| regex("--notify-when", pattern))
+        .transpose()?;
+    Notifier::start(kind, when)
 }
 
 /// The regex of `flag`, or a usage error that says what is wrong with it.
@@ -425,11 +441,29 @@ mod tests {
     }
 
     #[test]
-    fn exec_fail_needs_exec() {
-        let err = Cli::try_parse_args_from(["pubcat", "sub", "ws://h/t", "--exec-fail", "stop"])
-            .unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("--exec"), "{err}");
+    fn notify_when_needs_a_valid_regex() {
+        let sub = sub(&["ws://h/t", "--notify", "bell", "--notify-when", "(x"]);
+        let err = notifier(&sub.out).err().unwrap();
+        assert_eq!(err.kind, Kind::Usage);
+        assert!(
+            err.message
+                .starts_with("--notify-when `(x` is not a valid regex: "),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn exec_fail_needs_exec_and_notify_when_notify() {
+        for (flag, value, needs) in [
+            ("--exec-fail", "stop", "--exec"),
+            ("--notify-when", "x", "--notify"),
+        ] {
+            let err =
+                Cli::try_parse_args_from(["pubcat", "sub", "ws://h/t", flag, value]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(needs), "{err}");
+        }
     }
 
     /// What `sub ARGS` says once connected.

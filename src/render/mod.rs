@@ -1,8 +1,9 @@
 //! Everything written to stdout for received messages goes through here:
 //! the format, colour, and when bytes actually leave the buffer.
 //!
-//! A desktop notification (`--notify`, OSC 9) would hook into
-//! [`Printer::print`], beside the format dispatch: it sees every message.
+//! `--notify` hooks in here too: [`Printer::print`] offers every message
+//! it prints to the [`Notifier`] (`crate::notify`), which decides what to
+//! show and shows it elsewhere than stdout.
 
 mod json;
 mod line;
@@ -16,6 +17,7 @@ use std::ffi::OsStr;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::message::Message;
+use crate::notify::Notifier;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -85,6 +87,8 @@ pub struct Printer<W: Write> {
     /// control characters (a server's escape sequences) as `\xNN` instead
     /// of sending them to the terminal to act on.
     terminal: bool,
+    /// `--notify`: offered every message printed.
+    notify: Option<Notifier>,
 }
 
 impl<W: Write> Printer<W> {
@@ -103,6 +107,7 @@ impl<W: Write> Printer<W> {
             measure: None,
             scratch: Vec::new(),
             terminal: false,
+            notify: None,
         }
     }
 
@@ -119,10 +124,19 @@ impl<W: Write> Printer<W> {
         self
     }
 
+    /// Offer every message printed to `notifier` too.
+    pub fn notifying(mut self, notifier: Option<Notifier>) -> Self {
+        self.notify = notifier;
+        self
+    }
+
     /// Inlined into the receive loops: a call per message showed in the
     /// instruction count of `sub -o raw` (with `Subscriber::handle`, 8%).
     #[inline(always)]
     pub fn print(&mut self, msg: &Message) -> io::Result<()> {
+        if let Some(notifier) = &self.notify {
+            notifier.offer(msg);
+        }
         match &self.layout {
             Layout::Format(Format::Raw) => line::raw(&mut self.out, msg),
             Layout::Format(Format::Line) => line::line(&mut self.out, msg, self.terminal),

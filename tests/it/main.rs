@@ -14,6 +14,7 @@ mod exec;
 mod format;
 mod http_transports;
 mod lifecycle;
+mod notify;
 mod serve_bounds;
 mod serve_connections;
 mod slow_subscribers;

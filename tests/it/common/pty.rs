@@ -1,14 +1,17 @@
 //! A pseudo-terminal for the child's stderr (or stdout), so tests can see
-//! what pubcat writes only to a terminal. libc's posix_openpt, as the
-//! tests already use libc: no crate for twenty lines, and no `script(1)`,
-//! whose flags differ between util-linux and the BSDs and which would put
-//! the child's stdout and stderr on the one terminal.
+//! what pubcat writes only to a terminal; [`controlling`] makes it the
+//! child's controlling terminal too, its `/dev/tty`. libc's posix_openpt,
+//! as the tests already use libc: no crate for twenty lines, and no
+//! `script(1)`, whose flags differ between util-linux and the BSDs and
+//! which would put the child's stdout and stderr on the one terminal.
 
 use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,8 +19,16 @@ use std::time::{Duration, Instant};
 /// wrote with [`Pty::text`].
 pub struct Pty {
     terminal: Option<File>,
-    written: Arc<Mutex<Vec<u8>>>,
+    written: Arc<Mutex<Written>>,
     reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the child wrote, and when each piece of it was read.
+#[derive(Default)]
+struct Written {
+    bytes: Vec<u8>,
+    /// The length of `bytes` after each read, and when that read returned.
+    reads: Vec<(usize, Instant)>,
 }
 
 impl Pty {
@@ -40,14 +51,17 @@ impl Pty {
             .custom_flags(libc::O_NOCTTY)
             .open(path)
             .unwrap();
-        let written = Arc::new(Mutex::new(Vec::new()));
+        let written = Arc::new(Mutex::new(Written::default()));
         let sink = written.clone();
         let reader = std::thread::spawn(move || {
             let mut controller = controller;
             let mut buf = [0u8; 4096];
             // Ends with EIO once every copy of the terminal side is closed.
             while let Ok(n @ 1..) = controller.read(&mut buf) {
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                let mut written = sink.lock().unwrap();
+                written.bytes.extend_from_slice(&buf[..n]);
+                let len = written.bytes.len();
+                written.reads.push((len, Instant::now()));
             }
         });
         Pty {
@@ -67,20 +81,34 @@ impl Pty {
 
     /// What was written to the terminal so far.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.written.lock().unwrap()).to_string()
+        String::from_utf8_lossy(&self.written.lock().unwrap().bytes).to_string()
     }
 
     /// Wait (bounded) until the terminal shows `needle`: false if it
     /// never does, so the caller can stop its child before failing.
     pub fn shows(&self, needle: &str) -> bool {
+        self.shown_at(needle).is_some()
+    }
+
+    /// [`Pty::shows`], answering when the read that brought the end of
+    /// `needle`'s first appearance returned: the time it was written, give
+    /// or take the reader thread's wake-up, whenever this is asked.
+    pub fn shown_at(&self, needle: &str) -> Option<Instant> {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.text().contains(needle) {
+        loop {
+            {
+                let written = self.written.lock().unwrap();
+                if let Some(at) = find(&written.bytes, needle.as_bytes()) {
+                    let end = at + needle.len();
+                    let read = written.reads.iter().find(|(len, _)| *len >= end);
+                    return read.map(|(_, when)| *when);
+                }
+            }
             if Instant::now() > deadline {
-                return false;
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        true
     }
 
     /// Everything written, once the child that had the terminal exited.
@@ -90,5 +118,39 @@ impl Pty {
             reader.join().unwrap();
         }
         self.text()
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Make the terminal `cmd`'s controlling terminal, so that `/dev/tty` is
+/// it: the child starts a session of its own (setsid), then takes its
+/// stderr, which must be the terminal, as the session's (TIOCSCTTY).
+pub fn controlling(cmd: &mut Command) {
+    // SAFETY: only setsid(2) and ioctl(2) run between fork and exec, both
+    // async-signal-safe, on the child's own descriptor.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(2, libc::TIOCSCTTY as _, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Start `cmd` in a session of its own with no controlling terminal (as
+/// under CI, or a service): `/dev/tty` cannot be opened.
+pub fn without_terminal(cmd: &mut Command) {
+    // SAFETY: only setsid(2) runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
