@@ -617,7 +617,7 @@ _pubcat() {
                     return 0
                     ;;
                 --notify)
-                    COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 bell" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 desktop bell" -- "${cur}"))
                     return 0
                     ;;
                 --notify-when)
@@ -811,7 +811,7 @@ _pubcat() {
                     return 0
                     ;;
                 --notify)
-                    COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 bell" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 desktop bell" -- "${cur}"))
                     return 0
                     ;;
                 --notify-when)

@@ -164,6 +164,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l notify -d 'S
 osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
 osc9\t'OSC 9 (iTerm2, VS Code)'
 osc99\t'OSC 99 (kitty)'
+desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
@@ -226,6 +227,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l notify -d 'Show a 
 osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
 osc9\t'OSC 9 (iTerm2, VS Code)'
 osc99\t'OSC 99 (kitty)'
+desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
@@ -293,6 +295,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l notify -d 'Show a
 osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
 osc9\t'OSC 9 (iTerm2, VS Code)'
 osc99\t'OSC 99 (kitty)'
+desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r

@@ -9,9 +9,10 @@
 //! on a clock it is given). Showing it is [`Notifier`]'s: the printer
 //! offers it every message ([`crate::render::Printer::print`]), and a
 //! thread of its own holds the terminal (`/dev/tty`, opened once, so that
-//! stdout stays the messages'), wakes when a quiet second ends with
-//! messages counted in it, and writes, so that a terminal that does not
-//! take what is written (stopped with Ctrl-S) never holds the stream up.
+//! stdout stays the messages') or the desktop's notification service,
+//! wakes when a quiet second ends with messages counted in it, and shows,
+//! so that a terminal that does not take what is written (stopped with
+//! Ctrl-S) or a slow D-Bus never holds the stream up.
 //!
 //! The rate limit: a message that comes when nothing was shown for a second
 //! is shown at once. Those of the quiet second after it are counted, and
@@ -46,7 +47,8 @@ const TEXT_MAX: usize = 200;
 const TOPICS_KEPT: usize = 64;
 
 /// How long pubcat waits at exit for the last notification to be shown:
-/// a terminal that does not take it must not hold pubcat up.
+/// a terminal that does not take it, or a desktop service that does not
+/// answer, must not hold pubcat up.
 const EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// `--notify KIND`.
@@ -61,6 +63,9 @@ pub enum NotifyKind {
     Osc9,
     /// OSC 99 (kitty).
     Osc99,
+    /// The desktop's notification service (D-Bus, macOS, Windows), not the
+    /// terminal.
+    Desktop,
     /// The terminal bell.
     Bell,
 }
@@ -385,10 +390,12 @@ impl Shared {
 impl Notifier {
     /// Start showing notifications as `kind` says, for messages whose body
     /// matches `when`. None when there is nothing to show them on (no
-    /// terminal: said on stderr once).
+    /// terminal: said on stderr once); an error when `desktop` was asked of
+    /// a pubcat built without it.
     pub fn start(kind: NotifyKind, when: Option<Regex>) -> Result<Option<Notifier>> {
         let var = |name: &str| std::env::var(name).ok();
         let (escape, why) = match kind {
+            NotifyKind::Desktop => return Ok(Notifier::spawn(Sink::desktop()?, when)),
             NotifyKind::Auto => detect(var),
             NotifyKind::Osc777 => (Escape::Osc777, "as asked"),
             NotifyKind::Osc9 => (Escape::Osc9, "as asked"),
@@ -506,6 +513,8 @@ enum Sink {
         /// Notifications shown: with the pid, OSC 99's id.
         shown: u64,
     },
+    #[cfg(feature = "desktop-notify")]
+    Desktop,
     /// Showing failed (said once on stderr): the rest are dropped.
     Gone,
 }
@@ -524,12 +533,26 @@ impl Sink {
                 tty.write_all(&escape(*kind, note, &id, *tmux))
                     .map_err(|e| format!("writing to {TERMINAL}: {e}"))
             }
+            #[cfg(feature = "desktop-notify")]
+            Sink::Desktop => desktop::show(note),
             Sink::Gone => return,
         };
         if let Err(why) = shown {
             warn!("--notify: {why}; going on without notifications");
             *self = Sink::Gone;
         }
+    }
+
+    #[cfg(feature = "desktop-notify")]
+    fn desktop() -> Result<Sink> {
+        Ok(Sink::Desktop)
+    }
+
+    #[cfg(not(feature = "desktop-notify"))]
+    fn desktop() -> Result<Sink> {
+        Err(crate::error::Error::usage(
+            "--notify desktop: this pubcat was built without desktop notifications (the cargo feature desktop-notify); a terminal's own are --notify auto",
+        ))
     }
 }
 
@@ -541,6 +564,47 @@ const TERMINAL: &str = "CONOUT$";
 
 fn open_terminal() -> std::io::Result<File> {
     std::fs::OpenOptions::new().write(true).open(TERMINAL)
+}
+
+#[cfg(feature = "desktop-notify")]
+mod desktop {
+    use super::Note;
+
+    /// One notification through notify-rust: D-Bus (org.freedesktop.Notifications)
+    /// on Linux and the BSDs, the notification centre on macOS, toasts on
+    /// Windows.
+    pub fn show(note: &Note) -> Result<(), String> {
+        notify_rust::Notification::new()
+            .appname("pubcat")
+            .summary(&note.title)
+            .body(&body(&note.text))
+            .show()
+            .map(drop)
+            .map_err(|e| format!("the desktop's notification service did not show it ({e})"))
+    }
+
+    /// The freedesktop servers read the body as markup (`<a href>`,
+    /// `<img src>`): a server's text is escaped so that it shows as sent.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    fn body(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    fn body(text: &str) -> String {
+        text.to_string()
+    }
+
+    #[cfg(all(test, unix, not(target_os = "macos")))]
+    #[test]
+    fn a_server_cannot_put_markup_in_a_freedesktop_notification() {
+        assert_eq!(
+            body("<a href=\"file:///etc\">x</a> & <img src=y>"),
+            "&lt;a href=\"file:///etc\"&gt;x&lt;/a&gt; &amp; &lt;img src=y&gt;"
+        );
+    }
 }
 
 #[cfg(test)]

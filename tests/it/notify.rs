@@ -191,6 +191,22 @@ fn without_a_terminal_notify_warns_once_and_goes_on() {
     );
 }
 
+/// `--notify desktop` where no notification service answers (no D-Bus
+/// session bus), and no terminal either, which it does not need.
+#[cfg(all(feature = "desktop-notify", target_os = "linux"))]
+#[test]
+fn desktop_without_a_notification_service_warns_once_and_goes_on() {
+    warns_once_and_goes_on(
+        "d1",
+        "desktop",
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/pubcat-test-bus",
+        )],
+        "--notify: the desktop's notification service did not show it",
+    );
+}
+
 /// `sub --count 2 --notify KIND` with no controlling terminal and `vars`
 /// set: it prints both messages, exits 0, and says `warning` once on
 /// stderr, in a line that has `says`.
@@ -217,4 +233,15 @@ fn warns_once_and_goes_on(topic: &str, kind: &str, vars: &[(&str, &str)], says: 
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
     assert!(warnings[0].contains(says), "{stderr}");
+}
+
+#[cfg(not(feature = "desktop-notify"))]
+#[test]
+fn desktop_is_a_usage_error_in_a_build_without_it() {
+    let out = pubcat()
+        .args(["sub", "ws://127.0.0.1:9/t", "--notify", "desktop"])
+        .output()
+        .unwrap();
+    let stderr = crate::common::assert_code(&out, 2);
+    assert!(stderr.contains("desktop-notify"), "{stderr}");
 }
