@@ -17,7 +17,7 @@ use crate::transport::sockjs::SockJsTransport;
 
 const EXAMPLES: &str = "\
 Examples:
-  pubcat serve                                      # a broker on 127.0.0.1:7878
+  pubcat serve                                      # a broker on localhost:7878
   pubcat sub ws://127.0.0.1:7878/events             # print every message
   echo deployed | pubcat pub ws://127.0.0.1:7878/events
   pubcat sub ws://127.0.0.1:7878/jobs --until '\"status\":\"ready\"' --timeout 60s
