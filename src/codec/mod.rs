@@ -4,6 +4,7 @@ pub mod engineio;
 pub mod lf;
 pub mod log;
 pub mod meta;
+pub mod mqtt;
 pub mod pubcat;
 pub mod socketio;
 pub mod sockjs;
