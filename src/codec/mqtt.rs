@@ -1280,6 +1280,43 @@ mod tests {
         v5.properties.0.push(Property::SessionExpiry(3600));
         c = b"\x10\x18\x00\x04MQTT\x05\x02\x00\x3c\x05\x11\x00\x00\x0e\x10\x00\x06pubcat".to_vec();
         both_ways(Packet::Connect(v5), V5, &c);
+        let full = Connect {
+            client_id: "c".into(),
+            username: Some("u".into()),
+            password: Some(Bytes::from_static(b"pw")),
+            will: Some(Will {
+                topic: "t".into(),
+                payload: Bytes::from_static(b"by"),
+                qos: QoS::AtLeastOnce,
+                retain: true,
+                properties: Properties::default(),
+            }),
+            ..connect(V311)
+        };
+        // Flags: user name, password, will retain, will QoS 1, will, clean.
+        both_ways(
+            Packet::Connect(full),
+            V311,
+            b"\x10\x1b\x00\x04MQTT\x04\xee\x00\x3c\x00\x01c\x00\x01t\x00\x02by\x00\x01u\x00\x02pw",
+        );
+        // 5.0 options: QoS 1, no local, retain as published, handling 2.
+        both_ways(
+            Packet::Subscribe(Subscribe {
+                pkid: 1,
+                properties: Properties::default(),
+                filters: vec![(
+                    "a/b".into(),
+                    SubscribeOptions {
+                        qos: QoS::AtLeastOnce,
+                        no_local: true,
+                        retain_as_published: true,
+                        retain_handling: 2,
+                    },
+                )],
+            }),
+            V5,
+            b"\x82\x09\x00\x01\x00\x00\x03a/b\x2d",
+        );
         both_ways(
             Packet::Publish(publish(QoS::AtMostOnce, 0, "a/b", b"hi")),
             V311,
