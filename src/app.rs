@@ -59,6 +59,7 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Serve(args) => {
             commands::serve::run(args, &global, Interrupt::install_with_hangup()).await
         }
+        Command::Connect(args) => commands::connect::run(&global, args, Interrupt::install()).await,
         Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
         Command::Bench(args) => commands::bench::run(&global, args, Interrupt::install()).await,
         Command::Completions(args) => commands::completions::run(&args).map(|()| Outcome::Done),

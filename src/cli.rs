@@ -63,15 +63,16 @@ impl Cli {
     {
         let mut matches = Cli::command().try_get_matches_from(args)?;
         // Asked first: building the Cli takes the values out of `matches`.
-        // Only subscribe and tail have both -o and --format.
+        // Only subscribe, tail and connect have both -o and --format.
         let output_given = matches.subcommand().is_some_and(|(name, sub)| {
-            matches!(name, "subscribe" | "tail") && given_on_command_line(sub, "output")
+            matches!(name, "subscribe" | "tail" | "connect") && given_on_command_line(sub, "output")
         });
         let mut cli =
             Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))?;
         match &mut cli.command {
             Command::Subscribe(args) => args.out.output_given = output_given,
             Command::Tail(args) => args.out.output_given = output_given,
+            Command::Connect(args) => args.out.output_given = output_given,
             _ => {}
         }
         Ok(cli)
@@ -121,6 +122,21 @@ pub enum Command {
     #[command(after_help = TAIL_SHORT, after_long_help = TAIL_EXAMPLES)]
     Tail(TailArgs),
 
+    /// An interactive session: each line typed or piped is sent, every
+    /// message received is printed.
+    ///
+    /// Over any transport that sends both ways: ws(s)://, sockjs+http(s)://,
+    /// STOMP (stomp+ws://, with -t) and Socket.IO (socketio+http(s)://,
+    /// --event). Lines starting with / are commands: /help lists them.
+    #[command(
+        visible_alias = "c",
+        after_help = CONNECT_SHORT,
+        after_long_help = CONNECT_EXAMPLES,
+        mut_arg("exec", |a| a.hide(true)),
+        mut_arg("exec_fail", |a| a.hide(true))
+    )]
+    Connect(InteractiveArgs),
+
     /// Load-test a server: throughput, loss and latency percentiles.
     ///
     /// Publishers and subscribers, each its own connection, over any
@@ -145,7 +161,7 @@ pub enum Command {
     /// name, pubcat-NAME(1).
     #[command(hide = true)]
     Man {
-        /// publish, subscribe, tail, bench, serve or completions.
+        /// publish, subscribe, tail, connect, bench, serve or completions.
         command: Option<String>,
     },
 }
@@ -207,6 +223,29 @@ Resuming needs message ids: SSE and long-poll have them; raw WebSocket
 frames do not, so over ws:// tail reconnects but cannot replay what it missed
 (it says so). A server that cannot replay far enough back is reported on
 stderr as a gap.";
+
+const CONNECT_SHORT: &str = "\
+Examples:
+  pubcat connect ws://127.0.0.1:7878/chat                   # type lines, read replies
+  pubcat c stomp+ws://127.0.0.1:7878/_/stomp -t /topic/chat
+
+Exit codes: 0 stdin ended or the server closed normally, 3 connection
+lost, 4 refused, 130 Ctrl-C.";
+
+const CONNECT_EXAMPLES: &str = "\
+Examples:
+  pubcat connect ws://127.0.0.1:7878/chat                   # type lines, read replies
+  pubcat c stomp+ws://127.0.0.1:7878/_/stomp -t /topic/chat
+  pubcat c socketio+http://127.0.0.1:3000/ --event chat
+  printf 'hello\\n/binary 00ff\\n' | pubcat c ws://127.0.0.1:7878/chat -o json
+
+Commands: /help, /ping, /binary HEX, /topic T (STOMP), /close; //text sends
+/text. At the end of stdin the connection is closed cleanly.
+
+Exit codes: 0 stdin ended (or /close) and the close was answered, or the
+server closed normally; 1 --timeout passed; 3 connection lost; 4 the server
+refused or closed with an error; 5 the close was not answered (what was sent
+may be lost); 130 Ctrl-C.";
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
@@ -612,6 +651,36 @@ pub struct SubscribeArgs {
 
     #[command(flatten)]
     pub socketio_sub: SocketIoSubscribeArgs,
+}
+
+/// `connect`: an interactive session.
+#[derive(Debug, Args)]
+pub struct InteractiveArgs {
+    /// Listen this long, then close and exit 0 (whatever stdin does).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<Duration>,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+
+    #[command(flatten)]
+    pub socketio: SocketIoConnectArgs,
+}
+
+/// What `connect` emits over Socket.IO.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Socket.IO")]
+pub struct SocketIoConnectArgs {
+    /// The event each line is emitted as (the line its argument) [default:
+    /// message]; every event received is printed.
+    #[arg(hide_short_help = true, long, value_name = "NAME")]
+    pub event: Option<String>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
 
 /// When `subscribe` ends.

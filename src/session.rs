@@ -538,6 +538,28 @@ impl Session {
         }
     }
 
+    /// Send a WebSocket ping now (`connect`'s /ping), where the link is a
+    /// WebSocket (raw or under STOMP); false where it has none.
+    pub async fn ping(&mut self) -> Result<bool> {
+        match &mut self.stack {
+            Stack::Stomp(stomp) => stomp.ping().await,
+            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.ping().await,
+            _ => Ok(false),
+        }
+    }
+
+    /// Send to `destination` from now on (STOMP; `connect`'s /topic);
+    /// false where the protocol has no destinations.
+    pub fn send_to(&mut self, destination: &str) -> bool {
+        match &mut self.stack {
+            Stack::Stomp(stomp) => {
+                stomp.send_to(destination);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Close cleanly: send close 1000 (SockJS over HTTP: stop receiving),
     /// then keep reading until the server answers, handing any message that was already on its way to
     /// `on_message` (it is valid and must not be lost). Returns whether the

@@ -15,10 +15,11 @@ pub fn run(args: &CompletionsArgs) -> Result<()> {
 }
 
 /// The subcommands that get a page of their own.
-pub const PAGES: [&str; 6] = [
+pub const PAGES: [&str; 7] = [
     "publish",
     "subscribe",
     "tail",
+    "connect",
     "bench",
     "serve",
     "completions",

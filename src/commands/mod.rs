@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod completions;
+pub mod connect;
 pub mod publish;
 pub mod serve;
 pub mod subscribe;

@@ -383,17 +383,7 @@ impl Publisher {
                 }
                 chunk = input.recv() => chunk,
             };
-            let (done, refused) = match chunk {
-                Some(Ok(chunk)) => (false, splitter.push(chunk, &mut lines).err()),
-                Some(Err(e)) => return Err(Error::local(format!("reading stdin: {e}"))),
-                None => match splitter.finish() {
-                    Ok(last) => {
-                        lines.extend(last);
-                        (true, None)
-                    }
-                    Err(refused) => (true, Some(refused)),
-                },
-            };
+            let (done, refused) = splitter.take(chunk, &mut lines)?;
             if self.count == 1 && self.interval.is_none() {
                 self.feed_all(&mut lines).await?;
             } else {
@@ -423,7 +413,7 @@ impl Publisher {
 
 /// Read stdin on a plain thread in large chunks: tokio's stdin does a
 /// blocking-pool hop per read, and a line reader copies every line.
-fn spawn_stdin_reader() -> mpsc::Receiver<std::io::Result<Bytes>> {
+pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<std::io::Result<Bytes>> {
     const CHUNK: usize = 256 * 1024;
     let (tx, rx) = mpsc::channel(8);
     std::thread::spawn(move || {
@@ -527,7 +517,7 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Splits a byte stream into lines without copying: a line inside one chunk
 /// is a slice of it; only a line spanning chunks is copied together.
-struct LineSplitter {
+pub(super) struct LineSplitter {
     partial: BytesMut,
     /// The longest line taken (--max-message-size).
     limit: usize,
@@ -536,7 +526,7 @@ struct LineSplitter {
 }
 
 impl LineSplitter {
-    fn new(limit: usize) -> LineSplitter {
+    pub(super) fn new(limit: usize) -> LineSplitter {
         LineSplitter {
             partial: BytesMut::new(),
             limit,
@@ -583,6 +573,27 @@ impl LineSplitter {
             self.lines + 1,
             self.limit
         ))
+    }
+
+    /// What the stdin reader gave (None: the end): its lines onto `out`.
+    /// Returns whether the input ended, and a line refused as too long
+    /// (what comes after it is not split); a read error is the Err.
+    pub(super) fn take(
+        &mut self,
+        chunk: Option<std::io::Result<Bytes>>,
+        out: &mut Vec<Bytes>,
+    ) -> Result<(bool, Option<Error>)> {
+        Ok(match chunk {
+            Some(Ok(chunk)) => (false, self.push(chunk, out).err()),
+            Some(Err(e)) => return Err(Error::local(format!("reading stdin: {e}"))),
+            None => match self.finish() {
+                Ok(last) => {
+                    out.extend(last);
+                    (true, None)
+                }
+                Err(refused) => (true, Some(refused)),
+            },
+        })
     }
 
     /// The last line, when the input did not end with a newline.

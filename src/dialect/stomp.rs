@@ -245,6 +245,11 @@ impl StompClient {
         result
     }
 
+    /// SEND to `destination` alone from now on; the subscriptions stay.
+    pub fn send_to(&mut self, destination: &str) {
+        self.opts.destinations = vec![destination.to_string()];
+    }
+
     pub async fn flush(&mut self) -> Result<()> {
         self.link.flush().await
     }

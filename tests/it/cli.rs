@@ -425,6 +425,7 @@ fn committed_completions_match_the_binary() {
         "publish",
         "subscribe",
         "tail",
+        "connect",
         "bench",
         "serve",
         "completions",
@@ -440,7 +441,7 @@ fn committed_completions_match_the_binary() {
         assert!(top.contains(&format!("pubcat\\-{name}(1)")), "{name}");
     }
     // And no page is referred to that does not exist.
-    assert_eq!(top.matches("(1)").count(), 6, "{top}");
+    assert_eq!(top.matches("(1)").count(), 7, "{top}");
 }
 
 #[test]

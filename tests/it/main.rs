@@ -9,6 +9,7 @@ mod auth;
 mod bench;
 mod chaos;
 mod cli;
+mod connect;
 mod durable;
 mod exec;
 mod format;

@@ -429,6 +429,25 @@ pub fn take_lines(mut child: Child, n: usize) -> (Vec<String>, i32, String) {
     (lines, status.code().unwrap_or(-1), stderr)
 }
 
+/// Start `cmd` with stdout and stderr piped: the child, its stdout, and
+/// its stderr collected on a thread.
+pub fn spawn_reading(
+    cmd: &mut Command,
+) -> (
+    Child,
+    std::process::ChildStdout,
+    std::thread::JoinHandle<Vec<u8>>,
+) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = collect(child.stderr.take().unwrap());
+    (child, stdout, stderr)
+}
+
 /// A running command whose stdout lines are collected as they arrive, so a
 /// test can watch the count grow and, at the end, have every line.
 pub struct Lines {
@@ -441,14 +460,7 @@ pub struct Lines {
 impl Lines {
     /// Start `cmd` with stdin closed and stdout and stderr piped.
     pub fn spawn(mut cmd: Command) -> Lines {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = collect(child.stderr.take().unwrap());
+        let (child, stdout, stderr) = spawn_reading(cmd.stdin(Stdio::null()));
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
         let reader = std::thread::spawn(move || {
