@@ -78,9 +78,14 @@ struct Running {
 }
 
 impl Running {
-    fn start(mut cmd: Command) -> Running {
+    fn start(cmd: Command) -> Running {
+        Running::start_with(cmd, Stdio::null())
+    }
+
+    /// [`Running::start`] with this stdin (the child's, to take).
+    fn start_with(mut cmd: Command, stdin: Stdio) -> Running {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -739,5 +744,61 @@ fn bench_over_socketio_on_every_transport() {
         assert_eq!(r["expected"].as_u64(), Some(sent * 2), "{name}: {r}");
         assert_eq!(r["received"], r["expected"], "{name}: {r}");
         assert_eq!(r["lost"], 0, "{name}: {r}");
+    }
+}
+
+#[test]
+#[ignore = "needs the socket.io server: tests/interop.sh starts it and runs these"]
+fn two_connect_sessions_exchange_lines_as_events_on_every_transport() {
+    use std::io::Write;
+    server();
+    for (name, flags) in TRANSPORTS {
+        let start = || {
+            let mut cmd = pubcat();
+            cmd.args([
+                "connect",
+                &url("/chat"),
+                "--event",
+                "broadcast",
+                "-o",
+                "json",
+            ])
+            .args(flags);
+            let mut running = Running::start_with(cmd, Stdio::piped());
+            let stdin = running.child.stdin.take().unwrap();
+            (running, stdin)
+        };
+        // The server's `welcome` says the socket is in the namespace.
+        let welcomed = |r: &Running| r.wait_lines(1)[0].contains(r#""event":"welcome""#);
+        let (mut a, mut a_in) = start();
+        let (mut b, mut b_in) = start();
+        assert!(welcomed(&a) && welcomed(&b), "{name}");
+        // Others' tests broadcast in /chat too: only our lines count.
+        let ours = [unique("a1"), unique("a2"), unique("b1")];
+        let seen = |r: &Running, n: usize| {
+            let deadline = Instant::now() + LIMIT;
+            loop {
+                let bodies: Vec<String> = r
+                    .lines()
+                    .iter()
+                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                    .filter(|v| v["event"] == "broadcast")
+                    .filter_map(|v| v["body"].as_str().map(String::from))
+                    .filter(|body| ours.contains(body))
+                    .collect();
+                if bodies.len() >= n || Instant::now() > deadline {
+                    return bodies;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        writeln!(a_in, "{}\n{}", ours[0], ours[1]).unwrap();
+        assert_eq!(seen(&b, 2), ours[..2], "{name}: {}", b.stderr());
+        writeln!(b_in, "{}", ours[2]).unwrap();
+        // The server broadcasts to the sender too.
+        assert_eq!(seen(&a, 3), ours, "{name}: {}", a.stderr());
+        drop((a_in, b_in));
+        assert_eq!(a.wait(), 0, "{name}: {}", a.stderr());
+        assert_eq!(b.wait(), 0, "{name}: {}", b.stderr());
     }
 }
