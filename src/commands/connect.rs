@@ -3,10 +3,22 @@
 //! printed with `sub`'s printer. Lines starting with `/` are commands
 //! (`/help`). At the end of stdin the connection is closed cleanly, the
 //! server's answer awaited, as `publish` does.
+//!
+//! When stdin and stdout are both terminals, lines are read with rustyline
+//! (a `> ` prompt, line editing, history for the session) on a thread of
+//! their own, and what arrives is printed above the line being typed
+//! through rustyline's external printer, which redraws the prompt and the
+//! half-typed line after it.
 
+use std::io::{ErrorKind, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use rustyline::ExternalPrinter;
+use rustyline::error::ReadlineError;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::{Global, InteractiveArgs};
@@ -60,7 +72,8 @@ pub async fn run(
             endpoint.transport_name
         )));
     }
-    let printer = super::message_printer(global, &args.out, Format::Toast)?;
+    // Checked before connecting: -o and --format errors are usage errors.
+    super::message_printer(global, &args.out, Format::Toast)?;
     let limit = args.conn.reach.max_message_size;
 
     let started = Instant::now();
@@ -77,13 +90,31 @@ pub async fn run(
         "connected to {} (/help for commands, Ctrl-D to close)",
         crate::log::redact_url(&connection.endpoint.url)
     );
+    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let (mut input, out, above, _terminal) = match tty.then(Editor::start).flatten() {
+        Some(editor) => (
+            editor.lines,
+            Out::Above {
+                pending: Vec::new(),
+                printer: editor.cards,
+            },
+            Some(editor.console),
+            Some(editor.terminal),
+        ),
+        None => (
+            super::publish::spawn_stdin_reader(),
+            Out::Stdout(std::io::stdout()),
+            None,
+            None,
+        ),
+    };
     let mut c = Console {
         session,
-        printer,
+        printer: super::message_printer_to(global, &args.out, Format::Toast, out)?,
+        above,
         binary_hint: false,
     };
 
-    let mut input = super::publish::spawn_stdin_reader();
     let mut splitter = super::publish::LineSplitter::new(limit);
     let mut lines = Vec::new();
     let timeout = sleep_until_some(deadline);
@@ -107,6 +138,11 @@ pub async fn run(
                 c.flush()?;
             }
             chunk = input.recv() => {
+                // Ctrl-C at the line editor, which reads it as a key.
+                if let Some(Err(e)) = &chunk && e.kind() == ErrorKind::Interrupted {
+                    c.finish().await?;
+                    return Ok(Outcome::Interrupted);
+                }
                 let (done, refused) = splitter.take(chunk, &mut lines)?;
                 for line in lines.drain(..) {
                     if c.line(line).await? == Step::Close {
@@ -194,17 +230,8 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
     Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
-/// One line of the console on stderr: a command's answer or refusal. Not a
-/// status line: `-q` does not hide what the user asked for.
-fn say(args: std::fmt::Arguments) {
-    crate::log::line(format_args!("pubcat: {args}"));
-}
-
 /// A message or close from the server; Some when the session is over.
-fn received(
-    printer: &mut Printer<std::io::Stdout>,
-    incoming: &Incoming,
-) -> Result<Option<Outcome>> {
+fn received(printer: &mut Printer<Out>, incoming: &Incoming) -> Result<Option<Outcome>> {
     match incoming {
         Incoming::Message(m) | Incoming::Reply(m) => {
             super::stdout_ok(printer.print(m))?;
@@ -225,36 +252,55 @@ fn received(
 
 struct Console {
     session: Session,
-    printer: Printer<std::io::Stdout>,
+    printer: Printer<Out>,
+    /// The line editor's printer, for the console's own lines.
+    above: Option<Box<dyn ExternalPrinter>>,
     /// A text line that was not UTF-8 went as binary: said once.
     binary_hint: bool,
 }
 
 impl Console {
+    /// A command's answer or refusal, on stderr or above the line being
+    /// typed. Not a status line: `-q` does not hide what the user asked for.
+    fn say(&mut self, args: std::fmt::Arguments) {
+        match &mut self.above {
+            // A terminal that cannot take it has nowhere else to go.
+            Some(printer) => drop(printer.print(format!("pubcat: {args}"))),
+            None => crate::log::line(format_args!("pubcat: {args}")),
+        }
+    }
+
+    /// [`Console::say`] for what `-q` hides.
+    fn status(&mut self, args: std::fmt::Arguments) {
+        if crate::log::level() >= 0 {
+            self.say(args);
+        }
+    }
+
     async fn line(&mut self, line: Bytes) -> Result<Step> {
         match parse(line) {
             Line::Send(body) => self.send(body, false).await?,
             Line::Binary(bytes) => self.send(Bytes::from(bytes), true).await?,
-            Line::Help => say(format_args!("{HELP}")),
+            Line::Help => self.say(format_args!("{HELP}")),
             Line::Ping => {
                 self.session.flush().await?;
                 if self.session.ping().await? {
-                    status!("ping sent");
+                    self.status(format_args!("ping sent"));
                 } else {
-                    say(format_args!("/ping: this transport has no pings"));
+                    self.say(format_args!("/ping: this transport has no pings"));
                 }
             }
             Line::Topic(t) => {
                 if self.session.send_to(&t) {
-                    status!("sending to {t}");
+                    self.status(format_args!("sending to {t}"));
                 } else {
-                    say(format_args!(
+                    self.say(format_args!(
                         "/topic: only STOMP has destinations (raw ws: the URL's path is the topic)"
                     ));
                 }
             }
             Line::Close => return Ok(Step::Close),
-            Line::Refuse(why) => say(format_args!("{why}")),
+            Line::Refuse(why) => self.say(format_args!("{why}")),
         }
         Ok(Step::Go)
     }
@@ -298,6 +344,152 @@ impl Console {
         }
         status!("closed");
         Ok(Outcome::Done)
+    }
+}
+
+/// Where messages go: stdout, or above the line being typed.
+enum Out {
+    Stdout(std::io::Stdout),
+    /// What is written is kept until the flush, then printed in one piece
+    /// (a burst's cards) by the line editor.
+    Above {
+        pending: Vec<u8>,
+        printer: Box<dyn ExternalPrinter>,
+    },
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Stdout(out) => out.write(buf),
+            Out::Above { pending, .. } => {
+                pending.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Stdout(out) => out.flush(),
+            Out::Above { pending, printer } => {
+                if pending.is_empty() {
+                    return Ok(());
+                }
+                let text = String::from_utf8_lossy(pending).into_owned();
+                pending.clear();
+                printer.print(text).map_err(std::io::Error::other)
+            }
+        }
+    }
+}
+
+/// The line editor, reading on a thread of its own.
+struct Editor {
+    /// Each line typed, with its newline; Err(Interrupted) for Ctrl-C.
+    lines: mpsc::Receiver<std::io::Result<Bytes>>,
+    /// Prints messages above the prompt.
+    cards: Box<dyn ExternalPrinter>,
+    /// Prints the console's own lines above the prompt.
+    console: Box<dyn ExternalPrinter>,
+    terminal: Terminal,
+}
+
+impl Editor {
+    /// None when the terminal cannot be edited on (TERM=dumb): stdin is
+    /// then read as lines, as when piped.
+    fn start() -> Option<Editor> {
+        let terminal = Terminal::save();
+        let reading = terminal.reading.clone();
+        let mut rl = rustyline::DefaultEditor::new().ok()?;
+        let cards = Box::new(rl.create_external_printer().ok()?);
+        let console = Box::new(rl.create_external_printer().ok()?);
+        let (tx, lines) = mpsc::channel(8);
+        std::thread::spawn(move || {
+            // However it ends, the terminal is left on a line of its own.
+            let _done = Done(reading);
+            loop {
+                let line = match rl.readline("> ") {
+                    Ok(line) => line,
+                    Err(ReadlineError::Eof) => return,
+                    Err(ReadlineError::Interrupted) => {
+                        let _ = tx.blocking_send(Err(ErrorKind::Interrupted.into()));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+                        return;
+                    }
+                };
+                if !line.is_empty() {
+                    let _ = rl.add_history_entry(line.as_str());
+                }
+                let mut bytes = line.into_bytes();
+                bytes.push(b'\n');
+                if tx.blocking_send(Ok(bytes.into())).is_err() {
+                    return;
+                }
+            }
+        });
+        Some(Editor {
+            lines,
+            cards,
+            console,
+            terminal,
+        })
+    }
+}
+
+/// The terminal's settings before the line editor changed them, put back
+/// when the session ends: it may end (the server closed) while the editor
+/// still holds the terminal in raw mode, in a read that is never finished.
+struct Terminal {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+    /// The editor is still in a read, its prompt on the screen.
+    reading: Arc<AtomicBool>,
+}
+
+/// Clears the flag it holds when dropped.
+struct Done(Arc<AtomicBool>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Terminal {
+    fn save() -> Terminal {
+        #[cfg(unix)]
+        {
+            // SAFETY: tcgetattr fills the termios we own, on success only.
+            let mut t: libc::termios = unsafe { std::mem::zeroed() };
+            let ok = unsafe { libc::tcgetattr(libc::STDIN_FILENO, &mut t) } == 0;
+            Terminal {
+                saved: ok.then_some(t),
+                reading: Arc::new(AtomicBool::new(true)),
+            }
+        }
+        #[cfg(not(unix))]
+        Terminal {
+            reading: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(t) = &self.saved {
+            // SAFETY: sets stdin's terminal to settings read from it.
+            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t) };
+        }
+        if self.reading.load(Ordering::SeqCst) {
+            // Off the prompt's line, for what is said last.
+            let _ = std::io::stdout().write_all(b"\n");
+            let _ = std::io::stdout().flush();
+        }
     }
 }
 

@@ -332,10 +332,20 @@ pub fn message_printer(
     out: &OutputArgs,
     on_tty: Format,
 ) -> Result<Printer<std::io::Stdout>> {
+    message_printer_to(global, out, on_tty, std::io::stdout())
+}
+
+/// [`message_printer`] writing to `w`, which ends on stdout by another way.
+pub fn message_printer_to<W: std::io::Write>(
+    global: &Global,
+    out: &OutputArgs,
+    on_tty: Format,
+    w: W,
+) -> Result<Printer<W>> {
     let tty = std::io::stdout().is_terminal();
     let layout = layout(out, tty, on_tty)?;
     let notifier = notifier(out)?;
-    Ok(Printer::stdout(layout, color(global, tty)).notifying(notifier))
+    Ok(Printer::like_stdout(w, layout, color(global, tty)).notifying(notifier))
 }
 
 /// `--format` is a layout of its own, so `-o` on the command line beside it

@@ -170,7 +170,15 @@ impl Printer<io::Stdout> {
     /// A printer on stdout, as wide as the terminal for each card (80 when
     /// unknown).
     pub fn stdout(layout: Layout, color: bool) -> Self {
-        Printer::new(io::stdout(), layout, color, 80)
+        Printer::like_stdout(io::stdout(), layout, color)
+    }
+}
+
+impl<W: Write> Printer<W> {
+    /// A printer on `out` that ends on stdout's terminal by another way
+    /// (`connect`'s line editor): measured and escaped as on stdout.
+    pub fn like_stdout(out: W, layout: Layout, color: bool) -> Self {
+        Printer::new(out, layout, color, 80)
             .measured(stdout_width)
             .on_terminal(io::stdout().is_terminal())
     }

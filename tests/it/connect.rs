@@ -1,11 +1,12 @@
-//! `pubcat connect`, piped: lines in, messages out, through `pubcat serve`
-//! over raw WebSocket and STOMP.
+//! `pubcat connect`: lines in, messages out, through `pubcat serve` over
+//! raw WebSocket and STOMP, piped and at a terminal.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::common::pty::Pty;
 use crate::common::{Broker, assert_code, pubcat, run_within, spawn_reading, wait_with_timeout};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -159,5 +160,82 @@ fn transports_that_cannot_send_and_receive_are_refused() {
             stderr.contains("sends and receives") && stderr.lines().count() == 1,
             "{stderr}"
         );
+    }
+}
+
+#[test]
+fn a_card_arriving_while_a_line_is_half_typed_leaves_the_line_whole() {
+    let b = Broker::start();
+    let url = b.url("tty");
+    let mut pty = Pty::open();
+    let terminal = pty.take_terminal();
+    let mut child = at_terminal(&url, terminal);
+    let mut other = Client::start(&[&url, "-o", "raw"]);
+    b.wait_for_subscribers("tty", 2);
+    assert!(pty.shows("> "), "{:?}", pty.text());
+    type_slowly(&pty, "half a ");
+    assert!(pty.shows("half a "), "{:?}", pty.text());
+    other.type_line("the card's body");
+    assert!(pty.shows("the card's body"), "{:?}", pty.text());
+    // The prompt and the half-typed line are drawn again below the card.
+    let redrawn = |text: &str| {
+        text.rsplit_once("the card's body")
+            .is_some_and(|(_, after)| after.contains("> half a "))
+    };
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !redrawn(&pty.text()) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", pty.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    type_slowly(&pty, "line\r");
+    assert_eq!(other.read(1), ["half a line"]);
+    // Ctrl-D: closed cleanly.
+    pty.type_keys("\x04");
+    let code = wait_with_timeout(&mut child, Duration::from_secs(10)).code();
+    let shown = pty.finish();
+    assert_eq!(code, Some(0), "{shown:?}");
+    assert!(shown.contains("pubcat: closed"), "{shown:?}");
+    let (code, rest, stderr) = other.end();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+/// `pubcat connect URL` with stdin, stdout and stderr on `terminal`.
+fn at_terminal(url: &str, terminal: std::fs::File) -> Child {
+    let mut cmd = pubcat();
+    cmd.args(["connect", url])
+        .env("TERM", "xterm")
+        .stdin(terminal.try_clone().unwrap())
+        .stdout(terminal.try_clone().unwrap())
+        .stderr(terminal);
+    // The Command's copies of the terminal go with it.
+    cmd.spawn().unwrap()
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_exits_130() {
+    let b = Broker::start();
+    let mut pty = Pty::open();
+    let mut child = at_terminal(&b.url("cc"), pty.take_terminal());
+    assert!(pty.shows("> "), "{:?}", pty.text());
+    pty.type_keys("\x03");
+    let code = wait_with_timeout(&mut child, Duration::from_secs(10)).code();
+    let shown = pty.finish();
+    assert_eq!(code, Some(130), "{shown:?}");
+}
+
+/// Type `keys` one at a time, each once the last one was echoed, as a
+/// person does: rustyline 17, with an external printer, waits on the
+/// terminal for the next key while keys it already read sit in its buffer
+/// (typeahead shows one key late; bracketed pastes are read whole).
+fn type_slowly(pty: &Pty, keys: &str) {
+    for key in keys.chars() {
+        let before = pty.text().len();
+        pty.type_keys(&key.to_string());
+        let deadline = std::time::Instant::now() + LIMIT;
+        while pty.text().len() == before {
+            assert!(std::time::Instant::now() < deadline, "{key:?} not echoed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }

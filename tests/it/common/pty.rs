@@ -7,8 +7,8 @@
 
 use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
-use std::io::Read;
-use std::os::fd::FromRawFd;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 /// wrote with [`Pty::text`].
 pub struct Pty {
     terminal: Option<File>,
+    /// The controller side, to type on.
+    keyboard: File,
     written: Arc<Mutex<Written>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -51,6 +53,16 @@ impl Pty {
             .custom_flags(libc::O_NOCTTY)
             .open(path)
             .unwrap();
+        // 80x24, as a terminal window: a size of 0 is none at all.
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads the winsize we own.
+        unsafe { libc::ioctl(controller.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        let keyboard = controller.try_clone().unwrap();
         let written = Arc::new(Mutex::new(Written::default()));
         let sink = written.clone();
         let reader = std::thread::spawn(move || {
@@ -66,6 +78,7 @@ impl Pty {
         });
         Pty {
             terminal: Some(terminal),
+            keyboard,
             written,
             reader: Some(reader),
         }
@@ -77,6 +90,11 @@ impl Pty {
         self.terminal
             .take()
             .expect("the terminal was taken already")
+    }
+
+    /// Type `keys` at the terminal (\r is Enter, \x04 Ctrl-D).
+    pub fn type_keys(&self, keys: &str) {
+        (&self.keyboard).write_all(keys.as_bytes()).unwrap();
     }
 
     /// What was written to the terminal so far.
