@@ -22,6 +22,7 @@ Examples:
   echo deployed | pubcat pub ws://127.0.0.1:7878/events
   pubcat sub ws://127.0.0.1:7878/jobs --until '\"status\":\"ready\"' --timeout 60s
   pubcat sub wss://example.com/feed -o json | jq .body
+  pubcat connect ws://127.0.0.1:7878/chat           # type lines to send, see replies
 
 Exit codes: 0 ok, 1 timeout, 2 usage, 3 connect/TLS/connection lost,
 4 server refused or errored, 5 not confirmed/lost, 6 local failure (I/O,
@@ -243,9 +244,9 @@ Commands: /help, /ping, /binary HEX, /topic T (STOMP), /close; //text sends
 /text. At the end of stdin the connection is closed cleanly.
 
 Exit codes: 0 stdin ended (or /close) and the close was answered, or the
-server closed normally; 1 --timeout passed; 3 connection lost; 4 the server
-refused or closed with an error; 5 the close was not answered (what was sent
-may be lost); 130 Ctrl-C.";
+server closed normally; 1 --timeout passed while connecting; 3 connection
+lost; 4 the server refused or closed with an error; 5 the close was not
+answered (what was sent may be lost); 130 Ctrl-C.";
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
