@@ -132,8 +132,9 @@ pub async fn run(
                 return Ok(Outcome::Done);
             }
             incoming = c.session.next() => {
-                if let Some(outcome) = received(&mut c.printer, &incoming?)? {
-                    return Ok(outcome);
+                if let Some(reason) = received(&mut c.printer, &incoming?)? {
+                    c.status(format_args!("the server closed the connection ({reason})"));
+                    return Ok(Outcome::Done);
                 }
                 c.flush()?;
             }
@@ -230,8 +231,9 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
     Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
-/// A message or close from the server; Some when the session is over.
-fn received(printer: &mut Printer<Out>, incoming: &Incoming) -> Result<Option<Outcome>> {
+/// A message or close from the server: Some(why) when the server closed
+/// cleanly, an error when it did not.
+fn received(printer: &mut Printer<Out>, incoming: &Incoming) -> Result<Option<String>> {
     match incoming {
         Incoming::Message(m) | Incoming::Reply(m) => {
             super::stdout_ok(printer.print(m))?;
@@ -244,8 +246,7 @@ fn received(printer: &mut Printer<Out>, incoming: &Incoming) -> Result<Option<Ou
                     "the server closed the connection: {reason}"
                 )));
             }
-            status!("the server closed the connection ({reason})");
-            Ok(Some(Outcome::Done))
+            Ok(Some(reason.clone()))
         }
     }
 }
@@ -342,7 +343,7 @@ impl Console {
                 format!("{why}, so it may not have every message sent"),
             ));
         }
-        status!("closed");
+        self.status(format_args!("closed"));
         Ok(Outcome::Done)
     }
 }

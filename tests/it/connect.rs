@@ -147,6 +147,37 @@ fn stomp_clients_exchange_lines_on_a_destination() {
 }
 
 #[test]
+fn the_server_going_away_ctrl_c_and_timeout_end_the_session() {
+    let mut b = Broker::start();
+    let url = b.url("end");
+    let a = Client::start(&[&url]);
+    let c = Client::start(&[&url, "--timeout", "1s"]);
+    b.wait_for_subscribers("end", 2);
+    // --timeout: listened that long, closed, exit 0, stdin still open.
+    let code = wait_with_timeout(&mut { c }.child, Duration::from_secs(10)).code();
+    assert_eq!(code, Some(0));
+    let mut d = Client::start(&[&b.url("end2")]);
+    b.wait_for_subscribers("end2", 1);
+    // Ctrl-C, with stdin still open.
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    unsafe { libc::kill(d.child.id() as i32, libc::SIGINT) };
+    let code = wait_with_timeout(&mut d.child, Duration::from_secs(10)).code();
+    let (_, _, stderr) = d.end();
+    assert_eq!(code, Some(130), "{stderr}");
+    // serve stopping closes every client with 1001, going away: all is well.
+    unsafe { libc::kill(b.child.id() as i32, libc::SIGTERM) };
+    let _ = wait_with_timeout(&mut b.child, Duration::from_secs(10));
+    let mut a = a;
+    let code = wait_with_timeout(&mut a.child, Duration::from_secs(10)).code();
+    let (_, _, stderr) = a.end();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the server closed the connection"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn transports_that_cannot_send_and_receive_are_refused() {
     let b = Broker::start();
     for url in [
