@@ -240,8 +240,8 @@ Examples:
   pubcat c socketio+http://127.0.0.1:3000/ --event chat
   printf 'hello\\n/binary 00ff\\n' | pubcat c ws://127.0.0.1:7878/chat -o json
 
-Commands: /help, /ping, /binary HEX, /topic T (STOMP), /close; //text sends
-/text. At the end of stdin the connection is closed cleanly.
+Commands: /help, /ping, /binary HEX, /topic T (STOMP), /close [CODE];
+//text sends /text. At the end of stdin the connection is closed cleanly.
 
 Exit codes: 0 stdin ended (or /close) and the close was answered, or the
 server closed normally; 1 --timeout passed while connecting; 3 connection

@@ -548,6 +548,15 @@ impl Session {
         }
     }
 
+    /// Let [`Session::close`] send `code` rather than 1000: raw WebSocket
+    /// only (`connect`'s `/close CODE`); false elsewhere.
+    pub fn set_close_code(&mut self, code: u16) -> bool {
+        match &mut self.stack {
+            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.set_close_code(code),
+            _ => false,
+        }
+    }
+
     /// Send to `destination` from now on (STOMP; `connect`'s /topic);
     /// false where the protocol has no destinations.
     pub fn send_to(&mut self, destination: &str) -> bool {

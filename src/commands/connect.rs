@@ -39,7 +39,7 @@ commands:
   /ping          send a WebSocket ping (ws and STOMP over ws)
   /binary HEX    send these bytes as a binary message, e.g. /binary 00ff10
   /topic T       STOMP: send to destination T from now on
-  /close         close the connection cleanly (code 1000; other codes are not supported) and exit
+  /close [CODE]  close the connection cleanly (code 1000, or CODE over raw WebSocket) and exit
   //text         send /text (a line starting with /)
 anything else is sent as one message; Ctrl-D (end of input) closes too";
 
@@ -177,7 +177,8 @@ enum Line {
     Help,
     Ping,
     Topic(String),
-    Close,
+    /// Close with this code.
+    Close(u16),
     /// What to tell the user instead (a bad or unknown command).
     Refuse(String),
 }
@@ -198,10 +199,13 @@ fn parse(line: Bytes) -> Line {
     match (name, rest) {
         ("help" | "?", _) => Line::Help,
         ("ping", "") => Line::Ping,
-        ("close", "" | "1000") => Line::Close,
-        ("close", code) => Line::Refuse(format!(
-            "/close {code}: only close code 1000 is supported (/close)"
-        )),
+        ("close", "") => Line::Close(1000),
+        ("close", code) => match code.parse() {
+            Ok(code @ (1000..=1003 | 1007..=1011 | 3000..=4999)) => Line::Close(code),
+            _ => Line::Refuse(format!(
+                "/close {code}: a close code is 1000-1003, 1007-1011 or 3000-4999"
+            )),
+        },
         ("binary", hex) => match parse_hex(hex) {
             Some(bytes) => Line::Binary(bytes),
             None => Line::Refuse(
@@ -300,7 +304,15 @@ impl Console {
                     ));
                 }
             }
-            Line::Close => return Ok(Step::Close),
+            Line::Close(1000) => return Ok(Step::Close),
+            Line::Close(code) => {
+                if self.session.set_close_code(code) {
+                    return Ok(Step::Close);
+                }
+                self.say(format_args!(
+                    "/close {code}: only raw WebSocket closes with a code of its choice (/close closes with 1000)"
+                ));
+            }
             Line::Refuse(why) => self.say(format_args!("{why}")),
         }
         Ok(Step::Go)
@@ -509,9 +521,10 @@ mod tests {
         assert_eq!(p(""), Line::Send(Bytes::new()));
         assert_eq!(p("/help"), Line::Help);
         assert_eq!(p("/ping"), Line::Ping);
-        assert_eq!(p("/close"), Line::Close);
-        assert_eq!(p("/close 1000"), Line::Close);
-        assert!(matches!(p("/close 4000"), Line::Refuse(_)));
+        assert_eq!(p("/close"), Line::Close(1000));
+        assert_eq!(p("/close 4000"), Line::Close(4000));
+        assert!(matches!(p("/close 1005"), Line::Refuse(_)));
+        assert!(matches!(p("/close x"), Line::Refuse(_)));
         assert_eq!(p("/binary 00 ff10"), Line::Binary(vec![0, 0xff, 0x10]));
         assert!(matches!(p("/binary 0g"), Line::Refuse(_)));
         assert!(matches!(p("/binary abc"), Line::Refuse(_)));

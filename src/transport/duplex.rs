@@ -165,6 +165,18 @@ impl Duplex {
         }
     }
 
+    /// Close with `code` rather than 1000; false where the transport
+    /// cannot (SockJS).
+    pub fn set_close_code(&mut self, code: u16) -> bool {
+        match self {
+            Duplex::Ws(ws) => {
+                ws.set_close_code(code);
+                true
+            }
+            Duplex::SockJs(_) => false,
+        }
+    }
+
     /// True when anything at all arrived since the last call.
     pub fn take_heard(&mut self) -> bool {
         match self {

@@ -51,6 +51,9 @@ pub struct WsLink {
     url: Url,
     /// Set once we have sent our close frame.
     closing: bool,
+    /// The code our close frame carries (1000 unless `connect`'s
+    /// `/close CODE` said otherwise).
+    close_code: u16,
     /// Something (a frame of any kind) arrived since [`WsLink::take_heard`].
     heard: bool,
     /// Read while a write was blocked; `None` is the end of the stream.
@@ -75,6 +78,7 @@ impl WsLink {
             ws: Box::new(ws),
             url: url.clone(),
             closing: false,
+            close_code: 1000,
             heard: false,
             inbox: VecDeque::new(),
             answer: Box::new(answer),
@@ -158,6 +162,14 @@ impl WsLink {
     fn closed(&self, frame: Option<CloseFrame>) -> Result<Received> {
         let reason = describe_close(frame.as_ref());
         verbose!("server sent close {reason}");
+        // The answer to a close of our own code, echoed as servers do.
+        let echoed = |f: &CloseFrame| u16::from(f.code) == self.close_code;
+        if self.closing && self.close_code != 1000 && frame.as_ref().is_some_and(echoed) {
+            return Ok(Received::Closed {
+                clean: true,
+                reason,
+            });
+        }
         if is_refusal(frame.as_ref()) {
             return Err(self.refused(reason));
         }
@@ -261,9 +273,9 @@ impl WsLink {
             return Ok(());
         }
         self.closing = true;
-        verbose!("sending close 1000");
+        verbose!("sending close {}", self.close_code);
         let frame = CloseFrame {
-            code: CloseCode::Normal,
+            code: CloseCode::from(self.close_code),
             reason: "".into(),
         };
         self.feed(Message::Close(Some(frame))).await?;
@@ -272,6 +284,11 @@ impl WsLink {
 
     pub fn take_heard(&mut self) -> bool {
         std::mem::take(&mut self.heard)
+    }
+
+    /// Close with this code rather than 1000 (`connect`'s `/close CODE`).
+    pub fn set_close_code(&mut self, code: u16) {
+        self.close_code = code;
     }
 }
 

@@ -105,18 +105,20 @@ fn two_clients_exchange_lines_through_serve_and_close_at_eof() {
 
 #[test]
 fn binary_lines_arrive_as_binary_and_close_ends_the_session() {
-    let b = Broker::start();
+    // -v: the broker logs each close with its code.
+    let b = Broker::start_with(&["-v"]);
     let url = b.url("bin");
     let a = Client::start(&[&url, "-o", "json"]);
     let mut c = Client::start(&[&url]);
     b.wait_for_subscribers("bin", 2);
     c.type_line("/binary 00ff 10");
-    c.type_line("/close");
+    c.type_line("/close 4001");
     let got: serde_json::Value = serde_json::from_str(&a.read(1)[0]).unwrap();
     assert_eq!(got["body_base64"], "AP8Q", "{got}");
     // /close ended c while its stdin was still open.
     let code = wait_with_timeout(&mut c.child, Duration::from_secs(10)).code();
     assert_eq!(code, Some(0));
+    b.wait_for_log("client closed 4001");
     let (code, _, stderr) = a.end();
     assert_eq!(code, Some(0), "{stderr}");
 }
