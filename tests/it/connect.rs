@@ -124,11 +124,12 @@ fn binary_lines_arrive_as_binary_and_close_ends_the_session() {
 }
 
 #[test]
-fn stomp_clients_exchange_lines_on_a_destination() {
+fn stomp_clients_exchange_lines_on_a_destination_over_ws_and_sockjs() {
     let b = Broker::start();
-    let url = format!("stomp+ws://{}/_/stomp", b.addr);
-    let mut a = Client::start(&[&url, "-t", "/topic/x", "-o", "raw"]);
-    let mut c = Client::start(&[&url, "-t", "/topic/x", "-o", "raw"]);
+    let sockjs = format!("stomp+sockjs+http://{}/_/sockjs", b.addr);
+    let ws = format!("stomp+ws://{}/_/stomp", b.addr);
+    let mut a = Client::start(&[&sockjs, "-t", "/topic/x", "-o", "raw"]);
+    let mut c = Client::start(&[&ws, "-t", "/topic/x", "-o", "raw"]);
     b.wait_for_subscribers("x", 2);
     a.type_line("one");
     a.type_line("two");
