@@ -5,6 +5,7 @@ pub mod lf;
 pub mod log;
 pub mod meta;
 pub mod mqtt;
+pub mod nats;
 pub mod pubcat;
 pub mod socketio;
 pub mod sockjs;
