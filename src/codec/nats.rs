@@ -310,9 +310,8 @@ impl ServerOp {
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         match self {
             ServerOp::Info(info) => {
-                out.extend_from_slice(b"INFO ");
-                out.extend_from_slice(&json(info));
-                out.extend_from_slice(b"\r\n");
+                let line = [b"INFO ".as_slice(), &json(info)].concat();
+                put_line(out, &line, MAX_INFO_LINE)?;
             }
             ServerOp::Msg(m) => {
                 check_wire_token(&m.subject)?;
@@ -338,7 +337,7 @@ impl ServerOp {
                 if text.contains(['\r', '\n']) {
                     return Err(Error::ErrMessage);
                 }
-                out.extend_from_slice(format!("-ERR '{text}'\r\n").as_bytes());
+                put_line(out, format!("-ERR '{text}'").as_bytes(), MAX_CONTROL_LINE)?;
             }
         }
         Ok(())
@@ -611,10 +610,21 @@ fn message(
     if headers.is_some() {
         line.push_str(&format!(" {}", block.len()));
     }
-    line.push_str(&format!(" {}\r\n", block.len() + payload.len()));
-    out.extend_from_slice(line.as_bytes());
+    line.push_str(&format!(" {}", block.len() + payload.len()));
+    put_line(out, line.as_bytes(), MAX_CONTROL_LINE)?;
     out.extend_from_slice(&block);
     out.extend_from_slice(payload);
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// A control line and its CRLF, refused over `max` (the reader would refuse
+/// it, and so would nats-server).
+fn put_line(out: &mut Vec<u8>, line: &[u8], max: usize) -> Result<(), Error> {
+    if line.len() > max {
+        return Err(Error::LineTooLong { max });
+    }
+    out.extend_from_slice(line);
     out.extend_from_slice(b"\r\n");
     Ok(())
 }
@@ -668,10 +678,11 @@ fn payload<'a>(
     len: usize,
     op: &'static str,
 ) -> Result<Option<&'a [u8]>, Error> {
-    let end = at + len;
-    if buf.len() < end + 2 {
+    // `at` is within `buf`; `len` may be anything up to the caller's limit.
+    if buf.len() - at < len.saturating_add(2) {
         return Ok(None);
     }
+    let end = at + len;
     if &buf[end..end + 2] != b"\r\n" {
         return Err(Error::MissingCrlf(op));
     }
@@ -982,6 +993,8 @@ mod tests {
             Err(Error::TooLarge { size: 65, max: 64 })
         );
         assert_eq!(ServerOp::decode(b"MSG a 1 64\r\n", 64), Ok(None));
+        let huge = format!("HMSG a 1 0 {}\r\n", usize::MAX);
+        assert_eq!(ServerOp::decode(huge.as_bytes(), usize::MAX), Ok(None));
         assert_eq!(
             ServerOp::decode(b"HMSG a 1 10 65\r\n", 64),
             Err(Error::TooLarge { size: 65, max: 64 })
@@ -1168,6 +1181,12 @@ mod tests {
             ServerOp::Err(ServerError("a\nb".into())).encode(&mut out),
             Err(Error::ErrMessage)
         );
+        let long = "a".repeat(MAX_CONTROL_LINE);
+        let too_long = Err(Error::LineTooLong {
+            max: MAX_CONTROL_LINE,
+        });
+        assert_eq!(encode_pub(&long, None, None, b"", &mut out), too_long);
+        assert_eq!(ServerOp::Err(ServerError(long)).encode(&mut out), too_long);
         assert!(out.is_empty(), "nothing half-written: {out:?}");
     }
 
