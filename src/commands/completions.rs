@@ -14,17 +14,6 @@ pub fn run(args: &CompletionsArgs) -> Result<()> {
     write_stdout(&out)
 }
 
-/// The subcommands that get a page of their own.
-pub const PAGES: [&str; 7] = [
-    "publish",
-    "subscribe",
-    "tail",
-    "connect",
-    "bench",
-    "serve",
-    "completions",
-];
-
 /// pubcat(1), or `command`'s own page, pubcat-COMMAND(1), from the same
 /// definitions as `--help`.
 pub fn man(command: Option<&str>) -> Result<()> {
@@ -34,16 +23,21 @@ pub fn man(command: Option<&str>) -> Result<()> {
     cli.build();
     let page = match command {
         None => cli,
-        Some(name) => cli
-            .find_subcommand(name)
-            .filter(|_| PAGES.contains(&name))
-            .cloned()
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "no man page for `{name}`: there are {}",
-                    PAGES.join(", ")
-                ))
-            })?,
+        // Every subcommand the help lists has a page (`man` itself not).
+        Some(name) => match cli.find_subcommand(name).filter(|s| !s.is_hide_set()) {
+            Some(sub) => sub.clone(),
+            None => {
+                let pages: Vec<&str> = cli
+                    .get_subcommands()
+                    .filter(|s| !s.is_hide_set())
+                    .map(|s| s.get_name())
+                    .collect();
+                let pages = pages.join(", ");
+                return Err(Error::usage(format!(
+                    "no man page for `{name}`: there are {pages}"
+                )));
+            }
+        },
     };
     // clap_mangen fills the examples like prose (and garbles their
     // columns): they go in a section of their own, as written.
