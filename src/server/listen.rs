@@ -348,7 +348,9 @@ where
         _ = shutdown.recv() => {}
     }
     conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
+    // An answer to a client that stopped reading (an SSE stream) would
+    // never finish writing: it gets the same grace as a WebSocket's close.
+    let _ = tokio::time::timeout(super::shutdown::GRACE, conn).await;
 }
 
 /// Answer a connection over a cap with a one-line `503` and close it.

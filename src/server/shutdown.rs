@@ -10,10 +10,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// After shutdown, how long WebSocket connections get to finish their close
-/// handshake before they are dropped (a client that stopped reading would
+/// After shutdown (or a clean chaos cut), how long a connection gets to
+/// finish: a WebSocket its close handshake, an HTTP connection the answer
+/// it is writing; then it is dropped (a client that stopped reading would
 /// otherwise hold `run` for ever).
-const GRACE: Duration = Duration::from_secs(5);
+pub(super) const GRACE: Duration = Duration::from_secs(5);
 
 /// Why a connection's `Shutdown` fired, as close reasons and logs say it.
 const SHUTTING_DOWN: &str = "server shutting down";
