@@ -298,6 +298,42 @@ const CONNECTING: &[Row] = &[
             ..E
         },
     ),
+    // connect goes through the same lifecycle (its stdin is at its end,
+    // which does not matter before it is connected).
+    row(
+        "1 refused",
+        Every,
+        Refused,
+        "connect",
+        &[],
+        Expect { code: 3, ..E },
+    ),
+    row(
+        "2 silent",
+        ANSWER_BOUNDED,
+        Silent,
+        "connect",
+        &["--connect-timeout", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["timed out"],
+            ..E
+        },
+    ),
+    row(
+        "3 stall",
+        ANSWER_BOUNDED,
+        Stall,
+        "connect",
+        &["--connect-timeout", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["timed out"],
+            ..E
+        },
+    ),
     // SockJS's info document is part of connecting: its body too.
     row(
         "3 stall mid-body",
@@ -959,10 +995,10 @@ fn cases(rows: &[Row]) -> Vec<Case> {
     let mut out = Vec::new();
     for row in rows {
         for t in TRANSPORTS {
-            let plays = if row.cmd == "pub" {
-                t.publishes
-            } else {
-                t.receives
+            let plays = match row.cmd {
+                "pub" => t.publishes,
+                "connect" => t.publishes && t.receives,
+                _ => t.receives,
             };
             let on = match row.on {
                 Every => true,
