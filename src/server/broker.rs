@@ -200,14 +200,7 @@ pub struct Stored {
 impl Stored {
     /// As the store writes it.
     fn record(&self, topic: &str, at_ms: u64) -> Record {
-        Record::Publish {
-            topic: topic.to_string(),
-            id: self.id,
-            at_ms,
-            binary: self.payload.is_binary(),
-            headers: self.headers.clone(),
-            body: self.body().clone(),
-        }
+        publish_record(topic, self.id, at_ms, &self.payload, &self.headers)
     }
 
     /// What keeping it costs, in bytes: its body, its headers and [`OVERHEAD`].
@@ -541,7 +534,25 @@ impl Broker {
 }
 
 /// Eight random bytes; the clock's if there is no random source.
-fn random_u64() -> u64 {
+/// A published message as the store writes it.
+fn publish_record(
+    topic: &str,
+    id: u64,
+    at_ms: u64,
+    payload: &Payload,
+    headers: &[(String, String)],
+) -> Record {
+    Record::Publish {
+        topic: topic.to_string(),
+        id,
+        at_ms,
+        binary: payload.is_binary(),
+        headers: headers.to_vec(),
+        body: payload.bytes().clone(),
+    }
+}
+
+pub(super) fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
         return SystemTime::now()
@@ -728,14 +739,7 @@ impl Topic {
         let task = tokio::spawn(async move {
             let order = Arc::clone(&topic.order).lock_owned().await;
             let id = lock(&topic.state).last_id + 1;
-            let record = Record::Publish {
-                topic: topic.name.to_string(),
-                id,
-                at_ms: unix_ms(),
-                binary: payload.is_binary(),
-                headers: headers.clone(),
-                body: payload.bytes().clone(),
-            };
+            let record = publish_record(&topic.name, id, unix_ms(), &payload, &headers);
             let ticket = store.append(&record);
             drop(record);
             store.written(ticket).await?;

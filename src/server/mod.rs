@@ -188,9 +188,7 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
     let persist = store.as_ref().map(|store| {
         let kept = recovered.as_ref().and_then(|r| r.epoch);
         let epoch = kept.unwrap_or_else(|| {
-            let mut b = [0u8; 8];
-            let _ = getrandom::fill(&mut b);
-            let e = u64::from_be_bytes(b);
+            let e = broker::random_u64();
             store.append(&crate::codec::log::Record::Epoch(e));
             e
         });
