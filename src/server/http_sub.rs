@@ -56,7 +56,7 @@
 //! `server/chaos.rs`.
 
 use std::convert::Infallible;
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -478,7 +478,7 @@ struct Sse;
 
 impl Format for Sse {
     fn open(&mut self, out: &mut Vec<u8>, m: &Stored) {
-        out.extend_from_slice(format!("id: {}\n", m.id).as_bytes());
+        let _ = writeln!(out, "id: {}", m.id);
         if m.binary() {
             out.extend_from_slice(b"event: binary\n");
         }
@@ -528,7 +528,7 @@ impl Format for Json {
             b'['
         });
         let key = if m.binary() { "body_base64" } else { "body" };
-        out.extend_from_slice(format!("{{\"id\":{},\"{key}\":\"", m.id).as_bytes());
+        let _ = write!(out, "{{\"id\":{},\"{key}\":\"", m.id);
     }
 
     fn body(&mut self, out: &mut Vec<u8>, m: &Stored, from: usize, room: usize) -> usize {
@@ -548,7 +548,9 @@ impl Format for Json {
                 b'\t' => out.extend_from_slice(b"\\t"),
                 0x08 => out.extend_from_slice(b"\\b"),
                 0x0c => out.extend_from_slice(b"\\f"),
-                0..0x20 => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                0..0x20 => {
+                    let _ = write!(out, "\\u{b:04x}");
+                }
                 _ => out.push(b),
             }
         }
@@ -564,8 +566,13 @@ impl Format for Json {
 /// bytes until the last, so the pieces join into the encoding of the whole.
 fn base64_piece(out: &mut Vec<u8>, body: &[u8], from: usize, room: usize) -> usize {
     let take = (room / 4 * 3).max(3).min(body.len() - from);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&body[from..from + take]);
-    out.extend_from_slice(encoded.as_bytes());
+    // Encoded into `out` directly: no String per piece.
+    let start = out.len();
+    out.resize(start + base64::encoded_len(take, true).unwrap_or(0), 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(&body[from..from + take], &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
     from + take
 }
 
