@@ -372,13 +372,18 @@ impl Session {
                 humantime::format_duration(k.every)
             )));
         }
-        k.at.as_mut().reset(Instant::now() + k.every);
-        k.awaiting = match &mut self.stack {
-            Stack::Stomp(stomp) => stomp.ping().await?,
-            Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.ping().await?,
-            _ => false,
+        // Heard, so not awaiting; the timer is reset only once the ping is
+        // out: a caller that drops this future mid-ping (connect's loop
+        // does when a line is typed) finds the timer still due and pings
+        // again, rather than taking a peer it heard from for dead.
+        k.awaiting = false;
+        let awaiting = self.ping().await?;
+        let Some(k) = &mut self.keepalive else {
+            return Ok(());
         };
-        if !k.awaiting {
+        k.at.as_mut().reset(Instant::now() + k.every);
+        k.awaiting = awaiting;
+        if !awaiting {
             // This link has no pings after all (SockJS over HTTP).
             self.keepalive = None;
         }
