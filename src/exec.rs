@@ -140,7 +140,9 @@ impl Exec {
         signal_group(child, Signal::Term);
         if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
             signal_group(child, Signal::Kill);
-            let _ = child.wait().await;
+            // A child in uninterruptible sleep may outlive even SIGKILL a
+            // while: wait no longer than the grace again.
+            let _ = tokio::time::timeout(GRACE, child.wait()).await;
             crate::log::line(format_args!(
                 "pubcat: --exec: the command for message {} was killed, still running {} after SIGTERM",
                 self.ran,
