@@ -763,8 +763,8 @@ pub struct TailArgs {
     pub socketio_sub: SocketIoSubscribeArgs,
 }
 
-/// What `subscribe` and `tail` do with each message besides (or instead
-/// of) printing it with `-o`.
+/// How `subscribe`, `tail` and `connect` print each message, and what
+/// else they do with it (`connect` refuses `--exec`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {

@@ -73,7 +73,7 @@ pub async fn run(
         )));
     }
     // Checked before connecting: -o and --format errors are usage errors.
-    super::message_printer(global, &args.out, Format::Toast)?;
+    super::check_output(&args.out, Format::Toast)?;
     let limit = args.conn.reach.max_message_size;
 
     let started = Instant::now();

@@ -287,10 +287,11 @@ fn stdout_failed(e: std::io::Error) -> Result<()> {
 /// "connected" for the same reason). Never on stdout, which is the
 /// messages'.
 pub fn say_listening(global: &Global, connection: &Connection) {
-    let no_color = std::env::var_os("NO_COLOR");
     // Asked only when stderr is a terminal: then colour is as on one.
-    let dim = render::use_color(global.color, true, no_color.as_deref());
-    crate::log::tty_status(dim, format_args!("{}", listening(connection)));
+    crate::log::tty_status(
+        color(global, true),
+        format_args!("{}", listening(connection)),
+    );
 }
 
 /// `listening on ws://host/topic`, with what the dialect subscribed to.
@@ -312,9 +313,8 @@ fn listening(connection: &Connection) -> String {
     format!("{verb} {}{what}", crate::log::redact_url(&endpoint.url))
 }
 
-/// The stdout printer the user asked for: `-o`; without it, `on_tty` on
-/// a terminal (toasts for `subscribe`, compact lines for `tail`) and lines
-/// when piped.
+/// The stdout printer of `publish`'s replies (Socket.IO acknowledgements):
+/// `-o`; without it, `on_tty` on a terminal and lines when piped.
 pub fn printer(
     global: &Global,
     output: Option<Format>,
@@ -325,8 +325,8 @@ pub fn printer(
     Printer::stdout(Layout::Format(format), color(global, tty))
 }
 
-/// The printer of `subscribe` and `tail`, which also take `--format` and
-/// `--exec` (see [`layout`]).
+/// The printer of `subscribe`, `tail` and `connect`, which also take
+/// `--format`, `--exec` and `--notify` (see [`layout`]).
 pub fn message_printer(
     global: &Global,
     out: &OutputArgs,
@@ -378,12 +378,22 @@ fn notifier(out: &OutputArgs) -> Result<Option<Notifier>> {
     let Some(kind) = out.notify else {
         return Ok(None);
     };
-    let when = out
-        .notify_when
+    Notifier::start(kind, notify_when(out)?)
+}
+
+fn notify_when(out: &OutputArgs) -> Result<Option<Regex>> {
+    out.notify_when
         .as_deref()
         .map(|pattern| regex("--notify-when", pattern))
-        .transpose()?;
-    Notifier::start(kind, when)
+        .transpose()
+}
+
+/// The usage errors [`message_printer`] would give, without making one
+/// (and starting its notifier): for a command that checks its flags
+/// before connecting and prints later.
+pub fn check_output(out: &OutputArgs, on_tty: Format) -> Result<()> {
+    layout(out, std::io::stdout().is_terminal(), on_tty)?;
+    notify_when(out).map(drop)
 }
 
 /// The regex of `flag`, or a usage error that says what is wrong with it.
@@ -402,7 +412,9 @@ pub fn regex(flag: &str, pattern: &str) -> Result<Regex> {
     })
 }
 
-fn color(global: &Global, tty: bool) -> bool {
+/// Colour for output to a terminal (`tty`) or not, as `--color` and
+/// `NO_COLOR` say.
+pub(super) fn color(global: &Global, tty: bool) -> bool {
     let no_color = std::env::var_os("NO_COLOR");
     render::use_color(global.color, tty, no_color.as_deref())
 }

@@ -57,10 +57,7 @@ pub async fn run(args: ServeArgs, global: &Global, mut interrupt: Interrupt) -> 
             };
             (dir, fsync)
         }),
-        summary: (!quiet).then(|| {
-            let no_color = std::env::var_os("NO_COLOR");
-            crate::render::use_color(global.color, true, no_color.as_deref())
-        }),
+        summary: (!quiet).then(|| super::color(global, true)),
         chaos: Chaos {
             cut: args.chaos_cut,
             delay: args.chaos_delay,
