@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::ws::{close, drain};
+use super::ws::{SLOW_CLOSE_GRACE, close, drain};
 
 /// SockJS's close for a session its server ends.
 pub(super) const GO_AWAY: (u16, &str) = (3000, "Go away!");
@@ -68,7 +68,13 @@ impl Peer {
     }
 
     /// Queue one encoded frame (a message of its own, as brokers send).
+    /// A client that takes nothing for [`SLOW_CLOSE_GRACE`] is gone: a
+    /// write never waits on it longer (nor on the SockJS session's queue).
     pub(super) async fn feed(&mut self, frame: Vec<u8>) -> Result<(), SendError> {
+        within(self.feed_unbounded(frame)).await
+    }
+
+    async fn feed_unbounded(&mut self, frame: Vec<u8>) -> Result<(), SendError> {
         match self {
             Peer::Ws(ws) => {
                 let message = match String::from_utf8(frame) {
@@ -89,12 +95,17 @@ impl Peer {
         }
     }
 
+    /// Write out what was fed, bounded as [`Peer::feed`] is.
     pub(super) async fn flush(&mut self) -> Result<(), SendError> {
         match self {
-            Peer::Ws(ws) => ws
-                .flush()
+            Peer::Ws(ws) => {
+                within(async {
+                    ws.flush()
+                        .await
+                        .map_err(|e| SendError::Gone(format!("write error: {e}")))
+                })
                 .await
-                .map_err(|e| SendError::Gone(format!("write error: {e}"))),
+            }
             Peer::SockJs(_) => Ok(()),
         }
     }
@@ -176,4 +187,19 @@ impl Channel {
         let (outbound, out_rx) = mpsc::channel(QUEUE);
         (Channel { inbound, outbound }, in_tx, out_rx)
     }
+}
+
+/// `write`, or the client gone once it has taken nothing for
+/// [`SLOW_CLOSE_GRACE`].
+async fn within(
+    write: impl std::future::Future<Output = Result<(), SendError>>,
+) -> Result<(), SendError> {
+    tokio::time::timeout(SLOW_CLOSE_GRACE, write)
+        .await
+        .unwrap_or_else(|_| {
+            Err(SendError::Gone(format!(
+                "client took nothing for {}s",
+                SLOW_CLOSE_GRACE.as_secs()
+            )))
+        })
 }
