@@ -529,7 +529,7 @@ async fn pump(
     heartbeat: Duration,
     bare: bool,
 ) {
-    if ws.send(Message::text("o")).await.is_err() {
+    if !send_within(&mut ws, Message::text("o")).await {
         return;
     }
     let mut waiting: std::collections::VecDeque<String> = Default::default();
@@ -565,30 +565,35 @@ async fn pump(
                 let (mut batch, close) = collect(o, &mut outbound, STREAM_LIMIT);
                 if !batch.is_empty() {
                     let frame = format!("a{}", batch.take());
-                    if ws.send(Message::text(frame)).await.is_err() {
+                    if !send_within(&mut ws, Message::text(frame)).await {
                         return;
                     }
                 }
                 if let Some((code, reason)) = close {
-                    if !bare {
-                        let _ = ws.send(Message::text(close_frame(code, &reason))).await;
-                        let frame = CloseFrame {
-                            code: CloseCode::Normal,
-                            reason: "".into(),
-                        };
-                        let _ = ws.send(Message::Close(Some(frame))).await;
-                        super::ws::drain(&mut ws).await;
+                    if !bare && send_within(&mut ws, Message::text(close_frame(code, &reason))).await {
+                        let (mut sink, mut stream) = ws.split();
+                        super::ws::close(&mut sink, &mut stream, CloseCode::Normal, String::new()).await;
                     }
                     return;
                 }
             }
             _ = tokio::time::sleep(heartbeat) => {
-                if ws.send(Message::text("h")).await.is_err() {
+                if !send_within(&mut ws, Message::text("h")).await {
                     return;
                 }
             }
         }
     }
+}
+
+/// Send `m`, unless the client has taken nothing for
+/// [`super::ws::SLOW_CLOSE_GRACE`] (as the STOMP side's writes are
+/// bounded, see `peer.rs`): false when it is gone.
+async fn send_within(ws: &mut super::upgrade::ServerWs, m: Message) -> bool {
+    matches!(
+        tokio::time::timeout(super::ws::SLOW_CLOSE_GRACE, ws.send(m)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Lock a std Mutex, ignoring poisoning (no section here can leave the
