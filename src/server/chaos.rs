@@ -25,7 +25,7 @@
 //!   send loop.
 //!
 //! A connection's cut is drawn at its accept (`listen.rs`): resets and bare
-//! closes are made by [`Io`], the wrapper of the accepted TCP stream (below
+//! closes are made by the accepted socket ([`super::socket::Socket`], below
 //! TLS, so wss:// and https:// are cut the same way), clean closes by the
 //! connection's `Shutdown`, which every request on it carries. `/_/stats`
 //! counts the cuts made (`chaos`), and the log says so (a line a second at
@@ -34,13 +34,12 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::Context;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::listen::Slot;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -164,7 +163,7 @@ pub(super) enum How {
 
 impl Cut {
     /// The instant the connection's `Shutdown` ends it at, for a clean cut
-    /// (the others are [`Io`]'s to make).
+    /// (the others are [`Armed`]'s to make).
     pub(super) fn clean_at(&self) -> Option<Instant> {
         (self.how == How::Clean).then_some(self.at)
     }
@@ -233,22 +232,15 @@ impl Cuts {
     }
 }
 
-/// An accepted TCP stream that, when its [`Cut`] is a reset or a bare
-/// close, makes it when the time comes: `SO_LINGER` 0 (reset) or a FIN
-/// (bare), then every read and write fails, so whoever owns it (hyper,
-/// TLS, a WebSocket task) drops it. The timer is polled with reads, which
-/// every owner has pending while a connection is open (hyper's idle and
-/// mid-answer reads, the WebSocket tasks' readers). A clean cut is only
-/// counted here, when the connection ends after its time.
-pub(super) struct Io {
-    tcp: TcpStream,
-    cut: Option<Armed>,
-    /// The connection's place in the broker's count, given back when the
-    /// socket goes (see `listen.rs`): every accepted socket is an `Io`.
-    _slot: Slot,
-}
-
-struct Armed {
+/// One connection's reset or bare close, made by its
+/// [`Socket`](super::socket::Socket) when the time comes: `SO_LINGER` 0
+/// (reset) or a FIN (bare), then every read and write fails, so whoever
+/// owns the socket (hyper, TLS, a WebSocket task) drops it. The timer is
+/// polled with reads, which every owner has pending while a connection is
+/// open (hyper's idle and mid-answer reads, the WebSocket tasks' readers).
+/// A clean cut is only counted here, when the connection ends after its
+/// time.
+pub(super) struct Armed {
     cut: Cut,
     /// For resets and bare closes.
     timer: Option<Pin<Box<Sleep>>>,
@@ -256,120 +248,56 @@ struct Armed {
     cuts: std::sync::Arc<Cuts>,
 }
 
-impl Io {
-    pub(super) fn new(
-        tcp: TcpStream,
-        slot: Slot,
-        cut: Option<Cut>,
-        cuts: &std::sync::Arc<Cuts>,
-    ) -> Io {
-        let cut = cut.map(|cut| Armed {
+impl Armed {
+    pub(super) fn new(cut: Cut, cuts: &std::sync::Arc<Cuts>) -> Armed {
+        Armed {
             cut,
             timer: (cut.how != How::Clean).then(|| Box::pin(tokio::time::sleep_until(cut.at))),
             made: false,
             cuts: std::sync::Arc::clone(cuts),
-        });
-        Io {
-            tcp,
-            cut,
-            _slot: slot,
         }
     }
 
-    /// The error every use gets once the cut is made. Reads wait for its
-    /// time (`wait`: the timer wakes the reader); writes only look at the
-    /// clock, so the timer keeps the reader's waker.
-    fn cut_error(&mut self, cx: &mut Context<'_>, wait: bool) -> Option<io::Error> {
-        let armed = self.cut.as_mut()?;
-        let timer = armed.timer.as_mut()?;
-        if !armed.made {
+    /// The error every use of `tcp` gets once the cut is made. Reads wait
+    /// for its time (`wait`: the timer wakes the reader); writes only look
+    /// at the clock, so the timer keeps the reader's waker.
+    pub(super) fn error(
+        &mut self,
+        tcp: &mut TcpStream,
+        cx: &mut Context<'_>,
+        wait: bool,
+    ) -> Option<io::Error> {
+        let timer = self.timer.as_mut()?;
+        if !self.made {
             let due = if wait {
                 timer.as_mut().poll(cx).is_ready()
             } else {
-                Instant::now() >= armed.cut.at
+                Instant::now() >= self.cut.at
             };
             if !due {
                 return None;
             }
-            armed.made = true;
-            armed.cuts.count(armed.cut.how);
-            if armed.cut.how == How::Reset {
-                let _ = self.tcp.set_zero_linger();
+            self.made = true;
+            self.cuts.count(self.cut.how);
+            if self.cut.how == How::Reset {
+                let _ = tcp.set_zero_linger();
             } else {
                 // A FIN now (shutdown(2) of the sending side: ready at
                 // once); the close at the owner's drop sends nothing more.
-                let _ = Pin::new(&mut self.tcp).poll_shutdown(cx);
+                let _ = Pin::new(tcp).poll_shutdown(cx);
             }
         }
-        Some(match armed.cut.how {
+        Some(match self.cut.how {
             How::Reset => io::Error::new(io::ErrorKind::ConnectionReset, "chaos: connection reset"),
             _ => io::Error::new(io::ErrorKind::BrokenPipe, "chaos: connection dropped"),
         })
     }
 }
 
-impl Drop for Io {
+impl Drop for Armed {
     fn drop(&mut self) {
-        if let Some(armed) = &self.cut
-            && armed.cut.how == How::Clean
-            && Instant::now() >= armed.cut.at
-        {
-            armed.cuts.count(How::Clean);
+        if self.cut.how == How::Clean && Instant::now() >= self.cut.at {
+            self.cuts.count(How::Clean);
         }
-    }
-}
-
-impl AsyncRead for Io {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(e) = self.cut_error(cx, true) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.tcp).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Io {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if let Some(e) = self.cut_error(cx, false) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if let Some(e) = self.cut_error(cx, false) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(e) = self.cut_error(cx, false) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.tcp).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(e) = self.cut_error(cx, false) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }

@@ -30,6 +30,9 @@
 //! where N is the last message written: an `EventSource` reconnects with
 //! `Last-Event-ID: N` by itself and resumes from history; pubcat's `sub`
 //! reports it and exits 4, `tail` resumes.
+//! A client that reads nothing at all never gets that far: its socket
+//! closes the connection once a write has waited 10 s (see
+//! [`super::socket`]).
 //!
 //! **Long-poll** (any other `GET /{topic}`), in the Nchan convention: the
 //! cursor is `If-None-Match` (the `Etag` of the last answer, sent back as is)

@@ -16,15 +16,18 @@
 //!   progress and are not cut.
 //! - **Connections are counted** per client address and in all, from
 //!   accept to close, through a WebSocket upgrade too (the count travels
-//!   with the socket: [`chaos::Io`] holds its [`Slot`]). Past `--max-connections-per-ip` for
+//!   with the socket: [`Socket`] holds its [`Slot`]). Past `--max-connections-per-ip` for
 //!   one address, or past the open-file limit less a reserve in all, a new
 //!   connection gets a one-line `503` and is closed at once: one client
 //!   cannot take every file descriptor, and the broker keeps answering.
+//! - **A client that takes nothing is gone**: a write to it that makes no
+//!   progress for [`socket::WRITE_STALL`] (10 s) fails and the connection
+//!   is dropped, whatever was being written (see [`super::socket`]).
 //! - **TLS** (`--tls-cert`/`--tls-key` or `--tls-self-signed`): every
 //!   connection, wss:// and https:// on the one port; the handshake is
 //!   bounded by the request timeout too.
 //! - **Chaos** (`serve --chaos-cut`): each connection is drawn its cut at
-//!   accept and its socket wrapped in [`chaos::Io`], below TLS; see
+//!   accept and its [`Socket`] makes it, below TLS; see
 //!   [`chaos`].
 //! - **Graceful shutdown**: no more accepts; every HTTP connection
 //!   finishes the request in progress and closes (the WebSockets are
@@ -46,8 +49,9 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
+use super::App;
 use super::shutdown::Shutdown;
-use super::{App, chaos};
+use super::socket::{self, Socket};
 
 /// Bind every address in `addrs` on one port (port 0: one free on all of
 /// them), each with a backlog of 1024: bursts of connections do not stall
@@ -267,7 +271,7 @@ pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc
                         let cut = app.0.cfg.chaos.draw();
                         // The socket holds the slot from here to its close,
                         // whoever owns it (hyper, TLS, a WebSocket task).
-                        let tcp = chaos::Io::new(tcp, slot, cut, &app.0.cuts);
+                        let tcp = Socket::new(tcp, slot, cut, &app.0.cuts);
                         let ends = app.0.shutdown.until(cut.and_then(|c| c.clean_at()));
                         match tls.clone() {
                             None => {
@@ -306,10 +310,10 @@ pub(super) async fn accept_loop(listener: TcpListener, router: Router, gate: Arc
 /// trust the certificate says so here) and the connection dropped.
 async fn handshake(
     tls: &tokio_rustls::TlsAcceptor,
-    tcp: chaos::Io,
+    tcp: Socket,
     peer: SocketAddr,
     app: &App,
-) -> Option<tokio_rustls::server::TlsStream<chaos::Io>> {
+) -> Option<tokio_rustls::server::TlsStream<Socket>> {
     match tokio::time::timeout(app.0.cfg.request_timeout, tls.accept(tcp)).await {
         Ok(Ok(stream)) => Some(stream),
         Ok(Err(e)) => {
@@ -343,14 +347,27 @@ where
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        _ = shutdown.recv() => {}
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        _ = shutdown.recv() => {
+            conn.as_mut().graceful_shutdown();
+            // An answer to a client that stopped reading (an SSE stream)
+            // would never finish writing: it gets the same grace as a
+            // WebSocket's close.
+            match tokio::time::timeout(super::shutdown::GRACE, conn).await {
+                Ok(ended) => ended,
+                Err(_) => return,
+            }
+        }
+    };
+    if let Err(e) = ended
+        && socket::is_stalled(&e)
+    {
+        app.log(format_args!(
+            "connection from {peer} closed: {}",
+            socket::Stalled
+        ));
     }
-    conn.as_mut().graceful_shutdown();
-    // An answer to a client that stopped reading (an SSE stream) would
-    // never finish writing: it gets the same grace as a WebSocket's close.
-    let _ = tokio::time::timeout(super::shutdown::GRACE, conn).await;
 }
 
 /// Answer a connection over a cap with a one-line `503` and close it.

@@ -55,6 +55,7 @@ mod publish;
 pub mod queue;
 mod registry;
 mod shutdown;
+mod socket;
 mod sockjs;
 mod stomp;
 pub(crate) mod store;

@@ -101,3 +101,44 @@ fn sub_dropped_as_too_slow_says_where_to_resume_and_exits_4() {
         assert_eq!(stderr.lines().count(), 1, "{url}: {stderr}");
     }
 }
+
+/// A client that stops reading its socket altogether is disconnected once
+/// nothing written to it has been taken for 10 s, whatever it was sent:
+/// an SSE stream the broker stopped feeding (it dropped the subscriber as
+/// too slow but cannot write the overflow event to a full socket), or
+/// long-poll answers it asked for and never read. It used to hold its
+/// connection until the broker shut down.
+#[test]
+fn a_client_that_takes_nothing_is_disconnected() {
+    use std::io::{Read, Write};
+    let broker = broker();
+    let input: String = (1..=N).map(|i| line(i) + "\n").collect();
+    publish_input(
+        &broker.url("kept"),
+        input.as_bytes(),
+        Duration::from_secs(120),
+    );
+    let sse = "GET /stuck HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
+    let polls = "GET /kept?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(100);
+    for (what, request) in [("sse", sse), ("long-poll", polls.as_str())] {
+        let mut tcp = std::net::TcpStream::connect(broker.addr).unwrap();
+        tcp.write_all(request.as_bytes()).unwrap();
+        if what == "sse" {
+            broker.wait_for_subscribers("stuck", 1);
+            let ws = broker.url("stuck");
+            publish_input(&ws, input.as_bytes(), Duration::from_secs(120));
+        }
+        let me = tcp.local_addr().unwrap();
+        let logged = broker.wait_for_log(&format!(
+            "connection from {me} closed: the client took nothing for 10 s"
+        ));
+        assert!(logged.starts_with("pubcat: "), "{what}: {logged}");
+        // What the kernel had buffered, then the end (or a reset).
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut sink = Vec::new();
+        match tcp.read_to_end(&mut sink) {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{what}: {e}"),
+        }
+    }
+}
