@@ -706,10 +706,11 @@ impl Topic {
     /// Returns the id.
     ///
     /// Waits only when a subscriber's queue is full (see the module docs for
-    /// the slow-subscriber policy). Cancel-safe in the way that matters: once
-    /// an id is assigned, delivery to every subscriber completes even if this
-    /// future is dropped (an HTTP client hanging up must not make a
-    /// subscriber silently miss a message).
+    /// the slow-subscriber policy). Cancel-safe in the way that matters: a
+    /// message given to it is published, and delivered to every subscriber,
+    /// even if this future is dropped (while it waits its turn behind
+    /// another publish too): an HTTP client hanging up or a WebSocket
+    /// reader dropped with its connection must not lose what was sent.
     pub async fn publish(
         self: &Arc<Self>,
         payload: Payload,
@@ -729,8 +730,27 @@ impl Topic {
         origin: Option<SubscriberId>,
     ) -> Result<u64, StoreError> {
         let Some(store) = self.shared.store.clone() else {
-            let order = Arc::clone(&self.order).lock_owned().await;
-            return Ok(self.deliver(order, payload, headers, origin).await);
+            // Uncontended, at once. Otherwise the wait is in a task of its
+            // own: a message its client already sent is published even if
+            // the caller goes away while it waits (a WebSocket reader
+            // dropped because its connection's writer ended).
+            if let Ok(order) = Arc::clone(&self.order).try_lock_owned() {
+                let id = self.deliver(order, payload, headers, origin).await;
+                // What waiting for the lock did: a publisher whose socket
+                // always has more (a bulk publish) gives the other tasks on
+                // its thread their turn, its subscribers' writers among
+                // them. Without it they starved past `--slow-timeout`.
+                tokio::task::coop::consume_budget().await;
+                return Ok(id);
+            }
+            let topic = Arc::clone(self);
+            let task = tokio::spawn(async move {
+                let order = Arc::clone(&topic.order).lock_owned().await;
+                topic.deliver(order, payload, headers, origin).await
+            });
+            return task
+                .await
+                .map_err(|e| StoreError::new(format!("publish task failed: {e}")));
         };
         // In a task of its own: once the record is queued for the file,
         // the message must be delivered under that id even if the caller
@@ -1499,6 +1519,21 @@ mod tests {
         assert_eq!(sub.recv().await.unwrap().id, 1);
         assert_eq!(timeout(LIMIT, sub.recv()).await.unwrap().unwrap().id, 2);
         assert_eq!(sub.end_reason(), None);
+    }
+
+    #[tokio::test]
+    async fn a_publish_dropped_while_it_waits_its_turn_is_still_published() {
+        let b = broker(10, 16, Duration::from_secs(30));
+        let topic = b.topic("t").unwrap();
+        let mut sub = Topic::subscribe(&topic, Start::Live, None);
+        // Another publish holds the topic's turn (as one waiting on a full
+        // queue does); this one waits for it and is given up on.
+        let turn = Arc::clone(&topic.order).lock_owned().await;
+        let publish = topic.publish(Payload::new(text("sent"), false), None);
+        assert!(timeout(Duration::from_millis(10), publish).await.is_err());
+        drop(turn);
+        let m = timeout(LIMIT, sub.recv()).await.unwrap().unwrap();
+        assert_eq!((m.id, &m.payload.bytes()[..]), (1, &b"sent"[..]));
     }
 
     #[tokio::test]
