@@ -33,6 +33,19 @@ pub enum Protocol {
     /// URL's path is the namespace.
     #[value(name = "socketio")]
     SocketIo,
+    /// MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ);
+    /// topics and filters with -t.
+    Mqtt,
+    /// NATS over WebSocket (nats-server's websocket block); subjects with
+    /// -t.
+    Nats,
+}
+
+impl Protocol {
+    /// MQTT and NATS: spoken over a WebSocket alone.
+    fn ws_only(self) -> bool {
+        matches!(self, Protocol::Mqtt | Protocol::Nats)
+    }
 }
 
 /// What the command does with the endpoint, which picks the default
@@ -83,6 +96,10 @@ impl Endpoint {
             (rest, protocol.or(Some(Protocol::Stomp)))
         } else if let Some(rest) = typed.strip_prefix("socketio+") {
             (rest, protocol.or(Some(Protocol::SocketIo)))
+        } else if let Some(rest) = typed.strip_prefix("mqtt+") {
+            (rest, protocol.or(Some(Protocol::Mqtt)))
+        } else if let Some(rest) = typed.strip_prefix("nats+") {
+            (rest, protocol.or(Some(Protocol::Nats)))
         } else {
             (typed, protocol)
         };
@@ -136,9 +153,19 @@ impl Endpoint {
                 "STOMP runs over WebSocket or SockJS: use --transport ws or sockjs",
             ));
         }
+        if protocol.ws_only() && transport.is_some_and(|t| t != Transport::Ws) {
+            let name = if protocol == Protocol::Mqtt {
+                "MQTT"
+            } else {
+                "NATS"
+            };
+            return Err(Error::usage(format!(
+                "pubcat speaks {name} over WebSocket only: use --transport ws (and the server's WebSocket port)"
+            )));
+        }
         let transport_given = transport.is_some();
         let transport = transport.unwrap_or(match (is_ws, role) {
-            _ if protocol == Protocol::Stomp => Transport::Ws,
+            _ if protocol == Protocol::Stomp || protocol.ws_only() => Transport::Ws,
             (true, _) => Transport::Ws,
             (false, Role::Subscribe) => Transport::Sse,
             (false, Role::Publish) => Transport::Http,
@@ -171,6 +198,10 @@ impl Endpoint {
         let transport_name = match (transport, tls) {
             (Transport::Ws, false) if protocol == Protocol::Stomp => "stomp+ws",
             (Transport::Ws, true) if protocol == Protocol::Stomp => "stomp+wss",
+            (Transport::Ws, false) if protocol == Protocol::Mqtt => "mqtt+ws",
+            (Transport::Ws, true) if protocol == Protocol::Mqtt => "mqtt+wss",
+            (Transport::Ws, false) if protocol == Protocol::Nats => "nats+ws",
+            (Transport::Ws, true) if protocol == Protocol::Nats => "nats+wss",
             (Transport::Ws, false) => "ws",
             (Transport::Ws, true) => "wss",
             (Transport::Sockjs, _) if protocol == Protocol::Stomp => "stomp+sockjs",
@@ -197,7 +228,7 @@ impl Endpoint {
 }
 
 /// The schemes pubcat speaks, for error messages.
-const SCHEMES: &str = "ws://, wss://, http://, https://, sockjs+http://, sockjs+https://, socketio+http://, socketio+https://, and stomp+ws://, stomp+wss://, stomp+sockjs+http://, stomp+sockjs+https://";
+const SCHEMES: &str = "ws://, wss://, http://, https://, sockjs+http://, sockjs+https://, socketio+http://, socketio+https://, stomp+ws://, stomp+wss://, stomp+sockjs+http://, stomp+sockjs+https://, and mqtt+ws://, mqtt+wss://, nats+ws://, nats+wss://";
 
 /// `scheme:rest` when `s` starts with something shaped like a scheme
 /// (a letter, then letters, digits, `+`, `-` or `.`, then `:`) that is not
@@ -262,6 +293,17 @@ fn check_scheme(typed: &str, input: &str, scheme: &str, rest: &str, sockjs: bool
 
 fn unknown_scheme(typed: &str, scheme: &str) -> Error {
     let shown = typed.split_once(':').map_or(scheme, |(before, _)| before);
+    if let Some(name) = match shown.to_ascii_lowercase().as_str() {
+        "mqtt" | "mqtts" => Some("mqtt"),
+        "nats" => Some("nats"),
+        _ => None,
+    } {
+        return Error::usage(format!(
+            "`{}`: pubcat speaks {} over WebSocket, not plain TCP: use the server's WebSocket listener, as {name}+ws://HOST:PORT (or {name}+wss://)",
+            redact_typed(typed),
+            name.to_ascii_uppercase()
+        ));
+    }
     Error::usage(format!(
         "unknown scheme `{shown}:` in `{}`: pubcat speaks {SCHEMES}",
         redact_typed(typed)
@@ -368,6 +410,51 @@ mod tests {
         assert!(
             Endpoint::parse("http://h/x", Some(Transport::Http), None, Role::Subscribe).is_err()
         );
+    }
+
+    #[test]
+    fn mqtt_and_nats_go_over_websocket_only() {
+        for (typed, protocol, name, url) in [
+            (
+                "mqtt+ws://127.0.0.1:18083/mqtt",
+                Protocol::Mqtt,
+                "mqtt+ws",
+                "ws://127.0.0.1:18083/mqtt",
+            ),
+            (
+                "mqtt+wss://h:8884/mqtt",
+                Protocol::Mqtt,
+                "mqtt+wss",
+                "wss://h:8884/mqtt",
+            ),
+            (
+                "nats+ws://127.0.0.1:18085",
+                Protocol::Nats,
+                "nats+ws",
+                "ws://127.0.0.1:18085/",
+            ),
+            ("nats+wss://h", Protocol::Nats, "nats+wss", "wss://h/"),
+        ] {
+            for role in [Role::Publish, Role::Subscribe] {
+                let e = Endpoint::parse(typed, None, None, role).unwrap();
+                assert_eq!(
+                    (e.protocol, e.transport_name, e.url.as_str()),
+                    (protocol, name, url)
+                );
+            }
+        }
+        let e = Endpoint::parse("http://h/mqtt", None, Some(Protocol::Mqtt), Role::Publish);
+        assert_eq!(e.unwrap().url.as_str(), "ws://h/mqtt");
+        let e = Endpoint::parse("mqtt+ws://h", Some(Transport::Sse), None, Role::Subscribe);
+        assert!(e.unwrap_err().message.contains("MQTT over WebSocket only"));
+        for typed in ["mqtt://127.0.0.1:1883", "nats://127.0.0.1:4222"] {
+            let e = sub(typed).unwrap_err();
+            assert!(
+                e.message.contains("WebSocket, not plain TCP"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -124,6 +124,12 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
             content_type: wants.content_type.clone(),
         });
     }
+    if matches!(endpoint.protocol, Protocol::Mqtt | Protocol::Nats) {
+        return Err(Error::usage(format!(
+            "{} is not spoken yet",
+            endpoint.transport_name
+        )));
+    }
     if endpoint.protocol == Protocol::SocketIo {
         let mut socketio = socketio_options(conn, &endpoint)?;
         endpoint.topic = socketio.namespace.as_str().into();

@@ -5,6 +5,15 @@
 pub mod socketio;
 pub mod stomp;
 
+use crate::message::Message;
+
+/// What one read of a dialect client over a [`Duplex`](crate::transport::duplex::Duplex)
+/// gave (STOMP, MQTT, NATS).
+pub enum Incoming {
+    Message(Message),
+    Closed { reason: String, clean: bool },
+}
+
 /// The protocol spoken over the transport, with its settings. Decided once
 /// from the flags (`commands::connection`), beside the transport's own
 /// options, which know no protocol.

@@ -79,11 +79,7 @@ pub struct StompClient {
     opts: StompOptions,
 }
 
-/// What one read gave.
-pub enum Incoming {
-    Message(Message),
-    Closed { reason: String, clean: bool },
-}
+pub use super::Incoming;
 
 impl StompClient {
     /// Speak STOMP over `link`, opened to `url`: CONNECT, then SUBSCRIBE
