@@ -74,7 +74,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__bench)
-            opts="-t -H -k -n -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --color --help"
+            opts="-t -H -k -n -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,7 +105,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio mqtt nats" -- "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -149,6 +149,38 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clean)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --session-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqtt-version)
+                    COMPREPLY=($(compgen -W "5 3.1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --will-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-qos)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -262,7 +294,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__connect)
-            opts="-o -t -H -k -v -q -h --timeout --output --format --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --event --exec --exec-fail --verbose --quiet --color --help"
+            opts="-o -t -H -k -v -q -h --timeout --output --format --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --event --exec --exec-fail --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,7 +349,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio mqtt nats" -- "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -361,6 +393,38 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clean)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --session-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqtt-version)
+                    COMPREPLY=($(compgen -W "5 3.1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --will-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-qos)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -434,7 +498,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__publish)
-            opts="-t -H -k -f -n -b -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --output --event --binary-file --verbose --quiet --color --help"
+            opts="-t -H -k -f -n -b -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --file --stdin-mode --count --rate --interval --binary --content-type --confirm --timeout --output --event --binary-file --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -465,7 +529,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio mqtt nats" -- "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -509,6 +573,38 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clean)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --session-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqtt-version)
+                    COMPREPLY=($(compgen -W "5 3.1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --will-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-qos)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -730,7 +826,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__subscribe)
-            opts="-n -o -t -H -k -v -q -h --count --timeout --until --idle --output --format --exec --exec-fail --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --send --ack --prefetch --event --verbose --quiet --color --help"
+            opts="-n -o -t -H -k -v -q -h --count --timeout --until --idle --output --format --exec --exec-fail --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --send --ack --prefetch --event --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,7 +905,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio mqtt nats" -- "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -853,6 +949,38 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clean)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --session-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqtt-version)
+                    COMPREPLY=($(compgen -W "5 3.1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --will-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-qos)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -912,7 +1040,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__tail)
-            opts="-n -o -t -H -k -v -q -h --last --since --state --backoff-min --backoff-max --gap-check --max-retries --output --format --exec --exec-fail --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --verbose --quiet --color --help"
+            opts="-n -o -t -H -k -v -q -h --last --since --state --backoff-min --backoff-max --gap-check --max-retries --output --format --exec --exec-fail --notify --notify-when --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --ack --prefetch --event --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1003,7 +1131,7 @@ _pubcat() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "raw stomp socketio" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw stomp socketio mqtt nats" -- "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -1047,6 +1175,38 @@ _pubcat() {
                     return 0
                     ;;
                 --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clean)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --session-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqtt-version)
+                    COMPREPLY=($(compgen -W "5 3.1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --will-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --will-qos)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -42,7 +42,7 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test 
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "man" -d 'Print a man page (roff) on stdout: pubcat(1), or with a subcommand\'s name, pubcat-NAME(1)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -52,7 +52,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -64,6 +66,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l vhost -d 'Virt
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l path -d 'The Engine.IO path on the server' -r
@@ -91,12 +103,14 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l color -d 'When
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l confirm -d 'Wait for the server to acknowledge every message (else exit 5)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -106,7 +120,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -118,6 +134,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l vhost -d 'Virtual 
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l path -d 'The Engine.IO path on the server' -r
@@ -145,6 +171,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s b -l binary -d 'Send binary frames instead of text (text frames must be UTF-8)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l confirm -d 'Wait for the server to acknowledge every message (else exit 5)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
@@ -169,7 +197,7 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -179,7 +207,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -191,6 +221,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l vhost -d 'Vi
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l path -d 'The Engine.IO path on the server' -r
@@ -210,6 +250,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -232,7 +274,7 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -242,7 +284,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -254,6 +298,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l vhost -d 'Virtual 
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l path -d 'The Engine.IO path on the server' -r
@@ -273,6 +327,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -300,7 +356,7 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -310,7 +366,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -322,6 +380,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l vhost -d 'Virtual
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l path -d 'The Engine.IO path on the server' -r
@@ -340,6 +408,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l color -d 'When to
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -356,7 +426,7 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -366,7 +436,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -378,6 +450,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l vhost -d 'Virt
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l path -d 'The Engine.IO path on the server' -r
@@ -395,6 +477,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l color -d 'When
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -411,7 +495,7 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -421,7 +505,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -433,6 +519,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l vhost -d 'Virtual ho
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l path -d 'The Engine.IO path on the server' -r
@@ -450,10 +546,12 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'STOMP destination (raw ws: the URL path; Socket.IO: the namespace)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'STOMP destination, MQTT topic (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
@@ -463,7 +561,9 @@ http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
-socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'"
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
@@ -475,6 +575,16 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l vhost -d 'Virtua
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l user -d 'Login for CONNECT' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l path -d 'The Engine.IO path on the server' -r
@@ -500,6 +610,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l color -d 'When t
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-retain -d 'Retain the will'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'

@@ -292,10 +292,12 @@ pub struct ConnectArgs {
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ReachArgs {
-    /// STOMP destination (raw ws: the URL path; Socket.IO: the namespace)
+    /// STOMP destination, MQTT topic (raw ws: the URL path)
     ///
-    /// Destination where the protocol has them (STOMP, repeatable); for raw
-    /// WebSocket the topic is the URL path, for Socket.IO the namespace.
+    /// Destination where the protocol has them (repeatable): a STOMP
+    /// destination, an MQTT topic (to subscribe, a filter with + and #);
+    /// for raw WebSocket the topic is the URL path, for Socket.IO the
+    /// namespace.
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
 
@@ -365,6 +367,9 @@ pub struct ReachArgs {
 
     #[command(flatten)]
     pub stomp: StompArgs,
+
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
 
     #[command(flatten)]
     pub socketio: SocketIoArgs,
@@ -532,6 +537,68 @@ pub struct StompArgs {
         default_value = "0,10000"
     )]
     pub heartbeat: String,
+}
+
+/// MQTT session settings (mqtt+ws:// URLs).
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "MQTT")]
+pub struct MqttArgs {
+    /// MQTT quality of service, to publish and to subscribe: 0 at most
+    /// once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL,
+    /// PUBCOMP). Received messages are acknowledged once printed.
+    #[arg(hide_short_help = true, long, value_name = "0|1|2", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+
+    /// Publish retained messages: the broker keeps the last one per topic
+    /// and gives it to every new subscriber.
+    #[arg(hide_short_help = true, long)]
+    pub retain: bool,
+
+    /// MQTT client id [default: pubcat- and random hex].
+    #[arg(hide_short_help = true, long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Start a clean session (true), or resume the broker's session for
+    /// --client-id (false): what it queued at QoS 1 and 2 while this
+    /// client was away is delivered.
+    #[arg(hide_short_help = true, long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub clean: bool,
+
+    /// MQTT 5: how long the broker keeps the session after the connection
+    /// ends [default: 0 with --clean true, 1h with --clean false].
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = duration)]
+    pub session_expiry: Option<Duration>,
+
+    /// MQTT protocol version.
+    #[arg(hide_short_help = true, long, value_name = "VERSION", default_value = "5", value_parser = ["5", "3.1.1"])]
+    pub mqtt_version: String,
+
+    /// Will topic: the broker publishes --will-message there if this
+    /// client goes away without a DISCONNECT.
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "TOPIC",
+        requires = "will_message"
+    )]
+    pub will_topic: Option<String>,
+
+    /// The will's body (with --will-topic).
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "MESSAGE",
+        requires = "will_topic"
+    )]
+    pub will_message: Option<String>,
+
+    /// The will's QoS.
+    #[arg(hide_short_help = true, long, value_name = "0|1|2", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub will_qos: u8,
+
+    /// Retain the will.
+    #[arg(hide_short_help = true, long)]
+    pub will_retain: bool,
 }
 
 /// How a STOMP subscriber acknowledges.

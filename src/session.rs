@@ -26,6 +26,7 @@ use url::Url;
 
 use crate::codec::{meta, pubcat};
 use crate::dialect::Dialect;
+use crate::dialect::mqtt::{self, MqttClient};
 use crate::dialect::socketio::{self, SocketIoClient};
 use crate::dialect::stomp::{self, StompClient};
 use crate::endpoint::{Endpoint, Transport};
@@ -89,6 +90,7 @@ enum Stack {
     Sse(Box<SseLink>),
     Poll(Box<PollLink>),
     Stomp(Box<StompClient>),
+    Mqtt(Box<MqttClient>),
     SocketIo(Box<SocketIoClient>),
     Post {
         client: reqwest::Client,
@@ -161,6 +163,7 @@ impl Session {
             (dialect, Transport::Ws | Transport::Sockjs) => {
                 let subprotocols: &[&str] = match dialect {
                     Dialect::Stomp(_) => &stomp::SUBPROTOCOLS,
+                    Dialect::Mqtt(_) => &mqtt::SUBPROTOCOLS,
                     Dialect::RawWithIds => &[meta::SUBPROTOCOL],
                     _ => &[],
                 };
@@ -177,6 +180,18 @@ impl Session {
                             stomp.clone(),
                             opts.max_message_size,
                             endpoint.transport_name,
+                            opts.connect_timeout,
+                        )
+                        .await?,
+                    )),
+                    Dialect::Mqtt(mqtt) => Stack::Mqtt(Box::new(
+                        MqttClient::open(
+                            duplex,
+                            &endpoint.url,
+                            mqtt.clone(),
+                            opts.max_message_size,
+                            endpoint.transport_name,
+                            opts.connect_timeout,
                         )
                         .await?,
                     )),
@@ -209,7 +224,10 @@ impl Session {
                 within: opts.connect_timeout,
             },
         };
-        let pings = matches!(stack, Stack::Duplex(_) | Stack::Meta(..) | Stack::Stomp(_));
+        let pings = matches!(
+            stack,
+            Stack::Duplex(_) | Stack::Meta(..) | Stack::Stomp(_) | Stack::Mqtt(_)
+        );
         let every = opts.ping_interval;
         Ok(Session {
             stack,
@@ -288,6 +306,7 @@ impl Session {
         self.confirm = confirm;
         match &mut self.stack {
             Stack::Stomp(stomp) => stomp.set_confirm(confirm),
+            Stack::Mqtt(mqtt) => mqtt.set_confirm(confirm),
             Stack::SocketIo(sio) => sio.set_confirm(confirm),
             _ => {}
         }
@@ -308,7 +327,7 @@ impl Session {
     pub fn acknowledges(&self) -> bool {
         matches!(
             self.stack,
-            Stack::Post { .. } | Stack::Stomp(_) | Stack::SocketIo(_)
+            Stack::Post { .. } | Stack::Stomp(_) | Stack::Mqtt(_) | Stack::SocketIo(_)
         )
     }
 
@@ -327,6 +346,7 @@ impl Session {
     pub async fn acknowledge(&mut self) -> Result<()> {
         match &mut self.stack {
             Stack::Stomp(stomp) => stomp.acknowledge().await,
+            Stack::Mqtt(mqtt) => mqtt.acknowledge().await,
             _ => Ok(()),
         }
     }
@@ -360,6 +380,7 @@ impl Session {
     async fn keep_alive(&mut self) -> Result<()> {
         let heard = match &mut self.stack {
             Stack::Stomp(stomp) => stomp.take_heard(),
+            Stack::Mqtt(mqtt) => mqtt.take_heard(),
             Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.take_heard(),
             _ => false,
         };
@@ -494,6 +515,7 @@ impl Session {
                 }
             }
             Stack::Stomp(stomp) => stomp.feed(body, as_binary).await?,
+            Stack::Mqtt(mqtt) => mqtt.feed(body, as_binary).await?,
             // Boxed for the same reason; an emit allocates anyway.
             Stack::SocketIo(sio) => Box::pin(sio.feed(body, as_binary)).await?,
             Stack::Sse(_) | Stack::Poll(_) => {
@@ -538,6 +560,7 @@ impl Session {
         match &mut self.stack {
             Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.flush().await,
             Stack::Stomp(stomp) => stomp.flush().await,
+            Stack::Mqtt(mqtt) => mqtt.flush().await,
             Stack::SocketIo(sio) => sio.flush().await,
             _ => Ok(()),
         }
@@ -548,6 +571,7 @@ impl Session {
     pub async fn ping(&mut self) -> Result<bool> {
         match &mut self.stack {
             Stack::Stomp(stomp) => stomp.ping().await,
+            Stack::Mqtt(mqtt) => mqtt.ping().await,
             Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.ping().await,
             _ => Ok(false),
         }
@@ -568,6 +592,10 @@ impl Session {
         match &mut self.stack {
             Stack::Stomp(stomp) => {
                 stomp.send_to(destination);
+                true
+            }
+            Stack::Mqtt(mqtt) => {
+                mqtt.send_to(destination);
                 true
             }
             _ => false,
@@ -594,6 +622,9 @@ impl Session {
         let closed = match &mut self.stack {
             Stack::Stomp(stomp) => {
                 Some(tokio::time::timeout(bound, stomp.close(wait, |m| on_message(&m))).await)
+            }
+            Stack::Mqtt(mqtt) => {
+                Some(tokio::time::timeout(bound, mqtt.close(wait, |m| on_message(&m))).await)
             }
             Stack::SocketIo(sio) => {
                 Some(tokio::time::timeout(bound, sio.close(wait, |m| on_message(&m))).await)
@@ -710,6 +741,13 @@ async fn read(stack: &mut Stack, m: &mut Message, draining: bool) -> Result<Got>
                 Got::Message
             }
             stomp::Incoming::Closed { reason, clean } => Got::Closed { reason, clean },
+        },
+        Stack::Mqtt(mqtt) => match mqtt.next(draining).await? {
+            mqtt::Incoming::Message(message) => {
+                *m = message;
+                Got::Message
+            }
+            mqtt::Incoming::Closed { reason, clean } => Got::Closed { reason, clean },
         },
         Stack::SocketIo(sio) => match sio.next(draining).await? {
             socketio::Incoming::Message(message) => {

@@ -428,7 +428,7 @@ pub fn reason_text(code: u8) -> &'static str {
 }
 
 impl Packet {
-    fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Packet::Connect(_) => "CONNECT",
             Packet::ConnAck(_) => "CONNACK",

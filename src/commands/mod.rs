@@ -15,6 +15,7 @@ use crate::cli::{
     ConnectArgs, Global, OutputArgs, ReachArgs, SocketIoSubscribeArgs, StompSubscribeArgs,
 };
 use crate::dialect::Dialect;
+use crate::dialect::mqtt::{MqttOptions, WillOptions};
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::{AckMode, StompOptions};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
@@ -27,6 +28,7 @@ use crate::tls::TlsOptions;
 use crate::transport::engineio::Mode;
 use crate::transport::sockjs::SockJsOptions;
 use crate::transport::{Options, parse_headers};
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use regex::bytes::Regex;
 
@@ -124,7 +126,14 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
             content_type: wants.content_type.clone(),
         });
     }
-    if matches!(endpoint.protocol, Protocol::Mqtt | Protocol::Nats) {
+    if endpoint.protocol == Protocol::Mqtt {
+        dialect = Dialect::Mqtt(mqtt_options(conn, role, &wants, &mut headers)?);
+    } else if conn.mqtt.retain || conn.mqtt.client_id.is_some() || conn.mqtt.will_topic.is_some() {
+        return Err(Error::usage(
+            "--retain, --client-id and --will-* are for MQTT: use an mqtt+ws:// URL or --protocol mqtt",
+        ));
+    }
+    if endpoint.protocol == Protocol::Nats {
         return Err(Error::usage(format!(
             "{} is not spoken yet",
             endpoint.transport_name
@@ -173,6 +182,99 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
         endpoint,
         transport: opts,
         dialect,
+    })
+}
+
+/// The MQTT flags, checked: topics that cannot be used fail before any
+/// connection is made. `-H` headers other than the handshake's become
+/// MQTT 5 user properties (taken out of `headers`).
+fn mqtt_options(
+    conn: &ReachArgs,
+    role: Role,
+    wants: &Wants,
+    headers: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Result<MqttOptions> {
+    use crate::codec::mqtt::{QoS, Version, check_topic_filter, check_topic_name};
+    let m = &conn.mqtt;
+    if conn.topic.is_empty() {
+        return Err(Error::usage(
+            "MQTT needs a topic: -t TOPIC (to subscribe, filters with + and # too; repeatable)",
+        ));
+    }
+    for t in &conn.topic {
+        let checked = match role {
+            Role::Publish => check_topic_name(t, false),
+            Role::Subscribe => check_topic_filter(t),
+        };
+        checked.map_err(|e| Error::usage(format!("-t {t}: {e}")))?;
+    }
+    if m.retain && role == Role::Subscribe {
+        return Err(Error::usage("--retain is for publishing"));
+    }
+    if !m.clean && m.client_id.is_none() {
+        return Err(Error::usage(
+            "--clean false resumes the session of a client id: give it with --client-id",
+        ));
+    }
+    let version = if m.mqtt_version == "3.1.1" {
+        Version::V311
+    } else {
+        Version::V5
+    };
+    let (handshake, properties): (Vec<_>, Vec<_>) =
+        std::mem::take(headers).into_iter().partition(|(name, _)| {
+            let name = name.as_str();
+            matches!(name, "authorization" | "cookie" | "origin" | "user-agent")
+                || name.starts_with("sec-websocket-")
+        });
+    *headers = handshake;
+    if !properties.is_empty() && version == Version::V311 {
+        return Err(Error::usage(
+            "-H becomes MQTT 5 user properties, which MQTT 3.1.1 does not have",
+        ));
+    }
+    let qos = |q: u8| QoS::from_u8(q).unwrap_or(QoS::AtMostOnce);
+    let session_expiry = match m.session_expiry {
+        Some(d) => Some(u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
+        None if !m.clean => Some(3600),
+        None => None,
+    };
+    let will = match (&m.will_topic, &m.will_message) {
+        (Some(topic), Some(message)) => {
+            check_topic_name(topic, false)
+                .map_err(|e| Error::usage(format!("--will-topic {topic}: {e}")))?;
+            Some(WillOptions {
+                topic: topic.clone(),
+                message: Bytes::from(message.clone()),
+                qos: qos(m.will_qos),
+                retain: m.will_retain,
+            })
+        }
+        _ => None,
+    };
+    Ok(MqttOptions {
+        version,
+        client_id: m.client_id.clone(),
+        username: conn.stomp.user.clone(),
+        password: conn
+            .stomp
+            .password
+            .clone()
+            .or_else(|| conn.token.as_ref().map(|t| t.expose().to_string())),
+        keep_alive: conn.ping_interval,
+        clean: m.clean,
+        session_expiry,
+        will,
+        qos: qos(m.qos),
+        retain: m.retain,
+        topics: conn.topic.clone(),
+        subscribe: role == Role::Subscribe,
+        headers: properties
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect(),
+        content_type: wants.content_type.clone(),
+        state: Default::default(),
     })
 }
 

@@ -46,6 +46,7 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
         },
         state: args.state.clone(),
         warned_no_ids: false,
+        no_ids: no_ids_warning(&connection.dialect),
         printed: 0,
         gap_check: args.gap_check,
         sequence: false,
@@ -185,6 +186,9 @@ struct Tail {
     last_id: Option<Text>,
     state: Option<PathBuf>,
     warned_no_ids: bool,
+    /// What to say the first time a message has no id; None when the
+    /// protocol resumes by itself (an MQTT persistent session).
+    no_ids: Option<&'static str>,
     printed: u64,
     gap_check: GapCheck,
     /// A jump in the ids is a gap: the server said its ids are consecutive
@@ -309,9 +313,9 @@ impl Tail {
                 self.last_id = None;
                 if !self.warned_no_ids {
                     self.warned_no_ids = true;
-                    warn!(
-                        "this stream's messages carry no ids, so after a reconnect tail cannot replay what it missed"
-                    );
+                    if let Some(why) = self.no_ids {
+                        warn!("{why}");
+                    }
                 }
             }
             (Some(id), Some(prev)) if self.sequence => {
@@ -373,4 +377,23 @@ fn write_state(path: &Path, id: &str) -> Result<()> {
     std::fs::write(&tmp, format!("{id}\n"))
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| Error::local(format!("--state {}: {e}", path.display())))
+}
+
+/// The warning for a stream whose messages have no ids, by dialect: an
+/// MQTT session the broker keeps (`--clean false` at QoS 1 or 2) gives
+/// what was queued meanwhile by itself.
+fn no_ids_warning(dialect: &crate::dialect::Dialect) -> Option<&'static str> {
+    match dialect {
+        crate::dialect::Dialect::Mqtt(m)
+            if !m.clean && m.qos != crate::dialect::mqtt::QoS::AtMostOnce =>
+        {
+            None
+        }
+        crate::dialect::Dialect::Mqtt(_) => Some(
+            "MQTT messages carry no ids: for tail to get what it missed while reconnecting, resume a session the broker keeps (--clean false --client-id ID --qos 1 or 2)",
+        ),
+        _ => Some(
+            "this stream's messages carry no ids, so after a reconnect tail cannot replay what it missed",
+        ),
+    }
 }

@@ -2,6 +2,7 @@
 //! state and live in the session; STOMP and Socket.IO are client state
 //! machines here.
 
+pub mod mqtt;
 pub mod socketio;
 pub mod stomp;
 
@@ -27,5 +28,6 @@ pub enum Dialect {
     /// `tail` needs. Raw where it does not.
     RawWithIds,
     Stomp(stomp::StompOptions),
+    Mqtt(mqtt::MqttOptions),
     SocketIo(socketio::SocketIoOptions),
 }

@@ -46,9 +46,6 @@ pub struct StompOptions {
     pub subscribe: bool,
 }
 
-/// How long to wait for the CONNECTED frame and for the DISCONNECT receipt.
-const ANSWER_WAIT: Duration = Duration::from_secs(10);
-
 /// The receipt id of our DISCONNECT.
 const DISCONNECT_RECEIPT: &str = "pubcat-disconnect";
 
@@ -90,6 +87,7 @@ impl StompClient {
         stomp: StompOptions,
         max_frame: usize,
         transport_name: &'static str,
+        answer_wait: Duration,
     ) -> Result<StompClient> {
         let mut link = StompClient {
             link,
@@ -111,14 +109,15 @@ impl StompClient {
             server_closed_cleanly: false,
             opts: stomp,
         };
-        link.handshake().await?;
+        link.handshake(answer_wait).await?;
         if link.opts.subscribe {
             link.subscribe().await?;
         }
         Ok(link)
     }
 
-    async fn handshake(&mut self) -> Result<()> {
+    /// CONNECT, and its CONNECTED within `answer_wait` (`--connect-timeout`).
+    async fn handshake(&mut self, answer_wait: Duration) -> Result<()> {
         let (cx, cy) = self.opts.heartbeat;
         let mut connect = Frame::new("CONNECT")
             .header("accept-version", "1.0,1.1,1.2")
@@ -132,13 +131,13 @@ impl StompClient {
         }
         self.write(&connect).await?;
         self.flush().await?;
-        let answer = tokio::time::timeout(ANSWER_WAIT, self.next_frame(false))
+        let answer = tokio::time::timeout(answer_wait, self.next_frame(false))
             .await
             .map_err(|_| {
                 Error::connect(format!(
-                    "{} sent no CONNECTED frame within {}s",
+                    "{}: timed out: no CONNECTED frame within {} (--connect-timeout)",
                     self.shown(),
-                    ANSWER_WAIT.as_secs()
+                    humantime::format_duration(answer_wait)
                 ))
             })??;
         let Some(connected) = answer else {
@@ -497,20 +496,7 @@ impl StompClient {
             );
         }
         if !self.server_closed {
-            match self.link.start_close().await {
-                Err(e) => verbose!("close not sent: {e}"),
-                Ok(()) => {
-                    // Read to the server's answer so the transport ends cleanly.
-                    let _ = tokio::time::timeout_at(goodbye, async {
-                        while let Ok(received) = self.link.next().await {
-                            if matches!(received, Received::Closed { .. }) {
-                                break;
-                            }
-                        }
-                    })
-                    .await;
-                }
-            }
+            self.link.close_by(goodbye).await;
         }
         Ok(confirmed)
     }

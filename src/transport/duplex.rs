@@ -165,6 +165,24 @@ impl Duplex {
         }
     }
 
+    /// A dialect's last step: begin a clean close and read to the
+    /// server's answer (what still arrives is dropped: the dialect has
+    /// said goodbye already), giving up at `deadline`.
+    pub async fn close_by(&mut self, deadline: tokio::time::Instant) {
+        if let Err(e) = self.start_close().await {
+            crate::verbose!("close not sent: {e}");
+            return;
+        }
+        let _ = tokio::time::timeout_at(deadline, async {
+            while let Ok(received) = self.next().await {
+                if matches!(received, Received::Closed { .. }) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
     /// Close with `code` rather than 1000; false where the transport
     /// cannot (SockJS).
     pub fn set_close_code(&mut self, code: u16) -> bool {

@@ -73,6 +73,14 @@ const TRANSPORTS: &[Transport] = &[
         stall: "HTTP/1.1 101 Switching Protocols\r\n",
     },
     Transport {
+        name: "mqtt",
+        scheme: "mqtt+ws",
+        args: &["-t", "t"],
+        receives: true,
+        publishes: true,
+        stall: "HTTP/1.1 101 Switching Protocols\r\n",
+    },
+    Transport {
         name: "sockjs",
         scheme: "sockjs+http",
         args: &[],
@@ -186,7 +194,7 @@ const RETRY_TWICE: &[&str] = &["--max-retries", "2", "--backoff-min", "10ms"];
 /// long-poll server may hold a request as long as it likes (Nchan, by
 /// default, until a message comes): there, silence is a quiet topic,
 /// bounded by `--poll-timeout` (then asked again) and by `--timeout`.
-const ANSWER_BOUNDED: On = Only(&["ws", "sse", "http", "stomp", "sockjs", "socketio"]);
+const ANSWER_BOUNDED: On = Only(&["ws", "sse", "http", "stomp", "mqtt", "sockjs", "socketio"]);
 /// Rows 1-3: nothing listening, or a server that never finishes answering.
 const CONNECTING: &[Row] = &[
     row(
@@ -326,6 +334,34 @@ const CONNECTING: &[Row] = &[
         ANSWER_BOUNDED,
         Stall,
         "connect",
+        &["--connect-timeout", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["timed out"],
+            ..E
+        },
+    ),
+    // A dialect's own handshake (STOMP's CONNECTED, MQTT's CONNACK) is
+    // part of connecting too.
+    row(
+        "3 upgraded, then silent",
+        Only(&["stomp", "mqtt"]),
+        Scripts(ws_frozen),
+        "sub",
+        &["--connect-timeout", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["timed out"],
+            ..E
+        },
+    ),
+    row(
+        "3 upgraded, then silent",
+        Only(&["stomp", "mqtt"]),
+        Scripts(ws_frozen),
+        "pub",
         &["--connect-timeout", "1s"],
         Expect {
             code: 3,

@@ -480,6 +480,12 @@ impl Lines {
         self.lines.lock().unwrap().len()
     }
 
+    /// The lines so far (the interop tests watch for given lines).
+    #[allow(dead_code)]
+    pub fn snapshot(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
     /// Ctrl-C, then [`Lines::finish`].
     pub fn stop(self) -> (Option<i32>, Vec<String>, String) {
         // SAFETY: kill(2) on our own child's pid has no memory effects.
