@@ -67,6 +67,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l user -d 'Login
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -135,6 +136,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l user -d 'Login for
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -222,6 +224,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l user -d 'Log
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -299,6 +302,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l user -d 'Login for
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -381,6 +385,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l user -d 'Login fo
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -451,6 +456,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l user -d 'Login
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -520,6 +526,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l user -d 'Login for C
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
@@ -576,6 +583,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l user -d 'Login f
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l password -d 'Passcode for CONNECT (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"

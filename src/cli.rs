@@ -554,6 +554,11 @@ pub struct MqttArgs {
     #[arg(hide_short_help = true, long)]
     pub retain: bool,
 
+    /// MQTT 5: the broker drops a published message not delivered within
+    /// this long.
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = duration)]
+    pub message_expiry: Option<Duration>,
+
     /// MQTT client id [default: pubcat- and random hex].
     #[arg(hide_short_help = true, long, value_name = "ID")]
     pub client_id: Option<String>,

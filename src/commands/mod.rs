@@ -208,8 +208,10 @@ fn mqtt_options(
         };
         checked.map_err(|e| Error::usage(format!("-t {t}: {e}")))?;
     }
-    if m.retain && role == Role::Subscribe {
-        return Err(Error::usage("--retain is for publishing"));
+    if (m.retain || m.message_expiry.is_some()) && role == Role::Subscribe {
+        return Err(Error::usage(
+            "--retain and --message-expiry are for publishing",
+        ));
     }
     if !m.clean && m.client_id.is_none() {
         return Err(Error::usage(
@@ -228,9 +230,9 @@ fn mqtt_options(
                 || name.starts_with("sec-websocket-")
         });
     *headers = handshake;
-    if !properties.is_empty() && version == Version::V311 {
+    if version == Version::V311 && (!properties.is_empty() || m.message_expiry.is_some()) {
         return Err(Error::usage(
-            "-H becomes MQTT 5 user properties, which MQTT 3.1.1 does not have",
+            "-H (MQTT 5 user properties) and --message-expiry need MQTT 5, not 3.1.1",
         ));
     }
     let qos = |q: u8| QoS::from_u8(q).unwrap_or(QoS::AtMostOnce);
@@ -274,6 +276,9 @@ fn mqtt_options(
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect(),
         content_type: wants.content_type.clone(),
+        message_expiry: m
+            .message_expiry
+            .map(|d| u32::try_from(d.as_secs().max(1)).unwrap_or(u32::MAX)),
         state: Default::default(),
     })
 }

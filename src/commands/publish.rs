@@ -82,7 +82,7 @@ pub async fn run(
     };
     if args.confirm && !session.acknowledges() {
         return Err(Error::usage(format!(
-            "--confirm needs a transport that acknowledges messages (http, stomp, socketio), and {} does not",
+            "--confirm needs a transport that acknowledges messages (http, stomp, mqtt, socketio), and {} does not",
             connection.endpoint.transport_name
         )));
     }
@@ -162,7 +162,7 @@ pub async fn run(
     if !confirmed {
         let why = p.session.unconfirmed().map(str::to_string).unwrap_or_else(|| {
             format!(
-                "the server did not acknowledge them (close handshake, STOMP receipt or Socket.IO ACK) within {}",
+                "the server did not acknowledge them (close handshake, STOMP receipt, MQTT PUBACK or PINGRESP, Socket.IO ACK) within {}",
                 humantime::format_duration(args.timeout)
             )
         });

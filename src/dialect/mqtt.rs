@@ -70,6 +70,8 @@ pub struct MqttOptions {
     /// 5.0 user properties (`-H`).
     pub headers: Vec<(String, String)>,
     pub content_type: Option<String>,
+    /// 5.0: seconds a published message may wait for delivery.
+    pub message_expiry: Option<u32>,
     /// The session state the client keeps across its connections (shared
     /// by the sessions `tail` makes of one connection's options).
     pub state: Arc<Mutex<SessionState>>,
@@ -387,6 +389,9 @@ impl MqttClient {
                     if !binary && self.opts.content_type.is_none() {
                         // Payload format indicator: UTF-8 text.
                         properties.push(Property::PayloadFormat(1));
+                    }
+                    if let Some(secs) = self.opts.message_expiry {
+                        properties.push(Property::MessageExpiry(secs));
                     }
                     for (k, v) in &self.opts.headers {
                         properties.push(Property::User(k.clone(), v.clone()));

@@ -105,7 +105,7 @@ pub fn card(out: &mut Vec<u8>, msg: &Message, color: bool, width: usize) {
         out.push(b'\n');
     };
 
-    // ╭─ topic · event · #id · time · transport; continued after "│  ".
+    // ╭─ topic · event · #id · retained · time · transport; continued after "│  ".
     for (i, r) in header(msg, width - 3).iter().enumerate() {
         border(out, if i == 0 { "╭─ " } else { "│  " });
         row(out, r);
@@ -136,7 +136,7 @@ fn paint(out: &mut Vec<u8>, text: &str, style: Style, color: bool, tint: Color) 
     out.extend_from_slice(painted.to_string().as_bytes());
 }
 
-/// topic · event · #id · time · transport, in rows of `width`: an item
+/// topic · event · #id · retained · time · transport, in rows of `width`: an item
 /// goes on the next row when it does not fit after a ` · `, and only an
 /// item wider than a whole row (a long topic) is broken.
 fn header(msg: &Message, width: usize) -> Vec<Row<Style>> {
@@ -147,6 +147,10 @@ fn header(msg: &Message, width: usize) -> Vec<Row<Style>> {
     }
     if let Some(id) = &msg.id {
         items.push((format!("#{id}"), Style::Dim));
+    }
+    // An MQTT retained message is the broker's last one, not news.
+    if msg.headers.iter().any(|(k, v)| k == "retain" && v == "true") {
+        items.push(("retained".to_string(), Style::Dim));
     }
     items.push((time.format("%H:%M:%S%.3f").to_string(), Style::Dim));
     items.push((msg.transport.to_string(), Style::Dim));
@@ -477,6 +481,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_retained_message_says_so_in_the_header() {
+        let mut m = msg("config/mode", b"eco", false);
+        let plain = card_text(80, &m);
+        assert!(!plain.contains("retained"), "{plain}");
+        m.headers.push(("retain".into(), "true".into()));
+        let plain = card_text(80, &m);
+        let header = plain.lines().next().unwrap();
+        assert!(header.starts_with("╭─ config/mode · retained · "), "{plain}");
     }
 
     #[test]

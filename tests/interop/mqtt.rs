@@ -169,7 +169,17 @@ fn wildcards_and_several_filters_take_what_they_match() {
 fn a_retained_message_reaches_a_later_subscriber_marked_as_retained() {
     mosquitto();
     let topic = unique("retained");
-    assert_code(&run(&["pub", &url(), "-t", &topic, "--retain", "last"]), 0);
+    let out = run(&[
+        "pub",
+        &url(),
+        "-t",
+        &topic,
+        "--retain",
+        "--message-expiry",
+        "1h",
+        "last",
+    ]);
+    assert_code(&out, 0);
     let out = run(&["sub", &url(), "-t", &topic, "-n", "1", "-o", "json"]);
     assert_code(&out, 0);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -177,6 +187,13 @@ fn a_retained_message_reaches_a_later_subscriber_marked_as_retained() {
         (&v["body"], &v["headers"]["retain"]),
         (&"last".into(), &"true".into())
     );
+    // What is left of its expiry, by the broker's count.
+    let left: u32 = v["headers"]["message-expiry"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3500..=3600).contains(&left), "{v}");
     // An empty retained message clears it (the broker's rule).
     assert_code(&run(&["pub", &url(), "-t", &topic, "--retain", ""]), 0);
 }
