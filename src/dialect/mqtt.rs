@@ -77,14 +77,23 @@ pub struct MqttOptions {
     pub state: Arc<Mutex<SessionState>>,
 }
 
-/// What MQTT asks a client to keep for a session the broker resumes: the
-/// QoS 2 messages received (handed out) whose PUBREL has not come. The
-/// broker sends such a message again after a reconnect; it is not handed
-/// out twice, even when the connection was cut between printing it and
-/// acknowledging it.
+/// What a client keeps for a session the broker resumes, so that a
+/// message is not handed out twice when the connection was cut between
+/// printing it and the broker getting its acknowledgement (the broker
+/// then sends it again after the reconnect):
+///
+/// - QoS 2 (what MQTT asks of a client): the packet ids of messages handed
+///   out whose PUBREL has not come. A PUBLISH with one of them is the same
+///   message.
+/// - QoS 1 (pubcat's own, for `tail`): the packet id of each message handed
+///   out, with a hash of its topic and body. A PUBLISH marked DUP (sent
+///   again) with an id and hash handed out already is that message again.
+///   A broker reuses an id only for a new message sent with DUP clear, which
+///   replaces the entry.
 #[derive(Debug, Default)]
 pub struct SessionState {
     received_qos2: HashSet<u16>,
+    handed_out_qos1: HashMap<u16, u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -281,7 +290,9 @@ impl MqttClient {
         }
         if !ack.session_present {
             // A new session: nothing of an earlier one's is coming again.
-            self.state().received_qos2.clear();
+            let mut state = self.state();
+            state.received_qos2.clear();
+            state.handed_out_qos1.clear();
         }
         verbose!(
             "MQTT connected{}",
@@ -595,7 +606,20 @@ impl MqttClient {
     fn on_publish(&mut self, p: Publish) -> Option<Message> {
         match p.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => self.unacked.push((p.pkid, p.qos)),
+            QoS::AtLeastOnce => {
+                let hash = message_hash(&p.topic, &p.payload);
+                let again = self.state().handed_out_qos1.insert(p.pkid, hash) == Some(hash);
+                if again && p.dup {
+                    trace!("QoS 1 message {} again: not handed out twice", p.pkid);
+                    self.owed.push_back(Packet::PubAck(Ack {
+                        pkid: p.pkid,
+                        code: 0,
+                        properties: Properties::default(),
+                    }));
+                    return None;
+                }
+                self.unacked.push((p.pkid, p.qos));
+            }
             QoS::ExactlyOnce => {
                 if !self.state().received_qos2.insert(p.pkid) {
                     // Sent again before its PUBREL: handed out already.
@@ -771,6 +795,16 @@ impl MqttClient {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// A QoS 1 message's topic and body, hashed: what tells it from another
+/// message with the same packet id.
+fn message_hash(topic: &str, payload: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    topic.hash(&mut h);
+    payload.hash(&mut h);
+    h.finish()
 }
 
 fn show_version(v: Version) -> &'static str {

@@ -149,7 +149,11 @@ fn header(msg: &Message, width: usize) -> Vec<Row<Style>> {
         items.push((format!("#{id}"), Style::Dim));
     }
     // An MQTT retained message is the broker's last one, not news.
-    if msg.headers.iter().any(|(k, v)| k == "retain" && v == "true") {
+    if msg
+        .headers
+        .iter()
+        .any(|(k, v)| k == "retain" && v == "true")
+    {
         items.push(("retained".to_string(), Style::Dim));
     }
     items.push((time.format("%H:%M:%S%.3f").to_string(), Style::Dim));
@@ -491,7 +495,10 @@ mod tests {
         m.headers.push(("retain".into(), "true".into()));
         let plain = card_text(80, &m);
         let header = plain.lines().next().unwrap();
-        assert!(header.starts_with("╭─ config/mode · retained · "), "{plain}");
+        assert!(
+            header.starts_with("╭─ config/mode · retained · "),
+            "{plain}"
+        );
     }
 
     #[test]

@@ -223,16 +223,22 @@ fn user_properties_travel_as_headers_in_mqtt_5() {
     assert_eq!(v["headers"]["tenant"], "blue");
 }
 
-/// `tail` at QoS 2 with a session Mosquitto keeps, through a proxy that
-/// cuts every connection (the first one too) after 150-600 ms: every
+/// `tail` at QoS 1 and 2 with a session Mosquitto keeps, through a proxy
+/// that cuts every connection (the first one too) after 150-600 ms: every
 /// message exactly once and in order, those published while it was away
 /// included.
 #[test]
 #[ignore = "needs Mosquitto: tests/interop.sh starts it and runs these"]
-fn tail_with_a_kept_session_at_qos_2_gets_each_message_exactly_once_across_cuts() {
+fn tail_with_a_kept_session_gets_each_message_exactly_once_across_cuts() {
     mosquitto();
+    for qos in ["1", "2"] {
+        tail_through_cuts(qos);
+    }
+}
+
+fn tail_through_cuts(qos: &str) {
     const N: usize = 300;
-    let topic = unique("exactly-once");
+    let topic = unique(&format!("exactly-once-{qos}"));
     let client_id = crate::unique("pubcat-tail");
     let upstream = format!("127.0.0.1:{PORT}").parse().unwrap();
     let (proxy, connections) = common::cutting_proxy(
@@ -243,7 +249,7 @@ fn tail_with_a_kept_session_at_qos_2_gets_each_message_exactly_once_across_cuts(
     );
     let tail_args = |url: &str| -> Command {
         let mut cmd = pubcat();
-        cmd.args(["tail", url, "-t", &topic, "--qos", "2", "--clean", "false"])
+        cmd.args(["tail", url, "-t", &topic, "--qos", qos, "--clean", "false"])
             .args(["--client-id", &client_id, "-o", "raw"])
             .args(["--backoff-min", "100ms", "--backoff-max", "300ms"]);
         cmd
@@ -258,7 +264,7 @@ fn tail_with_a_kept_session_at_qos_2_gets_each_message_exactly_once_across_cuts(
             "-t",
             &topic,
             "--qos",
-            "2",
+            qos,
             "--clean",
             "false",
         ],
@@ -270,7 +276,7 @@ fn tail_with_a_kept_session_at_qos_2_gets_each_message_exactly_once_across_cuts(
     let tail = Lines::spawn(tail_args(&format!("mqtt+ws://{proxy}/mqtt")));
     let input: String = (1..=N).map(|i| format!("m{i}\n")).collect();
     let mut cmd = pubcat();
-    cmd.args(["pub", &url(), "-t", &topic, "--qos", "2", "--confirm"])
+    cmd.args(["pub", &url(), "-t", &topic, "--qos", qos, "--confirm"])
         .args(["--rate", "100"]);
     let (status, pub_err) = common::run_with_input(cmd, input.as_bytes(), Duration::from_secs(60));
     assert!(status.success(), "{pub_err}");
@@ -282,7 +288,7 @@ fn tail_with_a_kept_session_at_qos_2_gets_each_message_exactly_once_across_cuts(
     let want: Vec<String> = (1..=N).map(|i| format!("m{i}")).collect();
     let cuts = connections.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
-        "mqtt exactly once: {N} published, {} printed, {cuts} connections",
+        "mqtt QoS {qos} exactly once: {N} published, {} printed, {cuts} connections",
         lines.len()
     );
     assert_eq!(lines, want, "{stderr}");
@@ -385,4 +391,32 @@ fn a_refused_connect_is_exit_4_with_the_reason() {
     }
     let _ = broker.kill();
     let _ = broker.wait();
+}
+
+/// The bulk check: `seq 100000 | pubcat pub --qos 1 --confirm`
+/// exits 0, and a `sub` started before it has every line, in order.
+#[test]
+#[ignore = "needs Mosquitto: tests/interop.sh starts it and runs these"]
+fn a_hundred_thousand_at_qos_1_are_all_confirmed_and_received_in_order() {
+    mosquitto();
+    const N: usize = 100_000;
+    let topic = unique("bulk");
+    let sub = subscriber(&["sub", &url(), "-t", &topic, "--qos", "1"], &topic, &[]);
+    let input: String = (1..=N).map(|i| format!("{i}\n")).collect();
+    let mut cmd = pubcat();
+    cmd.args(["pub", &url(), "-t", &topic, "--qos", "1", "--confirm"]);
+    let (status, stderr) = common::run_with_input(cmd, input.as_bytes(), Duration::from_secs(120));
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("message {N} confirmed")),
+        "{stderr}"
+    );
+    let lines = take(sub, N);
+    let want: Vec<String> = (1..=N).map(|i| i.to_string()).collect();
+    assert!(
+        lines == want,
+        "{} lines, first wrong at {:?}",
+        lines.len(),
+        lines.iter().zip(&want).position(|(a, b)| a != b)
+    );
 }
