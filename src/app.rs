@@ -60,6 +60,10 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
             commands::serve::run(args, &global, Interrupt::install_with_hangup()).await
         }
         Command::Connect(args) => commands::connect::run(&global, args, Interrupt::install()).await,
+        Command::Request(args) => {
+            commands::request::request(&global, args, Interrupt::install()).await
+        }
+        Command::Reply(args) => commands::request::reply(&global, args, Interrupt::install()).await,
         Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
         Command::Bench(args) => commands::bench::run(&global, args, Interrupt::install()).await,
         Command::Completions(args) => commands::completions::run(&args).map(|()| Outcome::Done),

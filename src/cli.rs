@@ -138,6 +138,22 @@ pub enum Command {
     )]
     Connect(InteractiveArgs),
 
+    /// Ask and wait for the answer: send one request with a reply address
+    /// and print the first reply.
+    ///
+    /// Over MQTT 5 (mqtt+ws://; a response topic and correlation data)
+    /// and NATS (nats+ws://; a reply subject). The message is the
+    /// argument, or all of stdin.
+    #[command(visible_alias = "req", after_help = REQUEST_EXAMPLES)]
+    Request(RequestArgs),
+
+    /// Answer requests: print each one and send it a reply.
+    ///
+    /// Takes the requests on -t (MQTT 5 or NATS, as `request` sends them)
+    /// and answers each with ANSWER, or its own body when none is given.
+    #[command(after_help = REPLY_EXAMPLES)]
+    Reply(ReplyArgs),
+
     /// Load-test a server: throughput, loss and latency percentiles.
     ///
     /// Publishers and subscribers, each its own connection, over any
@@ -224,6 +240,22 @@ Resuming needs message ids: SSE and long-poll have them; raw WebSocket
 frames do not, so over ws:// tail reconnects but cannot replay what it missed
 (it says so). A server that cannot replay far enough back is reported on
 stderr as a gap.";
+
+const REQUEST_EXAMPLES: &str = "\
+Examples:
+  pubcat request mqtt+ws://127.0.0.1:8080/mqtt -t svc/time now
+  echo '{\"id\":7}' | pubcat req nats+ws://127.0.0.1:8222 -t orders.lookup --timeout 2s
+
+Exit codes: 0 a reply was printed, 1 none within --timeout, 3 connection
+lost, 4 refused, 130 Ctrl-C.";
+
+const REPLY_EXAMPLES: &str = "\
+Examples:
+  pubcat reply mqtt+ws://127.0.0.1:8080/mqtt -t svc/time \"$(date)\"
+  pubcat reply nats+ws://127.0.0.1:8222 -t orders.lookup -n 1   # echo one request back
+
+Exit codes: 0 --count answered or the server closed normally, 3 connection
+lost, 4 refused, 130 Ctrl-C.";
 
 const CONNECT_SHORT: &str = "\
 Examples:
@@ -724,6 +756,43 @@ pub struct SubscribeArgs {
 
     #[command(flatten)]
     pub socketio_sub: SocketIoSubscribeArgs,
+}
+
+/// `request`: one request, its first reply.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+
+    /// The request's body [default: all of stdin].
+    #[arg(value_name = "MESSAGE")]
+    pub message: Option<String>,
+
+    /// Wait this long for the reply, connecting included (exit 1 without
+    /// one).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `reply`: answer every request.
+#[derive(Debug, Args)]
+pub struct ReplyArgs {
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+
+    /// The answer to every request [default: the request's own body].
+    #[arg(value_name = "ANSWER")]
+    pub answer: Option<String>,
+
+    /// Stop after answering N requests.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// `connect`: an interactive session.

@@ -586,6 +586,16 @@ impl Session {
         }
     }
 
+    /// Answer `request` with `body` at the reply address it carries (an
+    /// MQTT 5 response topic, with its correlation data); false when it
+    /// carries none, or the protocol has no replies.
+    pub async fn reply(&mut self, request: &Message, body: Bytes) -> Result<bool> {
+        match &mut self.stack {
+            Stack::Mqtt(mqtt) => mqtt.reply(request, body).await,
+            _ => Ok(false),
+        }
+    }
+
     /// Send to `destination` from now on (STOMP; `connect`'s /topic);
     /// false where the protocol has no destinations.
     pub fn send_to(&mut self, destination: &str) -> bool {

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod completions;
 pub mod connect;
 pub mod publish;
+pub mod request;
 pub mod serve;
 pub mod subscribe;
 pub mod tail;
@@ -279,6 +280,7 @@ fn mqtt_options(
         message_expiry: m
             .message_expiry
             .map(|d| u32::try_from(d.as_secs().max(1)).unwrap_or(u32::MAX)),
+        request: None,
         state: Default::default(),
     })
 }

@@ -441,7 +441,7 @@ pub(super) fn spawn_stdin_reader() -> mpsc::Receiver<std::io::Result<Bytes>> {
 
 /// All of stdin as one message, refused (exit 2) once it is longer than
 /// `limit`: the reader stops there, whatever is still coming.
-async fn read_all(
+pub(super) async fn read_all(
     mut input: mpsc::Receiver<std::io::Result<Bytes>>,
     limit: usize,
 ) -> Result<Bytes> {

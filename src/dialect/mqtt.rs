@@ -72,6 +72,8 @@ pub struct MqttOptions {
     pub content_type: Option<String>,
     /// 5.0: seconds a published message may wait for delivery.
     pub message_expiry: Option<u32>,
+    /// `pubcat request`: where the reply is to come, and how it is known.
+    pub request: Option<MqttRequest>,
     /// The session state the client keeps across its connections (shared
     /// by the sessions `tail` makes of one connection's options).
     pub state: Arc<Mutex<SessionState>>,
@@ -94,6 +96,15 @@ pub struct MqttOptions {
 pub struct SessionState {
     received_qos2: HashSet<u16>,
     handed_out_qos1: HashMap<u16, u64>,
+}
+
+/// A request's reply address (MQTT 5): the response topic subscribed to
+/// before the request goes out, and the correlation data a reply carries
+/// back.
+#[derive(Clone, Debug)]
+pub struct MqttRequest {
+    pub reply_topic: String,
+    pub correlation: Bytes,
 }
 
 #[derive(Clone, Debug)]
@@ -181,8 +192,15 @@ impl MqttClient {
             opts,
         };
         client.handshake(answer_wait).await?;
-        if client.opts.subscribe {
-            client.subscribe(answer_wait).await?;
+        // A request's reply comes to its response topic, subscribed to
+        // before the request goes out.
+        let filters = match &client.opts.request {
+            Some(request) => vec![request.reply_topic.clone()],
+            None if client.opts.subscribe => client.opts.topics.clone(),
+            None => Vec::new(),
+        };
+        if !filters.is_empty() {
+            client.subscribe(answer_wait, filters).await?;
         }
         Ok(client)
     }
@@ -305,13 +323,11 @@ impl MqttClient {
         Ok(())
     }
 
-    async fn subscribe(&mut self, answer_wait: Duration) -> Result<()> {
+    async fn subscribe(&mut self, answer_wait: Duration, filters: Vec<String>) -> Result<()> {
         let qos = self.opts.qos;
-        let filters: Vec<(String, SubscribeOptions)> = self
-            .opts
-            .topics
-            .iter()
-            .map(|t| (t.clone(), SubscribeOptions::qos(qos)))
+        let filters: Vec<(String, SubscribeOptions)> = filters
+            .into_iter()
+            .map(|t| (t, SubscribeOptions::qos(qos)))
             .collect();
         let pkid = self.take_pkid();
         let shown: Vec<&str> = filters.iter().map(|(f, _)| f.as_str()).collect();
@@ -373,57 +389,98 @@ impl MqttClient {
     /// Queue a PUBLISH of `body` to every topic, waiting first for room
     /// in flight at QoS 1 and 2.
     pub async fn feed(&mut self, body: Bytes, binary: bool) -> Result<()> {
-        self.pay_owed().await?;
-        let topics = std::mem::take(&mut self.opts.topics);
-        let result = async {
-            for topic in &topics {
-                self.sent += 1;
-                let qos = self.opts.qos;
-                let pkid = if qos == QoS::AtMostOnce {
-                    0
-                } else {
-                    self.wait_for_room().await?;
-                    let pkid = self.take_pkid();
-                    let flight = if qos == QoS::AtLeastOnce {
-                        Flight::Ack
-                    } else {
-                        Flight::Rec
-                    };
-                    self.in_flight.insert(pkid, (flight, self.sent));
-                    pkid
-                };
-                let mut properties = Vec::new();
-                if self.version == Version::V5 {
-                    if let Some(ct) = &self.opts.content_type {
-                        properties.push(Property::ContentType(ct.clone()));
-                    }
-                    if !binary && self.opts.content_type.is_none() {
-                        // Payload format indicator: UTF-8 text.
-                        properties.push(Property::PayloadFormat(1));
-                    }
-                    if let Some(secs) = self.opts.message_expiry {
-                        properties.push(Property::MessageExpiry(secs));
-                    }
-                    for (k, v) in &self.opts.headers {
-                        properties.push(Property::User(k.clone(), v.clone()));
-                    }
-                }
-                self.write(&Packet::Publish(Publish {
-                    dup: false,
-                    qos,
-                    retain: self.opts.retain,
-                    topic: topic.clone(),
-                    pkid,
-                    properties: Properties(properties),
-                    payload: body.clone(),
-                }))
-                .await?;
+        let mut properties = Vec::new();
+        if self.version == Version::V5 {
+            if let Some(ct) = &self.opts.content_type {
+                properties.push(Property::ContentType(ct.clone()));
             }
-            Ok(())
+            if !binary && self.opts.content_type.is_none() {
+                // Payload format indicator: UTF-8 text.
+                properties.push(Property::PayloadFormat(1));
+            }
+            if let Some(secs) = self.opts.message_expiry {
+                properties.push(Property::MessageExpiry(secs));
+            }
+            if let Some(request) = &self.opts.request {
+                properties.push(Property::ResponseTopic(request.reply_topic.clone()));
+                properties.push(Property::CorrelationData(request.correlation.clone()));
+            }
+            for (k, v) in &self.opts.headers {
+                properties.push(Property::User(k.clone(), v.clone()));
+            }
         }
-        .await;
+        let topics = std::mem::take(&mut self.opts.topics);
+        let retain = self.opts.retain;
+        let mut result = Ok(());
+        for topic in &topics {
+            let properties = Properties(properties.clone());
+            result = self.publish(topic, retain, properties, body.clone()).await;
+            if result.is_err() {
+                break;
+            }
+        }
         self.opts.topics = topics;
         result
+    }
+
+    /// PUBLISH at this session's QoS: at 1 and 2, once there is room in
+    /// flight, and in flight until acknowledged.
+    async fn publish(
+        &mut self,
+        topic: &str,
+        retain: bool,
+        properties: Properties,
+        payload: Bytes,
+    ) -> Result<()> {
+        self.pay_owed().await?;
+        self.sent += 1;
+        let qos = self.opts.qos;
+        let pkid = if qos == QoS::AtMostOnce {
+            0
+        } else {
+            self.wait_for_room().await?;
+            let pkid = self.take_pkid();
+            let flight = if qos == QoS::AtLeastOnce {
+                Flight::Ack
+            } else {
+                Flight::Rec
+            };
+            self.in_flight.insert(pkid, (flight, self.sent));
+            pkid
+        };
+        self.write(&Packet::Publish(Publish {
+            dup: false,
+            qos,
+            retain,
+            topic: topic.to_string(),
+            pkid,
+            properties,
+            payload,
+        }))
+        .await
+    }
+
+    /// Answer `request` (a message with a response topic) with `body`, at
+    /// this session's QoS, its correlation data carried back. False when
+    /// the message has no response topic (nothing to answer).
+    pub async fn reply(&mut self, request: &Message, body: Bytes) -> Result<bool> {
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let Some(topic) = header(RESPONSE_TOPIC).map(str::to_string) else {
+            return Ok(false);
+        };
+        let mut properties = Vec::new();
+        if let Some(c) = header(CORRELATION) {
+            properties.push(Property::CorrelationData(read_correlation(c)));
+        }
+        self.publish(&topic, false, Properties(properties), body)
+            .await?;
+        Ok(true)
     }
 
     /// Publish to `topic` alone from now on; the subscriptions stay.
@@ -604,6 +661,21 @@ impl MqttClient {
     }
 
     fn on_publish(&mut self, p: Publish) -> Option<Message> {
+        if let Some(request) = &self.opts.request {
+            let correlation = p.properties.0.iter().find_map(|prop| match prop {
+                Property::CorrelationData(d) => Some(d),
+                _ => None,
+            });
+            // A reply to another request on the same response topic (or
+            // to an earlier run's) is not ours.
+            if correlation.is_some_and(|c| *c != request.correlation) {
+                trace!("a reply to another request: not ours");
+                if p.qos != QoS::AtMostOnce {
+                    self.unacked.push((p.pkid, p.qos));
+                }
+                return None;
+            }
+        }
         match p.qos {
             QoS::AtMostOnce => {}
             QoS::AtLeastOnce => {
@@ -643,11 +715,10 @@ impl MqttClient {
             match prop {
                 Property::User(k, v) => headers.push((k.clone(), v.clone())),
                 Property::ContentType(ct) => headers.push(("content-type".into(), ct.clone())),
-                Property::ResponseTopic(t) => headers.push(("response-topic".into(), t.clone())),
-                Property::CorrelationData(d) => headers.push((
-                    "correlation-data".into(),
-                    String::from_utf8_lossy(d).into_owned(),
-                )),
+                Property::ResponseTopic(t) => headers.push((RESPONSE_TOPIC.into(), t.clone())),
+                Property::CorrelationData(d) => {
+                    headers.push((CORRELATION.into(), show_correlation(d)));
+                }
                 Property::MessageExpiry(s) => {
                     headers.push(("message-expiry".into(), s.to_string()));
                 }
@@ -797,6 +868,31 @@ impl MqttClient {
     }
 }
 
+/// The headers a request's reply address is shown (and read back) under.
+const RESPONSE_TOPIC: &str = "response-topic";
+const CORRELATION: &str = "correlation-data";
+
+/// Correlation data as a header: itself when it is text, else `base64:`
+/// and its base64 (read back byte for byte by [`read_correlation`]).
+fn show_correlation(d: &[u8]) -> String {
+    use base64::Engine;
+    match std::str::from_utf8(d) {
+        Ok(text) if !text.starts_with("base64:") => text.to_string(),
+        _ => format!(
+            "base64:{}",
+            base64::engine::general_purpose::STANDARD.encode(d)
+        ),
+    }
+}
+
+fn read_correlation(header: &str) -> Bytes {
+    use base64::Engine;
+    header
+        .strip_prefix("base64:")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .map_or_else(|| Bytes::copy_from_slice(header.as_bytes()), Bytes::from)
+}
+
 /// A QoS 1 message's topic and body, hashed: what tells it from another
 /// message with the same packet id.
 fn message_hash(topic: &str, payload: &[u8]) -> u64 {
@@ -871,6 +967,20 @@ fn describe(packet: &Packet) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn correlation_data_survives_the_header_byte_for_byte() {
+        for d in [
+            &b"req-1"[..],
+            b"",
+            &[0, 159, 255, 10],
+            b"base64:looks like it",
+        ] {
+            let shown = show_correlation(d);
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
+            assert_eq!(&read_correlation(&shown)[..], d);
+        }
+    }
 
     #[test]
     fn client_ids_are_random_and_valid() {

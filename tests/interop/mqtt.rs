@@ -420,3 +420,71 @@ fn a_hundred_thousand_at_qos_1_are_all_confirmed_and_received_in_order() {
         lines.iter().zip(&want).position(|(a, b)| a != b)
     );
 }
+
+/// `request` and `reply` over MQTT 5: the reply comes to the request's
+/// response topic with its correlation data; without a replier, exit 1
+/// once --timeout passed.
+#[test]
+#[ignore = "needs Mosquitto: tests/interop.sh starts it and runs these"]
+fn request_and_reply_over_mqtt_5() {
+    mosquitto();
+    let topic = unique("svc");
+    let replier = subscriber(&["reply", &url(), "-t", &topic], &topic, &["-o", "json"]);
+    for (asked, qos) in [("ping", "0"), ("pong?", "1")] {
+        let out = run(&[
+            "request",
+            &url(),
+            "-t",
+            &topic,
+            "--qos",
+            qos,
+            "-o",
+            "json",
+            asked,
+        ]);
+        assert_code(&out, 0);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Echoed back, to this request's own topic, correlated.
+        assert_eq!(v["body"], asked);
+        let reply_topic = v["topic"].as_str().unwrap();
+        assert!(reply_topic.starts_with("pubcat/replies/"), "{v}");
+        assert_eq!(
+            v["headers"]["correlation-data"],
+            reply_topic["pubcat/replies/".len()..]
+        );
+    }
+    let requests = take(replier, 2);
+    for (line, asked) in requests.iter().zip(["ping", "pong?"]) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["body"], asked);
+        assert!(v["headers"]["response-topic"].is_string(), "{v}");
+    }
+
+    let started = Instant::now();
+    let out = run(&[
+        "request",
+        &url(),
+        "-t",
+        &unique("nobody"),
+        "--timeout",
+        "1s",
+        "hi",
+    ]);
+    let stderr = assert_code(&out, 1);
+    assert!(stderr.contains("no reply within 1s"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let out = run(&[
+        "request",
+        &url(),
+        "-t",
+        "x",
+        "--mqtt-version",
+        "3.1.1",
+        "hi",
+    ]);
+    assert_code(&out, 2);
+}

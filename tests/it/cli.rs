@@ -426,6 +426,8 @@ fn committed_completions_match_the_binary() {
         "subscribe",
         "tail",
         "connect",
+        "request",
+        "reply",
         "bench",
         "serve",
         "completions",
@@ -441,7 +443,7 @@ fn committed_completions_match_the_binary() {
         assert!(top.contains(&format!("pubcat\\-{name}(1)")), "{name}");
     }
     // And no page is referred to that does not exist.
-    assert_eq!(top.matches("(1)").count(), 7, "{top}");
+    assert_eq!(top.matches("(1)").count(), 9, "{top}");
 }
 
 #[test]

@@ -370,6 +370,50 @@ const CONNECTING: &[Row] = &[
             ..E
         },
     ),
+    // request and reply connect through the same lifecycle; request's
+    // --timeout bounds its connecting too.
+    row(
+        "1 refused",
+        Only(&["mqtt"]),
+        Refused,
+        "request",
+        &["hi"],
+        Expect { code: 3, ..E },
+    ),
+    row(
+        "1 refused",
+        Only(&["mqtt"]),
+        Refused,
+        "reply",
+        &[],
+        Expect { code: 3, ..E },
+    ),
+    row(
+        "3 upgraded, then silent",
+        Only(&["mqtt"]),
+        Scripts(ws_frozen),
+        "request",
+        &["--timeout", "2s", "hi"],
+        Expect {
+            code: 1,
+            secs: 3.5,
+            stderr_has: &["no reply within 2s"],
+            ..E
+        },
+    ),
+    row(
+        "3 upgraded, then silent",
+        Only(&["mqtt"]),
+        Scripts(ws_frozen),
+        "reply",
+        &["--connect-timeout", "1s"],
+        Expect {
+            code: 3,
+            secs: 2.5,
+            stderr_has: &["timed out"],
+            ..E
+        },
+    ),
     // SockJS's info document is part of connecting: its body too.
     row(
         "3 stall mid-body",
