@@ -324,12 +324,12 @@ pub struct ConnectArgs {
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ReachArgs {
-    /// STOMP destination, MQTT topic (raw ws: the URL path)
+    /// STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)
     ///
     /// Destination where the protocol has them (repeatable): a STOMP
-    /// destination, an MQTT topic (to subscribe, a filter with + and #);
-    /// for raw WebSocket the topic is the URL path, for Socket.IO the
-    /// namespace.
+    /// destination, an MQTT topic (to subscribe, a filter with + and #), a
+    /// NATS subject (to subscribe, wildcards * and >); for raw WebSocket
+    /// the topic is the URL path, for Socket.IO the namespace.
     #[arg(short, long, value_name = "TOPIC")]
     pub topic: Vec<String>,
 
@@ -339,8 +339,8 @@ pub struct ReachArgs {
 
     /// A token for a server that wants one (pubcat serve --token).
     ///
-    /// Sent as Authorization: Bearer, and as STOMP's passcode unless
-    /// --password is given. Never shown.
+    /// Sent as Authorization: Bearer, as STOMP's passcode unless
+    /// --password is given, and as NATS's auth_token. Never shown.
     #[arg(long, env = "PUBCAT_TOKEN", hide_env_values = true, value_parser = secret)]
     pub token: Option<Secret>,
 
@@ -402,6 +402,9 @@ pub struct ReachArgs {
 
     #[command(flatten)]
     pub mqtt: MqttArgs,
+
+    #[command(flatten)]
+    pub nats: NatsArgs,
 
     #[command(flatten)]
     pub socketio: SocketIoArgs,
@@ -543,11 +546,12 @@ pub struct StompArgs {
     )]
     pub vhost: String,
 
-    /// Login for CONNECT.
+    /// Login for CONNECT (STOMP's login, NATS's user).
     #[arg(hide_short_help = true, long, value_name = "USER", env = "PUBCAT_USER")]
     pub user: Option<String>,
 
-    /// Passcode for CONNECT (never shown in -v output).
+    /// Passcode for CONNECT (STOMP's passcode, NATS's pass; never shown in
+    /// -v output).
     #[arg(
         hide_short_help = true,
         long,
@@ -636,6 +640,20 @@ pub struct MqttArgs {
     /// Retain the will.
     #[arg(hide_short_help = true, long)]
     pub will_retain: bool,
+}
+
+/// NATS settings.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "NATS")]
+pub struct NatsArgs {
+    /// Subscribe in this queue group (sub, tail, connect): the members of a
+    /// group share the subject's messages, each message going to one of
+    /// them.
+    #[arg(hide_short_help = true, long, value_name = "GROUP")]
+    pub queue_group: Option<String>,
+
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub end: EndOfHeading,
 }
 
 /// How a STOMP subscriber acknowledges.

@@ -27,6 +27,7 @@ use url::Url;
 use crate::codec::{meta, pubcat};
 use crate::dialect::Dialect;
 use crate::dialect::mqtt::{self, MqttClient};
+use crate::dialect::nats::NatsClient;
 use crate::dialect::socketio::{self, SocketIoClient};
 use crate::dialect::stomp::{self, StompClient};
 use crate::endpoint::{Endpoint, Transport};
@@ -91,6 +92,7 @@ enum Stack {
     Poll(Box<PollLink>),
     Stomp(Box<StompClient>),
     Mqtt(Box<MqttClient>),
+    Nats(Box<NatsClient>),
     SocketIo(Box<SocketIoClient>),
     Post {
         client: reqwest::Client,
@@ -195,6 +197,16 @@ impl Session {
                         )
                         .await?,
                     )),
+                    Dialect::Nats(nats) => Stack::Nats(Box::new(
+                        NatsClient::open(
+                            duplex,
+                            &endpoint.url,
+                            nats.clone(),
+                            opts.max_message_size,
+                            endpoint.transport_name,
+                        )
+                        .await?,
+                    )),
                     Dialect::RawWithIds
                         if duplex.answer_header("sec-websocket-protocol")
                             == Some(meta::SUBPROTOCOL) =>
@@ -226,7 +238,7 @@ impl Session {
         };
         let pings = matches!(
             stack,
-            Stack::Duplex(_) | Stack::Meta(..) | Stack::Stomp(_) | Stack::Mqtt(_)
+            Stack::Duplex(_) | Stack::Meta(..) | Stack::Stomp(_) | Stack::Mqtt(_) | Stack::Nats(_)
         );
         let every = opts.ping_interval;
         Ok(Session {
@@ -307,6 +319,7 @@ impl Session {
         match &mut self.stack {
             Stack::Stomp(stomp) => stomp.set_confirm(confirm),
             Stack::Mqtt(mqtt) => mqtt.set_confirm(confirm),
+            Stack::Nats(nats) => nats.set_confirm(confirm),
             Stack::SocketIo(sio) => sio.set_confirm(confirm),
             _ => {}
         }
@@ -327,7 +340,11 @@ impl Session {
     pub fn acknowledges(&self) -> bool {
         matches!(
             self.stack,
-            Stack::Post { .. } | Stack::Stomp(_) | Stack::Mqtt(_) | Stack::SocketIo(_)
+            Stack::Post { .. }
+                | Stack::Stomp(_)
+                | Stack::Mqtt(_)
+                | Stack::Nats(_)
+                | Stack::SocketIo(_)
         )
     }
 
@@ -347,6 +364,7 @@ impl Session {
         match &mut self.stack {
             Stack::Stomp(stomp) => stomp.acknowledge().await,
             Stack::Mqtt(mqtt) => mqtt.acknowledge().await,
+            Stack::Nats(nats) => nats.acknowledge().await,
             _ => Ok(()),
         }
     }
@@ -381,6 +399,7 @@ impl Session {
         let heard = match &mut self.stack {
             Stack::Stomp(stomp) => stomp.take_heard(),
             Stack::Mqtt(mqtt) => mqtt.take_heard(),
+            Stack::Nats(nats) => nats.take_heard(),
             Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.take_heard(),
             _ => false,
         };
@@ -516,6 +535,7 @@ impl Session {
             }
             Stack::Stomp(stomp) => stomp.feed(body, as_binary).await?,
             Stack::Mqtt(mqtt) => mqtt.feed(body, as_binary).await?,
+            Stack::Nats(nats) => nats.feed(body, as_binary).await?,
             // Boxed for the same reason; an emit allocates anyway.
             Stack::SocketIo(sio) => Box::pin(sio.feed(body, as_binary)).await?,
             Stack::Sse(_) | Stack::Poll(_) => {
@@ -561,6 +581,7 @@ impl Session {
             Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.flush().await,
             Stack::Stomp(stomp) => stomp.flush().await,
             Stack::Mqtt(mqtt) => mqtt.flush().await,
+            Stack::Nats(nats) => nats.flush().await,
             Stack::SocketIo(sio) => sio.flush().await,
             _ => Ok(()),
         }
@@ -572,6 +593,7 @@ impl Session {
         match &mut self.stack {
             Stack::Stomp(stomp) => stomp.ping().await,
             Stack::Mqtt(mqtt) => mqtt.ping().await,
+            Stack::Nats(nats) => nats.ping().await,
             Stack::Duplex(duplex) | Stack::Meta(duplex, _) => duplex.ping().await,
             _ => Ok(false),
         }
@@ -608,6 +630,10 @@ impl Session {
                 mqtt.send_to(destination);
                 true
             }
+            Stack::Nats(nats) => {
+                nats.send_to(destination);
+                true
+            }
             _ => false,
         }
     }
@@ -635,6 +661,9 @@ impl Session {
             }
             Stack::Mqtt(mqtt) => {
                 Some(tokio::time::timeout(bound, mqtt.close(wait, |m| on_message(&m))).await)
+            }
+            Stack::Nats(nats) => {
+                Some(tokio::time::timeout(bound, nats.close(wait, |m| on_message(&m))).await)
             }
             Stack::SocketIo(sio) => {
                 Some(tokio::time::timeout(bound, sio.close(wait, |m| on_message(&m))).await)
@@ -758,6 +787,13 @@ async fn read(stack: &mut Stack, m: &mut Message, draining: bool) -> Result<Got>
                 Got::Message
             }
             mqtt::Incoming::Closed { reason, clean } => Got::Closed { reason, clean },
+        },
+        Stack::Nats(nats) => match nats.next(draining).await? {
+            crate::dialect::Incoming::Message(message) => {
+                *m = message;
+                Got::Message
+            }
+            crate::dialect::Incoming::Closed { reason, clean } => Got::Closed { reason, clean },
         },
         Stack::SocketIo(sio) => match sio.next(draining).await? {
             socketio::Incoming::Message(message) => {

@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::dialect::Dialect;
 use crate::dialect::mqtt::{MqttOptions, WillOptions};
+use crate::dialect::nats::NatsOptions;
 use crate::dialect::socketio::{self, Emit, SocketIoOptions};
 use crate::dialect::stomp::{AckMode, StompOptions};
 use crate::endpoint::{Endpoint, Protocol, Role, Transport};
@@ -135,10 +136,11 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
         ));
     }
     if endpoint.protocol == Protocol::Nats {
-        return Err(Error::usage(format!(
-            "{} is not spoken yet",
-            endpoint.transport_name
-        )));
+        (headers, dialect) = nats_dialect(conn, role, headers)?;
+    } else if conn.nats.queue_group.is_some() {
+        return Err(Error::usage(
+            "--queue-group is for NATS: use a nats+ws:// URL or --protocol nats",
+        ));
     }
     if endpoint.protocol == Protocol::SocketIo {
         let mut socketio = socketio_options(conn, &endpoint)?;
@@ -366,6 +368,45 @@ fn socketio_options(conn: &ReachArgs, endpoint: &Endpoint) -> Result<SocketIoOpt
     })
 }
 
+/// The NATS dialect from the flags: -H splits as for STOMP (handshake
+/// headers stay on the handshake, the rest are message headers, their
+/// names as typed), --user/--password and --token go in CONNECT.
+fn nats_dialect(
+    conn: &ReachArgs,
+    role: Role,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Result<(Vec<(HeaderName, HeaderValue)>, Dialect)> {
+    let handshake_only = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        matches!(
+            name.as_str(),
+            "authorization" | "cookie" | "origin" | "user-agent"
+        ) || name.starts_with("sec-websocket-")
+    };
+    let headers = headers
+        .into_iter()
+        .filter(|(name, _)| handshake_only(name.as_str()))
+        .collect();
+    let message_headers = conn
+        .headers
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .filter(|(name, _)| !handshake_only(name))
+        .collect();
+    let nats = NatsOptions {
+        subjects: conn.topic.clone(),
+        queue_group: conn.nats.queue_group.clone(),
+        user: conn.stomp.user.clone(),
+        pass: conn.stomp.password.clone(),
+        token: conn.token.as_ref().map(|t| t.expose().to_string()),
+        headers: message_headers,
+        subscribe: role == Role::Subscribe,
+    };
+    nats.check()?;
+    Ok((headers, Dialect::Nats(nats)))
+}
+
 /// `--heartbeat CX,CY` in milliseconds.
 fn parse_heartbeat_flag(s: &str) -> Result<(u64, u64)> {
     let parsed = s
@@ -420,6 +461,7 @@ fn listening(connection: &Connection) -> String {
     };
     let what = match &connection.dialect {
         Dialect::Stomp(stomp) => format!(" (STOMP {})", stomp.destinations.join(", ")),
+        Dialect::Nats(nats) => format!(" (NATS {})", nats.subjects.join(", ")),
         Dialect::SocketIo(sio) if !sio.events.is_empty() => {
             format!(" (Socket.IO events {})", sio.events.join(", "))
         }
@@ -615,6 +657,54 @@ mod tests {
     }
 
     #[test]
+    fn nats_takes_message_headers_as_typed_and_credentials_for_connect() {
+        let cli = Cli::try_parse_args_from([
+            "pubcat",
+            "pub",
+            "nats+ws://h:1",
+            "-t",
+            "a",
+            "-H",
+            "Origin: http://x",
+            "-H",
+            "X-Trace-Id: 7",
+            "--user",
+            "u",
+            "--password",
+            "p",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        let Command::Publish(p) = cli.command else {
+            unreachable!()
+        };
+        let c = connection(&p.conn, Role::Publish, Wants::default()).unwrap();
+        let Dialect::Nats(nats) = &c.dialect else {
+            panic!("{:?}", c.dialect)
+        };
+        assert_eq!(nats.headers, [("X-Trace-Id".into(), "7".into())]);
+        assert_eq!(
+            (
+                nats.user.as_deref(),
+                nats.pass.as_deref(),
+                nats.token.as_deref()
+            ),
+            (Some("u"), Some("p"), Some("t"))
+        );
+        let names: Vec<&str> = c
+            .transport
+            .headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert!(
+            names.contains(&"origin") && !names.contains(&"x-trace-id"),
+            "{names:?}"
+        );
+    }
+
+    #[test]
     fn listening_names_the_url_and_what_was_subscribed_to() {
         assert_eq!(
             said(&["ws://127.0.0.1:7878/events"]),
@@ -633,6 +723,10 @@ mod tests {
         assert_eq!(
             said(&["http://127.0.0.1:7878/t", "--transport", "poll"]),
             "polling http://127.0.0.1:7878/t"
+        );
+        assert_eq!(
+            said(&["nats+ws://127.0.0.1:18085", "-t", "a.*", "-t", "b.>"]),
+            "listening on ws://127.0.0.1:18085/ (NATS a.*, b.>)"
         );
         // The query, where tokens travel, is not shown without -v.
         assert_eq!(

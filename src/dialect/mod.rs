@@ -3,6 +3,7 @@
 //! machines here.
 
 pub mod mqtt;
+pub mod nats;
 pub mod socketio;
 pub mod stomp;
 
@@ -29,5 +30,6 @@ pub enum Dialect {
     RawWithIds,
     Stomp(stomp::StompOptions),
     Mqtt(mqtt::MqttOptions),
+    Nats(nats::NatsOptions),
     SocketIo(socketio::SocketIoOptions),
 }

@@ -1,5 +1,6 @@
 //! Interop with real servers and clients we did not write, one test binary
-//! with a module each: Nchan, RabbitMQ Web-STOMP, Mosquitto (MQTT), the socket.io server,
+//! with a module each: Nchan, RabbitMQ Web-STOMP, Mosquitto (MQTT),
+//! nats-server's WebSocket listener, the socket.io server,
 //! sockjs-node, and a browser (headless Chromium) against `pubcat serve`. A test that needs its server carries
 //! `#[ignore = "needs SERVER: tests/interop.sh starts it and runs these"]`;
 //! `bash tests/interop.sh` starts the servers and runs
@@ -14,6 +15,7 @@ mod common;
 
 mod browser;
 mod mqtt;
+mod nats;
 mod nchan;
 mod rabbitmq;
 mod socketio;

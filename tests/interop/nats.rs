@@ -1,0 +1,604 @@
+//! Interop with nats-server's WebSocket listener, a real server we did not
+//! write. Start it with `bash tests/peers/nats-ws.sh start`, then run
+//! `cargo test --test interop nats:: -- --include-ignored` (tests/interop.sh
+//! does both). The tests that need auth or a restart start nats-servers of
+//! their own, on free ports, from a config in a temp dir.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+use crate::common::{self, Lines, assert_code, free_port, pubcat, run_within};
+
+const WS: &str = "nats+ws://127.0.0.1:18085";
+const MONITOR: &str = "127.0.0.1:18222";
+
+/// A loud failure when the nats-ws peer is not there.
+fn nats() {
+    let up = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:18085".parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .is_ok();
+    assert!(
+        up,
+        "nats-server is not answering on ws://127.0.0.1:18085: start it with `bash tests/peers/nats-ws.sh start`"
+    );
+}
+
+/// A subject no other run uses (tokens may not hold `.`).
+fn unique(name: &str) -> String {
+    crate::unique(&format!("pubcat-{name}")).replace('.', "_")
+}
+
+/// The subscriptions to exactly `subject` (in `queue`, when given) the
+/// server at `monitor` holds.
+fn subscriptions(monitor: &str, subject: &str, queue: Option<&str>) -> usize {
+    let addr: SocketAddr = monitor.parse().unwrap();
+    // `test` lists the subscriptions that would get a message on the
+    // subject: a wildcard subscription is counted under its own pattern.
+    let concrete = subject.replace(['*', '>'], "x");
+    let path = format!("/subsz?subs=1&limit=100000&test={concrete}");
+    let Ok((200, body)) = common::try_http_with(addr, "GET", &path, b"", &[]) else {
+        return 0;
+    };
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("/subsz JSON");
+    v["subscriptions_list"]
+        .as_array()
+        .map(|subs| {
+            subs.iter()
+                .filter(|s| s["subject"] == subject)
+                .filter(|s| s["qgroup"].as_str() == queue)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Wait until the server at `monitor` holds `n` subscriptions to `subject`.
+fn wait_for_subs(monitor: &str, subject: &str, queue: Option<&str>, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = subscriptions(monitor, subject, queue);
+        if now == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{subject} never had {n} subscriptions (now {now})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `pubcat sub` on `subject` with `args`, output collected.
+fn subscriber(url: &str, subject: &str, args: &[&str]) -> Child {
+    pubcat()
+        .args(["sub", url, "-t", subject])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: Child) -> std::process::Output {
+    let mut child = child;
+    let out = common::collect(child.stdout.take().unwrap());
+    let err = common::collect(child.stderr.take().unwrap());
+    let status = common::wait_with_timeout(&mut child, Duration::from_secs(60));
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Publish `input` (stdin) to `subject` with `args`; asserts exit `code`,
+/// returns stderr.
+fn publish(url: &str, subject: &str, args: &[&str], input: &[u8], code: i32) -> String {
+    let mut cmd = pubcat();
+    cmd.args(["pub", url, "-t", subject]).args(args);
+    let (status, stderr) = common::run_with_input(cmd, input, Duration::from_secs(120));
+    assert_eq!(status.code(), Some(code), "pub: {stderr}");
+    stderr
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn bodies_round_trip_byte_exact_with_their_subject() {
+    nats();
+    let subject = unique("round");
+    let sub = subscriber(WS, &subject, &["-n", "3", "-o", "json", "--timeout", "30s"]);
+    wait_for_subs(MONITOR, &subject, None, 1);
+    let out = run_within(
+        &["pub", WS, "-t", &subject, "hello", "ünï cödé  two  spaces"],
+        Duration::from_secs(30),
+    );
+    assert_code(&out, 0);
+    let binary: Vec<u8> = (0..=255u8).chain(*b"\r\nPUB x 3\r\n").collect();
+    publish(WS, &subject, &["--stdin-mode", "whole"], &binary, 0);
+    let out = finish(sub);
+    assert_code(&out, 0);
+    let lines = common::json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["body"], "hello");
+    assert_eq!(lines[1]["body"], "ünï cödé  two  spaces");
+    assert!(lines[2]["body"].is_null());
+    let got = base64::engine::general_purpose::STANDARD
+        .decode(lines[2]["body_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(got, binary);
+    for line in &lines {
+        assert_eq!(line["topic"], subject.as_str());
+        assert_eq!(line["transport"], "nats+ws");
+    }
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn wildcards_star_and_greater_than_match_as_nats_says() {
+    nats();
+    let base = unique("wild");
+    let star = format!("{base}.*");
+    let rest = format!("{base}.>");
+    // `*` takes one token: its first message is base.a, not base.a.b.
+    let one = subscriber(WS, &star, &["-n", "1", "-o", "json", "--timeout", "30s"]);
+    let two = subscriber(WS, &rest, &["-n", "2", "-o", "json", "--timeout", "30s"]);
+    wait_for_subs(MONITOR, &star, None, 1);
+    wait_for_subs(MONITOR, &rest, None, 1);
+    for (subject, body) in [
+        (format!("{base}.a.b"), "deep"),
+        (format!("{base}x.a"), "elsewhere"),
+        (format!("{base}.a"), "shallow"),
+    ] {
+        let out = run_within(&["pub", WS, "-t", &subject, body], Duration::from_secs(30));
+        assert_code(&out, 0);
+    }
+    let out = finish(one);
+    assert_code(&out, 0);
+    let got = common::json_lines(&out.stdout);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0]["topic"].as_str(), got[0]["body"].as_str()),
+        (Some(format!("{base}.a").as_str()), Some("shallow"))
+    );
+    let out = finish(two);
+    assert_code(&out, 0);
+    let got: Vec<(String, String)> = common::json_lines(&out.stdout)
+        .iter()
+        .map(|v| {
+            (
+                v["topic"].as_str().unwrap().to_string(),
+                v["body"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (format!("{base}.a.b"), "deep".to_string()),
+            (format!("{base}.a"), "shallow".to_string())
+        ]
+    );
+    // A wildcard is for subscribing: publishing to one is a usage error.
+    let out = run_within(&["pub", WS, "-t", &star, "x"], Duration::from_secs(30));
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("wildcard"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn headers_given_with_dash_h_arrive_in_hmsg() {
+    nats();
+    let subject = unique("headers");
+    let sub = subscriber(WS, &subject, &["-n", "1", "-o", "json", "--timeout", "30s"]);
+    wait_for_subs(MONITOR, &subject, None, 1);
+    let out = run_within(
+        &[
+            "pub",
+            WS,
+            "-t",
+            &subject,
+            "-H",
+            "X-Trace-Id: abc 123",
+            "-H",
+            "Kind:order",
+            "with headers",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_code(&out, 0);
+    let out = finish(sub);
+    assert_code(&out, 0);
+    let got = common::json_lines(&out.stdout);
+    assert_eq!(got[0]["body"], "with headers");
+    assert_eq!(got[0]["headers"]["X-Trace-Id"], "abc 123");
+    assert_eq!(got[0]["headers"]["Kind"], "order");
+}
+
+/// Wait until the consumers hold `n` lines between them.
+fn wait_total(consumers: &[&Lines], n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let total: usize = consumers.iter().map(|c| c.count()).sum();
+        if total >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {total} of {n} messages arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `m{from}`..`m{to}`, one a line.
+fn numbered(from: usize, to: usize) -> String {
+    (from..=to).map(|i| format!("m{i}\n")).collect()
+}
+
+/// Asserts `lines` hold `m{from}`..`m{to}` exactly once each.
+fn exactly_once(lines: &[String], from: usize, to: usize) {
+    let mut seen = BTreeSet::new();
+    for line in lines {
+        assert!(seen.insert(line.clone()), "{line} arrived twice");
+    }
+    let want: BTreeSet<String> = (from..=to).map(|i| format!("m{i}")).collect();
+    assert_eq!(seen, want, "not exactly m{from}..m{to}");
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn a_queue_group_shares_each_message_with_one_member_also_after_one_dies() {
+    nats();
+    let subject = unique("work");
+    let group = unique("workers");
+    let consumer = || {
+        let mut cmd = pubcat();
+        cmd.args([
+            "sub",
+            WS,
+            "-t",
+            &subject,
+            "--queue-group",
+            &group,
+            "-o",
+            "raw",
+        ]);
+        Lines::spawn(cmd)
+    };
+    let (a, b, mut c) = (consumer(), consumer(), consumer());
+    wait_for_subs(MONITOR, &subject, Some(&group), 3);
+    let n = 300;
+    let stderr = publish(WS, &subject, &["--confirm"], numbered(1, n).as_bytes(), 0);
+    assert!(stderr.contains("confirmed"), "{stderr}");
+    wait_total(&[&a, &b, &c], n);
+    // One member dies: the server forgets its subscription with the
+    // connection, and the survivors share what comes next.
+    c.child.kill().unwrap();
+    wait_for_subs(MONITOR, &subject, Some(&group), 2);
+    let (_, lines_c, _) = c.finish();
+    let (a_before, b_before) = (a.count(), b.count());
+    assert_eq!(a_before + b_before + lines_c.len(), n);
+    publish(
+        WS,
+        &subject,
+        &["--confirm"],
+        numbered(n + 1, 2 * n).as_bytes(),
+        0,
+    );
+    wait_total(&[&a, &b], 2 * n - lines_c.len());
+    let (code_a, lines_a, err_a) = a.stop();
+    let (code_b, lines_b, err_b) = b.stop();
+    assert_eq!((code_a, code_b), (Some(130), Some(130)), "{err_a}\n{err_b}");
+    let first: Vec<String> = lines_a[..a_before]
+        .iter()
+        .chain(&lines_b[..b_before])
+        .chain(&lines_c)
+        .cloned()
+        .collect();
+    exactly_once(&first, 1, n);
+    let after: Vec<String> = lines_a[a_before..]
+        .iter()
+        .chain(&lines_b[b_before..])
+        .cloned()
+        .collect();
+    exactly_once(&after, n + 1, 2 * n);
+    // Every member got a share (NATS picks one at random per message).
+    assert!(a_before > 0 && b_before > 0 && !lines_c.is_empty());
+    assert!(lines_a.len() > a_before && lines_b.len() > b_before);
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn confirm_waits_for_the_pong_after_the_last_pub() {
+    nats();
+    let subject = unique("confirm");
+    let sub = subscriber(
+        WS,
+        &subject,
+        &["-n", "1000", "-o", "raw", "--timeout", "60s"],
+    );
+    wait_for_subs(MONITOR, &subject, None, 1);
+    let stderr = publish(
+        WS,
+        &subject,
+        &["--confirm"],
+        numbered(1, 1000).as_bytes(),
+        0,
+    );
+    assert!(
+        stderr.contains("1000 message(s) confirmed"),
+        "one confirmation for all: {stderr}"
+    );
+    let out = finish(sub);
+    assert_code(&out, 0);
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    let want: Vec<String> = (1..=1000).map(|i| format!("m{i}")).collect();
+    assert!(lines == want, "not m1..m1000 in order");
+}
+
+/// A nats-server of the test's own, from `config` (its `websocket` and
+/// `http` blocks added here), killed when dropped.
+struct OwnServer {
+    child: Child,
+    ws: u16,
+    monitor: u16,
+    dir: std::path::PathBuf,
+}
+
+impl OwnServer {
+    fn start(config: &str) -> OwnServer {
+        let (ws, monitor) = (free_port(), free_port());
+        Self::start_on(config, ws, monitor)
+    }
+
+    fn start_on(config: &str, ws: u16, monitor: u16) -> OwnServer {
+        let dir = std::env::temp_dir().join(unique("nats-conf"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("nats.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listen: 127.0.0.1:-1\nhttp: 127.0.0.1:{monitor}\n{config}\n\
+                 websocket {{ host: 127.0.0.1, port: {ws}, no_tls: true }}\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (apt-get install nats-server; tests/peers/nats-ws.sh does)");
+        let server = OwnServer {
+            child,
+            ws,
+            monitor,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr: SocketAddr = format!("127.0.0.1:{ws}").parse().unwrap();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "own nats-server never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("nats+ws://127.0.0.1:{}", self.ws)
+    }
+
+    fn monitor(&self) -> String {
+        format!("127.0.0.1:{}", self.monitor)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn a_token_server_refuses_without_the_token_with_exit_4() {
+    let server = OwnServer::start("authorization { token: \"s3cret-tok\" }");
+    let url = server.url();
+    for args in [&[][..], &["--token", "wrong"][..]] {
+        let out = run_within(
+            &[&["pub", url.as_str(), "-t", "a", "x"][..], args].concat(),
+            Duration::from_secs(30),
+        );
+        let stderr = assert_code(&out, 4);
+        assert!(stderr.contains("Authorization Violation"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(!stderr.contains("wrong"), "the token is never shown");
+    }
+    // -vv shows CONNECT without the token.
+    let out = run_within(
+        &["pub", &url, "-t", "a", "x", "--token", "s3cret-tok", "-vv"],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 0);
+    assert!(stderr.contains("CONNECT {"), "{stderr}");
+    assert!(!stderr.contains("s3cret-tok"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn users_and_permissions_are_the_servers_to_refuse() {
+    let server = OwnServer::start(
+        "authorization { users: [ { user: alice, password: \"pw-alice\", \
+         permissions: { publish: { deny: \"secret.>\" } } } ] }",
+    );
+    let url = server.url();
+    let out = run_within(
+        &[
+            "pub",
+            &url,
+            "-t",
+            "a",
+            "x",
+            "--user",
+            "alice",
+            "--password",
+            "nope",
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 4);
+    assert!(stderr.contains("Authorization Violation"), "{stderr}");
+    assert!(!stderr.contains("nope"), "{stderr}");
+    let me = ["--user", "alice", "--password", "pw-alice"];
+    let sub = pubcat()
+        .args(["sub", &url, "-t", "open.x", "-n", "1", "-o", "raw"])
+        .args(me)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_subs(&server.monitor(), "open.x", None, 1);
+    let out = run_within(
+        &[
+            &["pub", url.as_str(), "-t", "open.x", "fine", "--confirm"][..],
+            &me[..],
+        ]
+        .concat(),
+        Duration::from_secs(30),
+    );
+    assert_code(&out, 0);
+    let out = finish(sub);
+    assert_code(&out, 0);
+    assert_eq!(out.stdout, b"fine\n");
+    // Publishing where the permissions deny it: the server's -ERR comes
+    // before the PONG that would confirm, so exit 4 with its words.
+    let out = run_within(
+        &[
+            &["pub", url.as_str(), "-t", "secret.x", "no", "--confirm"][..],
+            &me[..],
+        ]
+        .concat(),
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 4);
+    assert!(stderr.contains("Permissions Violation"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn tail_follows_a_restarted_server() {
+    let mut server = OwnServer::start("");
+    let (ws, monitor) = (server.ws, server.monitor);
+    let url = server.url();
+    let mut cmd = pubcat();
+    cmd.args([
+        "tail",
+        &url,
+        "-t",
+        "t.>",
+        "-o",
+        "raw",
+        "--backoff-max",
+        "1s",
+    ]);
+    let tail = Lines::spawn(cmd);
+    wait_for_subs(&server.monitor(), "t.>", None, 1);
+    let out = run_within(&["pub", &url, "-t", "t.a", "one"], Duration::from_secs(30));
+    assert_code(&out, 0);
+    wait_total(&[&tail], 1);
+    server.stop();
+    let server = OwnServer::start_on("", ws, monitor);
+    wait_for_subs(&server.monitor(), "t.>", None, 1);
+    let out = run_within(&["pub", &url, "-t", "t.b", "two"], Duration::from_secs(30));
+    assert_code(&out, 0);
+    wait_total(&[&tail], 2);
+    let (code, lines, stderr) = tail.stop();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(lines, ["one", "two"], "{stderr}");
+}
+
+/// The connections the server at `monitor` has (`/connz`).
+fn connections(monitor: &str) -> u64 {
+    let addr: SocketAddr = monitor.parse().unwrap();
+    let Ok((200, body)) = common::try_http_with(addr, "GET", "/connz", b"", &[]) else {
+        return 0;
+    };
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("/connz JSON");
+    v["num_connections"].as_u64().unwrap_or(0)
+}
+
+/// Freeze or thaw our own nats-server: its sockets stay open, it answers
+/// nothing.
+fn signal(server: &OwnServer, sig: i32) {
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    let sent = unsafe { libc::kill(server.child.id() as i32, sig) };
+    assert_eq!(sent, 0);
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn a_server_that_stops_answering_pings_is_dead_with_exit_3() {
+    let server = OwnServer::start("");
+    let url = server.url();
+    let sub = subscriber(&url, "quiet", &["--ping-interval", "300ms"]);
+    wait_for_subs(&server.monitor(), "quiet", None, 1);
+    signal(&server, libc::SIGSTOP);
+    let out = finish(sub);
+    signal(&server, libc::SIGCONT);
+    let stderr = assert_code(&out, 3);
+    assert!(stderr.contains("considered dead"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn confirm_without_the_pong_exits_5() {
+    use std::io::Write;
+    let server = OwnServer::start("");
+    let mut child = pubcat()
+        .args([
+            "pub",
+            &server.url(),
+            "-t",
+            "lost",
+            "--confirm",
+            "--timeout",
+            "1s",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = common::collect(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while connections(&server.monitor()) == 0 {
+        assert!(Instant::now() < deadline, "pub never connected");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&server, libc::SIGSTOP);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"m1\n").unwrap();
+    drop(stdin);
+    let status = common::wait_with_timeout(&mut child, Duration::from_secs(30));
+    signal(&server, libc::SIGCONT);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(status.code(), Some(5), "{stderr}");
+}
