@@ -36,9 +36,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 const HELP: &str = "\
 commands:
   /help          this list
-  /ping          send a WebSocket ping (ws and STOMP over ws)
+  /ping          send a WebSocket ping (ws and STOMP over ws; NATS: a NATS PING)
   /binary HEX    send these bytes as a binary message, e.g. /binary 00ff10
-  /topic T       STOMP: send to destination T from now on
+  /topic T       STOMP: send to destination T from now on (MQTT: topic T; NATS: subject T)
   /close [CODE]  close the connection cleanly (code 1000, or CODE over raw WebSocket) and exit
   //text         send /text (a line starting with /)
 anything else is sent as one message; Ctrl-D (end of input) closes too";
@@ -300,7 +300,7 @@ impl Console {
                     self.status(format_args!("sending to {t}"));
                 } else {
                     self.say(format_args!(
-                        "/topic: only STOMP has destinations (raw ws: the URL's path is the topic)"
+                        "/topic: only STOMP, MQTT and NATS have destinations (raw ws: the URL's path is the topic)"
                     ));
                 }
             }

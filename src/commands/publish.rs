@@ -82,7 +82,7 @@ pub async fn run(
     };
     if args.confirm && !session.acknowledges() {
         return Err(Error::usage(format!(
-            "--confirm needs a transport that acknowledges messages (http, stomp, mqtt, socketio), and {} does not",
+            "--confirm needs a transport that acknowledges messages (http, stomp, mqtt, nats, socketio), and {} does not",
             connection.endpoint.transport_name
         )));
     }
