@@ -136,7 +136,7 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
         ));
     }
     if endpoint.protocol == Protocol::Nats {
-        (headers, dialect) = nats_dialect(conn, role, headers)?;
+        (headers, dialect) = nats_dialect(conn, &endpoint.url, role, headers)?;
     } else if conn.nats.queue_group.is_some() {
         return Err(Error::usage(
             "--queue-group is for NATS: use a nats+ws:// URL or --protocol nats",
@@ -370,9 +370,11 @@ fn socketio_options(conn: &ReachArgs, endpoint: &Endpoint) -> Result<SocketIoOpt
 
 /// The NATS dialect from the flags: -H splits as for STOMP (handshake
 /// headers stay on the handshake, the rest are message headers, their
-/// names as typed), --user/--password and --token go in CONNECT.
+/// names as typed), --user/--password (else the URL's `user:password@`)
+/// and --token go in CONNECT.
 fn nats_dialect(
     conn: &ReachArgs,
+    url: &url::Url,
     role: Role,
     headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Result<(Vec<(HeaderName, HeaderValue)>, Dialect)> {
@@ -397,14 +399,29 @@ fn nats_dialect(
     let nats = NatsOptions {
         subjects: conn.topic.clone(),
         queue_group: conn.nats.queue_group.clone(),
-        user: conn.stomp.user.clone(),
-        pass: conn.stomp.password.clone(),
+        user: conn.stomp.user.clone().or_else(|| userinfo(url.username())),
+        pass: conn
+            .stomp
+            .password
+            .clone()
+            .or_else(|| url.password().and_then(userinfo)),
         token: conn.token.as_ref().map(|t| t.expose().to_string()),
         headers: message_headers,
         subscribe: role == Role::Subscribe,
     };
     nats.check()?;
     Ok((headers, Dialect::Nats(nats)))
+}
+
+/// A percent-encoded part of a URL's userinfo, decoded; None when empty.
+fn userinfo(part: &str) -> Option<String> {
+    // form_urlencoded decodes %XX; a literal `+` is kept as one.
+    let part = part.replace('+', "%2B");
+    let decoded = url::form_urlencoded::parse(format!("x={part}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    (!decoded.is_empty()).then_some(decoded)
 }
 
 /// `--heartbeat CX,CY` in milliseconds.
@@ -691,6 +708,22 @@ mod tests {
                 nats.token.as_deref()
             ),
             (Some("u"), Some("p"), Some("t"))
+        );
+        let from_url =
+            Cli::try_parse_args_from(["pubcat", "pub", "nats+ws://al%40ce:p%2Bw+d@h:1", "-t", "a"])
+                .unwrap();
+        let Command::Publish(q) = from_url.command else {
+            unreachable!()
+        };
+        let Dialect::Nats(n) = connection(&q.conn, Role::Publish, Wants::default())
+            .unwrap()
+            .dialect
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (n.user.as_deref(), n.pass.as_deref()),
+            (Some("al@ce"), Some("p+w+d"))
         );
         let names: Vec<&str> = c
             .transport

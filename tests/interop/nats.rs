@@ -500,6 +500,13 @@ fn users_and_permissions_are_the_servers_to_refuse() {
     );
     let stderr = assert_code(&out, 4);
     assert!(stderr.contains("Permissions Violation"), "{stderr}");
+    // The URL's `user:password@` is the same as --user and --password.
+    let with_userinfo = url.replace("nats+ws://", "nats+ws://alice:pw-alice@");
+    let out = run_within(
+        &["pub", &with_userinfo, "-t", "open.y", "x", "--confirm"],
+        Duration::from_secs(30),
+    );
+    assert_code(&out, 0);
 }
 
 #[test]
@@ -601,4 +608,47 @@ fn confirm_without_the_pong_exits_5() {
     signal(&server, libc::SIGCONT);
     let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
     assert_eq!(status.code(), Some(5), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn the_servers_pings_are_answered_so_an_idle_subscriber_stays() {
+    // The server pings every 100ms and drops a client that leaves two
+    // unanswered (`Stale Connection`); our own pings are off.
+    let server = OwnServer::start("ping_interval: \"100ms\"\nping_max: 2");
+    let out = run_within(
+        &[
+            "sub",
+            &server.url(),
+            "-t",
+            "idle",
+            "--ping-interval",
+            "0",
+            "--timeout",
+            "2s",
+        ],
+        Duration::from_secs(30),
+    );
+    // Exit 0 at --timeout: still connected after some 20 server pings.
+    assert_code(&out, 0);
+}
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn a_body_near_max_payload_crosses_many_frames_intact_and_one_over_is_refused() {
+    nats();
+    let subject = unique("big");
+    let sub = subscriber(WS, &subject, &["-n", "1", "-o", "raw", "--timeout", "30s"]);
+    wait_for_subs(MONITOR, &subject, None, 1);
+    let body: Vec<u8> = (0..1_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    publish(WS, &subject, &["--stdin-mode", "whole"], &body, 0);
+    let out = finish(sub);
+    assert_code(&out, 0);
+    assert_eq!(out.stdout.len(), body.len() + 1);
+    assert!(out.stdout[..body.len()] == body[..], "the body changed");
+    // nats-server's max_payload is 1MB here: over it, refused before
+    // anything is sent.
+    let over = vec![b'x'; 1024 * 1024 + 1];
+    let stderr = publish(WS, &subject, &["--stdin-mode", "whole"], &over, 2);
+    assert!(stderr.contains("max_payload"), "{stderr}");
 }
