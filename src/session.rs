@@ -204,6 +204,7 @@ impl Session {
                             nats.clone(),
                             opts.max_message_size,
                             endpoint.transport_name,
+                            opts.connect_timeout,
                         )
                         .await?,
                     )),

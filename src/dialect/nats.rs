@@ -94,9 +94,6 @@ impl NatsOptions {
     }
 }
 
-/// How long to wait for INFO, and for the PONG that answers CONNECT.
-const ANSWER_WAIT: Duration = Duration::from_secs(10);
-
 pub struct NatsClient {
     link: Duplex,
     url: Url,
@@ -124,18 +121,23 @@ pub struct NatsClient {
     server_closed_cleanly: bool,
     /// Messages that came while the subscriptions were being confirmed.
     early: VecDeque<Message>,
+    /// How long INFO and the PONGs to CONNECT and SUB may take
+    /// (`--connect-timeout`).
+    answer_wait: Duration,
     opts: NatsOptions,
 }
 
 impl NatsClient {
     /// Speak NATS over `link`, opened to `url`: INFO, CONNECT, PING/PONG,
-    /// then SUB when asked.
+    /// then SUB when asked; each answer within `answer_wait`
+    /// (`--connect-timeout`).
     pub async fn open(
         link: Duplex,
         url: &Url,
         opts: NatsOptions,
         max_frame: usize,
         transport_name: &'static str,
+        answer_wait: Duration,
     ) -> Result<NatsClient> {
         let mut client = NatsClient {
             link,
@@ -154,6 +156,7 @@ impl NatsClient {
             server_closed: false,
             server_closed_cleanly: false,
             early: VecDeque::new(),
+            answer_wait,
             opts,
         };
         client.handshake().await?;
@@ -164,13 +167,13 @@ impl NatsClient {
     }
 
     async fn handshake(&mut self) -> Result<()> {
-        let info = tokio::time::timeout(ANSWER_WAIT, self.next_op())
+        let info = tokio::time::timeout(self.answer_wait, self.next_op())
             .await
             .map_err(|_| {
                 Error::connect(format!(
-                    "{} sent no NATS INFO within {}s (is it nats-server's websocket port?)",
+                    "{}: timed out: no NATS INFO within {} (--connect-timeout; is it nats-server's websocket port?)",
                     self.shown(),
-                    ANSWER_WAIT.as_secs()
+                    humantime::format_duration(self.answer_wait)
                 ))
             })?
             .map_err(|e| self.refused(e))?;
@@ -232,7 +235,7 @@ impl NatsClient {
         self.send_ping().await?;
         self.link.flush().await?;
         let target = self.pings_sent;
-        let answered = tokio::time::timeout(ANSWER_WAIT, async {
+        let answered = tokio::time::timeout(self.answer_wait, async {
             while self.pongs_heard < target {
                 match self.next_op().await? {
                     None => return Ok(false),
@@ -250,9 +253,9 @@ impl NatsClient {
         .await
         .map_err(|_| {
             Error::connect(format!(
-                "{} did not answer CONNECT's PING within {}s",
+                "{}: timed out: no answer to CONNECT's PING within {} (--connect-timeout)",
                 self.shown(),
-                ANSWER_WAIT.as_secs()
+                humantime::format_duration(self.answer_wait)
             ))
         })?
         .map_err(|e| self.refused(e))?;
@@ -298,7 +301,7 @@ impl NatsClient {
         self.send_ping().await?;
         self.link.flush().await?;
         let target = self.pings_sent;
-        let answered = tokio::time::timeout(ANSWER_WAIT, async {
+        let answered = tokio::time::timeout(self.answer_wait, async {
             while self.pongs_heard < target {
                 match self.next_op().await? {
                     None => return Ok(false),
@@ -316,9 +319,9 @@ impl NatsClient {
         .await
         .map_err(|_| {
             Error::connect(format!(
-                "{} did not confirm the subscriptions within {}s",
+                "{}: timed out: the subscriptions were not confirmed within {} (--connect-timeout)",
                 self.shown(),
-                ANSWER_WAIT.as_secs()
+                humantime::format_duration(self.answer_wait)
             ))
         })??;
         if !answered {

@@ -652,3 +652,22 @@ fn a_body_near_max_payload_crosses_many_frames_intact_and_one_over_is_refused() 
     let stderr = publish(WS, &subject, &["--stdin-mode", "whole"], &over, 2);
     assert!(stderr.contains("max_payload"), "{stderr}");
 }
+
+#[test]
+fn a_websocket_server_that_sends_no_info_is_not_nats_exit_3_within_connect_timeout() {
+    // pubcat serve: a WebSocket server that says nothing first.
+    let broker = common::Broker::start();
+    let url = format!("nats+ws://{}/t", broker.addr);
+    let started = Instant::now();
+    let out = run_within(
+        &["sub", &url, "-t", "a", "--connect-timeout", "500ms"],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 3);
+    assert!(
+        stderr.contains("no NATS INFO within 500ms (--connect-timeout"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
