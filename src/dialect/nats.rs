@@ -349,14 +349,20 @@ impl NatsClient {
         }
         for i in 0..self.opts.subjects.len() {
             let mut op = Vec::with_capacity(body.len() + 64);
-            codec::encode_pub(
-                &self.opts.subjects[i],
-                None,
-                self.headers.as_ref(),
-                &body,
-                &mut op,
-            )
-            .map_err(|e| Error::usage(format!("cannot publish: {e}")))?;
+            let subject = &self.opts.subjects[i];
+            match codec::encode_pub(subject, None, self.headers.as_ref(), &body, &mut op) {
+                Ok(()) => {}
+                // `pub` refuses these before connecting; `connect` and
+                // `sub --send` subscribe to them, and publishing to one
+                // is not a reason to end the session.
+                Err(e @ codec::Error::Subject { .. }) => {
+                    warn!(
+                        "not published: {e} (in connect, /topic SUBJECT publishes to one subject)"
+                    );
+                    continue;
+                }
+                Err(e) => return Err(Error::usage(format!("cannot publish: {e}"))),
+            }
             self.sent += 1;
             self.write(op).await?;
         }

@@ -671,3 +671,36 @@ fn a_websocket_server_that_sends_no_info_is_not_nats_exit_3_within_connect_timeo
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn connect_subscribes_to_a_wildcard_and_publishes_where_topic_says() {
+    nats();
+    let base = unique("chat");
+    let mut cmd = pubcat();
+    cmd.args(["connect", WS, "-t", &format!("{base}.>"), "-o", "json"]);
+    let input = format!("not sent\n/topic {base}.room\nhello room\n");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = common::collect(child.stdout.take().unwrap());
+    let err = common::collect(child.stderr.take().unwrap());
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+    }
+    let status = common::wait_with_timeout(&mut child, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("not published"), "{stderr}");
+    // The server echoes our own PUB to our subscription before the PONG
+    // that the close waits for.
+    let got = common::json_lines(&out.join().unwrap());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["topic"], format!("{base}.room").as_str());
+    assert_eq!(got[0]["body"], "hello room");
+}
