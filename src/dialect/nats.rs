@@ -291,10 +291,6 @@ impl NatsClient {
             codec::encode_sub(subject, self.opts.queue_group.as_deref(), sid, &mut op)
                 .map_err(|e| Error::usage(format!("-t: {e}")))?;
             self.write(op).await?;
-            match &self.opts.queue_group {
-                Some(q) => verbose!("subscribed to {subject} in queue group {q} (sid {sid})"),
-                None => verbose!("subscribed to {subject} (sid {sid})"),
-            }
         }
         // The PONG says the server has the subscriptions: a message
         // published once `sub` says it is listening is not missed.
@@ -329,6 +325,12 @@ impl NatsClient {
                 "{} closed the connection after the subscriptions",
                 self.shown()
             )));
+        }
+        for (n, subject) in subjects.iter().enumerate() {
+            match &self.opts.queue_group {
+                Some(q) => verbose!("subscribed to {subject} in queue group {q} (sid {})", n + 1),
+                None => verbose!("subscribed to {subject} (sid {})", n + 1),
+            }
         }
         Ok(())
     }

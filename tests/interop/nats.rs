@@ -565,12 +565,16 @@ fn signal(server: &OwnServer, sig: i32) {
 fn a_server_that_stops_answering_pings_is_dead_with_exit_3() {
     let server = OwnServer::start("");
     let url = server.url();
-    let sub = subscriber(&url, "quiet", &["--ping-interval", "300ms"]);
-    wait_for_subs(&server.monitor(), "quiet", None, 1);
+    let mut cmd = pubcat();
+    cmd.args(["sub", &url, "-t", "quiet", "--ping-interval", "300ms", "-v"]);
+    // Frozen once the subscription is confirmed (its PONG came): the
+    // keep-alive, not the subscribing, is what goes unanswered.
+    let (mut sub, err) = spawn_until(cmd, "subscribed to quiet");
     signal(&server, libc::SIGSTOP);
-    let out = finish(sub);
+    let status = common::wait_with_timeout(&mut sub, Duration::from_secs(30));
     signal(&server, libc::SIGCONT);
-    let stderr = assert_code(&out, 3);
+    let stderr = err.join().unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("considered dead"), "{stderr}");
 }
 
@@ -579,35 +583,65 @@ fn a_server_that_stops_answering_pings_is_dead_with_exit_3() {
 fn confirm_without_the_pong_exits_5() {
     use std::io::Write;
     let server = OwnServer::start("");
-    let mut child = pubcat()
-        .args([
-            "pub",
-            &server.url(),
-            "-t",
-            "lost",
-            "--confirm",
-            "--timeout",
-            "1s",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let err = common::collect(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while connections(&server.monitor()) == 0 {
-        assert!(Instant::now() < deadline, "pub never connected");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let url = server.url();
+    let mut cmd = pubcat();
+    cmd.args([
+        "pub",
+        &url,
+        "-t",
+        "lost",
+        "--confirm",
+        "--timeout",
+        "1s",
+        "-v",
+    ]);
+    // Frozen once CONNECT's PING is answered: the confirmation is what
+    // goes unanswered.
+    let (mut child, err) = spawn_until(cmd, "NATS connected");
+    assert_eq!(connections(&server.monitor()), 1);
     signal(&server, libc::SIGSTOP);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"m1\n").unwrap();
     drop(stdin);
     let status = common::wait_with_timeout(&mut child, Duration::from_secs(30));
     signal(&server, libc::SIGCONT);
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    let stderr = err.join().unwrap();
     assert_eq!(status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("sent 1 message(s) but"), "{stderr}");
+}
+
+/// Start `cmd` (stdin piped, stdout ignored) and return once its stderr
+/// has a line holding `needle`: the child, and its whole stderr when it
+/// ends.
+fn spawn_until(mut cmd: Command, needle: &'static str) -> (Child, std::thread::JoinHandle<String>) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains(needle) {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = child.kill();
+        panic!("never said `{needle}`: {}", err.join().unwrap());
+    }
+    (child, err)
 }
 
 #[test]
