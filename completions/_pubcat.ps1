@@ -490,8 +490,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             break
         }
         'pubcat;request' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic (raw ws: the URL path)')
-            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic (raw ws: the URL path)')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, e.g. -H ''Authorization: Bearer T'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, e.g. -H ''Authorization: Bearer T'' (repeatable)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'A token for a server that wants one (pubcat serve --token)')
@@ -505,8 +505,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust this PEM file''s certificates (a CA''s, or the server''s)')
             [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, sent as CONNECT''s `host` header (RabbitMQ''s vhost)')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Login for CONNECT')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Passcode for CONNECT (never shown in -v output)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Login for CONNECT (STOMP''s login, NATS''s user)')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Passcode for CONNECT (STOMP''s passcode, NATS''s pass; never shown in -v output)')
             [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10''s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead')
             [CompletionResult]::new('--qos', '--qos', [CompletionResultType]::ParameterName, 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed')
             [CompletionResult]::new('--message-expiry', '--message-expiry', [CompletionResultType]::ParameterName, 'MQTT 5: the broker drops a published message not delivered within this long')
@@ -517,6 +517,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--will-topic', '--will-topic', [CompletionResultType]::ParameterName, 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT')
             [CompletionResult]::new('--will-message', '--will-message', [CompletionResultType]::ParameterName, 'The will''s body (with --will-topic)')
             [CompletionResult]::new('--will-qos', '--will-qos', [CompletionResultType]::ParameterName, 'The will''s QoS')
+            [CompletionResult]::new('--queue-group', '--queue-group', [CompletionResultType]::ParameterName, 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject''s messages, each message going to one of them')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to connect to [default: the URL''s path, / when none]')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'CONNECT payload, a JSON object the server''s middleware reads, e.g. ''{"token":"…"}'' (never shown in -v output)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The Engine.IO path on the server')
@@ -546,8 +547,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             break
         }
         'pubcat;req' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic (raw ws: the URL path)')
-            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic (raw ws: the URL path)')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, e.g. -H ''Authorization: Bearer T'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, e.g. -H ''Authorization: Bearer T'' (repeatable)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'A token for a server that wants one (pubcat serve --token)')
@@ -561,8 +562,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust this PEM file''s certificates (a CA''s, or the server''s)')
             [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, sent as CONNECT''s `host` header (RabbitMQ''s vhost)')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Login for CONNECT')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Passcode for CONNECT (never shown in -v output)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Login for CONNECT (STOMP''s login, NATS''s user)')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Passcode for CONNECT (STOMP''s passcode, NATS''s pass; never shown in -v output)')
             [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10''s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead')
             [CompletionResult]::new('--qos', '--qos', [CompletionResultType]::ParameterName, 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed')
             [CompletionResult]::new('--message-expiry', '--message-expiry', [CompletionResultType]::ParameterName, 'MQTT 5: the broker drops a published message not delivered within this long')
@@ -573,6 +574,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--will-topic', '--will-topic', [CompletionResultType]::ParameterName, 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT')
             [CompletionResult]::new('--will-message', '--will-message', [CompletionResultType]::ParameterName, 'The will''s body (with --will-topic)')
             [CompletionResult]::new('--will-qos', '--will-qos', [CompletionResultType]::ParameterName, 'The will''s QoS')
+            [CompletionResult]::new('--queue-group', '--queue-group', [CompletionResultType]::ParameterName, 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject''s messages, each message going to one of them')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to connect to [default: the URL''s path, / when none]')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'CONNECT payload, a JSON object the server''s middleware reads, e.g. ''{"token":"…"}'' (never shown in -v output)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The Engine.IO path on the server')
@@ -602,8 +604,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             break
         }
         'pubcat;reply' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic (raw ws: the URL path)')
-            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic (raw ws: the URL path)')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, e.g. -H ''Authorization: Bearer T'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, e.g. -H ''Authorization: Bearer T'' (repeatable)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'A token for a server that wants one (pubcat serve --token)')
@@ -617,8 +619,8 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust this PEM file''s certificates (a CA''s, or the server''s)')
             [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, sent as CONNECT''s `host` header (RabbitMQ''s vhost)')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Login for CONNECT')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Passcode for CONNECT (never shown in -v output)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Login for CONNECT (STOMP''s login, NATS''s user)')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Passcode for CONNECT (STOMP''s passcode, NATS''s pass; never shown in -v output)')
             [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10''s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead')
             [CompletionResult]::new('--qos', '--qos', [CompletionResultType]::ParameterName, 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed')
             [CompletionResult]::new('--message-expiry', '--message-expiry', [CompletionResultType]::ParameterName, 'MQTT 5: the broker drops a published message not delivered within this long')
@@ -629,6 +631,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--will-topic', '--will-topic', [CompletionResultType]::ParameterName, 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT')
             [CompletionResult]::new('--will-message', '--will-message', [CompletionResultType]::ParameterName, 'The will''s body (with --will-topic)')
             [CompletionResult]::new('--will-qos', '--will-qos', [CompletionResultType]::ParameterName, 'The will''s QoS')
+            [CompletionResult]::new('--queue-group', '--queue-group', [CompletionResultType]::ParameterName, 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject''s messages, each message going to one of them')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to connect to [default: the URL''s path, / when none]')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'CONNECT payload, a JSON object the server''s middleware reads, e.g. ''{"token":"…"}'' (never shown in -v output)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The Engine.IO path on the server')

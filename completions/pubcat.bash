@@ -733,7 +733,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__reply)
-            opts="-t -H -k -n -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --count --output --format --exec --exec-fail --notify --notify-when --verbose --quiet --color --help"
+            opts="-t -H -k -n -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --count --output --format --exec --exec-fail --notify --notify-when --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -844,6 +844,10 @@ _pubcat() {
                     return 0
                     ;;
                 --will-qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -923,7 +927,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__request)
-            opts="-t -H -k -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --timeout --output --format --exec --exec-fail --notify --notify-when --verbose --quiet --color --help"
+            opts="-t -H -k -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --timeout --output --format --exec --exec-fail --notify --notify-when --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1034,6 +1038,10 @@ _pubcat() {
                     return 0
                     ;;
                 --will-qos)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

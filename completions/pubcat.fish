@@ -38,6 +38,9 @@ complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "sub" -d 'Print every 
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "tail" -d 'Follow a stream until interrupted: reconnect with backoff and resume from the last message id printed, so nothing is missed or repeated'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "connect" -d 'An interactive session: each line typed or piped is sent, every message received is printed'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "c" -d 'An interactive session: each line typed or piped is sent, every message received is printed'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "request" -d 'Ask and wait for the answer: send one request with a reply address and print the first reply'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "req" -d 'Ask and wait for the answer: send one request with a reply address and print the first reply'
+complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "reply" -d 'Answer requests: print each one and send it a reply'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "bench" -d 'Load-test a server: throughput, loss and latency percentiles'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "serve" -d 'Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port; topics are URL paths'
 complete -c pubcat -n "__fish_pubcat_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -565,6 +568,216 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-retain -d 'Reta
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s t -l topic -d 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l user -d 'Login for CONNECT (STOMP\'s login, NATS\'s user)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l password -d 'Passcode for CONNECT (STOMP\'s passcode, NATS\'s pass; never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-qos -d 'The will\'s QoS' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l timeout -d 'Wait this long for the reply, connecting included (exit 1 without one)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s o -l output -d 'toast (a card), line, json (NDJSON) or raw [default: toast on a terminal, else line]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
+osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
+osc9\t'OSC 9 (iTerm2, VS Code)'
+osc99\t'OSC 99 (kitty)'
+desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
+bell\t'The terminal bell'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-retain -d 'Retain the will'
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s t -l topic -d 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l user -d 'Login for CONNECT (STOMP\'s login, NATS\'s user)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l password -d 'Passcode for CONNECT (STOMP\'s passcode, NATS\'s pass; never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-qos -d 'The will\'s QoS' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l timeout -d 'Wait this long for the reply, connecting included (exit 1 without one)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s o -l output -d 'toast (a card), line, json (NDJSON) or raw [default: toast on a terminal, else line]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
+osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
+osc9\t'OSC 9 (iTerm2, VS Code)'
+osc99\t'OSC 99 (kitty)'
+desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
+bell\t'The terminal bell'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-retain -d 'Retain the will'
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s t -l topic -d 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
+poll\t'HTTP long-poll, in the Nchan convention (receive only)'
+http\t'HTTP POST, one request per message (publish only)'
+sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
+socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
+mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
+nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l user -d 'Login for CONNECT (STOMP\'s login, NATS\'s user)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l password -d 'Passcode for CONNECT (STOMP\'s passcode, NATS\'s pass; never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+false\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+3.1.1\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-qos -d 'The will\'s QoS' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
+xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s n -l count -d 'Stop after answering N requests' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s o -l output -d 'toast (a card), line, json (NDJSON) or raw [default: toast on a terminal, else line]' -r -f -a "toast\t'A small card per message (for terminals)'
+line\t'One line per message: the body, CR/LF escaped, binary as hex'
+json\t'NDJSON: one envelope object per line'
+raw\t'Each body byte-exact, then a newline'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
+osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
+osc9\t'OSC 9 (iTerm2, VS Code)'
+osc99\t'OSC 99 (kitty)'
+desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
+bell\t'The terminal bell'"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-retain -d 'Retain the will'
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r

@@ -610,11 +610,13 @@ impl Session {
     }
 
     /// Answer `request` with `body` at the reply address it carries (an
-    /// MQTT 5 response topic, with its correlation data); false when it
-    /// carries none, or the protocol has no replies.
+    /// MQTT 5 response topic, with its correlation data; a NATS reply
+    /// subject); false when it carries none, or the protocol has no
+    /// replies.
     pub async fn reply(&mut self, request: &Message, body: Bytes) -> Result<bool> {
         match &mut self.stack {
             Stack::Mqtt(mqtt) => mqtt.reply(request, body).await,
+            Stack::Nats(nats) => nats.reply(request, body).await,
             _ => Ok(false),
         }
     }

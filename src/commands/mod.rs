@@ -408,6 +408,7 @@ fn nats_dialect(
         token: conn.token.as_ref().map(|t| t.expose().to_string()),
         headers: message_headers,
         subscribe: role == Role::Subscribe,
+        inbox: None,
     };
     nats.check()?;
     Ok((headers, Dialect::Nats(nats)))

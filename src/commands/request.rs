@@ -4,7 +4,8 @@
 //!
 //! `request` subscribes to its reply address before the request goes out
 //! (a reply cannot outrun it), publishes once, and prints the first reply;
-//! `--timeout` bounds all of it, connecting included (exit 1). `reply`
+//! `--timeout` bounds all of it, connecting included (exit 1; at once
+//! when NATS says nobody subscribes to the subject). `reply`
 //! prints each request and answers it at the address it carries.
 
 use std::io::IsTerminal;
@@ -73,6 +74,21 @@ pub async fn request(global: &Global, args: RequestArgs, interrupt: Interrupt) -
         },
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
+    if reply
+        .headers
+        .iter()
+        .any(|(k, v)| k == "status" && v == "503")
+    {
+        // NATS answers for a subject nobody listens on, at once.
+        let _ = session.close(|_| Ok(())).await;
+        return Err(Error::new(
+            Kind::Timeout,
+            format!(
+                "no reply: nobody is subscribed to {} (the server said: no responders)",
+                args.conn.reach.topic.join(", ")
+            ),
+        ));
+    }
     super::stdout_ok(printer.print(&reply))?;
     super::stdout_ok(printer.flush())?;
     session.acknowledge().await?;
@@ -163,12 +179,24 @@ fn reply_address(connection: &mut Connection) -> Result<String> {
             m.request = Some(request);
             Ok(topic)
         }
+        Dialect::Nats(n) => {
+            if n.queue_group.is_some() {
+                return Err(Error::usage("--queue-group is for sub, tail and reply"));
+            }
+            let inbox = format!("_INBOX.pubcat.{}", random_token());
+            n.inbox = Some(inbox.clone());
+            Ok(inbox)
+        }
         _ => Err(no_replies()),
     }
 }
 
 fn has_replies(connection: &Connection) -> bool {
-    matches!(&connection.dialect, Dialect::Mqtt(m) if m.version == Version::V5)
+    match &connection.dialect {
+        Dialect::Mqtt(m) => m.version == Version::V5,
+        Dialect::Nats(_) => true,
+        _ => false,
+    }
 }
 
 fn no_replies() -> Error {

@@ -47,6 +47,9 @@ pub struct NatsOptions {
     pub headers: Vec<(String, String)>,
     /// Subscribe to the subjects (else only publish).
     pub subscribe: bool,
+    /// `pubcat request`: the inbox subscribed to before the request goes
+    /// out, and its messages' reply subject.
+    pub inbox: Option<String>,
 }
 
 impl std::fmt::Debug for NatsOptions {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for NatsOptions {
             .field("token", &hidden(&self.token))
             .field("headers", &self.headers)
             .field("subscribe", &self.subscribe)
+            .field("inbox", &self.inbox)
             .finish()
     }
 }
@@ -160,8 +164,14 @@ impl NatsClient {
             opts,
         };
         client.handshake().await?;
-        if client.opts.subscribe {
-            client.subscribe().await?;
+        // A request's reply comes to its inbox, subscribed to before the
+        // request goes out (alone: not in a queue group).
+        if let Some(inbox) = client.opts.inbox.clone() {
+            client.subscribe(vec![inbox], None).await?;
+        } else if client.opts.subscribe {
+            let subjects = client.opts.subjects.clone();
+            let group = client.opts.queue_group.clone();
+            client.subscribe(subjects, group).await?;
         }
         Ok(client)
     }
@@ -283,12 +293,11 @@ impl NatsClient {
         }
     }
 
-    async fn subscribe(&mut self) -> Result<()> {
-        let subjects = self.opts.subjects.clone();
+    async fn subscribe(&mut self, subjects: Vec<String>, group: Option<String>) -> Result<()> {
         for (n, subject) in subjects.iter().enumerate() {
             let sid = n as u64 + 1;
             let mut op = Vec::new();
-            codec::encode_sub(subject, self.opts.queue_group.as_deref(), sid, &mut op)
+            codec::encode_sub(subject, group.as_deref(), sid, &mut op)
                 .map_err(|e| Error::usage(format!("-t: {e}")))?;
             self.write(op).await?;
         }
@@ -327,7 +336,7 @@ impl NatsClient {
             )));
         }
         for (n, subject) in subjects.iter().enumerate() {
-            match &self.opts.queue_group {
+            match &group {
                 Some(q) => verbose!("subscribed to {subject} in queue group {q} (sid {})", n + 1),
                 None => verbose!("subscribed to {subject} (sid {})", n + 1),
             }
@@ -352,7 +361,8 @@ impl NatsClient {
         for i in 0..self.opts.subjects.len() {
             let mut op = Vec::with_capacity(body.len() + 64);
             let subject = &self.opts.subjects[i];
-            match codec::encode_pub(subject, None, self.headers.as_ref(), &body, &mut op) {
+            let inbox = self.opts.inbox.as_deref();
+            match codec::encode_pub(subject, inbox, self.headers.as_ref(), &body, &mut op) {
                 Ok(()) => {}
                 // `pub` refuses these before connecting; `connect` and
                 // `sub --send` subscribe to them, and publishing to one
@@ -369,6 +379,26 @@ impl NatsClient {
             self.write(op).await?;
         }
         Ok(())
+    }
+
+    /// Answer `request` with `body` at its reply subject (the `reply-to`
+    /// header); false when it has none.
+    pub async fn reply(&mut self, request: &Message, body: Bytes) -> Result<bool> {
+        let Some(to) = request
+            .headers
+            .iter()
+            .find(|(k, _)| k == "reply-to")
+            .map(|(_, v)| v.clone())
+        else {
+            return Ok(false);
+        };
+        self.answer_pings().await?;
+        let mut op = Vec::with_capacity(body.len() + 64);
+        codec::encode_pub(&to, None, None, &body, &mut op)
+            .map_err(|e| Error::server(format!("cannot answer at {to}: {e}")))?;
+        self.sent += 1;
+        self.write(op).await?;
+        Ok(true)
     }
 
     /// PUB to `subject` alone from now on; the subscriptions stay.

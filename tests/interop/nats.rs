@@ -738,3 +738,92 @@ fn connect_subscribes_to_a_wildcard_and_publishes_where_topic_says() {
     assert_eq!(got[0]["topic"], format!("{base}.room").as_str());
     assert_eq!(got[0]["body"], "hello room");
 }
+
+/// `request` and `reply` over NATS: the request carries its inbox as the
+/// reply subject; two replies in a queue group answer each request once;
+/// a subject nobody subscribes to is exit 1 at once (no responders).
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn request_and_reply_over_a_reply_subject() {
+    nats();
+    let subject = unique("svc");
+    let replier = |answer: &str| {
+        let mut cmd = pubcat();
+        cmd.args([
+            "reply",
+            WS,
+            "-t",
+            &subject,
+            "--queue-group",
+            "svc",
+            "-o",
+            "json",
+            answer,
+        ]);
+        Lines::spawn(cmd)
+    };
+    let (a, b) = (replier("from a"), replier("from b"));
+    wait_for_subs(MONITOR, &subject, Some("svc"), 2);
+    let mut answers = Vec::new();
+    for i in 0..6 {
+        let out = run_within(
+            &[
+                "request",
+                WS,
+                "-t",
+                &subject,
+                "-o",
+                "json",
+                &format!("q{i}"),
+            ],
+            Duration::from_secs(30),
+        );
+        assert_code(&out, 0);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            v["topic"].as_str().unwrap().starts_with("_INBOX.pubcat."),
+            "{v}"
+        );
+        answers.push(v["body"].as_str().unwrap().to_string());
+    }
+    assert!(
+        answers.iter().all(|a| a == "from a" || a == "from b"),
+        "{answers:?}"
+    );
+    // Each request went to one member of the group: six requests seen in all.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while a.count() + b.count() < 6 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, seen_a, _) = a.stop();
+    let (_, seen_b, _) = b.stop();
+    let mut bodies: Vec<String> = seen_a
+        .iter()
+        .chain(&seen_b)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["body"].to_string())
+        .collect();
+    bodies.sort();
+    let want: Vec<String> = (0..6).map(|i| format!("\"q{i}\"")).collect();
+    assert_eq!(bodies, want);
+
+    let started = Instant::now();
+    let out = run_within(
+        &[
+            "request",
+            WS,
+            "-t",
+            &unique("nobody"),
+            "--timeout",
+            "10s",
+            "hi",
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 1);
+    assert!(stderr.contains("no responders"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
