@@ -313,6 +313,8 @@ fn plan(
     if matches!(pub_reach.transport, Some(Transport::Sse | Transport::Poll)) {
         pub_reach.transport = None;
     }
+    // A NATS queue group is the subscribers' (publishers have none).
+    pub_reach.nats.queue_group = None;
     let mut sub_reach = reach.clone();
     if sub_reach.transport == Some(Transport::Http) {
         sub_reach.transport = None;
@@ -338,6 +340,8 @@ fn plan(
         {
             Delivery::Queue
         }
+        // Competing consumers: each message to one member of the group.
+        Protocol::Nats if reach.nats.queue_group.is_some() => Delivery::Queue,
         _ => Delivery::FanOut,
     };
     Ok(Plan {

@@ -827,3 +827,53 @@ fn request_and_reply_over_a_reply_subject() {
         started.elapsed()
     );
 }
+
+/// `bench` over NATS, plain and with a queue group: a group's messages are
+/// counted once for the group (each to one member), and none is lost.
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn bench_counts_a_queue_group_once_per_message() {
+    nats();
+    for (group, delivery) in [(None, "fan-out"), (Some("g"), "queue")] {
+        let subject = unique("bench");
+        let mut args = vec!["-q", "bench", WS, "-t", &subject, "--subs", "3"];
+        args.extend(["--rate", "2000", "--duration", "1s", "--json"]);
+        if let Some(g) = group {
+            args.extend(["--queue-group", g]);
+        }
+        let out = run_within(&args, Duration::from_secs(60));
+        assert_code(&out, 0);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["config"]["delivery"], delivery, "{v}");
+        assert_eq!(
+            (&v["lost"], &v["duplicated"]),
+            (&0.into(), &0.into()),
+            "{v}"
+        );
+        let (sent, received) = (v["sent"].as_u64().unwrap(), v["received"].as_u64().unwrap());
+        let per_message = if group.is_some() { 1 } else { 3 };
+        assert!(sent > 0 && received == sent * per_message, "{v}");
+    }
+}
+
+/// The bulk check: `seq 100000 | pubcat pub --confirm` exits 0,
+/// and a `sub` started before it has every line, in order.
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn a_hundred_thousand_confirmed_arrive_in_order() {
+    nats();
+    const N: usize = 100_000;
+    let subject = unique("bulk");
+    let sub = subscriber(WS, &subject, &["-o", "raw", "-n", &N.to_string()]);
+    wait_for_subs(MONITOR, &subject, None, 1);
+    let input: String = (1..=N).map(|i| format!("{i}\n")).collect();
+    let stderr = publish(WS, &subject, &["--confirm"], input.as_bytes(), 0);
+    assert!(stderr.contains("confirmed"), "{stderr}");
+    let out = finish(sub);
+    assert_code(&out, 0);
+    assert!(
+        out.stdout == input.as_bytes(),
+        "{} bytes, not the {N} lines in order",
+        out.stdout.len()
+    );
+}
