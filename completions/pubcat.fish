@@ -81,6 +81,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-topic -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l path -d 'The Engine.IO path on the server' -r
@@ -151,6 +153,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-topic -d 'Wil
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l path -d 'The Engine.IO path on the server' -r
@@ -240,6 +244,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-topic -
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l path -d 'The Engine.IO path on the server' -r
@@ -319,6 +325,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-topic -d 'Wil
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l path -d 'The Engine.IO path on the server' -r
@@ -403,6 +411,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-topic -d 'Wi
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l path -d 'The Engine.IO path on the server' -r
@@ -475,6 +485,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-topic -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l path -d 'The Engine.IO path on the server' -r
@@ -546,6 +558,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-topic -d 'Will 
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l path -d 'The Engine.IO path on the server' -r
@@ -604,6 +618,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-topic -d 
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l path -d 'The Engine.IO path on the server' -r
@@ -674,6 +690,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-topic -d 'Wil
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l path -d 'The Engine.IO path on the server' -r
@@ -744,6 +762,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-topic -d 'W
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l path -d 'The Engine.IO path on the server' -r
@@ -814,6 +834,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-topic -d 'W
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-message -d 'The will\'s body (with --will-topic)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-qos -d 'The will\'s QoS' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l path -d 'The Engine.IO path on the server' -r

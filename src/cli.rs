@@ -652,6 +652,22 @@ pub struct NatsArgs {
     #[arg(hide_short_help = true, long, value_name = "GROUP")]
     pub queue_group: Option<String>,
 
+    /// Authenticate with the NKey whose user seed (SU…) is in FILE: the
+    /// server's nonce is signed with it (the seed is never shown).
+    #[arg(hide_short_help = true, long, value_name = "FILE", env = "PUBCAT_NKEY")]
+    pub nkey: Option<PathBuf>,
+
+    /// Authenticate with a credentials file (nsc's .creds: a user JWT and
+    /// its NKey seed).
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "FILE",
+        env = "PUBCAT_CREDS",
+        conflicts_with = "nkey"
+    )]
+    pub creds: Option<PathBuf>,
+
     #[command(flatten, next_help_heading = None::<&str>)]
     pub end: EndOfHeading,
 }

@@ -6,6 +6,7 @@ pub mod log;
 pub mod meta;
 pub mod mqtt;
 pub mod nats;
+pub mod nkey;
 pub mod pubcat;
 pub mod socketio;
 pub mod sockjs;

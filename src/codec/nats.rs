@@ -143,6 +143,14 @@ pub struct Connect {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pass: Option<String>,
+    /// NKey authentication: the user's public key, or its JWT, and the
+    /// signature of the INFO's nonce.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nkey: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
 }
 
 impl Default for Connect {
@@ -161,6 +169,9 @@ impl Default for Connect {
             auth_token: None,
             user: None,
             pass: None,
+            nkey: None,
+            jwt: None,
+            sig: None,
         }
     }
 }

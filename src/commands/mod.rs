@@ -409,9 +409,34 @@ fn nats_dialect(
         headers: message_headers,
         subscribe: role == Role::Subscribe,
         inbox: None,
+        nkey: None,
+        jwt: None,
     };
+    let nats = nats_keys(nats, &conn.nats)?;
     nats.check()?;
     Ok((headers, Dialect::Nats(nats)))
+}
+
+/// `--nkey FILE` or `--creds FILE`, read: a file that cannot be read or
+/// holds no valid key is a usage error (exit 2) that never quotes it.
+fn nats_keys(mut nats: NatsOptions, args: &crate::cli::NatsArgs) -> Result<NatsOptions> {
+    use crate::codec::nkey::{NKey, read_creds};
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))
+    };
+    if let Some(path) = &args.nkey {
+        let key = NKey::from_seed(&read("--nkey", path)?)
+            .map_err(|e| Error::usage(format!("--nkey {}: {e}", path.display())))?;
+        nats.nkey = Some(std::sync::Arc::new(key));
+    }
+    if let Some(path) = &args.creds {
+        let (jwt, key) = read_creds(&read("--creds", path)?)
+            .map_err(|e| Error::usage(format!("--creds {}: {e}", path.display())))?;
+        nats.jwt = Some(jwt);
+        nats.nkey = Some(std::sync::Arc::new(key));
+    }
+    Ok(nats)
 }
 
 /// A percent-encoded part of a URL's userinfo, decoded; None when empty.

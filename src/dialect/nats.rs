@@ -24,6 +24,7 @@ use url::Url;
 use crate::codec::nats::{
     self as codec, Connect, Headers, Info, Msg, PING, PONG, ServerError, ServerOp,
 };
+use crate::codec::nkey::NKey;
 use crate::error::{Error, Kind, Result};
 use crate::message::Message;
 use crate::transport::duplex::{Data, Duplex, Received};
@@ -50,6 +51,10 @@ pub struct NatsOptions {
     /// `pubcat request`: the inbox subscribed to before the request goes
     /// out, and its messages' reply subject.
     pub inbox: Option<String>,
+    /// `--nkey` or `--creds`: the key that signs the server's nonce, and
+    /// with `--creds` the user JWT that goes with it.
+    pub nkey: Option<Arc<NKey>>,
+    pub jwt: Option<String>,
 }
 
 impl std::fmt::Debug for NatsOptions {
@@ -64,6 +69,8 @@ impl std::fmt::Debug for NatsOptions {
             .field("headers", &self.headers)
             .field("subscribe", &self.subscribe)
             .field("inbox", &self.inbox)
+            .field("nkey", &self.nkey)
+            .field("jwt", &self.jwt.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -234,6 +241,9 @@ impl NatsClient {
             } else {
                 warn!("the NATS server does not take headers: -H is not sent");
             }
+        }
+        if self.opts.nkey.is_some() && self.info.nonce.is_none() {
+            warn!("the NATS server sent no nonce to sign: --nkey/--creds are not used");
         }
         let connect = connect_op(&self.opts, &self.info);
         let mut line = Vec::new();
@@ -682,6 +692,19 @@ fn connect_op(opts: &NatsOptions, info: &Info) -> Connect {
         user: opts.user.clone(),
         pass: opts.pass.clone(),
         auth_token: opts.token.clone(),
+        // The signature proves the key; the server names the user by its
+        // public key, or by the JWT that carries it.
+        sig: opts
+            .nkey
+            .as_ref()
+            .zip(info.nonce.as_deref())
+            .map(|(key, nonce)| key.sign(nonce)),
+        nkey: opts
+            .nkey
+            .as_ref()
+            .filter(|_| opts.jwt.is_none())
+            .map(|key| key.public()),
+        jwt: opts.jwt.clone(),
         ..Connect::default()
     }
 }
@@ -700,6 +723,9 @@ fn describe_connect(connect: &Connect) -> String {
     };
     hide(&mut shown.pass);
     hide(&mut shown.auth_token);
+    // A JWT is a bearer credential; the signature is of no use to show.
+    hide(&mut shown.jwt);
+    hide(&mut shown.sig);
     let mut line = Vec::new();
     shown.encode(&mut line);
     String::from_utf8_lossy(line.trim_ascii_end()).into_owned()

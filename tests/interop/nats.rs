@@ -877,3 +877,86 @@ fn a_hundred_thousand_confirmed_arrive_in_order() {
         out.stdout.len()
     );
 }
+
+/// NKey authentication against a server that knows the user only by its
+/// public key (the NATS documentation's example pair): the seed signs the
+/// server's nonce and gets in; another user's seed, or none, is refused
+/// (exit 4); the seed is never shown, not even by -vv.
+#[test]
+#[ignore = "needs nats-server: tests/interop.sh starts it and runs these"]
+fn an_nkey_signs_the_nonce_and_gets_in() {
+    const SEED: &str = "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY";
+    const PUBLIC: &str = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+    let server = OwnServer::start(&format!(
+        "authorization {{ users = [ {{ nkey: {PUBLIC} }} ] }}"
+    ));
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("user.nk");
+    std::fs::write(&seed, format!("{SEED}\n")).unwrap();
+    let seed = seed.to_str().unwrap();
+    let out = run_within(
+        &[
+            "pub",
+            &url,
+            "-t",
+            "a",
+            "x",
+            "--nkey",
+            seed,
+            "--confirm",
+            "-vv",
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 0);
+    assert!(
+        stderr.contains(&format!("\"nkey\":\"{PUBLIC}\"")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"sig\":\"[redacted]\""), "{stderr}");
+    assert!(!stderr.contains(SEED), "the seed was shown: {stderr}");
+
+    let stderr = assert_code(
+        &run_within(&["pub", &url, "-t", "a", "x"], Duration::from_secs(30)),
+        4,
+    );
+    assert!(stderr.contains("Authorization Violation"), "{stderr}");
+    // A seed the server does not know: a valid key, not this user's.
+    let other = dir.path().join("other.nk");
+    std::fs::write(
+        &other,
+        "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4\n",
+    )
+    .unwrap();
+    let out = run_within(
+        &[
+            "pub",
+            &url,
+            "-t",
+            "a",
+            "x",
+            "--nkey",
+            other.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 4);
+    assert!(stderr.contains("Authorization Violation"), "{stderr}");
+    // Not a seed at all: exit 2 before connecting, the file's text unquoted.
+    std::fs::write(&other, "not-a-seed\n").unwrap();
+    let out = run_within(
+        &[
+            "pub",
+            &url,
+            "-t",
+            "a",
+            "x",
+            "--nkey",
+            other.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    let stderr = assert_code(&out, 2);
+    assert!(!stderr.contains("not-a-seed"), "{stderr}");
+}
