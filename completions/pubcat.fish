@@ -59,7 +59,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand publish" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -131,7 +131,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand pub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -222,7 +222,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand subscribe" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -303,7 +303,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand sub" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -389,7 +389,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand tail" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -463,7 +463,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand connect" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -536,7 +536,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand c" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -596,7 +596,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -668,7 +668,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -740,7 +740,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
@@ -812,7 +812,7 @@ socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a WebSocket ping this often; a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r

@@ -367,8 +367,9 @@ pub struct ReachArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, hide_short_help = true)]
     pub connect_timeout: Duration,
 
-    /// Send a WebSocket ping this often; a peer that sends nothing at all for
-    /// that long after one is dead (exit 3; tail reconnects). 0 turns it off.
+    /// Send a ping this often (WebSocket's; MQTT's PINGREQ, also its
+    /// keep-alive; NATS's PING); a peer that sends nothing at all for that
+    /// long after one is dead (exit 3; tail reconnects). 0 turns it off.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration, hide_short_help = true)]
     pub ping_interval: Duration,
 

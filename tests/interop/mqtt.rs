@@ -488,3 +488,33 @@ fn request_and_reply_over_mqtt_5() {
     ]);
     assert_code(&out, 2);
 }
+
+/// MQTT over wss:// (Mosquitto's TLS WebSocket listener, its certificate
+/// signed by the peer's own CA): trusted with --ca, refused without (exit 3).
+#[test]
+#[ignore = "needs Mosquitto: tests/interop.sh starts it and runs these"]
+fn mqtt_over_wss_trusts_the_ca_it_is_given() {
+    mosquitto();
+    let url = "mqtt+wss://localhost:18084/mqtt";
+    let ca = "/tmp/pubsub-peers/mosquitto-ws/tls/ca.pem";
+    let topic = unique("tls");
+    let sub = subscriber(&["sub", url, "-t", &topic, "--ca", ca], &topic, &[]);
+    assert_code(
+        &run(&[
+            "pub",
+            url,
+            "-t",
+            &topic,
+            "--ca",
+            ca,
+            "--qos",
+            "1",
+            "--confirm",
+            "over tls",
+        ]),
+        0,
+    );
+    assert_eq!(take(sub, 1), ["over tls"]);
+    let stderr = assert_code(&run(&["pub", url, "-t", &topic, "hi"]), 3);
+    assert!(stderr.contains("not trusted"), "{stderr}");
+}
