@@ -518,3 +518,57 @@ fn mqtt_over_wss_trusts_the_ca_it_is_given() {
     let stderr = assert_code(&run(&["pub", url, "-t", &topic, "hi"]), 3);
     assert!(stderr.contains("not trusted"), "{stderr}");
 }
+
+/// The keep-alive: an idle subscriber with `--ping-interval 1s` (CONNECT's
+/// keep-alive 1 s, which Mosquitto enforces at 1.5 s) sends PINGREQ and
+/// hears PINGRESP, and is still subscribed after three of them.
+#[test]
+#[ignore = "needs Mosquitto: tests/interop.sh starts it and runs these"]
+fn an_idle_subscriber_keeps_its_connection_with_pingreq() {
+    use std::io::BufRead;
+    mosquitto();
+    let topic = unique("keepalive");
+    let mut child = pubcat()
+        .args([
+            "-vv",
+            "sub",
+            &url(),
+            "-t",
+            &topic,
+            "--ping-interval",
+            "1s",
+            "-n",
+            "1",
+            "-o",
+            "raw",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut pongs = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pongs < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("no third PINGRESP within 20 s");
+        pongs += usize::from(line.contains("recv PINGRESP"));
+    }
+    assert_code(&run(&["pub", &url(), "-t", &topic, "still here"]), 0);
+    let out = common::collect(child.stdout.take().unwrap());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(out.join().unwrap(), b"still here\n");
+}
