@@ -58,6 +58,9 @@ _pubcat() {
             pubcat,tail)
                 cmd="pubcat__subcmd__tail"
                 ;;
+            pubcat__subcmd__bench,merge)
+                cmd="pubcat__subcmd__bench__subcmd__merge"
+                ;;
             *)
                 ;;
         esac
@@ -83,7 +86,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__bench)
-            opts="-t -H -k -n -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --color --help"
+            opts="-t -H -k -n -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --rate --duration --count --warmup --drain --connections --json --compare --max-regression --event --verbose --quiet --color --help merge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,6 +292,24 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pubcat__subcmd__bench__subcmd__merge)
+            opts="-v -q -h --json --force --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

@@ -730,6 +730,18 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --quiet 'Print nothing on stderr but errors'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand merge 'Merge reports saved with `bench --json` (the shards of one run, made on several machines) into one report'
+        }
+        &'pubcat;bench;merge'= {
+            cand --color 'When to use colour (NO_COLOR is respected in auto)'
+            cand --json 'Print one JSON document instead of the table'
+            cand --force 'Merge reports whose configurations differ'
+            cand -v '-v: handshakes and closes on stderr; -vv: every frame too'
+            cand --verbose '-v: handshakes and closes on stderr; -vv: every frame too'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'pubcat;serve'= {
             cand -l 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one'

@@ -798,75 +798,84 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l will-retain -d '
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s t -l topic -d 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s t -l topic -d 'STOMP destination, MQTT topic, NATS subject (raw ws: the URL path)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s H -l header -d 'Add a request header, e.g. -H \'Authorization: Bearer T\' (repeatable)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l token -d 'A token for a server that wants one (pubcat serve --token)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l transport -d 'ws, sse, poll, http (POST) or sockjs [default: from the URL]' -r -f -a "ws\t'WebSocket (ws://, wss://)'
 sse\t'Server-Sent Events: a GET with `Accept: text/event-stream` (receive only)'
 poll\t'HTTP long-poll, in the Nchan convention (receive only)'
 http\t'HTTP POST, one request per message (publish only)'
 sockjs\t'SockJS (sockjs+http:// URLs): WebSocket, falling back to xhr-streaming and xhr-polling; see --sockjs-transport'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l protocol -d 'The protocol over the transport [default: raw; stomp for stomp+ws:// and stomp+wss:// URLs, socketio for socketio+http(s):// URLs]' -r -f -a "raw\t'Each WebSocket message, SSE event or HTTP body is one message'
 stomp\t'STOMP 1.2 frames (RabbitMQ Web-STOMP, Spring); destinations with -t'
 socketio\t'Socket.IO v4 (Engine.IO long-polling, upgraded to WebSocket); the URL\'s path is the namespace'
 mqtt\t'MQTT 3.1.1 or 5.0 over WebSocket (Mosquitto, EMQX, HiveMQ); topics and filters with -t'
 nats\t'NATS over WebSocket (nats-server\'s websocket block); subjects with -t'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l user -d 'Login for CONNECT (STOMP\'s login, NATS\'s user)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l password -d 'Passcode for CONNECT (STOMP\'s passcode, NATS\'s pass; never shown in -v output)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l connect-timeout -d 'Give up connecting (TCP, TLS and handshake; over HTTP, until the answer\'s headers) after this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l ping-interval -d 'Send a ping this often (WebSocket\'s; MQTT\'s PINGREQ, also its keep-alive; NATS\'s PING); a peer that sends nothing at all for that long after one is dead (exit 3; tail reconnects). 0 turns it off' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l dead-after -d 'SSE and long-poll have no pings: a connection on which nothing at all (no event, no comment, no answer) arrives for this long is dead (exit 3; tail reconnects). Set it above the server\'s keep-alive period (pubcat serve: 15s) [default: off]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l poll-timeout -d 'Longest a long-poll request may be held by the server before pubcat gives up on it and asks again (at least 1s)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l subprotocol -d 'Offer this WebSocket subprotocol (repeatable); the server must pick one' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l max-message-size -d 'Largest message accepted from the server, and read from --file or stdin to publish (a larger one is refused, exit 2), in bytes (K, M, G suffixes)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l ca -d 'Also trust this PEM file\'s certificates (a CA\'s, or the server\'s)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l vhost -d 'Virtual host, sent as CONNECT\'s `host` header (RabbitMQ\'s vhost)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l user -d 'Login for CONNECT (STOMP\'s login, NATS\'s user)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l password -d 'Passcode for CONNECT (STOMP\'s passcode, NATS\'s pass; never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l heartbeat -d 'Heart-beats offered, in ms: "we can send every CX, we want one every CY"; a server silent for twice its period is dead (exit 3). 0,0: off. CX is 0 by default because RabbitMQ 3.10\'s Web-STOMP drops connections that send heart-beats under flow control; --ping-interval keeps the socket alive instead' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l qos -d 'MQTT quality of service, to publish and to subscribe: 0 at most once, 1 at least once (PUBACK), 2 exactly once (PUBREC, PUBREL, PUBCOMP). Received messages are acknowledged once printed' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l message-expiry -d 'MQTT 5: the broker drops a published message not delivered within this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l client-id -d 'MQTT client id [default: pubcat- and random hex]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l clean -d 'Start a clean session (true), or resume the broker\'s session for --client-id (false): what it queued at QoS 1 and 2 while this client was away is delivered' -r -f -a "true\t''
 false\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l session-expiry -d 'MQTT 5: how long the broker keeps the session after the connection ends [default: 0 with --clean true, 1h with --clean false]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l mqtt-version -d 'MQTT protocol version' -r -f -a "5\t''
 3.1.1\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-message -d 'The will\'s body (with --will-topic)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-qos -d 'The will\'s QoS' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l path -d 'The Engine.IO path on the server' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l will-topic -d 'Will topic: the broker publishes --will-message there if this client goes away without a DISCONNECT' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l will-message -d 'The will\'s body (with --will-topic)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l will-qos -d 'The will\'s QoS' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l queue-group -d 'Subscribe in this queue group (sub, tail, connect): the members of a group share the subject\'s messages, each message going to one of them' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l nkey -d 'Authenticate with the NKey whose user seed (SU…) is in FILE: the server\'s nonce is signed with it (the seed is never shown)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l creds -d 'Authenticate with a credentials file (nsc\'s .creds: a user JWT and its NKey seed)' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l namespace -d 'The namespace to connect to [default: the URL\'s path, / when none]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l auth -d 'CONNECT payload, a JSON object the server\'s middleware reads, e.g. \'{"token":"…"}\' (never shown in -v output)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l path -d 'The Engine.IO path on the server' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l emit -d 'Emit EVENT right after connecting, and again after every reconnect (repeatable): how a client joins rooms, e.g. --emit join room1. ARG is JSON when valid (else a string); a JSON array is the argument list (\'[]\': none, \'["room",1]\': two)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l ack-reply -d 'The arguments of the acknowledgement sent when the server asks for one, read as --emit\'s ARG [default: no arguments]' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l sockjs-transport -d 'Use only this SockJS transport [default: websocket, falling back to xhr-streaming, then xhr-polling, when it fails]' -r -f -a "websocket\t'Framed WebSocket: one SockJS frame per WebSocket message'
 xhr-streaming\t'A long chunked POST response carries frames; POSTs to xhr_send carry ours'
 xhr-polling\t'One POST per batch of frames; POSTs to xhr_send carry ours'"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l pubs -d 'Publishers, each its own connection' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l subs -d 'Subscribers, each its own connection' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l size -d 'Message size in bytes (K, M suffixes), at least 36' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l duration -d 'How long to measure' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s n -l count -d 'Measure this many messages in all (split over the publishers) instead of a --duration' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l warmup -d 'Publish this long before measuring (those messages are checked for loss too, but not timed)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l drain -d 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l connections -d 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l max-regression -d 'The regression --compare tolerates, in percent' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l event -d 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l sockjs-heartbeat -d 'How often the server sends heartbeat frames (sockjs-node and Spring: 25s); a server silent for twice that is dead (exit 3)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l pubs -d 'Publishers, each its own connection' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l subs -d 'Subscribers, each its own connection' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l size -d 'Message size in bytes (K, M suffixes), at least 36' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l duration -d 'How long to measure' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s n -l count -d 'Measure this many messages in all (split over the publishers) instead of a --duration' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l warmup -d 'Publish this long before measuring (those messages are checked for loss too, but not timed)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l drain -d 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l connections -d 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l max-regression -d 'The regression --compare tolerates, in percent' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l event -d 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l will-retain -d 'Retain the will'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -l json -d 'Print one JSON document (schema in the README) instead of the table'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l will-retain -d 'Retain the will'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l json -d 'Print one JSON document (schema in the README) instead of the table'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -a "merge" -d 'Merge reports saved with `bench --json` (the shards of one run, made on several machines) into one report'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l json -d 'Print one JSON document instead of the table'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l force -d 'Merge reports whose configurations differ'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -s l -l listen -d 'Address to listen on, HOST:PORT: a name binds every address it resolves to (localhost: 127.0.0.1 and ::1). Use 0.0.0.0 only if you mean it; port 0 = any free one' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history -d 'Messages kept per topic for replay' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand serve" -l history-bytes -d 'Bytes kept per topic for replay, and held per STOMP work queue (K, M, G suffixes): a message counts its body, its headers and 128 bytes. The oldest go first; a message larger than this is delivered live but not kept' -r

@@ -162,7 +162,7 @@ pub enum Command {
     /// duplicated and reordered messages are counted, and latency is
     /// measured from when a message was due, not when it went out. Without a
     /// URL, an embedded broker is started in-process. Any loss exits 5.
-    #[command(after_help = BENCH_EXAMPLES)]
+    #[command(after_help = BENCH_EXAMPLES, args_conflicts_with_subcommands = true)]
     Bench(BenchArgs),
 
     /// Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port;
@@ -1040,8 +1040,40 @@ pub enum GapCheck {
     Off,
 }
 
+/// What `bench` does besides a run.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Merge reports saved with `bench --json` (the shards of one run, made
+    /// on several machines) into one report.
+    ///
+    /// Percentiles come from the sum of the reports' histograms (exact, not
+    /// averaged), counts are summed, rates are over the union of the
+    /// measured windows. Reports of different configurations are refused
+    /// unless --force.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Reports written by `pubcat bench --json`.
+    #[arg(value_name = "REPORT.json", required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Merge reports whose configurations differ.
+    #[arg(long)]
+    pub force: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// `bench merge A.json B.json …`.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+
     /// Server to load [default: an embedded broker on 127.0.0.1, in-process].
     /// http(s):// URLs publish by POST and subscribe by SSE (or
     /// --transport poll / ws).

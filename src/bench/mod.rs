@@ -21,6 +21,7 @@
 //! due at start + i / rate whether or not the publisher kept up, so a stall
 //! shows as latency instead of hiding in a slower send rate.
 
+pub mod merge;
 pub mod payload;
 pub mod report;
 pub mod tally;
@@ -88,6 +89,9 @@ pub struct Plan {
 /// Counters every task adds to, for the progress line and queue mode.
 struct Shared {
     epoch: Instant,
+    /// The wall clock at `epoch`: where the measured window is in time,
+    /// for merging runs made on several machines.
+    epoch_wall: std::time::SystemTime,
     sent: AtomicU64,
     received: AtomicU64,
     skipped: AtomicU64,
@@ -99,6 +103,7 @@ impl Shared {
     fn new() -> Shared {
         Shared {
             epoch: Instant::now(),
+            epoch_wall: std::time::SystemTime::now(),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
@@ -151,6 +156,7 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
         publishers,
         subscribers,
         window_ns,
+        epoch_wall: shared.epoch_wall,
         connect_ns,
         idle_connections,
         errors,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::publisher::PubResult;
 use super::subscriber::SubResult;
@@ -16,7 +16,7 @@ use super::{Plan, Span};
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{self, Error, Kind};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub url: String,
     /// True when the run started its own broker in-process.
@@ -36,12 +36,16 @@ pub struct Report {
     /// Latency from each message's due time to its delivery.
     pub latency_us: Latency,
     pub connect_us: Connect,
+    /// The measured window on the wall clock: runs made apart (shards) are
+    /// merged over the union of their windows.
+    #[serde(default)]
+    pub window: Window,
     /// Present with `--connections`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_connections: Option<IdleConnections>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Config {
     pub pubs: usize,
     pub subs: usize,
@@ -58,7 +62,7 @@ pub struct Config {
     pub connections: usize,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Throughput {
     /// Deliveries per second, over all subscribers.
     pub msgs_per_s: f64,
@@ -69,9 +73,26 @@ pub struct Throughput {
     /// Per publisher, then per subscriber, messages per second.
     pub per_publisher: Vec<f64>,
     pub per_subscriber: Vec<f64>,
+    /// What the rates count, in the measured window: deliveries and their
+    /// bytes, messages published and their bytes (what `bench merge` adds).
+    #[serde(default)]
+    pub delivered: u64,
+    #[serde(default)]
+    pub delivered_bytes: u64,
+    #[serde(default)]
+    pub published: u64,
+    #[serde(default)]
+    pub published_bytes: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+/// Milliseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Window {
+    pub start_unix_ms: f64,
+    pub end_unix_ms: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Latency {
     pub min: f64,
     pub p50: f64,
@@ -82,11 +103,15 @@ pub struct Latency {
     pub mean: f64,
     /// Messages measured.
     pub count: u64,
+    /// The whole histogram, in nanoseconds, as HdrHistogram's V2 format
+    /// compressed with DEFLATE, in base64: what `bench merge` adds up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<String>,
 }
 
 impl Latency {
     /// From a histogram of nanoseconds, in microseconds.
-    fn from_ns(h: &Histogram<u64>) -> Latency {
+    pub(super) fn from_ns(h: &Histogram<u64>) -> Latency {
         if h.is_empty() {
             return Latency::default();
         }
@@ -100,31 +125,57 @@ impl Latency {
             max: us(h.max()),
             mean: h.mean() / 1e3,
             count: h.len(),
+            hdr: encode_hdr(h),
         }
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+/// A histogram as the report carries it (see [`Latency::hdr`]).
+pub fn encode_hdr(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut bytes).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// A report's histogram back; the error says what was wrong with it.
+pub fn decode_hdr(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::Deserializer;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("not base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram V2 histogram: {e:?}"))
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Connect {
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
     pub count: u64,
+    /// As [`Latency::hdr`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<String>,
 }
 
 impl Connect {
-    fn from_ns(h: &Histogram<u64>) -> Connect {
+    pub(super) fn from_ns(h: &Histogram<u64>) -> Connect {
         let l = Latency::from_ns(h);
         Connect {
             p50: l.p50,
             p99: l.p99,
             max: l.max,
             count: l.count,
+            hdr: l.hdr,
         }
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdleConnections {
     pub asked: usize,
     pub opened: usize,
@@ -143,6 +194,8 @@ pub(super) struct Outcomes {
     pub(super) subscribers: Vec<SubResult>,
     /// When the measured window began, in ns since the run began.
     pub(super) window_ns: u64,
+    /// The wall clock when the run began.
+    pub(super) epoch_wall: std::time::SystemTime,
     /// How long each connection took to open, in ns.
     pub(super) connect_ns: Histogram<u64>,
     /// Present with `--connections`.
@@ -160,6 +213,7 @@ impl Report {
             publishers,
             subscribers,
             window_ns,
+            epoch_wall,
             connect_ns,
             idle_connections,
             mut errors,
@@ -204,6 +258,7 @@ impl Report {
             throughput: Throughput::of(&publishers, &tallies, window_ns, measured_s),
             latency_us: Latency::from_ns(&latency),
             connect_us: Connect::from_ns(&connect_ns),
+            window: Window::of(epoch_wall, window_ns, last_delivery.max(window_ns)),
             idle_connections,
         })
     }
@@ -341,6 +396,24 @@ impl Report {
     }
 }
 
+impl Window {
+    /// From the run's start on the wall clock and two times in ns after it.
+    fn of(epoch: std::time::SystemTime, start_ns: u64, end_ns: u64) -> Window {
+        let base = epoch
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        Window {
+            start_unix_ms: base + start_ns as f64 / 1e6,
+            end_unix_ms: base + end_ns as f64 / 1e6,
+        }
+    }
+
+    /// Seconds from start to end.
+    pub fn secs(&self) -> f64 {
+        (self.end_unix_ms - self.start_unix_ms).max(0.0) / 1e3
+    }
+}
+
 impl Config {
     /// What was asked for.
     fn of(plan: &Plan) -> Config {
@@ -418,6 +491,10 @@ impl Throughput {
                 .iter()
                 .map(|t| per_second(t.measured, secs_after(window_ns, t.last_measured_ns)))
                 .collect(),
+            delivered,
+            delivered_bytes,
+            published,
+            published_bytes,
         }
     }
 }
@@ -568,6 +645,7 @@ mod tests {
                 ..Latency::default()
             },
             connect_us: Connect::default(),
+            window: Window::default(),
             idle_connections: None,
         }
     }

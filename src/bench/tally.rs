@@ -162,7 +162,7 @@ pub enum Delivery {
 }
 
 /// The run's delivery accounting, as the report shows it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub sent: u64,
     pub received: u64,

@@ -6,11 +6,12 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::bench::merge::Saved;
 use crate::bench::payload::HEADER;
 use crate::bench::report::{self, Report};
 use crate::bench::tally::{Delivery, Stream};
 use crate::bench::{self, Plan, Span};
-use crate::cli::{BenchArgs, Global, MAX_DURATION, ReachArgs};
+use crate::cli::{BenchArgs, BenchCommand, Global, MAX_DURATION, MergeArgs, ReachArgs};
 use crate::dialect::Dialect;
 use crate::endpoint::{Protocol, Role, Transport};
 use crate::error::{Error, Kind, Outcome, Result};
@@ -35,6 +36,9 @@ const EMBEDDED_MAX_MESSAGE: usize = 16 << 20;
 const MEMORY_BUDGET: u128 = 4 << 30;
 
 pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Result<Outcome> {
+    if let Some(BenchCommand::Merge(m)) = &args.command {
+        return merge(m);
+    }
     check(&args)?;
     let baseline = match &args.compare {
         Some(path) => {
@@ -383,6 +387,36 @@ fn idle_target(subscribe: &Connection) -> Connection {
         endpoint.url = url;
     }
     c
+}
+
+/// `bench merge`: the reports read, merged, printed; exit 5 when the
+/// merged run lost messages, as the run itself would.
+fn merge(args: &MergeArgs) -> Result<Outcome> {
+    let mut saved = Vec::new();
+    for path in &args.reports {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+        let report = serde_json::from_str(&text).map_err(|e| {
+            Error::usage(format!(
+                "{name} is not a report of `pubcat bench --json`: {e}"
+            ))
+        })?;
+        saved.push(Saved { name, report });
+    }
+    let report = bench::merge::merge(&saved, args.force).map_err(Error::usage)?;
+    print(&report, args.json)?;
+    if report.counts.lost > 0 {
+        return Err(Error::new(
+            Kind::Lost,
+            format!(
+                "{} of {} expected deliveries were lost",
+                report::group(report.counts.lost),
+                report::group(report.counts.expected)
+            ),
+        ));
+    }
+    Ok(Outcome::Done)
 }
 
 fn print(report: &Report, json: bool) -> Result<()> {

@@ -68,9 +68,26 @@ fn assert_consistent(r: &Value, subs: f64) {
         "latency_us.max",
         "connect_us.p50",
         "connect_us.p99",
+        "throughput.delivered",
+        "throughput.published",
+        "window.start_unix_ms",
+        "window.end_unix_ms",
     ] {
         n(r, field);
     }
+    // What `bench merge` needs: the histograms, and the measured counts
+    // the rates are made of.
+    for hdr in ["latency_us.hdr", "connect_us.hdr"] {
+        let (what, field) = hdr.split_once('.').unwrap();
+        assert!(
+            r[what][field].as_str().is_some_and(|s| !s.is_empty()),
+            "no {hdr}: {r}"
+        );
+    }
+    let window_s = (n(r, "window.end_unix_ms") - n(r, "window.start_unix_ms")) / 1e3;
+    assert!((window_s - n(r, "measured_s")).abs() < 0.01, "{r}");
+    let rate = n(r, "throughput.delivered") / n(r, "measured_s");
+    assert!((rate - n(r, "throughput.msgs_per_s")).abs() < 1.0, "{r}");
     assert!(r["config"].is_object(), "no config: {r}");
     assert!(n(r, "sent") > 0.0, "{r}");
     assert_eq!(n(r, "expected"), n(r, "sent") * subs, "{r}");
@@ -386,4 +403,86 @@ fn several_unpaced_publishers_on_one_topic_lose_nothing() {
         r["throughput"]["per_publisher"].as_array().unwrap().len(),
         3
     );
+}
+
+/// `bench merge`: the reports' histograms are added (the merged p99 is the
+/// p99 of their sum, not an average), counts summed; a report of another
+/// configuration is refused (exit 2, naming the field) unless --force; a
+/// report without histograms is refused.
+#[test]
+fn merge_adds_the_histograms_and_sums_the_counts() {
+    use base64::Engine;
+    use hdrhistogram::serialization::Deserializer;
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, args: &[&str]| {
+        let mut all = vec!["--duration", "1s", "--rate", "5000", "--json"];
+        all.extend(args);
+        let out = bench(&all);
+        assert_code(&out, 0);
+        let path = dir.path().join(name);
+        std::fs::write(&path, &out.stdout).unwrap();
+        (path.to_str().unwrap().to_string(), report(&out))
+    };
+    let (a, ra) = save("a.json", &["--subs", "2"]);
+    let (b, rb) = save("b.json", &["--subs", "2"]);
+    let out = pubcat()
+        .args(["bench", "merge", &a, &b, "--json"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in ["sent", "received", "expected", "lost"] {
+        assert_eq!(
+            merged[field],
+            n(&ra, field) as u64 + n(&rb, field) as u64,
+            "{field}"
+        );
+    }
+    let hist = |r: &Value| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(r["latency_us"]["hdr"].as_str().unwrap())
+            .unwrap();
+        let h: hdrhistogram::Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .unwrap();
+        h
+    };
+    let mut sum = hist(&ra);
+    sum.add(hist(&rb)).unwrap();
+    assert_eq!(merged["latency_us"]["count"], sum.len());
+    assert_eq!(
+        n(&merged, "latency_us.p99"),
+        sum.value_at_quantile(0.99) as f64 / 1e3
+    );
+    assert_eq!(n(&merged, "latency_us.max"), sum.max() as f64 / 1e3);
+    // Rates over the union of the two windows (one after the other here).
+    let union = (n(&rb, "window.end_unix_ms") - n(&ra, "window.start_unix_ms")) / 1e3;
+    let delivered = n(&ra, "throughput.delivered") + n(&rb, "throughput.delivered");
+    assert!((n(&merged, "throughput.msgs_per_s") - delivered / union).abs() < 1.0);
+
+    let (c, _) = save("c.json", &["--subs", "3"]);
+    let out = pubcat().args(["bench", "merge", &a, &c]).output().unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(
+        stderr.contains("config.subs") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_code(
+        &pubcat()
+            .args(["bench", "merge", &a, &c, "--force"])
+            .output()
+            .unwrap(),
+        0,
+    );
+
+    let mut old = ra.clone();
+    old["latency_us"].as_object_mut().unwrap().remove("hdr");
+    let path = dir.path().join("old.json");
+    std::fs::write(&path, old.to_string()).unwrap();
+    let out = pubcat()
+        .args(["bench", "merge", &a, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("no latency_us histogram"), "{stderr}");
 }

@@ -1,0 +1,119 @@
+//! `pubcat bench merge A.json B.json …`: reports of runs made apart (the
+//! shards of one run on several machines) as one report. Percentiles do not
+//! average: each report carries its latency and connect histograms whole
+//! (`latency_us.hdr`, `connect_us.hdr`), and the merged percentiles are
+//! those of their sum, exact to the histograms' 3 significant digits.
+//! Counts and errors are summed; rates are over the union of the measured
+//! windows (from the first to start to the last to end, on the machines'
+//! clocks); the per-connection rates are listed side by side.
+
+use std::collections::BTreeMap;
+
+use super::report::{Connect, Latency, Report, Window, decode_hdr, per_second};
+use super::tally::new_histogram;
+
+/// One saved report and where it came from (for the messages).
+pub struct Saved {
+    pub name: String,
+    pub report: Report,
+}
+
+/// The merged report; the error names the report and what is wrong.
+pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
+    let Some(first) = saved.first() else {
+        return Err("no reports to merge".into());
+    };
+    let config = serde_json::to_value(&first.report.config).map_err(|e| e.to_string())?;
+    for s in &saved[1..] {
+        let other = serde_json::to_value(&s.report.config).map_err(|e| e.to_string())?;
+        if let Some((key, a, b)) = first_difference(&config, &other)
+            && !force
+        {
+            return Err(format!(
+                "{} was not the same run as {}: config.{key} is {b} there and {a} here (--force merges them anyway)",
+                s.name, first.name
+            ));
+        }
+    }
+    let mut latency = new_histogram();
+    let mut connect = new_histogram();
+    let mut merged = first.report.clone();
+    merged.counts = Default::default();
+    merged.errors = 0;
+    merged.errors_by_kind = BTreeMap::new();
+    merged.throughput = Default::default();
+    merged.idle_connections = None;
+    let mut window: Option<Window> = None;
+    for s in saved {
+        let r = &s.report;
+        let hist = |what: &str, hdr: &Option<String>| {
+            let text = hdr.as_deref().ok_or_else(|| {
+                format!(
+                    "{} has no {what} histogram (an older pubcat wrote it, without them): run it again",
+                    s.name
+                )
+            })?;
+            decode_hdr(text).map_err(|e| format!("{}: {what}.hdr is {e}", s.name))
+        };
+        latency
+            .add(hist("latency_us", &r.latency_us.hdr)?)
+            .map_err(|e| format!("{}: latency_us.hdr: {e}", s.name))?;
+        connect
+            .add(hist("connect_us", &r.connect_us.hdr)?)
+            .map_err(|e| format!("{}: connect_us.hdr: {e}", s.name))?;
+        let c = &mut merged.counts;
+        c.sent += r.counts.sent;
+        c.received += r.counts.received;
+        c.expected += r.counts.expected;
+        c.lost += r.counts.lost;
+        c.duplicated += r.counts.duplicated;
+        c.reordered += r.counts.reordered;
+        merged.errors += r.errors;
+        for (kind, n) in &r.errors_by_kind {
+            *merged.errors_by_kind.entry(kind.clone()).or_default() += n;
+        }
+        let t = &mut merged.throughput;
+        t.delivered += r.throughput.delivered;
+        t.delivered_bytes += r.throughput.delivered_bytes;
+        t.published += r.throughput.published;
+        t.published_bytes += r.throughput.published_bytes;
+        t.per_publisher.extend(&r.throughput.per_publisher);
+        t.per_subscriber.extend(&r.throughput.per_subscriber);
+        window = Some(match window {
+            None => r.window,
+            Some(w) => Window {
+                start_unix_ms: w.start_unix_ms.min(r.window.start_unix_ms),
+                end_unix_ms: w.end_unix_ms.max(r.window.end_unix_ms),
+            },
+        });
+        if r.url != merged.url {
+            merged.url = "(several URLs)".into();
+        }
+        merged.embedded &= r.embedded;
+    }
+    let window = window.unwrap_or_default();
+    let secs = window.secs();
+    let t = &mut merged.throughput;
+    t.msgs_per_s = per_second(t.delivered, secs);
+    t.bytes_per_s = per_second(t.delivered_bytes, secs);
+    t.published_msgs_per_s = per_second(t.published, secs);
+    t.published_bytes_per_s = per_second(t.published_bytes, secs);
+    merged.window = window;
+    merged.measured_s = secs;
+    merged.latency_us = Latency::from_ns(&latency);
+    merged.connect_us = Connect::from_ns(&connect);
+    Ok(merged)
+}
+
+/// The first config field (in `a`'s order) whose value differs: its name
+/// and both values.
+fn first_difference(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Option<(String, String, String)> {
+    let (a, b) = (a.as_object()?, b.as_object()?);
+    a.iter().find_map(|(key, va)| {
+        let vb = b.get(key).unwrap_or(&serde_json::Value::Null);
+        (va != vb).then(|| (key.clone(), va.to_string(), vb.to_string()))
+    })
+}
