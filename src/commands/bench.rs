@@ -126,16 +126,7 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
         }
         None => false,
     };
-    if report.counts.lost > 0 {
-        return Err(Error::new(
-            Kind::Lost,
-            format!(
-                "{} of {} expected deliveries were lost",
-                report::group(report.counts.lost),
-                report::group(report.counts.expected)
-            ),
-        ));
-    }
+    lost(&report)?;
     if regression {
         return Err(Error::new(
             Kind::Lost,
@@ -406,17 +397,23 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
     }
     let report = bench::merge::merge(&saved, args.force).map_err(Error::usage)?;
     print(&report, args.json)?;
-    if report.counts.lost > 0 {
-        return Err(Error::new(
-            Kind::Lost,
-            format!(
-                "{} of {} expected deliveries were lost",
-                report::group(report.counts.lost),
-                report::group(report.counts.expected)
-            ),
-        ));
-    }
+    lost(&report)?;
     Ok(Outcome::Done)
+}
+
+/// Any loss is exit 5.
+fn lost(report: &Report) -> Result<()> {
+    if report.counts.lost == 0 {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Lost,
+        format!(
+            "{} of {} expected deliveries were lost",
+            report::group(report.counts.lost),
+            report::group(report.counts.expected)
+        ),
+    ))
 }
 
 fn print(report: &Report, json: bool) -> Result<()> {
