@@ -729,6 +729,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Publish this long before measuring (those messages are checked for loss too, but not timed)')
             [CompletionResult]::new('--drain', '--drain', [CompletionResultType]::ParameterName, 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long')
             [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs')
+            [CompletionResult]::new('--gate', '--gate', [CompletionResultType]::ParameterName, 'Hold a figure to a bound (repeatable): ''p99<5ms'', ''lost==0'', ''msgs_per_s>100000''; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s; sent, received, lost, duplicated, reordered, errors')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression')
             [CompletionResult]::new('--max-regression', '--max-regression', [CompletionResultType]::ParameterName, 'The regression --compare tolerates, in percent')
             [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)')
@@ -748,6 +749,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             break
         }
         'pubcat;bench;merge' {
+            [CompletionResult]::new('--gate', '--gate', [CompletionResultType]::ParameterName, 'Hold the merged report to a bound, as bench''s --gate')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected in auto)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of the table')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Merge reports whose configurations differ')

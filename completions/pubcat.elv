@@ -715,6 +715,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --warmup 'Publish this long before measuring (those messages are checked for loss too, but not timed)'
             cand --drain 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long'
             cand --connections 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs'
+            cand --gate 'Hold a figure to a bound (repeatable): ''p99<5ms'', ''lost==0'', ''msgs_per_s>100000''; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s; sent, received, lost, duplicated, reordered, errors'
             cand --compare 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression'
             cand --max-regression 'The regression --compare tolerates, in percent'
             cand --event 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)'
@@ -733,6 +734,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand merge 'Merge reports saved with `bench --json` (the shards of one run, made on several machines) into one report'
         }
         &'pubcat;bench;merge'= {
+            cand --gate 'Hold the merged report to a bound, as bench''s --gate'
             cand --color 'When to use colour (NO_COLOR is respected in auto)'
             cand --json 'Print one JSON document instead of the table'
             cand --force 'Merge reports whose configurations differ'

@@ -854,6 +854,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l warmup -d 'Publish this long before measuring (those messages are checked for loss too, but not timed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l drain -d 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l connections -d 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l gate -d 'Hold a figure to a bound (repeatable): \'p99<5ms\', \'lost==0\', \'msgs_per_s>100000\'; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s; sent, received, lost, duplicated, reordered, errors' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l compare -d 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression' -r -F
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l max-regression -d 'The regression --compare tolerates, in percent' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l event -d 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)' -r
@@ -868,6 +869,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -a "merge" -d 'Merge reports saved with `bench --json` (the shards of one run, made on several machines) into one report'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l gate -d 'Hold the merged report to a bound, as bench\'s --gate' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"

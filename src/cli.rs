@@ -1,5 +1,6 @@
 //! The whole command-line surface: each flag's doc comment is its `--help`.
 
+use crate::bench::gate::Gate;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -1066,6 +1067,10 @@ pub struct MergeArgs {
     /// Merge reports whose configurations differ.
     #[arg(long)]
     pub force: bool,
+
+    /// Hold the merged report to a bound, as bench's --gate.
+    #[arg(long, value_name = "GATE", value_parser = gate)]
+    pub gate: Vec<Gate>,
 }
 
 #[derive(Debug, Args)]
@@ -1131,6 +1136,15 @@ pub struct BenchArgs {
     /// Print one JSON document (schema in the README) instead of the table.
     #[arg(long)]
     pub json: bool,
+
+    /// Hold a figure to a bound (repeatable): 'p99<5ms', 'lost==0',
+    /// 'msgs_per_s>100000'; exit 5 naming the gate that failed. Figures:
+    /// min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with
+    /// a unit: ns, us, ms, s); msgs_per_s, bytes_per_s,
+    /// published_msgs_per_s; sent, received, lost, duplicated, reordered,
+    /// errors.
+    #[arg(long, value_name = "GATE", value_parser = gate)]
+    pub gate: Vec<Gate>,
 
     /// Compare with a report saved by --json; exit 5 when throughput fell or
     /// p99 latency rose by more than --max-regression.
@@ -1424,6 +1438,10 @@ fn secret(s: &str) -> Result<Secret, String> {
 }
 
 /// `30s`, `1m30s`, `500ms`; a bare number is seconds. At most a year.
+fn gate(s: &str) -> Result<Gate, String> {
+    Gate::parse(s)
+}
+
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let d = match s.parse::<f64>() {

@@ -21,6 +21,7 @@
 //! due at start + i / rate whether or not the publisher kept up, so a stall
 //! shows as latency instead of hiding in a slower send rate.
 
+pub mod gate;
 pub mod merge;
 pub mod payload;
 pub mod report;

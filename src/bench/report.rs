@@ -604,7 +604,7 @@ fn pct_change(from: f64, to: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     pub fn sample() -> Report {

@@ -126,7 +126,11 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
         }
         None => false,
     };
+    // Every gate says its verdict; loss, then a gate, then a regression
+    // is the error.
+    let gated = gates(&report, &args.gate);
     lost(&report)?;
+    gated?;
     if regression {
         return Err(Error::new(
             Kind::Lost,
@@ -397,8 +401,30 @@ fn merge(args: &MergeArgs) -> Result<Outcome> {
     }
     let report = bench::merge::merge(&saved, args.force).map_err(Error::usage)?;
     print(&report, args.json)?;
+    let gated = gates(&report, &args.gate);
     lost(&report)?;
+    gated?;
     Ok(Outcome::Done)
+}
+
+/// Each gate's verdict on stderr; the first that failed is exit 5.
+fn gates(report: &Report, gates: &[bench::gate::Gate]) -> Result<()> {
+    let mut failed = None;
+    for g in gates {
+        let (pass, shown) = g.check(report);
+        status!(
+            "gate {}: {} ({shown})",
+            g.text,
+            if pass { "PASS" } else { "FAIL" }
+        );
+        if !pass && failed.is_none() {
+            failed = Some(format!("gate {} failed: {shown}", g.text));
+        }
+    }
+    match failed {
+        Some(why) => Err(Error::new(Kind::Lost, why)),
+        None => Ok(()),
+    }
 }
 
 /// Any loss is exit 5.

@@ -486,3 +486,33 @@ fn merge_adds_the_histograms_and_sums_the_counts() {
     let stderr = assert_code(&out, 2);
     assert!(stderr.contains("no latency_us histogram"), "{stderr}");
 }
+
+/// `--gate`: each gate's verdict on stderr, a failing one exit 5 naming it;
+/// a gate that cannot be read is exit 2 before anything runs.
+#[test]
+fn gates_pass_or_fail_the_run_by_name() {
+    let run = ["--duration", "1s", "--rate", "2000", "--subs", "1"];
+    let out = bench(&[&run[..], &["--gate", "lost==0", "--gate", "p99<60s"]].concat());
+    let stderr = assert_code(&out, 0);
+    assert!(
+        stderr.contains("gate lost==0: PASS (lost is 0)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gate p99<60s: PASS (p99 is "), "{stderr}");
+    let out = bench(
+        &[
+            &run[..],
+            &["--gate", "lost==0", "--gate", "sent>1000000000"],
+        ]
+        .concat(),
+    );
+    let stderr = assert_code(&out, 5);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("pubcat: error: gate sent>1000000000 failed: sent is "),
+        "{stderr}"
+    );
+    let out = bench(&["--gate", "p99<5"]);
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("not a time with its unit"), "{stderr}");
+}
