@@ -786,7 +786,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__reply)
-            opts="-t -H -k -n -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --count --output --format --exec --exec-fail --notify --notify-when --verbose --quiet --color --help"
+            opts="-t -H -k -n -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --count --output --format --notify --notify-when --exec --exec-fail --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -960,20 +960,20 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --exec)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --exec-fail)
-                    COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
-                    return 0
-                    ;;
                 --notify)
                     COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 desktop bell" -- "${cur}"))
                     return 0
                     ;;
                 --notify-when)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec-fail)
+                    COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -988,7 +988,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__request)
-            opts="-t -H -k -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --timeout --output --format --exec --exec-fail --notify --notify-when --verbose --quiet --color --help"
+            opts="-t -H -k -o -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --timeout --output --format --notify --notify-when --exec --exec-fail --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1158,20 +1158,20 @@ _pubcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --exec)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --exec-fail)
-                    COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
-                    return 0
-                    ;;
                 --notify)
                     COMPREPLY=($(compgen -W "auto osc777 osc9 osc99 desktop bell" -- "${cur}"))
                     return 0
                     ;;
                 --notify-when)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec-fail)
+                    COMPREPLY=($(compgen -W "continue stop" -- "${cur}"))
                     return 0
                     ;;
                 --color)

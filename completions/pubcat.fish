@@ -635,9 +635,6 @@ line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l exec -d 'Run CMD for each message, one at a time, in order' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
-stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
 osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
 osc9\t'OSC 9 (iTerm2, VS Code)'
@@ -645,6 +642,9 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand request" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -707,9 +707,6 @@ line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l exec -d 'Run CMD for each message, one at a time, in order' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
-stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
 osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
 osc9\t'OSC 9 (iTerm2, VS Code)'
@@ -717,6 +714,9 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand req" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -779,9 +779,6 @@ line\t'One line per message: the body, CR/LF escaped, binary as hex'
 json\t'NDJSON: one envelope object per line'
 raw\t'Each body byte-exact, then a newline'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l format -d 'Print each message as a line of TEMPLATE: \'{id} {body_json.status}\'' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l exec -d 'Run CMD for each message, one at a time, in order' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
-stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l notify -d 'Show a notification per message: the topic, the body\'s first line' -r -f -a "auto\t'The escape this terminal shows (see the README\'s matrix); the bell where pubcat cannot tell'
 osc777\t'OSC 777 (foot, WezTerm, Ghostty, Windows Terminal)'
 osc9\t'OSC 9 (iTerm2, VS Code)'
@@ -789,6 +786,9 @@ osc99\t'OSC 99 (kitty)'
 desktop\t'The desktop\'s notification service (D-Bus, macOS, Windows), not the terminal'
 bell\t'The terminal bell'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l notify-when -d 'Notify only for messages whose body matches this regex' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l exec -d 'Run CMD for each message, one at a time, in order' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l exec-fail -d 'When an --exec command fails: continue (say so and go on), or stop (exit 6)' -r -f -a "continue\t'Report it on stderr, count it, and go on with the next message'
+stop\t'End the command with exit 6'"
 complete -c pubcat -n "__fish_pubcat_using_subcommand reply" -l color -d 'When to use colour (NO_COLOR is respected in auto)' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -145,14 +145,23 @@ pub enum Command {
     /// Over MQTT 5 (mqtt+ws://; a response topic and correlation data)
     /// and NATS (nats+ws://; a reply subject). The message is the
     /// argument, or all of stdin.
-    #[command(visible_alias = "req", after_help = REQUEST_EXAMPLES)]
+    #[command(
+        visible_alias = "req",
+        after_help = REQUEST_EXAMPLES,
+        mut_arg("exec", |a| a.hide(true)),
+        mut_arg("exec_fail", |a| a.hide(true))
+    )]
     Request(RequestArgs),
 
     /// Answer requests: print each one and send it a reply.
     ///
     /// Takes the requests on -t (MQTT 5 or NATS, as `request` sends them)
     /// and answers each with ANSWER, or its own body when none is given.
-    #[command(after_help = REPLY_EXAMPLES)]
+    #[command(
+        after_help = REPLY_EXAMPLES,
+        mut_arg("exec", |a| a.hide(true)),
+        mut_arg("exec_fail", |a| a.hide(true))
+    )]
     Reply(ReplyArgs),
 
     /// Load-test a server: throughput, loss and latency percentiles.
