@@ -574,7 +574,8 @@ pub fn compare(
     let rate_change = pct_change(base_rate, rate);
     let rate_bad = -rate_change > max_pct;
     lines.push(format!(
-        "throughput {} -> {} msgs/s ({:+.1}%){}",
+        "{} throughput {} -> {} msgs/s ({:+.1}%{})",
+        verdict(rate_bad),
         group(base_rate.round() as u64),
         group(rate.round() as u64),
         rate_change,
@@ -585,7 +586,8 @@ pub fn compare(
     let p99_change = pct_change(base_p99, p99);
     let p99_bad = p99_change > max_pct;
     lines.push(format!(
-        "p99 latency {:.3} -> {:.3} ms ({:+.1}%){}",
+        "{} p99 latency {:.3} -> {:.3} ms ({:+.1}%{})",
+        verdict(p99_bad),
         base_p99 / 1e3,
         p99 / 1e3,
         p99_change,
@@ -593,6 +595,10 @@ pub fn compare(
     ));
     regressed |= p99_bad;
     Ok(Comparison { lines, regressed })
+}
+
+fn verdict(bad: bool) -> &'static str {
+    if bad { "FAIL" } else { "PASS" }
 }
 
 fn pct_change(from: f64, to: f64) -> f64 {

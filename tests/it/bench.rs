@@ -246,7 +246,9 @@ fn compare_fails_on_an_injected_regression_and_passes_otherwise() {
     assert_code(&passed, 0);
     let table = String::from_utf8_lossy(&passed.stdout);
     assert!(
-        table.contains("p99 latency") && !table.contains("REGRESSION"),
+        table.contains("PASS p99 latency")
+            && table.contains("PASS throughput")
+            && !table.contains("REGRESSION"),
         "{table}"
     );
 
@@ -261,7 +263,7 @@ fn compare_fails_on_an_injected_regression_and_passes_otherwise() {
         assert!(
             table
                 .lines()
-                .any(|l| l.contains(what) && l.contains("REGRESSION")),
+                .any(|l| l.contains(&format!("FAIL {what}")) && l.contains("REGRESSION")),
             "{table}"
         );
         assert!(
