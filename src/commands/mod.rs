@@ -128,6 +128,16 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
             content_type: wants.content_type.clone(),
         });
     }
+    // The topic a dialect's session is about: its -t destinations, not
+    // the URL's path (`sub -v` says what it subscribed to, bench's report
+    // names it).
+    if matches!(
+        endpoint.protocol,
+        Protocol::Stomp | Protocol::Mqtt | Protocol::Nats
+    ) && !conn.topic.is_empty()
+    {
+        endpoint.topic = conn.topic.join(", ").into();
+    }
     if endpoint.protocol == Protocol::Mqtt {
         dialect = Dialect::Mqtt(mqtt_options(conn, role, &wants, &mut headers)?);
     } else if conn.mqtt.retain || conn.mqtt.client_id.is_some() || conn.mqtt.will_topic.is_some() {

@@ -15,7 +15,7 @@ use regex::bytes::Regex;
 use tokio::time::{Instant, sleep_until};
 
 use crate::cli::{Global, SubscribeArgs};
-use crate::endpoint::Role;
+use crate::endpoint::{Protocol, Role};
 use crate::error::{Error, Kind, Outcome, Result};
 use crate::exec::{Exec, Ran};
 use crate::message::Message;
@@ -60,7 +60,13 @@ pub async fn run(
         ))),
         _ = interrupt.wait() => return Ok(Outcome::Interrupted),
     };
-    verbose!("subscribed to {}", session.topic());
+    // STOMP, MQTT and NATS say what they subscribed to themselves.
+    if matches!(
+        connection.endpoint.protocol,
+        Protocol::Raw | Protocol::SocketIo
+    ) {
+        verbose!("subscribed to {}", session.topic());
+    }
     super::say_listening(global, &connection);
     for m in &args.send {
         session.feed(Bytes::from(m.clone()), false).await?;
