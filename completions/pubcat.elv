@@ -713,6 +713,8 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand -n 'Measure this many messages in all (split over the publishers) instead of a --duration'
             cand --count 'Measure this many messages in all (split over the publishers) instead of a --duration'
             cand --warmup 'Publish this long before measuring (those messages are checked for loss too, but not timed)'
+            cand --start-at 'Start the measured window at this instant (RFC 3339, e.g. 2026-12-05T10:00:00Z), the warm-up before it: runs on several machines measure the same seconds. Exit 1 when connecting took past it'
+            cand --start-in 'Start the measured window this long from now (as --start-at)'
             cand --drain 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long'
             cand --connections 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs'
             cand --gate 'Hold a figure to a bound (repeatable): ''p99<5ms'', ''lost==0'', ''msgs_per_s>100000''; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s; sent, received, lost, duplicated, reordered, errors'

@@ -1132,6 +1132,17 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration, hide_short_help = true)]
     pub warmup: Duration,
 
+    /// Start the measured window at this instant (RFC 3339, e.g.
+    /// 2026-12-05T10:00:00Z), the warm-up before it: runs on several
+    /// machines measure the same seconds. Exit 1 when connecting took past
+    /// it.
+    #[arg(long, value_name = "TIME", value_parser = rfc3339, conflicts_with = "start_in", hide_short_help = true)]
+    pub start_at: Option<std::time::SystemTime>,
+
+    /// Start the measured window this long from now (as --start-at).
+    #[arg(long, value_name = "DURATION", value_parser = duration, hide_short_help = true)]
+    pub start_in: Option<Duration>,
+
     /// Once the publishers are done, the messages still missing are counted
     /// lost when nothing has arrived for this long.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration, hide_short_help = true)]
@@ -1447,6 +1458,16 @@ fn secret(s: &str) -> Result<Secret, String> {
 }
 
 /// `30s`, `1m30s`, `500ms`; a bare number is seconds. At most a year.
+fn rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("not an RFC 3339 time like 2026-12-05T10:00:00Z: {e}"))?;
+    let t: std::time::SystemTime = t.with_timezone(&chrono::Utc).into();
+    if t < std::time::SystemTime::now() {
+        return Err("that time has passed".into());
+    }
+    Ok(t)
+}
+
 fn gate(s: &str) -> Result<Gate, String> {
     Gate::parse(s)
 }

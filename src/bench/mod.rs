@@ -85,6 +85,9 @@ pub struct Plan {
     pub delivery: Delivery,
     /// Show a live progress line on stderr.
     pub progress: bool,
+    /// When the measured window starts on the wall clock (`--start-at`,
+    /// `--start-in`); None: once everyone listens and the warm-up is over.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 /// Counters every task adds to, for the progress line and queue mode.
@@ -165,6 +168,40 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     Ok((Report::aggregate(&plan, outcomes)?, interrupted))
 }
 
+/// Wait for the warm-up before `at` to begin; when it does, in ns since
+/// the run began. Too late (connecting took past it) is an error.
+async fn wait_for_start(
+    at: std::time::SystemTime,
+    warmup: Duration,
+    shared: &Shared,
+    interrupt: &mut Interrupt,
+) -> Result<u64> {
+    let since_epoch = at
+        .duration_since(shared.epoch_wall)
+        .unwrap_or_default()
+        .saturating_sub(warmup);
+    let go_ns = since_epoch.as_nanos() as u64;
+    let now = shared.now_ns();
+    if go_ns < now {
+        let late = Duration::from_nanos(now - go_ns);
+        return Err(Error::new(
+            crate::error::Kind::Timeout,
+            format!(
+                "connecting and probing took {} past the start of the warm-up that --start-at/--start-in asked for: start later",
+                humantime::format_duration(Duration::from_millis(late.as_millis() as u64))
+            ),
+        ));
+    }
+    verbose!(
+        "waiting {} for the start",
+        humantime::format_duration(Duration::from_millis((go_ns - now) / 1_000_000))
+    );
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_nanos(go_ns - now)) => Ok(go_ns),
+        _ = interrupt.wait() => Err(Error::new(crate::error::Kind::Interrupted, "interrupted")),
+    }
+}
+
 /// Connect every subscriber, then every publisher.
 async fn connect(
     plan: &Plan,
@@ -201,7 +238,10 @@ async fn start_publishing(
         .ok_or_else(|| Error::usage("--pubs must be at least 1"))?;
     publisher::probe(&mut prober, plan, subscribers, shared, interrupt).await?;
     let publishers = Publishers::spawn(std::iter::once(prober).chain(sessions), plan, shared);
-    let go_ns = shared.now_ns();
+    let go_ns = match plan.start_at {
+        None => shared.now_ns(),
+        Some(at) => wait_for_start(at, plan.warmup, shared, interrupt).await?,
+    };
     let window_ns = go_ns + plan.warmup.as_nanos() as u64;
     publishers.go(go_ns);
     subscribers.measure_from(window_ns);

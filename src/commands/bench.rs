@@ -360,6 +360,9 @@ fn plan(
         connections,
         delivery,
         progress: std::io::stderr().is_terminal() && !global.quiet,
+        start_at: args
+            .start_at
+            .or_else(|| args.start_in.map(|d| std::time::SystemTime::now() + d)),
     })
 }
 

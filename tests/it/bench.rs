@@ -518,3 +518,41 @@ fn gates_pass_or_fail_the_run_by_name() {
     let stderr = assert_code(&out, 2);
     assert!(stderr.contains("not a time with its unit"), "{stderr}");
 }
+
+/// `--start-in` and `--start-at`: the measured window starts at the asked
+/// instant (on this machine's clock, as the report records it); a start
+/// whose warm-up would have had to begin already is exit 1, and a time
+/// already past exit 2.
+#[test]
+fn the_measured_window_starts_when_asked() {
+    let asked = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1e3
+        + 3000.0;
+    let out = bench(&[
+        "--start-in",
+        "3s",
+        "--duration",
+        "1s",
+        "--rate",
+        "1000",
+        "--json",
+    ]);
+    assert_code(&out, 0);
+    let r = report(&out);
+    let start = n(&r, "window.start_unix_ms");
+    // Timers wake late, never early; 0.5 s is ample for late.
+    assert!(
+        start >= asked - 1.0 && start < asked + 500.0,
+        "{start} for {asked}"
+    );
+
+    let out = bench(&["--start-in", "1ms", "--warmup", "2s", "--duration", "1s"]);
+    let stderr = assert_code(&out, 1);
+    assert!(stderr.contains("start later"), "{stderr}");
+    let out = bench(&["--start-at", "2000-01-01T00:00:00Z"]);
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("that time has passed"), "{stderr}");
+}
