@@ -39,6 +39,7 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
     let mut connect = new_histogram();
     let mut merged = first.report.clone();
     merged.counts = Default::default();
+    merged.publishers = Vec::new();
     merged.errors = 0;
     merged.errors_by_kind = BTreeMap::new();
     merged.throughput = Default::default();
@@ -68,6 +69,7 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
         c.lost += r.counts.lost;
         c.duplicated += r.counts.duplicated;
         c.reordered += r.counts.reordered;
+        merged.publishers.extend(&r.publishers);
         merged.errors += r.errors;
         for (kind, n) in &r.errors_by_kind {
             *merged.errors_by_kind.entry(kind.clone()).or_default() += n;

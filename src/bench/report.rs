@@ -29,6 +29,10 @@ pub struct Report {
     /// level of the JSON, and read as the report's own (`report.lost`).
     #[serde(flatten)]
     pub counts: Counts,
+    /// The same counts for each publisher's stream (every subscriber's
+    /// deliveries of it), in publisher order.
+    #[serde(default)]
+    pub publishers: Vec<Counts>,
     /// All errors; by kind in `errors_by_kind`.
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -253,6 +257,7 @@ impl Report {
             config: Config::of(plan),
             measured_s,
             counts: tally::count(&sent, &tallies, plan.delivery),
+            publishers: tally::count_each(&sent, &tallies, plan.delivery),
             errors: errors.values().sum(),
             errors_by_kind: errors,
             throughput: Throughput::of(&publishers, &tallies, window_ns, measured_s),
@@ -640,6 +645,7 @@ pub(super) mod tests {
                 duplicated: 0,
                 reordered: 0,
             },
+            publishers: Vec::new(),
             errors: 0,
             errors_by_kind: BTreeMap::new(),
             throughput: Throughput {

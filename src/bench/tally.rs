@@ -225,6 +225,54 @@ pub fn count(sent_per_publisher: &[u64], tallies: &[Tally], delivery: Delivery) 
     }
 }
 
+/// [`count`] for each publisher's stream alone (what shards of one run
+/// have to add up).
+pub fn count_each(
+    sent_per_publisher: &[u64],
+    tallies: &[Tally],
+    delivery: Delivery,
+) -> Vec<Counts> {
+    sent_per_publisher
+        .iter()
+        .enumerate()
+        .map(|(p, &sent)| {
+            let streams: Vec<&Stream> = tallies.iter().filter_map(|t| t.streams.get(p)).collect();
+            let unique: u64 = streams.iter().map(|s| s.unique).sum();
+            let duplicated: u64 = streams.iter().map(|s| s.duplicated).sum();
+            let reordered = streams.iter().map(|s| s.reordered).sum();
+            let received = unique + duplicated;
+            match delivery {
+                Delivery::FanOut => {
+                    let expected = sent * tallies.len() as u64;
+                    Counts {
+                        sent,
+                        received,
+                        expected,
+                        lost: expected.saturating_sub(unique),
+                        duplicated,
+                        reordered,
+                    }
+                }
+                Delivery::Queue => {
+                    let mut all = Stream::default();
+                    for s in &streams {
+                        all.merge_seen(s);
+                    }
+                    let union = all.seen_count();
+                    Counts {
+                        sent,
+                        received,
+                        expected: sent,
+                        lost: sent.saturating_sub(union),
+                        duplicated: duplicated + (unique - union),
+                        reordered,
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +283,18 @@ mod tests {
             publisher,
             seq,
             due_ns: 10,
+        })
+    }
+
+    /// The per-publisher counts added up.
+    fn sum(each: &[Counts]) -> Counts {
+        each.iter().fold(Counts::default(), |a, c| Counts {
+            sent: a.sent + c.sent,
+            received: a.received + c.received,
+            expected: a.expected + c.expected,
+            lost: a.lost + c.lost,
+            duplicated: a.duplicated + c.duplicated,
+            reordered: a.reordered + c.reordered,
         })
     }
 
@@ -283,8 +343,12 @@ mod tests {
             }
             b.note(msg(1, seq), 40, 20, 0);
         }
-        let c = count(&[100, 100], &[a, b], Delivery::FanOut);
+        let tallies = [a, b];
+        let c = count(&[100, 100], &tallies, Delivery::FanOut);
         assert_eq!((c.sent, c.expected, c.received, c.lost), (200, 400, 399, 1));
+        let each = count_each(&[100, 100], &tallies, Delivery::FanOut);
+        assert_eq!(sum(&each), c);
+        assert_eq!((each[0].lost, each[1].lost), (1, 0));
     }
 
     #[test]
@@ -295,11 +359,13 @@ mod tests {
             if seq % 2 == 0 { &mut a } else { &mut b }.note(msg(0, seq), 40, 20, 0);
         }
         b.note(msg(0, 10), 40, 20, 0); // redelivered to the other consumer
-        let c = count(&[1001], &[a, b], Delivery::Queue);
+        let tallies = [a, b];
+        let c = count(&[1001], &tallies, Delivery::Queue);
         assert_eq!(
             (c.expected, c.received, c.lost, c.duplicated),
             (1001, 1001, 1, 1)
         );
+        assert_eq!(sum(&count_each(&[1001], &tallies, Delivery::Queue)), c);
     }
 
     #[test]

@@ -84,6 +84,13 @@ fn assert_consistent(r: &Value, subs: f64) {
             "no {hdr}: {r}"
         );
     }
+    // Per publisher, the same counts, adding up to the run's.
+    let each = r["publishers"].as_array().expect("publishers");
+    assert_eq!(each.len() as f64, n(r, "config.pubs"), "{r}");
+    for field in ["sent", "received", "expected", "lost"] {
+        let total: f64 = each.iter().map(|p| n(p, field)).sum();
+        assert_eq!(total, n(r, field), "{field}: {r}");
+    }
     let window_s = (n(r, "window.end_unix_ms") - n(r, "window.start_unix_ms")) / 1e3;
     assert!((window_s - n(r, "measured_s")).abs() < 0.01, "{r}");
     let rate = n(r, "throughput.delivered") / n(r, "measured_s");
@@ -433,6 +440,10 @@ fn merge_adds_the_histograms_and_sums_the_counts() {
         .unwrap();
     assert_code(&out, 0);
     let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        merged["publishers"].as_array().unwrap().len(),
+        ra["publishers"].as_array().unwrap().len() + rb["publishers"].as_array().unwrap().len()
+    );
     for field in ["sent", "received", "expected", "lost"] {
         assert_eq!(
             merged[field],
