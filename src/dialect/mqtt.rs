@@ -489,11 +489,39 @@ impl MqttClient {
     }
 
     /// Read (answering what needs answers) until fewer than the receive
-    /// maximum are in flight.
+    /// maximum are in flight. Bounded as the session's keep-alive is: a
+    /// broker silent for `--ping-interval` is sent a PINGREQ, and one
+    /// silent for another is dead (a publisher here reads nothing else, so
+    /// the session's own keep-alive cannot run).
     async fn wait_for_room(&mut self) -> Result<()> {
+        let every = self.opts.keep_alive;
+        let mut pinged = false;
         while self.in_flight.len() >= self.receive_max {
-            self.link.flush().await?;
-            let Some(packet) = self.next_packet().await? else {
+            self.flush().await?;
+            let next = if every.is_zero() {
+                Ok(self.next_packet().await)
+            } else {
+                // Cancel-safe: what was read stays buffered.
+                tokio::time::timeout(every, self.next_packet()).await
+            };
+            let packet = match next {
+                Ok(packet) => packet?,
+                Err(_) if !pinged => {
+                    pinged = true;
+                    self.owed.push_back(Packet::PingReq);
+                    continue;
+                }
+                Err(_) => {
+                    return Err(Error::connect(format!(
+                        "{} answered nothing for {} with {} message(s) in flight: connection considered dead",
+                        self.shown(),
+                        humantime::format_duration(2 * every),
+                        self.in_flight.len()
+                    )));
+                }
+            };
+            pinged = false;
+            let Some(packet) = packet else {
                 return Err(Error::connect(format!(
                     "{} closed the connection with {} message(s) unacknowledged",
                     self.shown(),

@@ -342,31 +342,11 @@ fn a_refused_connect_is_exit_4_with_the_reason() {
         .status()
         .expect("mosquitto_passwd");
     assert!(status.success());
-    let (mqtt_port, ws_port) = (common::free_port(), common::free_port());
-    let conf = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "per_listener_settings false\nallow_anonymous false\npassword_file {}\n\
-             listener {mqtt_port} 127.0.0.1\nsocket_domain ipv4\n\
-             listener {ws_port} 127.0.0.1\nsocket_domain ipv4\nprotocol websockets\n",
-            passwords.display()
-        ),
-    )
-    .unwrap();
-    let mut broker = Command::new("mosquitto")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mosquitto");
-    let url = format!("mqtt+ws://127.0.0.1:{ws_port}/mqtt");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_err() {
-        assert!(Instant::now() < deadline, "mosquitto never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let broker = OwnBroker::start(&format!(
+        "allow_anonymous false\npassword_file {}\n",
+        passwords.display()
+    ));
+    let url = broker.url.clone();
     for version in ["5", "3.1.1"] {
         let publish = |login: &[&str]| {
             let mut args = vec!["pub", &url, "-t", "x", "--qos", "1", "--confirm"];
@@ -389,8 +369,7 @@ fn a_refused_connect_is_exit_4_with_the_reason() {
             0,
         );
     }
-    let _ = broker.kill();
-    let _ = broker.wait();
+    drop(broker);
 }
 
 /// The issue's bulk check: `seq 100000 | pubcat pub --qos 1 --confirm`
@@ -571,4 +550,119 @@ fn an_idle_subscriber_keeps_its_connection_with_pingreq() {
     let status = wait_with_timeout(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
     assert_eq!(out.join().unwrap(), b"still here\n");
+}
+
+/// A Mosquitto of the test's own, from `settings` (its listeners added
+/// here), killed when dropped.
+struct OwnBroker {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnBroker {
+    fn start(settings: &str) -> OwnBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let (mqtt_port, ws_port) = (common::free_port(), common::free_port());
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "per_listener_settings false\n{settings}\
+                 listener {mqtt_port} 127.0.0.1\nsocket_domain ipv4\n\
+                 listener {ws_port} 127.0.0.1\nsocket_domain ipv4\nprotocol websockets\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        OwnBroker {
+            child,
+            url: format!("mqtt+ws://127.0.0.1:{ws_port}/mqtt"),
+            _dir: dir,
+        }
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A broker that stops answering while a QoS 1 publisher has its whole
+/// window in flight: the publisher pings it, then gives it up (exit 3)
+/// within twice `--ping-interval`, rather than waiting for ever.
+#[test]
+#[ignore = "needs Mosquitto: tests/interop.sh starts it and runs these"]
+fn a_publisher_whose_broker_freezes_mid_window_ends_with_exit_3() {
+    use std::io::BufRead;
+    let broker = OwnBroker::start("allow_anonymous true\n");
+    let mut child = pubcat()
+        .args([
+            "pub",
+            &broker.url,
+            "-t",
+            "frozen",
+            "--qos",
+            "1",
+            "--confirm",
+        ])
+        .args(["--ping-interval", "500ms"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    stdin.write_all(b"first\n").unwrap();
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no confirmation");
+    assert!(line.contains("message 1 confirmed"), "{line}");
+    broker.signal(libc::SIGSTOP);
+    let started = Instant::now();
+    let lines: String = (0..100).map(|i| format!("m{i}\n")).collect();
+    stdin.write_all(lines.as_bytes()).unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert_eq!(status.code(), Some(3), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("connection considered dead")),
+        "{rest:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(stdin);
 }
