@@ -252,33 +252,12 @@ impl NatsClient {
             trace!("send {}", describe_connect(&connect));
         }
         self.link.feed(Data::Binary(line.into())).await?;
-        self.send_ping().await?;
-        self.link.flush().await?;
-        let target = self.pings_sent;
-        let answered = tokio::time::timeout(self.answer_wait, async {
-            while self.pongs_heard < target {
-                match self.next_op().await? {
-                    None => return Ok(false),
-                    Some(op) => {
-                        // A -ERR here is the refusal (Authorization
-                        // Violation …): on_op makes it exit 4.
-                        if let Some(Incoming::Message(_)) = self.on_op(op)? {
-                            trace!("a message before the subscription: ignored");
-                        }
-                    }
-                }
-            }
-            Ok::<bool, Error>(true)
-        })
-        .await
-        .map_err(|_| {
-            Error::connect(format!(
-                "{}: timed out: no answer to CONNECT's PING within {} (--connect-timeout)",
-                self.shown(),
-                humantime::format_duration(self.answer_wait)
-            ))
-        })?
-        .map_err(|e| self.refused(e))?;
+        // A -ERR here is the refusal (Authorization Violation …): on_op
+        // makes it exit 4.
+        let answered = self
+            .ping_and_wait("no answer to CONNECT's PING")
+            .await
+            .map_err(|e| self.refused(e))?;
         if !answered {
             return Err(Error::server(format!(
                 "{} closed the connection before answering CONNECT",
@@ -287,6 +266,34 @@ impl NatsClient {
         }
         verbose!("NATS connected");
         Ok(())
+    }
+
+    /// A PING, and its PONG within `answer_wait` (`--connect-timeout`):
+    /// the server has handled everything before it. Messages meanwhile are
+    /// kept for [`NatsClient::next`]. False when the connection closed
+    /// first; on time out, the error says `what` did not happen.
+    async fn ping_and_wait(&mut self, what: &str) -> Result<bool> {
+        self.ping().await?;
+        let target = self.pings_sent;
+        tokio::time::timeout(self.answer_wait, async {
+            while self.pongs_heard < target {
+                let Some(op) = self.next_op().await? else {
+                    return Ok(false);
+                };
+                if let Some(Incoming::Message(m)) = self.on_op(op)? {
+                    self.early.push_back(m);
+                }
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|_| {
+            Error::connect(format!(
+                "{}: timed out: {what} within {} (--connect-timeout)",
+                self.shown(),
+                humantime::format_duration(self.answer_wait)
+            ))
+        })?
     }
 
     /// A close while connecting is the server's refusal (nats-server
@@ -313,33 +320,10 @@ impl NatsClient {
         }
         // The PONG says the server has the subscriptions: a message
         // published once `sub` says it is listening is not missed.
-        self.send_ping().await?;
-        self.link.flush().await?;
-        let target = self.pings_sent;
-        let answered = tokio::time::timeout(self.answer_wait, async {
-            while self.pongs_heard < target {
-                match self.next_op().await? {
-                    None => return Ok(false),
-                    Some(op) => {
-                        if let Some(Incoming::Message(m)) = self.on_op(op)? {
-                            // Cannot be held back without a queue; the
-                            // subscription is in place, so it is real.
-                            self.early.push_back(m);
-                        }
-                    }
-                }
-            }
-            Ok::<bool, Error>(true)
-        })
-        .await
-        .map_err(|_| {
-            Error::connect(format!(
-                "{}: timed out: the subscriptions were not confirmed within {} (--connect-timeout)",
-                self.shown(),
-                humantime::format_duration(self.answer_wait)
-            ))
-        })??;
-        if !answered {
+        if !self
+            .ping_and_wait("the subscriptions were not confirmed")
+            .await?
+        {
             return Err(Error::connect(format!(
                 "{} closed the connection after the subscriptions",
                 self.shown()
@@ -565,9 +549,7 @@ impl NatsClient {
         let deadline = tokio::time::Instant::now() + wait;
         let mut target = None;
         if !self.server_closed {
-            self.answer_pings().await?;
-            self.send_ping().await?;
-            self.link.flush().await?;
+            self.ping().await?;
             target = Some(self.pings_sent);
             let pong = |c: &NatsClient| c.pongs_heard >= c.pings_sent;
             self.drain_until(deadline, pong, &mut on_message).await?;
@@ -590,21 +572,7 @@ impl NatsClient {
         self.closing = true;
         let goodbye = deadline.max(tokio::time::Instant::now() + wait.min(Duration::from_secs(2)));
         if !self.server_closed {
-            match self.link.start_close().await {
-                Err(e) => verbose!("close not sent: {e}"),
-                Ok(()) => {
-                    // Read to the server's answer so the transport ends cleanly.
-                    let _ = tokio::time::timeout_at(goodbye, async {
-                        while let Ok(received) = self.link.next().await {
-                            if let Received::Closed { clean, .. } = received {
-                                self.server_closed_cleanly = clean;
-                                break;
-                            }
-                        }
-                    })
-                    .await;
-                }
-            }
+            self.server_closed_cleanly = self.link.close_by(goodbye).await;
         }
         Ok(ponged || (!self.confirm && self.server_closed_cleanly))
     }

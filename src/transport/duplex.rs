@@ -167,20 +167,23 @@ impl Duplex {
 
     /// A dialect's last step: begin a clean close and read to the
     /// server's answer (what still arrives is dropped: the dialect has
-    /// said goodbye already), giving up at `deadline`.
-    pub async fn close_by(&mut self, deadline: tokio::time::Instant) {
+    /// said goodbye already), giving up at `deadline`. Whether the server
+    /// answered with a clean close.
+    pub async fn close_by(&mut self, deadline: tokio::time::Instant) -> bool {
         if let Err(e) = self.start_close().await {
             crate::verbose!("close not sent: {e}");
-            return;
+            return false;
         }
-        let _ = tokio::time::timeout_at(deadline, async {
+        tokio::time::timeout_at(deadline, async {
             while let Ok(received) = self.next().await {
-                if matches!(received, Received::Closed { .. }) {
-                    break;
+                if let Received::Closed { clean, .. } = received {
+                    return clean;
                 }
             }
+            false
         })
-        .await;
+        .await
+        .unwrap_or(false)
     }
 
     /// Close with `code` rather than 1000; false where the transport
