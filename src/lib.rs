@@ -18,6 +18,7 @@ pub(crate) mod limits;
 pub(crate) mod log;
 pub(crate) mod message;
 pub(crate) mod notify;
+pub(crate) mod random;
 pub(crate) mod render;
 pub(crate) mod retry;
 pub(crate) mod server;

@@ -50,17 +50,7 @@ impl Backoff {
 /// A number in [0, 1) from the operating system's random source: the point
 /// of jitter is that two clients do not draw the same one.
 fn random_unit() -> f64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No entropy source: the clock's nanoseconds still differ between
-        // processes more than nothing does.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        bytes = (u64::from(nanos) ^ u64::from(std::process::id()) << 32).to_le_bytes();
-    }
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+    (crate::random::u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Consecutive failures, counted across sessions and transports alike.

@@ -170,7 +170,7 @@ fn reply_address(connection: &mut Connection) -> Result<String> {
                     "request over MQTT needs MQTT 5 (a response topic): leave out --mqtt-version 3.1.1",
                 ));
             }
-            let token = random_token();
+            let token = crate::random::hex(16);
             let request = MqttRequest {
                 reply_topic: format!("pubcat/replies/{token}"),
                 correlation: Bytes::from(token),
@@ -183,7 +183,7 @@ fn reply_address(connection: &mut Connection) -> Result<String> {
             if n.queue_group.is_some() {
                 return Err(Error::usage("--queue-group is for sub, tail and reply"));
             }
-            let inbox = format!("_INBOX.pubcat.{}", random_token());
+            let inbox = format!("_INBOX.pubcat.{}", crate::random::hex(16));
             n.inbox = Some(inbox.clone());
             Ok(inbox)
         }
@@ -210,15 +210,4 @@ fn no_exec(out: &OutputArgs) -> Result<()> {
         return Err(Error::usage("--exec is for sub and tail"));
     }
     Ok(())
-}
-
-/// 16 random hex digits: the reply topic and correlation of one request.
-fn random_token() -> String {
-    let mut bytes = [0u8; 8];
-    let _ = getrandom::fill(&mut bytes);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let n = u64::from_le_bytes(bytes) ^ nanos;
-    format!("{n:016x}")
 }

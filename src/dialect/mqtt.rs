@@ -581,11 +581,7 @@ impl MqttClient {
     /// QoS 1, PUBREC at QoS 2): call it once they are printed and flushed.
     pub async fn acknowledge(&mut self) -> Result<()> {
         for (pkid, qos) in std::mem::take(&mut self.unacked) {
-            let ack = Ack {
-                pkid,
-                code: 0,
-                properties: Properties::default(),
-            };
+            let ack = success(pkid);
             self.owed.push_back(match qos {
                 QoS::ExactlyOnce => Packet::PubRec(ack),
                 _ => Packet::PubAck(ack),
@@ -646,20 +642,12 @@ impl MqttClient {
                         .and_modify(|f| f.0 = Flight::Comp);
                 }
                 // Released even when unknown (sent again after we had it).
-                self.owed.push_back(Packet::PubRel(Ack {
-                    pkid: a.pkid,
-                    code: 0,
-                    properties: Properties::default(),
-                }));
+                self.owed.push_back(Packet::PubRel(success(a.pkid)));
             }
             Packet::PubComp(a) => self.acknowledged(a.pkid, Flight::Comp),
             Packet::PubRel(a) => {
                 self.state().received_qos2.remove(&a.pkid);
-                self.owed.push_back(Packet::PubComp(Ack {
-                    pkid: a.pkid,
-                    code: 0,
-                    properties: Properties::default(),
-                }));
+                self.owed.push_back(Packet::PubComp(success(a.pkid)));
             }
             Packet::PingResp => self.pong = true,
             Packet::Disconnect(d) => {
@@ -711,11 +699,7 @@ impl MqttClient {
                 let again = self.state().handed_out_qos1.insert(p.pkid, hash) == Some(hash);
                 if again && p.dup {
                     trace!("QoS 1 message {} again: not handed out twice", p.pkid);
-                    self.owed.push_back(Packet::PubAck(Ack {
-                        pkid: p.pkid,
-                        code: 0,
-                        properties: Properties::default(),
-                    }));
+                    self.owed.push_back(Packet::PubAck(success(p.pkid)));
                     return None;
                 }
                 self.unacked.push((p.pkid, p.qos));
@@ -724,11 +708,7 @@ impl MqttClient {
                 if !self.state().received_qos2.insert(p.pkid) {
                     // Sent again before its PUBREL: handed out already.
                     trace!("QoS 2 message {} again: not handed out twice", p.pkid);
-                    self.owed.push_back(Packet::PubRec(Ack {
-                        pkid: p.pkid,
-                        code: 0,
-                        properties: Properties::default(),
-                    }));
+                    self.owed.push_back(Packet::PubRec(success(p.pkid)));
                     return None;
                 }
                 self.unacked.push((p.pkid, p.qos));
@@ -896,6 +876,15 @@ impl MqttClient {
     }
 }
 
+/// An acknowledgement of packet `pkid` that says all is well.
+fn success(pkid: u16) -> Ack {
+    Ack {
+        pkid,
+        code: 0,
+        properties: Properties::default(),
+    }
+}
+
 /// The headers a request's reply address is shown (and read back) under.
 const RESPONSE_TOPIC: &str = "response-topic";
 const CORRELATION: &str = "correlation-data";
@@ -941,15 +930,7 @@ fn show_version(v: Version) -> &'static str {
 /// `pubcat-` and 12 random hex digits: unique enough that two pubcats do
 /// not take over each other's session.
 fn random_client_id() -> String {
-    let mut bytes = [0u8; 6];
-    if getrandom::fill(&mut bytes).is_err() {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes.copy_from_slice(&nanos.to_le_bytes()[..6]);
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("pubcat-{hex}")
+    format!("pubcat-{}", crate::random::hex(12))
 }
 
 fn verbose_packets() -> bool {

@@ -358,7 +358,7 @@ impl Broker {
         let topics = Arc::new(Registry::new(config.max_topics));
         let (epoch, store) = match persist {
             Some(p) => (p.epoch, Some(p.store)),
-            None => (random_u64(), None),
+            None => (crate::random::u64(), None),
         };
         Broker {
             topics,
@@ -409,7 +409,7 @@ impl Broker {
     /// had (see [`Topic::epoch`]), so it gets an epoch of its own.
     pub fn restored(&self) {
         // Not 0, and not a count an earlier run reached.
-        self.topics.forgotten_from(random_u64() >> 32 | 1);
+        self.topics.forgotten_from(crate::random::u64() >> 32 | 1);
     }
 
     /// Every topic's state as records, for a snapshot of the store: each
@@ -533,7 +533,6 @@ impl Broker {
     }
 }
 
-/// Eight random bytes; the clock's if there is no random source.
 /// A published message as the store writes it.
 fn publish_record(
     topic: &str,
@@ -550,17 +549,6 @@ fn publish_record(
         headers: headers.to_vec(),
         body: payload.bytes().clone(),
     }
-}
-
-pub(super) fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos() as u64;
-    }
-    u64::from_be_bytes(bytes)
 }
 
 /// Now, in ms since the Unix epoch (how the store dates messages).

@@ -189,7 +189,7 @@ pub async fn bind(cfg: ServerConfig) -> std::io::Result<Bound> {
     let persist = store.as_ref().map(|store| {
         let kept = recovered.as_ref().and_then(|r| r.epoch);
         let epoch = kept.unwrap_or_else(|| {
-            let e = broker::random_u64();
+            let e = crate::random::u64();
             store.append(&crate::codec::log::Record::Epoch(e));
             e
         });

@@ -892,24 +892,18 @@ fn an_nkey_signs_the_nonce_and_gets_in() {
     ));
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("user.nk");
-    std::fs::write(&seed, format!("{SEED}\n")).unwrap();
-    let seed = seed.to_str().unwrap();
-    let out = run_within(
-        &[
-            "pub",
-            &url,
-            "-t",
-            "a",
-            "x",
-            "--nkey",
-            seed,
-            "--confirm",
-            "-vv",
-        ],
-        Duration::from_secs(30),
-    );
-    let stderr = assert_code(&out, 0);
+    // `pub … x` with the seed FILE holds as --nkey (none without one).
+    let publish = |seed: Option<&str>, extra: &[&str]| {
+        let mut args = vec!["pub", url.as_str(), "-t", "a", "x"];
+        let path = dir.path().join("user.nk");
+        if let Some(seed) = seed {
+            std::fs::write(&path, format!("{seed}\n")).unwrap();
+            args.extend(["--nkey", path.to_str().unwrap()]);
+        }
+        args.extend(extra);
+        run_within(&args, Duration::from_secs(30))
+    };
+    let stderr = assert_code(&publish(Some(SEED), &["--confirm", "-vv"]), 0);
     assert!(
         stderr.contains(&format!("\"nkey\":\"{PUBLIC}\"")),
         "{stderr}"
@@ -917,46 +911,13 @@ fn an_nkey_signs_the_nonce_and_gets_in() {
     assert!(stderr.contains("\"sig\":\"[redacted]\""), "{stderr}");
     assert!(!stderr.contains(SEED), "the seed was shown: {stderr}");
 
-    let stderr = assert_code(
-        &run_within(&["pub", &url, "-t", "a", "x"], Duration::from_secs(30)),
-        4,
-    );
+    let stderr = assert_code(&publish(None, &[]), 4);
     assert!(stderr.contains("Authorization Violation"), "{stderr}");
     // A seed the server does not know: a valid key, not this user's.
-    let other = dir.path().join("other.nk");
-    std::fs::write(
-        &other,
-        "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4\n",
-    )
-    .unwrap();
-    let out = run_within(
-        &[
-            "pub",
-            &url,
-            "-t",
-            "a",
-            "x",
-            "--nkey",
-            other.to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
-    let stderr = assert_code(&out, 4);
+    let other = "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4";
+    let stderr = assert_code(&publish(Some(other), &[]), 4);
     assert!(stderr.contains("Authorization Violation"), "{stderr}");
     // Not a seed at all: exit 2 before connecting, the file's text unquoted.
-    std::fs::write(&other, "not-a-seed\n").unwrap();
-    let out = run_within(
-        &[
-            "pub",
-            &url,
-            "-t",
-            "a",
-            "x",
-            "--nkey",
-            other.to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
-    let stderr = assert_code(&out, 2);
+    let stderr = assert_code(&publish(Some("not-a-seed"), &[]), 2);
     assert!(!stderr.contains("not-a-seed"), "{stderr}");
 }
