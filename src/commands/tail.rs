@@ -45,7 +45,6 @@ pub async fn run(global: &Global, args: TailArgs, mut interrupt: Interrupt) -> R
             None => read_state(args.state.as_deref())?.map(Text::from),
         },
         state: args.state.clone(),
-        warned_no_ids: false,
         no_ids: no_ids_warning(&connection.dialect),
         printed: 0,
         gap_check: args.gap_check,
@@ -185,9 +184,9 @@ struct Tail {
     /// ids copy into inline, not as a `String` allocated per message.
     last_id: Option<Text>,
     state: Option<PathBuf>,
-    warned_no_ids: bool,
-    /// What to say the first time a message has no id; None when the
-    /// protocol resumes by itself (an MQTT persistent session).
+    /// What to say the first time a message has no id (taken once said);
+    /// None when the protocol resumes by itself (an MQTT persistent
+    /// session).
     no_ids: Option<&'static str>,
     printed: u64,
     gap_check: GapCheck,
@@ -311,11 +310,8 @@ impl Tail {
                 // No id, no cursor: a reconnect must not ask again for what
                 // came after a --since it has long passed.
                 self.last_id = None;
-                if !self.warned_no_ids {
-                    self.warned_no_ids = true;
-                    if let Some(why) = self.no_ids {
-                        warn!("{why}");
-                    }
+                if let Some(why) = self.no_ids.take() {
+                    warn!("{why}");
                 }
             }
             (Some(id), Some(prev)) if self.sequence => {
