@@ -22,6 +22,7 @@ import argparse
 import datetime
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -64,6 +65,19 @@ BROKERS = [
     ("nats-server (ws)", "nats-ws", lambda: pidfile(f"{STATE}/nats-ws/nats.pid"),
      "nats+ws://127.0.0.1:18085", ["-t", "bench"]),
 ]
+
+
+def wait_for_port(port, limit=20.0):
+    """Until something accepts connections on 127.0.0.1:port (bounded)."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"nothing listens on 127.0.0.1:{port} after {limit:.0f} s")
+            time.sleep(0.05)
 
 
 def tree(root):
@@ -150,7 +164,7 @@ def main():
             serve = subprocess.Popen([PUBCAT, "-q", "serve", "--listen", "127.0.0.1:17878"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             pid = serve.pid
-            time.sleep(0.5)
+            wait_for_port(17878)
         else:
             peer(start)
             pid = find()
