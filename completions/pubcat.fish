@@ -854,6 +854,8 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l warmup -d 'Publish this long before measuring (those messages are checked for loss too, but not timed)' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l start-at -d 'Start the measured window at this instant (RFC 3339, e.g. 2026-12-05T10:00:00Z), the warm-up before it: runs on several machines measure the same seconds. Exit 1 when connecting took past it' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l start-in -d 'Start the measured window this long from now (as --start-at)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l shard -d 'Run shard I of N (from 0): this machine\'s part of the publishers, subscribers, idle connections and rate, the others\' run by the same command with another I; `bench merge` adds their reports up. Needs --start-at or --start-in' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l shards -d 'Run as one of N shards, shard $JOB_COMPLETION_INDEX (as a Kubernetes Indexed Job sets it): --shard $JOB_COMPLETION_INDEX/N' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l drain -d 'Once the publishers are done, the messages still missing are counted lost when nothing has arrived for this long' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l connections -d 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l gate -d 'Hold a figure to a bound (repeatable): \'p99<5ms\', \'lost==0\', \'msgs_per_s>100000\'; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s; sent, received, lost, duplicated, reordered, errors' -r
@@ -866,6 +868,7 @@ never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s k -l insecure -d 'Do not verify the server\'s TLS certificate (for testing only)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l retain -d 'Publish retained messages: the broker keeps the last one per topic and gives it to every new subscriber'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l will-retain -d 'Retain the will'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l cross-host-latency -d 'With shards, time every publisher\'s messages, other machines\' too: then latency is only as right as the machines\' clocks agree (by default a subscriber times only its own machine\'s publishers)'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l json -d 'Print one JSON document (schema in the README) instead of the table'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -876,7 +879,7 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l json -d 'Print one JSON document instead of the table'
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l force -d 'Merge reports whose configurations differ'
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -l force -d 'Merge reports whose configurations differ, or the shards of a run with some missing'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -s v -l verbose -d '-v: handshakes and closes on stderr; -vv: every frame too'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'

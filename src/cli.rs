@@ -1,5 +1,6 @@
 //! The whole command-line surface: each flag's doc comment is its `--help`.
 
+use crate::bench::Shard;
 use crate::bench::gate::Gate;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -1073,7 +1074,8 @@ pub struct MergeArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Merge reports whose configurations differ.
+    /// Merge reports whose configurations differ, or the shards of a run
+    /// with some missing.
     #[arg(long)]
     pub force: bool,
 
@@ -1142,6 +1144,24 @@ pub struct BenchArgs {
     /// Start the measured window this long from now (as --start-at).
     #[arg(long, value_name = "DURATION", value_parser = duration, hide_short_help = true)]
     pub start_in: Option<Duration>,
+
+    /// Run shard I of N (from 0): this machine's part of the publishers,
+    /// subscribers, idle connections and rate, the others' run by the same
+    /// command with another I; `bench merge` adds their reports up. Needs
+    /// --start-at or --start-in.
+    #[arg(long, value_name = "I/N", value_parser = shard, conflicts_with = "shards", hide_short_help = true)]
+    pub shard: Option<Shard>,
+
+    /// Run as one of N shards, shard $JOB_COMPLETION_INDEX (as a Kubernetes
+    /// Indexed Job sets it): --shard $JOB_COMPLETION_INDEX/N.
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65535), hide_short_help = true)]
+    pub shards: Option<usize>,
+
+    /// With shards, time every publisher's messages, other machines' too:
+    /// then latency is only as right as the machines' clocks agree (by
+    /// default a subscriber times only its own machine's publishers).
+    #[arg(long, hide_short_help = true)]
+    pub cross_host_latency: bool,
 
     /// Once the publishers are done, the messages still missing are counted
     /// lost when nothing has arrived for this long.
@@ -1466,6 +1486,30 @@ fn rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
         return Err("that time has passed".into());
     }
     Ok(t)
+}
+
+fn shard(s: &str) -> Result<Shard, String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or("not I/N, e.g. 0/3 for the first of three shards")?;
+    let index: usize = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{i}` is not a shard number (0, 1, ...)"))?;
+    let count: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number of shards"))?;
+    if count == 0 || count > 65535 {
+        return Err("the number of shards must be between 1 and 65535".into());
+    }
+    if index >= count {
+        return Err(format!(
+            "shard {index} of {count}: shards count from 0, so the last is {}",
+            count - 1
+        ));
+    }
+    Ok(Shard { index, count })
 }
 
 fn gate(s: &str) -> Result<Gate, String> {

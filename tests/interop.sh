@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-peers=(nchan rabbitmq-stomp socketio sockjs chromium mosquitto-ws nats-ws)
+peers=(nchan rabbitmq-stomp socketio sockjs chromium mosquitto-ws nats-ws tools)
 # RabbitMQ keeps the (durable) queues the STOMP tests declare, all named
 # pubcat-*: delete them so runs do not pile them up on the broker.
 drop_test_queues() {

@@ -48,6 +48,12 @@ const COUNTS: [&str; 6] = [
 ];
 
 impl Gate {
+    /// True for a figure only the merged report of a run's shards has
+    /// (`lost`: the other shards' subscribers count too).
+    pub fn needs_merge(&self) -> bool {
+        self.figure == Figure::Count("lost")
+    }
+
     /// Parse `--gate`'s text; the error says what is wrong and what is known.
     pub fn parse(text: &str) -> Result<Gate, String> {
         let at = text

@@ -3,14 +3,20 @@
 //! average: each report carries its latency and connect histograms whole
 //! (`latency_us.hdr`, `connect_us.hdr`), and the merged percentiles are
 //! those of their sum, exact to the histograms' 3 significant digits.
-//! Counts and errors are summed; rates are over the union of the measured
-//! windows (from the first to start to the last to end, on the machines'
-//! clocks); the per-connection rates are listed side by side.
+//! Errors are summed; rates are over the union of the measured windows
+//! (from the first to start to the last to end, on the machines' clocks);
+//! the per-connection rates are listed side by side.
+//!
+//! The shards of one run (`--shard`) are added up by publisher: each
+//! shard's subscribers heard every shard's publishers, so a stream's loss
+//! is known only once what its publisher sent and what every subscriber
+//! received are together. Reports of separate runs have their counts
+//! summed.
 
 use std::collections::BTreeMap;
 
-use super::report::{Connect, Latency, Report, Window, decode_hdr, per_second};
-use super::tally::new_histogram;
+use super::report::{Connect, Latency, Report, ShardInfo, Window, decode_hdr, per_second};
+use super::tally::{self, Delivery, new_histogram};
 
 /// One saved report and where it came from (for the messages).
 pub struct Saved {
@@ -35,11 +41,13 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
             ));
         }
     }
+    let shards = check_shards(saved, force)?;
     let mut latency = new_histogram();
     let mut connect = new_histogram();
     let mut merged = first.report.clone();
     merged.counts = Default::default();
-    merged.publishers = Vec::new();
+    merged.streams = Vec::new();
+    merged.shard = None;
     merged.errors = 0;
     merged.errors_by_kind = BTreeMap::new();
     merged.throughput = Default::default();
@@ -62,14 +70,19 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
         connect
             .add(hist("connect_us", &r.connect_us.hdr)?)
             .map_err(|e| format!("{}: connect_us.hdr: {e}", s.name))?;
-        let c = &mut merged.counts;
-        c.sent += r.counts.sent;
-        c.received += r.counts.received;
-        c.expected += r.counts.expected;
-        c.lost += r.counts.lost;
-        c.duplicated += r.counts.duplicated;
-        c.reordered += r.counts.reordered;
-        merged.publishers.extend(&r.publishers);
+        if shards.is_empty() {
+            let c = &mut merged.counts;
+            c.sent += r.counts.sent;
+            c.received += r.counts.received;
+            c.expected += r.counts.expected;
+            c.lost += r.counts.lost;
+            c.duplicated += r.counts.duplicated;
+            c.reordered += r.counts.reordered;
+            merged.streams.extend(r.streams.iter().cloned());
+        } else {
+            tally::add(&mut merged.streams, &r.streams);
+        }
+        merged.latency_us.across_hosts |= r.latency_us.across_hosts;
         merged.errors += r.errors;
         for (kind, n) in &r.errors_by_kind {
             *merged.errors_by_kind.entry(kind.clone()).or_default() += n;
@@ -102,9 +115,64 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
     t.published_bytes_per_s = per_second(t.published_bytes, secs);
     merged.window = window;
     merged.measured_s = secs;
+    let across_hosts = merged.latency_us.across_hosts;
     merged.latency_us = Latency::from_ns(&latency);
+    merged.latency_us.across_hosts = across_hosts;
     merged.connect_us = Connect::from_ns(&connect);
+    if !shards.is_empty() {
+        let subscribers = shards.iter().map(|s| s.subs as u64).sum();
+        let delivery = match merged.config.delivery.as_str() {
+            "queue" => Delivery::Queue,
+            _ => Delivery::FanOut,
+        };
+        merged.counts = tally::count(&merged.streams, subscribers, delivery);
+        merged.shards = shards;
+    }
     Ok(merged)
+}
+
+/// The shards of one run, in order (none when the reports are of separate
+/// runs). Reports of shards and of whole runs do not mix, and every shard
+/// of the run must be there (unless `force`).
+fn check_shards(saved: &[Saved], force: bool) -> Result<Vec<ShardInfo>, String> {
+    let Some(first) = saved.iter().find(|s| s.report.shard.is_some()) else {
+        return Ok(Vec::new());
+    };
+    let count = first.report.shard.as_ref().map_or(1, |s| s.count);
+    let mut shards: Vec<(ShardInfo, &str)> = Vec::new();
+    for s in saved {
+        let Some(info) = &s.report.shard else {
+            return Err(format!(
+                "{} is a whole run's report and {} a shard's: merge the shards of one run",
+                s.name, first.name
+            ));
+        };
+        if info.count != count {
+            return Err(format!(
+                "{} is shard {}/{} and {} one of {count}: merge the shards of one run",
+                s.name, info.index, info.count, first.name
+            ));
+        }
+        if let Some((_, other)) = shards.iter().find(|(i, _)| i.index == info.index) {
+            return Err(format!(
+                "{} and {other} are both shard {}/{count}",
+                s.name, info.index
+            ));
+        }
+        shards.push((info.clone(), &s.name));
+    }
+    shards.sort_by_key(|(i, _)| i.index);
+    let missing: Vec<String> = (0..count)
+        .filter(|i| !shards.iter().any(|(s, _)| s.index == *i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() && !force {
+        return Err(format!(
+            "shard {} is missing: loss is known only with every shard's report (--force merges what there is)",
+            missing.join(", ")
+        ));
+    }
+    Ok(shards.into_iter().map(|(i, _)| i).collect())
 }
 
 /// The first config field (in `a`'s order) whose value differs: its name

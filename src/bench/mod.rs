@@ -88,6 +88,44 @@ pub struct Plan {
     /// When the measured window starts on the wall clock (`--start-at`,
     /// `--start-in`); None: once everyone listens and the warm-up is over.
     pub start_at: Option<std::time::SystemTime>,
+    /// This machine's part of the run (`pubs`, `subs` and `connections`
+    /// are the whole run's).
+    pub shard: Shard,
+    /// Time the messages of other shards' publishers too, against their
+    /// clocks (`--cross-host-latency`).
+    pub cross_host_latency: bool,
+}
+
+/// Shard `index` of `count`: the run on one of `count` machines, each
+/// running the same command. Each takes its own contiguous part of the
+/// publishers, subscribers and idle connections (k6's execution segments),
+/// and with them its part of the rate and of the publishers' ids, so the
+/// shards' reports add up to the run one machine would have made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole run, on one machine.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// This shard's part of `total` (publishers, subscribers, ...).
+    pub fn part(&self, total: usize) -> std::ops::Range<usize> {
+        let at = |i: usize| (total as u128 * i as u128 / self.count as u128) as usize;
+        at(self.index)..at(self.index + 1)
+    }
+
+    pub fn is_whole(&self) -> bool {
+        self.count == 1
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// Counters every task adds to, for the progress line and queue mode.
@@ -168,19 +206,20 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     Ok((Report::aggregate(&plan, outcomes)?, interrupted))
 }
 
-/// Wait for the warm-up before `at` to begin; when it does, in ns since
-/// the run began. Too late (connecting took past it) is an error.
-async fn wait_for_start(
-    at: std::time::SystemTime,
-    warmup: Duration,
-    shared: &Shared,
-    interrupt: &mut Interrupt,
-) -> Result<u64> {
+/// When publishing begins, in ns since the run began, where `--start-at`
+/// (or `--start-in`) says: the warm-up before the measured window.
+fn planned_go(plan: &Plan, shared: &Shared) -> Option<u64> {
+    let at = plan.start_at?;
     let since_epoch = at
         .duration_since(shared.epoch_wall)
         .unwrap_or_default()
-        .saturating_sub(warmup);
-    let go_ns = since_epoch.as_nanos() as u64;
+        .saturating_sub(plan.warmup);
+    Some(since_epoch.as_nanos() as u64)
+}
+
+/// Wait for `go_ns`, the start --start-at asked for. Too late (connecting
+/// took past it) is an error.
+async fn wait_for_start(go_ns: u64, shared: &Shared, interrupt: &mut Interrupt) -> Result<u64> {
     let now = shared.now_ns();
     if go_ns < now {
         let late = Duration::from_nanos(now - go_ns);
@@ -208,23 +247,24 @@ async fn connect(
     connect_ns: &mut Histogram<u64>,
     interrupt: &mut Interrupt,
 ) -> Result<(Vec<Session>, Vec<Session>)> {
-    let subscribers = connect_all(&plan.subscribe, plan.subs, connect_ns, interrupt)
+    let (subs, pubs) = (
+        plan.shard.part(plan.subs).len(),
+        plan.shard.part(plan.pubs).len(),
+    );
+    let subscribers = connect_all(&plan.subscribe, subs, connect_ns, interrupt)
         .await
         .map_err(|e| e.context("a subscriber could not connect"))?;
-    let publishers = connect_all(&plan.publish, plan.pubs, connect_ns, interrupt)
+    let publishers = connect_all(&plan.publish, pubs, connect_ns, interrupt)
         .await
         .map_err(|e| e.context("a publisher could not connect"))?;
-    verbose!(
-        "{} subscriber(s) and {} publisher(s) connected",
-        plan.subs,
-        plan.pubs
-    );
+    verbose!("{subs} subscriber(s) and {pubs} publisher(s) connected");
     Ok((subscribers, publishers))
 }
 
-/// Probe from the first publisher until every subscriber listens, then
-/// start them all. Returns them and when the measured window begins, in ns
-/// since the run began.
+/// Probe from the first publisher until every subscriber listens (on this
+/// machine: other shards are waited for by `--start-at`), then start them
+/// all. Returns them and when the measured window begins, in ns since the
+/// run began.
 async fn start_publishing(
     sessions: Vec<Session>,
     plan: &Plan,
@@ -233,18 +273,25 @@ async fn start_publishing(
     interrupt: &mut Interrupt,
 ) -> Result<(Publishers, u64)> {
     let mut sessions = sessions.into_iter();
-    let mut prober = sessions
-        .next()
-        .ok_or_else(|| Error::usage("--pubs must be at least 1"))?;
-    publisher::probe(&mut prober, plan, subscribers, shared, interrupt).await?;
-    let publishers = Publishers::spawn(std::iter::once(prober).chain(sessions), plan, shared);
-    let go_ns = match plan.start_at {
+    let prober = sessions.next();
+    let prober = match prober {
+        Some(mut prober) => {
+            publisher::probe(&mut prober, plan, subscribers, shared, interrupt).await?;
+            Some(prober)
+        }
+        // A shard may have no publishers of its own (--shard).
+        None if !plan.shard.is_whole() => None,
+        None => return Err(Error::usage("--pubs must be at least 1")),
+    };
+    let publishers = Publishers::spawn(prober.into_iter().chain(sessions), plan, shared);
+    let go_ns = match planned_go(plan, shared) {
         None => shared.now_ns(),
-        Some(at) => wait_for_start(at, plan.warmup, shared, interrupt).await?,
+        Some(go_ns) => wait_for_start(go_ns, shared, interrupt).await?,
     };
     let window_ns = go_ns + plan.warmup.as_nanos() as u64;
+    // The subscribers learn when publishing begins before anything is sent.
+    subscribers.start(go_ns);
     publishers.go(go_ns);
-    subscribers.measure_from(window_ns);
     Ok((publishers, window_ns))
 }
 
@@ -287,14 +334,15 @@ async fn open_idle(
     connect_ns: &mut Histogram<u64>,
     errors: &mut BTreeMap<String, u64>,
 ) -> (Vec<Session>, Option<IdleConnections>) {
-    if plan.connections == 0 {
+    let count = plan.shard.part(plan.connections).len();
+    if count == 0 {
         return (Vec::new(), None);
     }
     let rss_before = crate::limits::rss_bytes();
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let mut tasks = JoinSet::new();
-    for _ in 0..plan.connections {
+    for _ in 0..count {
         let (connection, gate) = (plan.idle.clone(), Arc::clone(&gate));
         tasks.spawn(async move {
             let _permit = gate.acquire().await;
@@ -303,7 +351,7 @@ async fn open_idle(
             (s, t.elapsed())
         });
     }
-    let mut sessions = Vec::with_capacity(plan.connections);
+    let mut sessions = Vec::with_capacity(count);
     let mut first_error: Option<Error> = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -322,8 +370,8 @@ async fn open_idle(
     if let Some(e) = first_error {
         crate::warn!(
             "{} of {} idle connections failed; the first: {e}",
-            plan.connections - sessions.len(),
-            plan.connections
+            count - sessions.len(),
+            count
         );
     }
     let rss_after = crate::limits::rss_bytes();
@@ -334,7 +382,7 @@ async fn open_idle(
         _ => 0.0,
     };
     let idle = IdleConnections {
-        asked: plan.connections,
+        asked: count,
         opened: sessions.len(),
         connect_per_s: report::per_second(sessions.len() as u64, secs),
         rss_bytes_per_connection: per,

@@ -7,7 +7,7 @@
 //! ```text
 //! pcb m 0001 00000000002a 0000000005f5e100 ........
 //! ^^^ ^ ^^^^ ^^^^^^^^^^^^ ^^^^^^^^^^^^^^^^ padding up to --size
-//! magic kind publisher  sequence (12 hex)  due time, ns since the run began (16 hex)
+//! magic kind publisher  sequence (12 hex)  due time, ns since publishing began (16 hex)
 //! ```
 //! (without the spaces). Kind `m` is a measured message, `p` a probe sent
 //! before the run to learn that every subscriber is listening.
@@ -34,7 +34,8 @@ pub struct Header {
     pub kind: Kind,
     pub publisher: u16,
     pub seq: u64,
-    /// When the message was due to be sent, in ns since the run began.
+    /// When the message was due to be sent, in ns since publishing began
+    /// (an instant all shards of a run share).
     pub due_ns: u64,
 }
 

@@ -58,7 +58,8 @@ pub(super) struct Publishers {
 }
 
 impl Publishers {
-    /// A task for each session, publisher `i` being the `i`th.
+    /// A task for each session, the `i`th being this shard's `i`th
+    /// publisher (its id counts from the shard's first).
     pub(super) fn spawn(
         sessions: impl Iterator<Item = Session>,
         plan: &Plan,
@@ -66,15 +67,16 @@ impl Publishers {
     ) -> Publishers {
         let (go, go_rx) = watch::channel(None::<u64>);
         let mut tasks = JoinSet::new();
-        for (i, session) in sessions.enumerate() {
+        let ids = plan.shard.part(plan.pubs);
+        for ((i, session), id) in sessions.enumerate().zip(ids.clone()) {
             let (shared, go) = (Arc::clone(shared), go_rx.clone());
             let plan = plan.clone();
-            tasks.spawn(async move { (i, publisher(i, session, &plan, &shared, go).await) });
+            tasks.spawn(async move { (i, publisher(id, session, &plan, &shared, go).await) });
         }
         Publishers {
             tasks,
             go,
-            count: plan.pubs,
+            count: ids.len(),
         }
     }
 
@@ -119,7 +121,7 @@ pub(super) async fn probe(
     shared: &Shared,
     interrupt: &mut Interrupt,
 ) -> Result<()> {
-    let mut writer = Writer::new(0, plan.size);
+    let mut writer = Writer::new(plan.shard.part(plan.pubs).start as u16, plan.size);
     let deadline = tokio::time::Instant::now() + PROBE_WAIT;
     for n in 0.. {
         if subscribers.listening() {
@@ -132,7 +134,7 @@ pub(super) async fn probe(
                 format!(
                     "{} of {} subscriber(s) heard none of the probes sent in {}s: do publishers and subscribers use the same topic?",
                     subscribers.deaf(),
-                    plan.subs,
+                    plan.shard.part(plan.subs).len(),
                     PROBE_WAIT.as_secs()
                 ),
             ));
@@ -243,7 +245,9 @@ async fn publisher(
                     ends = true;
                     return None;
                 }
-                let body = writer.payload(payload::Kind::Message, seq, due);
+                // Due times count from the start, the same instant on
+                // every shard's clock.
+                let body = writer.payload(payload::Kind::Message, seq, due.saturating_sub(go_ns));
                 if counts {
                     measured += 1;
                     measured_bytes += body.len() as u64;

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::publisher::PubResult;
 use super::subscriber::SubResult;
-use super::tally::{self, Counts, Delivery, Tally};
-use super::{Plan, Span};
+use super::tally::{self, Counts, Delivery, StreamCounts, Tally};
+use super::{Plan, Shard, Span};
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{self, Error, Kind};
 
@@ -26,13 +26,22 @@ pub struct Report {
     /// delivery.
     pub measured_s: f64,
     /// Sent, received, expected, lost, duplicated and reordered: at the top
-    /// level of the JSON, and read as the report's own (`report.lost`).
+    /// level of the JSON, and read as the report's own (`report.lost`). A
+    /// shard's report has expected and lost 0: they are known once the
+    /// shards are merged.
     #[serde(flatten)]
     pub counts: Counts,
-    /// The same counts for each publisher's stream (every subscriber's
-    /// deliveries of it), in publisher order.
+    /// What each publisher sent and the subscribers received of it, by
+    /// publisher id: what the counts are made of, and what `bench merge`
+    /// adds up.
     #[serde(default)]
-    pub publishers: Vec<Counts>,
+    pub streams: Vec<StreamCounts>,
+    /// Present in a shard's report (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// In a merged report: each shard's, with its host and its clock.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardInfo>,
     /// All errors; by kind in `errors_by_kind`.
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -47,6 +56,23 @@ pub struct Report {
     /// Present with `--connections`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_connections: Option<IdleConnections>,
+}
+
+/// One shard of a run: which, what it ran, where and on what clock.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ShardInfo {
+    pub index: usize,
+    pub count: usize,
+    /// This shard's part of the run.
+    pub pubs: usize,
+    pub subs: usize,
+    pub connections: usize,
+    /// The machine's name, as its kernel has it.
+    pub host: String,
+    /// The measured window asked for (`--start-at`), and the one this
+    /// shard measured, both on this machine's clock.
+    pub start_at_unix_ms: Option<f64>,
+    pub window: Window,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -107,6 +133,11 @@ pub struct Latency {
     pub mean: f64,
     /// Messages measured.
     pub count: u64,
+    /// True when subscribers timed other machines' publishers
+    /// (`--cross-host-latency`): then latency depends on how well the
+    /// machines' clocks agree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub across_hosts: bool,
     /// The whole histogram, in nanoseconds, as HdrHistogram's V2 format
     /// compressed with DEFLATE, in base64: what `bench merge` adds up.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,6 +160,7 @@ impl Latency {
             max: us(h.max()),
             mean: h.mean() / 1e3,
             count: h.len(),
+            across_hosts: false,
             hdr: encode_hdr(h),
         }
     }
@@ -250,20 +282,35 @@ impl Report {
             .max()
             .unwrap_or(0);
         let measured_s = secs_after(window_ns, last_delivery);
-        let sent: Vec<u64> = publishers.iter().map(|p| p.sent).collect();
+        let ids = plan.shard.part(plan.pubs);
+        let sent: Vec<(u16, u64)> = ids
+            .map(|id| id as u16)
+            .zip(publishers.iter().map(|p| p.sent))
+            .collect();
+        let streams = tally::streams(&sent, &tallies, plan.delivery);
+        let mut counts = tally::count(&streams, tallies.len() as u64, plan.delivery);
+        if !plan.shard.is_whole() {
+            // The other shards' subscribers count too: known once merged.
+            (counts.expected, counts.lost) = (0, 0);
+        }
+        let window = Window::of(epoch_wall, window_ns, last_delivery.max(window_ns));
+        let mut latency_us = Latency::from_ns(&latency);
+        latency_us.across_hosts = plan.cross_host_latency && !plan.shard.is_whole();
         Ok(Report {
             url: crate::log::redact_url(&plan.subscribe.endpoint.url),
             embedded: false,
             config: Config::of(plan),
             measured_s,
-            counts: tally::count(&sent, &tallies, plan.delivery),
-            publishers: tally::count_each(&sent, &tallies, plan.delivery),
+            counts,
+            streams,
+            shard: (!plan.shard.is_whole()).then(|| ShardInfo::of(plan, window)),
+            shards: Vec::new(),
             errors: errors.values().sum(),
             errors_by_kind: errors,
             throughput: Throughput::of(&publishers, &tallies, window_ns, measured_s),
-            latency_us: Latency::from_ns(&latency),
+            latency_us,
             connect_us: Connect::from_ns(&connect_ns),
-            window: Window::of(epoch_wall, window_ns, last_delivery.max(window_ns)),
+            window,
             idle_connections,
         })
     }
@@ -293,6 +340,45 @@ impl Report {
             "  {} publisher(s) -> {} subscriber(s) ({}), {} B messages, {pace}, {span} after {} s warm-up, {} over {}",
             c.pubs, c.subs, c.delivery, c.size, c.warmup_s, c.protocol, c.transport
         );
+        if let Some(s) = &self.shard {
+            let _ = writeln!(
+                out,
+                "  shard {}/{} on {}: {} publisher(s), {} subscriber(s){} of those",
+                s.index,
+                s.count,
+                if s.host.is_empty() {
+                    "this machine"
+                } else {
+                    &s.host
+                },
+                s.pubs,
+                s.subs,
+                if s.connections > 0 {
+                    format!(", {} idle connection(s)", s.connections)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if !self.shards.is_empty() {
+            let _ = writeln!(out, "  merged from {} shard(s):", self.shards.len());
+            let first = self
+                .shards
+                .iter()
+                .map(|s| s.window.start_unix_ms)
+                .fold(f64::INFINITY, f64::min);
+            for s in &self.shards {
+                let _ = writeln!(
+                    out,
+                    "    {}/{} {:<20} window {:+.1} ms to {:+.1} ms",
+                    s.index,
+                    s.count,
+                    s.host,
+                    s.window.start_unix_ms - first,
+                    s.window.end_unix_ms - first
+                );
+            }
+        }
         let t = &self.throughput;
         let _ = writeln!(out);
         let _ = writeln!(
@@ -321,16 +407,21 @@ impl Report {
             t.msgs_per_s,
             t.bytes_per_s,
         );
-        let _ = writeln!(
-            out,
-            "  {:<10} {:>14}",
-            "expected",
-            group(self.counts.expected)
-        );
+        let lost = if self.shard.is_some() {
+            "known once merged (`pubcat bench merge`)".to_string()
+        } else {
+            let _ = writeln!(
+                out,
+                "  {:<10} {:>14}",
+                "expected",
+                group(self.counts.expected)
+            );
+            group(self.counts.lost)
+        };
         let _ = writeln!(
             out,
             "  lost {} · duplicated {} · reordered {} · errors {}{}",
-            group(self.counts.lost),
+            lost,
             group(self.counts.duplicated),
             group(self.counts.reordered),
             self.errors,
@@ -349,8 +440,15 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "  latency from the due send time, ms ({} messages{})",
+            "  latency from the due send time, ms ({} messages{}{})",
             group(l.count),
+            if l.across_hosts {
+                "; across machines, so only as right as their clocks agree"
+            } else if self.shard.is_some() {
+                "; of this shard's publishers"
+            } else {
+                ""
+            },
             if c.rate > 0.0 {
                 ""
             } else {
@@ -419,8 +517,35 @@ impl Window {
     }
 }
 
+impl ShardInfo {
+    fn of(plan: &Plan, window: Window) -> ShardInfo {
+        let Shard { index, count } = plan.shard;
+        ShardInfo {
+            index,
+            count,
+            pubs: plan.shard.part(plan.pubs).len(),
+            subs: plan.shard.part(plan.subs).len(),
+            connections: plan.shard.part(plan.connections).len(),
+            host: host_name(),
+            start_at_unix_ms: plan.start_at.and_then(|at| {
+                at.duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs_f64() * 1e3)
+            }),
+            window,
+        }
+    }
+}
+
+/// This machine's name (a pod's, on Kubernetes), or "" when unknown.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().chars().filter(|c| !c.is_control()).collect())
+        .unwrap_or_default()
+}
+
 impl Config {
-    /// What was asked for.
+    /// What was asked for: the whole run's, the same on every shard.
     fn of(plan: &Plan) -> Config {
         let (pub_ep, sub_ep) = (&plan.publish.endpoint, &plan.subscribe.endpoint);
         Config {
@@ -645,7 +770,9 @@ pub(super) mod tests {
                 duplicated: 0,
                 reordered: 0,
             },
-            publishers: Vec::new(),
+            streams: Vec::new(),
+            shard: None,
+            shards: Vec::new(),
             errors: 0,
             errors_by_kind: BTreeMap::new(),
             throughput: Throughput {

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::payload;
-use super::tally::{Delivery, Tally};
+use super::tally::{Delivery, Tally, Timing};
 use super::{BURST, Plan, Shared, closed_error};
 use crate::error::{Error, Result};
 use crate::session::{Incoming, Session};
@@ -19,8 +19,7 @@ use crate::session::{Incoming, Session};
 /// What the subscribers are told as the run goes.
 #[derive(Clone, Debug)]
 struct Phase {
-    /// Messages due at or after this are measured (u64::MAX before the run).
-    window_ns: u64,
+    timing: Timing,
     /// Set when the publishers are done: what each sent, and how long a
     /// subscriber waits for more once nothing arrives.
     finish: Option<(Arc<Vec<u64>>, Duration)>,
@@ -45,12 +44,24 @@ pub(super) struct Subscribers {
 impl Subscribers {
     /// A task for each session, listening from now on.
     pub(super) fn spawn(sessions: Vec<Session>, plan: &Plan, shared: &Arc<Shared>) -> Subscribers {
+        let local = plan.shard.part(plan.pubs);
+        let timed = if plan.cross_host_latency {
+            0..plan.pubs
+        } else {
+            local
+        };
         let (phase, phase_rx) = watch::channel(Phase {
-            window_ns: u64::MAX,
+            timing: Timing {
+                // Known now with --start-at: other shards may start first.
+                go_ns: super::planned_go(plan, shared).unwrap_or(u64::MAX),
+                warmup_ns: plan.warmup.as_nanos() as u64,
+                timed: timed.start as u16..timed.end as u16,
+            },
             finish: None,
         });
+        let count = sessions.len();
         let heard: Arc<Vec<AtomicBool>> =
-            Arc::new((0..plan.subs).map(|_| AtomicBool::new(false)).collect());
+            Arc::new((0..count).map(|_| AtomicBool::new(false)).collect());
         let mut tasks = JoinSet::new();
         for (i, session) in sessions.into_iter().enumerate() {
             let (shared, phase, heard) = (Arc::clone(shared), phase_rx.clone(), Arc::clone(&heard));
@@ -67,11 +78,12 @@ impl Subscribers {
             phase,
             heard,
             delivery: plan.delivery,
-            count: plan.subs,
+            count,
         }
     }
 
-    /// True once every subscriber (one, for a queue) has heard a probe.
+    /// True once every subscriber (one, for a queue) has heard a probe,
+    /// or at once without subscribers (a shard may have none).
     pub(super) fn listening(&self) -> bool {
         let heard = |h: &AtomicBool| h.load(Ordering::Relaxed);
         self.heard.iter().all(heard)
@@ -86,9 +98,9 @@ impl Subscribers {
             .count()
     }
 
-    /// Measure the messages due at or after `window_ns`.
-    pub(super) fn measure_from(&self, window_ns: u64) {
-        self.phase.send_modify(|p| p.window_ns = window_ns);
+    /// Publishing begins at `go_ns`: due times count from it.
+    pub(super) fn start(&self, go_ns: u64) {
+        self.phase.send_modify(|p| p.timing.go_ns = go_ns);
     }
 
     /// Tell the subscribers what each publisher sent, let them wait up to
@@ -120,6 +132,13 @@ async fn subscriber(
     heard: &[AtomicBool],
 ) -> SubResult {
     let mut tally = Tally::new(plan.pubs);
+    // Whether this subscriber can tell it has everything: only when every
+    // publisher ran here, and for a queue every consumer too; otherwise it
+    // waits for --drain of silence.
+    let knows_all = match plan.delivery {
+        Delivery::FanOut => plan.shard.part(plan.pubs) == (0..plan.pubs),
+        Delivery::Queue => plan.shard.is_whole(),
+    };
     let mut current = phase.borrow_and_update().clone();
     let mut reported = (0u64, 0u64);
     let far = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
@@ -127,7 +146,9 @@ async fn subscriber(
     // every arrival, so a slow broker still delivering is waited for.
     let mut deadline = far;
     let error = loop {
-        if let Some((sent, _)) = &current.finish {
+        if let Some((sent, _)) = &current.finish
+            && knows_all
+        {
             let done = match plan.delivery {
                 Delivery::FanOut => tally
                     .streams
@@ -168,7 +189,7 @@ async fn subscriber(
                             if handled % 64 == 63 || header.is_some_and(|h| h.due_ns > now) {
                                 now = shared.now_ns();
                             }
-                            tally.note(header, m.body.len(), now, current.window_ns);
+                            tally.note(header, m.body.len(), now, &current.timing);
                         }
                         // Only a publisher with --confirm gets replies.
                         Incoming::Reply(_) => {}

@@ -10,7 +10,7 @@ use crate::bench::merge::Saved;
 use crate::bench::payload::HEADER;
 use crate::bench::report::{self, Report};
 use crate::bench::tally::{Delivery, Stream};
-use crate::bench::{self, Plan, Span};
+use crate::bench::{self, Plan, Shard, Span};
 use crate::cli::{BenchArgs, BenchCommand, Global, MAX_DURATION, MergeArgs, ReachArgs};
 use crate::dialect::Dialect;
 use crate::endpoint::{Protocol, Role, Transport};
@@ -40,6 +40,7 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
         return merge(m);
     }
     check(&args)?;
+    let shard = shard(&args)?;
     let baseline = match &args.compare {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -79,7 +80,7 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
     };
 
     let connections = capped_connections(&args, embedded);
-    let plan = plan(global, &args, &url, &reach, connections)?;
+    let plan = plan(global, &args, &url, &reach, connections, shard)?;
     verbose!(
         "bench: publishing to {}, subscribing to {}",
         crate::log::redact_url(&plan.publish.endpoint.url),
@@ -304,6 +305,7 @@ fn plan(
     url: &str,
     reach: &ReachArgs,
     connections: usize,
+    shard: Shard,
 ) -> Result<Plan> {
     // One --transport for both roles: SSE and long-poll only receive, so
     // the publishers keep the URL's default (POST) with them; HTTP POST
@@ -363,7 +365,60 @@ fn plan(
         start_at: args
             .start_at
             .or_else(|| args.start_in.map(|d| std::time::SystemTime::now() + d)),
+        shard,
+        cross_host_latency: args.cross_host_latency,
     })
+}
+
+/// This run's shard: --shard I/N, or --shards N with the index a Kubernetes
+/// Indexed Job gives each pod in JOB_COMPLETION_INDEX; the whole run
+/// without either.
+fn shard(args: &BenchArgs) -> Result<Shard> {
+    let shard = match (args.shard, args.shards) {
+        (Some(shard), _) => shard,
+        (None, Some(count)) => {
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                Error::usage(
+                    "--shards needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it): or give --shard I/N",
+                )
+            })?;
+            let index: usize = index.trim().parse().map_err(|_| {
+                Error::usage("JOB_COMPLETION_INDEX is not a number: give --shard I/N")
+            })?;
+            if index >= count {
+                return Err(Error::usage(format!(
+                    "JOB_COMPLETION_INDEX {index} is not below --shards {count}"
+                )));
+            }
+            Shard { index, count }
+        }
+        (None, None) => Shard::WHOLE,
+    };
+    if shard.is_whole() {
+        return Ok(shard);
+    }
+    if args.url.is_none() {
+        return Err(Error::usage(format!(
+            "shard {shard} needs the URL of the server every shard loads (each would load an embedded broker of its own)"
+        )));
+    }
+    if args.start_at.is_none() && args.start_in.is_none() {
+        return Err(Error::usage(format!(
+            "shard {shard} needs --start-at TIME (or --start-in on one machine), so that every shard measures the same seconds"
+        )));
+    }
+    if let Some(g) = args.gate.iter().find(|g| g.needs_merge()) {
+        return Err(Error::usage(format!(
+            "--gate {}: a shard cannot tell what was lost (the other shards' subscribers count too): gate on `pubcat bench merge`",
+            g.text
+        )));
+    }
+    if args.compare.is_some() {
+        return Err(Error::usage(
+            "--compare with --shard: compare the merged report (`pubcat bench merge --json`) instead",
+        ));
+    }
+    Ok(shard)
 }
 
 /// Idle connections subscribe to a topic of their own (the bench topic with

@@ -1,7 +1,9 @@
 //! Interop with real servers and clients we did not write, one test binary
 //! with a module each: Nchan, RabbitMQ Web-STOMP, Mosquitto (MQTT),
 //! nats-server's WebSocket listener, the socket.io server,
-//! sockjs-node, and a browser (headless Chromium) against `pubcat serve`. A test that needs its server carries
+//! sockjs-node, a browser (headless Chromium) against `pubcat serve`, and
+//! tools that read what pubcat writes (HdrHistogram's Python decoder,
+//! kubernetes-validate). A test that needs its server carries
 //! `#[ignore = "needs SERVER: tests/interop.sh starts it and runs these"]`;
 //! `bash tests/interop.sh` starts the servers and runs
 //! `cargo test --test interop -- --include-ignored`.
@@ -20,6 +22,7 @@ mod nchan;
 mod rabbitmq;
 mod socketio;
 mod sockjs;
+mod tools;
 
 /// A name no other run uses: `name`, this process's id and the time in ns.
 pub fn unique(name: &str) -> String {

@@ -84,13 +84,15 @@ fn assert_consistent(r: &Value, subs: f64) {
             "no {hdr}: {r}"
         );
     }
-    // Per publisher, the same counts, adding up to the run's.
-    let each = r["publishers"].as_array().expect("publishers");
+    // Per publisher's stream, what the counts are made of.
+    let each = r["streams"].as_array().expect("streams");
     assert_eq!(each.len() as f64, n(r, "config.pubs"), "{r}");
-    for field in ["sent", "received", "expected", "lost"] {
+    for field in ["sent", "received", "duplicated", "reordered"] {
         let total: f64 = each.iter().map(|p| n(p, field)).sum();
         assert_eq!(total, n(r, field), "{field}: {r}");
     }
+    let unique: f64 = each.iter().map(|p| n(p, "unique")).sum();
+    assert_eq!(unique, n(r, "expected") - n(r, "lost"), "{r}");
     let window_s = (n(r, "window.end_unix_ms") - n(r, "window.start_unix_ms")) / 1e3;
     assert!((window_s - n(r, "measured_s")).abs() < 0.01, "{r}");
     let rate = n(r, "throughput.delivered") / n(r, "measured_s");
@@ -420,8 +422,6 @@ fn several_unpaced_publishers_on_one_topic_lose_nothing() {
 /// report without histograms is refused.
 #[test]
 fn merge_adds_the_histograms_and_sums_the_counts() {
-    use base64::Engine;
-    use hdrhistogram::serialization::Deserializer;
     let dir = tempfile::tempdir().unwrap();
     let save = |name: &str, args: &[&str]| {
         let mut all = vec!["--duration", "1s", "--rate", "5000", "--json"];
@@ -441,8 +441,8 @@ fn merge_adds_the_histograms_and_sums_the_counts() {
     assert_code(&out, 0);
     let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        merged["publishers"].as_array().unwrap().len(),
-        ra["publishers"].as_array().unwrap().len() + rb["publishers"].as_array().unwrap().len()
+        merged["streams"].as_array().unwrap().len(),
+        ra["streams"].as_array().unwrap().len() + rb["streams"].as_array().unwrap().len()
     );
     for field in ["sent", "received", "expected", "lost"] {
         assert_eq!(
@@ -451,17 +451,8 @@ fn merge_adds_the_histograms_and_sums_the_counts() {
             "{field}"
         );
     }
-    let hist = |r: &Value| {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(r["latency_us"]["hdr"].as_str().unwrap())
-            .unwrap();
-        let h: hdrhistogram::Histogram<u64> = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .unwrap();
-        h
-    };
-    let mut sum = hist(&ra);
-    sum.add(hist(&rb)).unwrap();
+    let mut sum = latency_histogram(&ra);
+    sum.add(latency_histogram(&rb)).unwrap();
     assert_eq!(merged["latency_us"]["count"], sum.len());
     assert_eq!(
         n(&merged, "latency_us.p99"),
@@ -498,6 +489,241 @@ fn merge_adds_the_histograms_and_sums_the_counts() {
         .unwrap();
     let stderr = assert_code(&out, 2);
     assert!(stderr.contains("no latency_us histogram"), "{stderr}");
+}
+
+/// A report's `latency_us.hdr`, decoded.
+fn latency_histogram(r: &Value) -> hdrhistogram::Histogram<u64> {
+    use base64::Engine;
+    use hdrhistogram::serialization::Deserializer;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(r["latency_us"]["hdr"].as_str().expect("latency_us.hdr"))
+        .unwrap();
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .unwrap()
+}
+
+/// The same bench on one machine, then as 3 shards: 3 processes with one
+/// `--start-at`, their reports merged. The counts are those of the whole
+/// run exactly; the merged histogram is the sum of the shards' (count,
+/// min, max and every percentile equal to those of one histogram fed them
+/// all); each shard ran its own third.
+fn shards_add_up_to_the_whole_run(url: &str, extra: &[&str], subs: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let subs_arg = subs.to_string();
+    let mut run = vec![
+        url,
+        "--pubs",
+        "3",
+        "--subs",
+        &subs_arg,
+        "--connections",
+        "3",
+        "-n",
+        "3000",
+        "--rate",
+        "3000",
+        "--warmup",
+        "0s",
+        "--drain",
+        "2s",
+        "--json",
+    ];
+    run.extend(extra);
+    let whole = consistent_or_queue(&bench(&run), subs);
+
+    let at = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let shards: Vec<std::process::Child> = (0..3)
+        .map(|i| {
+            pubcat()
+                .arg("bench")
+                .args(&run)
+                .args([
+                    "--shard",
+                    &format!("{i}/3"),
+                    "--start-at",
+                    &at,
+                    "--cross-host-latency",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut paths = Vec::new();
+    let mut reports = Vec::new();
+    for (i, child) in shards.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_code(&out, 0);
+        let r = report(&out);
+        assert_eq!(r["shard"]["index"], i, "{r}");
+        assert_eq!(
+            (n(&r, "shard.pubs"), n(&r, "shard.subs")),
+            (1.0, subs as f64 / 3.0),
+            "{r}"
+        );
+        // Each ran its own publisher: its stream's sent is there, the others' not.
+        for s in r["streams"].as_array().unwrap() {
+            assert_eq!(s["sent"].is_u64(), s["publisher"] == i, "{r}");
+        }
+        let path = dir.path().join(format!("shard{i}.json"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        paths.push(path.to_str().unwrap().to_string());
+        reports.push(r);
+    }
+    let out = pubcat()
+        .args(["bench", "merge", "--json"])
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let merged = report(&out);
+
+    for field in ["sent", "received", "expected", "lost", "duplicated"] {
+        assert_eq!(merged[field], whole[field], "{field}: {merged}");
+    }
+    assert_eq!(n(&merged, "lost"), 0.0, "{merged}");
+    let sum = |path: &str| reports.iter().map(|r| n(r, path)).sum::<f64>();
+    for field in [
+        "sent",
+        "received",
+        "throughput.delivered",
+        "throughput.published",
+    ] {
+        assert_eq!(n(&merged, field), sum(field), "{field}");
+    }
+    assert_eq!(
+        n(&merged, "throughput.delivered"),
+        n(&whole, "throughput.delivered")
+    );
+    let mut all = latency_histogram(&reports[0]);
+    for r in &reports[1..] {
+        all.add(latency_histogram(r)).unwrap();
+    }
+    assert_eq!(n(&merged, "latency_us.count"), sum("latency_us.count"));
+    assert_eq!(n(&merged, "latency_us.count"), all.len() as f64);
+    assert_eq!(latency_histogram(&merged).len(), all.len());
+    let extreme = |k: &str, f: fn(f64, f64) -> f64| {
+        reports
+            .iter()
+            .map(|r| n(r, &format!("latency_us.{k}")))
+            .reduce(f)
+            .unwrap()
+    };
+    assert_eq!(n(&merged, "latency_us.min"), extreme("min", f64::min));
+    assert_eq!(n(&merged, "latency_us.max"), extreme("max", f64::max));
+    for (k, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)] {
+        assert_eq!(
+            n(&merged, &format!("latency_us.{k}")),
+            all.value_at_quantile(q) as f64 / 1e3,
+            "{k}"
+        );
+    }
+    let shards = merged["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    assert!(shards.iter().all(|s| s["window"]["start_unix_ms"].is_f64()));
+
+    // Two of the three are not the run: refused, naming the missing one.
+    let out = pubcat()
+        .args(["bench", "merge"])
+        .args(&paths[..2])
+        .output()
+        .unwrap();
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("shard 2/3 is missing"), "{stderr}");
+}
+
+/// A fan-out run's report is consistent; a queue's delivers each message
+/// once in all.
+fn consistent_or_queue(out: &Output, subs: u64) -> Value {
+    assert_code(out, 0);
+    let r = report(out);
+    if r["config"]["delivery"] == "queue" {
+        assert_eq!(
+            (n(&r, "expected"), n(&r, "lost")),
+            (n(&r, "sent"), 0.0),
+            "{r}"
+        );
+        assert_eq!(n(&r, "received"), n(&r, "sent"), "{r}");
+    } else {
+        assert_consistent(&r, subs as f64);
+    }
+    r
+}
+
+#[test]
+fn three_shards_merge_into_the_run_one_machine_makes() {
+    let broker = Broker::start();
+    shards_add_up_to_the_whole_run(&broker.url("shards"), &[], 6);
+}
+
+/// A queue's consumers on different shards: each message once in all,
+/// which the shards' bit sets tell.
+#[test]
+fn three_shards_of_a_queue_merge_into_the_run_one_machine_makes() {
+    let broker = Broker::start();
+    let url = broker.url("_/stomp");
+    shards_add_up_to_the_whole_run(&url, &["--protocol", "stomp", "-t", "/queue/shards"], 3);
+}
+
+/// `--shard`/`--shards`: bad values and a shard without a start are exit 2
+/// before anything connects; a shard's report leaves loss to the merge.
+#[test]
+fn shard_flags_are_checked() {
+    let broker = Broker::start();
+    let url = broker.url("shard-flags");
+    for (args, says) in [
+        (&["--shard", "3/3"][..], "shards count from 0"),
+        (&["--shard", "1"], "not I/N"),
+        (&["--shard", "0/3"], "needs --start-at"),
+        (
+            &["--shard", "0/3", "--start-in", "1s", "--gate", "lost==0"],
+            "gate on `pubcat bench merge`",
+        ),
+        (&["--shards", "3"], "JOB_COMPLETION_INDEX"),
+    ] {
+        let out = pubcat()
+            .args(["bench", &url])
+            .args(args)
+            .env_remove("JOB_COMPLETION_INDEX")
+            .output()
+            .unwrap();
+        let stderr = assert_code(&out, 2);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let out = bench(&["--shard", "0/2", "--start-in", "1s"]);
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("needs the URL"), "{stderr}");
+    // JOB_COMPLETION_INDEX picks the shard, as a Kubernetes Indexed Job sets it.
+    let out = pubcat()
+        .args([
+            "bench",
+            &url,
+            "--shards",
+            "2",
+            "--start-in",
+            "2s",
+            "--warmup",
+            "0s",
+            "--subs",
+            "2",
+            "--pubs",
+            "2",
+        ])
+        .args(["--duration", "1s", "--rate", "1000", "--json"])
+        .env("JOB_COMPLETION_INDEX", "1")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let r = report(&out);
+    assert_eq!(
+        (n(&r, "shard.index"), n(&r, "shard.count")),
+        (1.0, 2.0),
+        "{r}"
+    );
+    assert_eq!((n(&r, "expected"), n(&r, "lost")), (0.0, 0.0), "{r}");
 }
 
 /// `--gate`: each gate's verdict on stderr, a failing one exit 5 naming it;
