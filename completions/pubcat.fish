@@ -848,7 +848,9 @@ complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l pubs -d 'Publishers, each its own connection' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l subs -d 'Subscribers, each its own connection' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l size -d 'Message size in bytes (K, M suffixes), at least 36' -r
-complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible)' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l rate -d 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible); A..B with --ramp' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l ramp -d 'With --rate A..B: climb from A to B over this long (the measured window, after a warm-up at A), and report latency per step: where it turns up is the knee' -r
+complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l ramp-steps -d 'The steps a --ramp is reported in' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l duration -d 'How long to measure' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s n -l count -d 'Measure this many messages in all (split over the publishers) instead of a --duration' -r
 complete -c pubcat -n "__fish_pubcat_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l warmup -d 'Publish this long before measuring (those messages are checked for loss too, but not timed)' -r

@@ -1116,9 +1116,20 @@ pub struct BenchArgs {
     pub size: usize,
 
     /// Messages per second over all publishers, sent on schedule whether or
-    /// not the server keeps up (0 = as fast as possible).
-    #[arg(long, value_name = "PER_SECOND", default_value_t = 0.0, value_parser = per_second)]
-    pub rate: f64,
+    /// not the server keeps up (0 = as fast as possible); A..B with --ramp.
+    #[arg(long, value_name = "PER_SECOND", default_value = "0", value_parser = rate_range)]
+    pub rate: RateArg,
+
+    /// With --rate A..B: climb from A to B over this long (the measured
+    /// window, after a warm-up at A), and report latency per step: where
+    /// it turns up is the knee.
+    #[arg(long, value_name = "DURATION", value_parser = duration, conflicts_with_all = ["count", "duration"], hide_short_help = true)]
+    pub ramp: Option<Duration>,
+
+    /// The steps a --ramp is reported in.
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "ramp",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), hide_short_help = true)]
+    pub ramp_steps: usize,
 
     /// How long to measure.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
@@ -1580,6 +1591,26 @@ fn at_least(s: &str, min: Duration, why: &str) -> Result<Duration, String> {
 
 /// Messages per second: 0 (as fast as possible), or at least one a year
 /// (a slower rate waits longer than any duration pubcat takes).
+/// `--rate`: one rate, or a ramp's `A..B`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateArg {
+    pub from: f64,
+    pub to: Option<f64>,
+}
+
+fn rate_range(s: &str) -> Result<RateArg, String> {
+    match s.split_once("..") {
+        Some((a, b)) => Ok(RateArg {
+            from: per_second(a)?,
+            to: Some(per_second(b)?),
+        }),
+        None => Ok(RateArg {
+            from: per_second(s)?,
+            to: None,
+        }),
+    }
+}
+
 pub fn per_second(s: &str) -> Result<f64, String> {
     let rate: f64 = s
         .trim()

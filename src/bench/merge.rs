@@ -15,8 +15,11 @@
 
 use std::collections::BTreeMap;
 
-use super::report::{Connect, Latency, Report, ShardInfo, Window, decode_hdr, per_second};
-use super::tally::{self, Delivery, new_histogram};
+use super::report::{
+    Connect, Latency, RampReport, Report, ShardInfo, Window, decode_hdr, fan, per_second,
+};
+use super::schedule::Ramp;
+use super::tally::{self, Delivery, Step, new_histogram};
 
 /// One saved report and where it came from (for the messages).
 pub struct Saved {
@@ -42,6 +45,7 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
         }
     }
     let shards = check_shards(saved, force)?;
+    let mut ramp: Option<(Ramp, Vec<Step>)> = None;
     let mut latency = new_histogram();
     let mut connect = new_histogram();
     let mut merged = first.report.clone();
@@ -83,6 +87,20 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
             tally::add(&mut merged.streams, &r.streams);
         }
         merged.latency_us.across_hosts |= r.latency_us.across_hosts;
+        if let Some(rr) = &r.ramp {
+            let (shape, steps) = rr.parts().map_err(|e| format!("{}: {e}", s.name))?;
+            match &mut ramp {
+                None => ramp = Some((shape, steps)),
+                Some((_, all)) => {
+                    for (a, b) in all.iter_mut().zip(&steps) {
+                        a.delivered += b.delivered;
+                        a.latency_ns
+                            .add(&b.latency_ns)
+                            .map_err(|e| format!("{}: a ramp step's histogram: {e}", s.name))?;
+                    }
+                }
+            }
+        }
         merged.errors += r.errors;
         for (kind, n) in &r.errors_by_kind {
             *merged.errors_by_kind.entry(kind.clone()).or_default() += n;
@@ -119,15 +137,28 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
     merged.latency_us = Latency::from_ns(&latency);
     merged.latency_us.across_hosts = across_hosts;
     merged.connect_us = Connect::from_ns(&connect);
+    let delivery = match merged.config.delivery.as_str() {
+        "queue" => Delivery::Queue,
+        _ => Delivery::FanOut,
+    };
+    // The subscribers of the run: the shards', or every run's.
+    let subscribers: usize = if shards.is_empty() {
+        saved.iter().map(|s| s.report.config.subs).sum()
+    } else {
+        shards.iter().map(|s| s.subs).sum()
+    };
     if !shards.is_empty() {
-        let subscribers = shards.iter().map(|s| s.subs as u64).sum();
-        let delivery = match merged.config.delivery.as_str() {
-            "queue" => Delivery::Queue,
-            _ => Delivery::FanOut,
-        };
-        merged.counts = tally::count(&merged.streams, subscribers, delivery);
+        merged.counts = tally::count(&merged.streams, subscribers as u64, delivery);
         merged.shards = shards;
     }
+    merged.ramp = ramp.map(|(shape, steps)| {
+        RampReport::of(
+            &shape,
+            merged.config.rate,
+            &steps,
+            fan(delivery, subscribers),
+        )
+    });
     Ok(merged)
 }
 

@@ -25,6 +25,7 @@ pub mod gate;
 pub mod merge;
 pub mod payload;
 pub mod report;
+pub mod schedule;
 pub mod tally;
 
 mod monitor;
@@ -76,8 +77,12 @@ pub struct Plan {
     pub pubs: usize,
     pub subs: usize,
     pub size: usize,
-    /// Total messages per second; 0 = as fast as possible.
+    /// Total messages per second; 0 = as fast as possible. With a ramp,
+    /// where it starts.
     pub rate: f64,
+    /// `--rate A..B --ramp D`: the rate climbs to B over the measured
+    /// window (`span` is its length).
+    pub ramp: Option<schedule::Ramp>,
     pub span: Span,
     pub warmup: Duration,
     pub drain: Duration,

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::payload::{self, Writer};
+use super::schedule::Schedule;
 use super::subscriber::Subscribers;
 use super::{BURST, Plan, Shared, Span, closed_error};
 use crate::error::{Error, Kind, Result};
@@ -213,8 +214,14 @@ async fn publisher(
         Span::Duration(d) => window_ns + d.as_nanos() as u64,
         Span::Count(_) => u64::MAX,
     };
-    let per_pub_rate = plan.rate / plan.pubs as f64;
-    let interval_ns = (per_pub_rate > 0.0).then(|| 1e9 / per_pub_rate);
+    let schedule = Schedule::new(plan.rate, plan.ramp.as_ref(), plan.pubs, plan.warmup);
+    // When message `seq` is due (u64::MAX: after the ramp, so never).
+    let scheduled = |seq: u64| {
+        schedule.map(|s| {
+            s.due_ns(seq)
+                .map_or(u64::MAX, |due| go_ns.saturating_add(due))
+        })
+    };
     let mut writer = Writer::new(id as u16, plan.size);
     let outcome: Result<()> = async {
         // Fed but not flushed yet, and the due time of the first of them.
@@ -225,24 +232,21 @@ async fn publisher(
                 return Ok(());
             }
             let now = shared.now_ns();
-            let due_of = |seq: u64| match interval_ns {
-                Some(every) => go_ns + (seq as f64 * every) as u64,
-                None => now,
-            };
+            let due_of = |seq: u64| scheduled(seq).unwrap_or(now);
             // The messages due now, a batch at the most, fed in one go;
             // `ends` when the run ends after them.
             let first = result.sent;
             let (mut measured, mut measured_bytes, mut ends) = (0, 0, false);
             let bodies = (first..first + BATCH as u64).map_while(|seq| {
                 let due = due_of(seq);
-                if due > now {
-                    return None;
-                }
                 let counts = due >= window_ns;
                 if due >= end_ns
                     || (counts && quota.is_some_and(|q| result.measured + measured >= q))
                 {
                     ends = true;
+                    return None;
+                }
+                if due > now {
                     return None;
                 }
                 // Due times count from the start, the same instant on
@@ -269,7 +273,7 @@ async fn publisher(
                 session.flush().await?;
                 return Ok(());
             }
-            let next_due = interval_ns.map(|every| go_ns + (result.sent as f64 * every) as u64);
+            let next_due = scheduled(result.sent);
             // Paced messages due within FLUSH_WINDOW_NS of each other go out
             // in one write: a flush (a syscall and a wake-up of the server)
             // per message kept a core busy at a few hundred thousand

@@ -10,8 +10,9 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::publisher::PubResult;
+use super::schedule::Ramp;
 use super::subscriber::SubResult;
-use super::tally::{self, Counts, Delivery, StreamCounts, Tally};
+use super::tally::{self, Counts, Delivery, Step, StreamCounts, Tally};
 use super::{Plan, Shard, Span};
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{self, Error, Kind};
@@ -56,6 +57,148 @@ pub struct Report {
     /// Present with `--connections`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_connections: Option<IdleConnections>,
+    /// Present with `--ramp`: latency step by step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<RampReport>,
+}
+
+/// A ramp, step by step.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RampReport {
+    pub from: f64,
+    pub to: f64,
+    pub over_s: f64,
+    pub steps: Vec<StepReport>,
+    /// The rate of the first step where the server fell behind (see
+    /// [`knee`]); None when none did.
+    pub knee_msgs_per_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StepReport {
+    /// Messages per second asked for, in the middle of the step.
+    pub rate: f64,
+    /// Deliveries of the messages due in the step, and per second.
+    pub delivered: u64,
+    pub delivered_per_s: f64,
+    /// To 2 significant digits.
+    pub latency_us: Latency,
+}
+
+impl RampReport {
+    /// From each step's deliveries and latencies; `fan` deliveries are
+    /// expected of each message (the subscribers of a topic, 1 for a queue).
+    pub fn of(ramp: &Ramp, from: f64, steps: &[Step], fan: u64) -> RampReport {
+        let steps: Vec<StepReport> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepReport {
+                rate: ramp.rate_of(from, i),
+                delivered: s.delivered,
+                delivered_per_s: per_second(s.delivered, ramp.step_secs()),
+                latency_us: Latency::from_ns(&s.latency_ns),
+            })
+            .collect();
+        RampReport {
+            from,
+            to: ramp.to,
+            over_s: ramp.over.as_secs_f64(),
+            knee_msgs_per_s: knee(&steps, fan),
+            steps,
+        }
+    }
+
+    /// The steps back as the tallies had them (for `bench merge`).
+    pub fn parts(&self) -> Result<(Ramp, Vec<Step>), String> {
+        let ramp = Ramp {
+            to: self.to,
+            over: std::time::Duration::try_from_secs_f64(self.over_s)
+                .map_err(|e| format!("ramp.over_s: {e}"))?,
+            steps: self.steps.len().max(1),
+        };
+        let steps = self
+            .steps
+            .iter()
+            .map(|s| {
+                let mut latency_ns = tally::step_histogram();
+                if let Some(hdr) = &s.latency_us.hdr {
+                    latency_ns
+                        .add(decode_hdr(hdr)?)
+                        .map_err(|e| format!("a ramp step's histogram: {e}"))?;
+                }
+                Ok(Step {
+                    delivered: s.delivered,
+                    latency_ns,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok((ramp, steps))
+    }
+}
+
+impl RampReport {
+    /// The steps, a row each, and the knee.
+    fn table(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n  ramp {} -> {} msgs/s over {} s, by step (latency ms, 2 significant digits)",
+            group(self.from.round() as u64),
+            group(self.to.round() as u64),
+            self.over_s
+        );
+        let _ = writeln!(
+            out,
+            "  {:>12} {:>12} {:>9} {:>9} {:>9} {:>9}",
+            "msgs/s", "delivered/s", "p50", "p90", "p99", "max"
+        );
+        for s in &self.steps {
+            let l = &s.latency_us;
+            let _ = writeln!(
+                out,
+                "  {:>12} {:>12} {:>9.3} {:>9.3} {:>9.3} {:>9.3}{}",
+                group(s.rate.round() as u64),
+                group(s.delivered_per_s.round() as u64),
+                l.p50 / 1e3,
+                l.p90 / 1e3,
+                l.p99 / 1e3,
+                l.max / 1e3,
+                if self.knee_msgs_per_s == Some(s.rate) {
+                    "  <- knee"
+                } else {
+                    ""
+                }
+            );
+        }
+        let _ = match self.knee_msgs_per_s {
+            Some(k) => writeln!(
+                out,
+                "  knee: about {} msgs/s (p99 up 4x and 1 ms from the steps before, or deliveries 5% short)",
+                group(k.round() as u64)
+            ),
+            None => writeln!(
+                out,
+                "  no knee up to {} msgs/s: ramp higher",
+                group(self.to.round() as u64)
+            ),
+        };
+    }
+}
+
+/// Where the server stopped keeping up: the first step whose p99 rose
+/// past both 4 times and 1 ms above the lowest p99 of the steps before
+/// it, or whose deliveries fell 5% short of the rate asked for (lost).
+pub fn knee(steps: &[StepReport], fan: u64) -> Option<f64> {
+    let mut lowest = f64::INFINITY;
+    for s in steps {
+        let p99 = s.latency_us.p99;
+        let asked = s.rate * fan as f64;
+        let short = s.delivered_per_s < 0.95 * asked;
+        if short || (lowest.is_finite() && p99 > (4.0 * lowest).max(lowest + 1000.0)) {
+            return Some(s.rate);
+        }
+        lowest = lowest.min(p99);
+    }
+    None
 }
 
 /// One shard of a run: which, what it ran, where and on what clock.
@@ -90,6 +233,12 @@ pub struct Config {
     pub transport: String,
     pub delivery: String,
     pub connections: usize,
+    /// With `--ramp`: the rate it climbs to, and its steps (`rate` is
+    /// where it starts, `duration_s` how long it climbs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_to: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_steps: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -294,6 +443,16 @@ impl Report {
             (counts.expected, counts.lost) = (0, 0);
         }
         let window = Window::of(epoch_wall, window_ns, last_delivery.max(window_ns));
+        let ramp = plan.ramp.map(|r| {
+            let mut steps: Vec<Step> = (0..r.steps).map(|_| Step::new()).collect();
+            for t in &tallies {
+                for (all, one) in steps.iter_mut().zip(&t.steps) {
+                    all.delivered += one.delivered;
+                    let _ = all.latency_ns.add(&one.latency_ns);
+                }
+            }
+            RampReport::of(&r, plan.rate, &steps, fan(plan.delivery, plan.subs))
+        });
         let mut latency_us = Latency::from_ns(&latency);
         latency_us.across_hosts = plan.cross_host_latency && !plan.shard.is_whole();
         Ok(Report {
@@ -312,6 +471,7 @@ impl Report {
             connect_us: Connect::from_ns(&connect_ns),
             window,
             idle_connections,
+            ramp,
         })
     }
 
@@ -325,7 +485,13 @@ impl Report {
             self.url.clone()
         };
         let _ = writeln!(out, "pubcat bench {target}");
-        let pace = if c.rate > 0.0 {
+        let pace = if let Some(to) = c.ramp_to {
+            format!(
+                "{} -> {} msgs/s in all",
+                group(c.rate.round() as u64),
+                group(to.round() as u64)
+            )
+        } else if c.rate > 0.0 {
             format!("{} msgs/s in all", group(c.rate.round() as u64))
         } else {
             "as fast as possible".to_string()
@@ -471,6 +637,9 @@ impl Report {
             ms(l.p999),
             ms(l.max)
         );
+        if let Some(r) = &self.ramp {
+            r.table(&mut out);
+        }
         let k = &self.connect_us;
         let _ = writeln!(
             out,
@@ -537,6 +706,15 @@ impl ShardInfo {
     }
 }
 
+/// The deliveries expected of each message: every subscriber of a topic,
+/// one of a queue's.
+pub fn fan(delivery: Delivery, subs: usize) -> u64 {
+    match delivery {
+        Delivery::FanOut => subs as u64,
+        Delivery::Queue => 1,
+    }
+}
+
 /// This machine's name (a pod's, on Kubernetes), or "" when unknown.
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -574,6 +752,8 @@ impl Config {
                 Delivery::Queue => "queue".into(),
             },
             connections: plan.connections,
+            ramp_to: plan.ramp.map(|r| r.to),
+            ramp_steps: plan.ramp.map(|r| r.steps),
         }
     }
 }
@@ -760,6 +940,8 @@ pub(super) mod tests {
                 transport: "ws".into(),
                 delivery: "fan-out".into(),
                 connections: 0,
+                ramp_to: None,
+                ramp_steps: None,
             },
             measured_s: 1.0,
             counts: Counts {
@@ -786,7 +968,39 @@ pub(super) mod tests {
             connect_us: Connect::default(),
             window: Window::default(),
             idle_connections: None,
+            ramp: None,
         }
+    }
+
+    fn step(rate: f64, p99_us: f64, delivered_per_s: f64) -> StepReport {
+        StepReport {
+            rate,
+            delivered: 0,
+            delivered_per_s,
+            latency_us: Latency {
+                p99: p99_us,
+                ..Latency::default()
+            },
+        }
+    }
+
+    /// The knee: the first step whose p99 rose 4× and 1 ms above the best
+    /// before it, or whose deliveries fell 5% short.
+    #[test]
+    fn the_knee_is_where_latency_turns_up_or_deliveries_fall_short() {
+        let flat = [step(100.0, 300.0, 200.0), step(200.0, 900.0, 400.0)];
+        assert_eq!(knee(&flat, 2), None, "3x is not a knee");
+        let bent = [
+            step(100.0, 300.0, 200.0),
+            step(200.0, 250.0, 400.0),
+            step(300.0, 1100.0, 600.0),
+            step(400.0, 9000.0, 800.0),
+        ];
+        assert_eq!(knee(&bent, 2), Some(400.0), "1.1 ms is not 1 ms above 0.25");
+        let small = [step(100.0, 10.0, 100.0), step(200.0, 900.0, 200.0)];
+        assert_eq!(knee(&small, 1), None, "90x, but under 1 ms");
+        let short = [step(100.0, 300.0, 200.0), step(200.0, 300.0, 370.0)];
+        assert_eq!(knee(&short, 2), Some(200.0));
     }
 
     #[test]

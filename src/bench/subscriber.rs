@@ -56,6 +56,7 @@ impl Subscribers {
                 go_ns: super::planned_go(plan, shared).unwrap_or(u64::MAX),
                 warmup_ns: plan.warmup.as_nanos() as u64,
                 timed: timed.start as u16..timed.end as u16,
+                ramp: plan.ramp,
             },
             finish: None,
         });
@@ -131,7 +132,7 @@ async fn subscriber(
     mut phase: watch::Receiver<Phase>,
     heard: &[AtomicBool],
 ) -> SubResult {
-    let mut tally = Tally::new(plan.pubs);
+    let mut tally = Tally::new(plan.pubs, plan.ramp.as_ref());
     // Whether this subscriber can tell it has everything: only when every
     // publisher ran here, and for a queue every consumer too; otherwise it
     // waits for --drain of silence.

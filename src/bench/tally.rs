@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::payload::{Header, Kind};
+use super::schedule::Ramp;
 
 /// One subscriber's view of one publisher's stream.
 #[derive(Clone, Debug, Default)]
@@ -80,6 +81,31 @@ pub struct Timing {
     /// The publishers whose messages are timed: those on this machine, or
     /// all with `--cross-host-latency`.
     pub timed: std::ops::Range<u16>,
+    /// With `--ramp`: latency is kept per step too.
+    pub ramp: Option<Ramp>,
+}
+
+/// What a subscriber saw of one step of a ramp.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Deliveries of messages due in the step.
+    pub delivered: u64,
+    pub latency_ns: Histogram<u64>,
+}
+
+impl Step {
+    pub fn new() -> Step {
+        Step {
+            delivered: 0,
+            latency_ns: step_histogram(),
+        }
+    }
+}
+
+/// A step's histogram: 2 significant digits (1%) is plenty to see a knee,
+/// and a tenth of the memory of 3, for every step of every subscriber.
+pub fn step_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid histogram bounds")
 }
 
 /// Everything one subscriber saw.
@@ -100,11 +126,16 @@ pub struct Tally {
     pub probes: u64,
     /// Messages that were not bench payloads (other traffic on the topic).
     pub foreign: u64,
+    /// With `--ramp`, each step's.
+    pub steps: Vec<Step>,
 }
 
 impl Tally {
-    pub fn new(publishers: usize) -> Tally {
+    pub fn new(publishers: usize, ramp: Option<&Ramp>) -> Tally {
         Tally {
+            steps: (0..ramp.map_or(0, |r| r.steps))
+                .map(|_| Step::new())
+                .collect(),
             streams: vec![Stream::default(); publishers],
             received: 0,
             measured: 0,
@@ -140,12 +171,23 @@ impl Tally {
             self.measured += 1;
             self.measured_bytes += len as u64;
             self.last_measured_ns = self.last_measured_ns.max(now_ns);
-            if timing.timed.contains(&h.publisher)
-                && let Some(due) = timing.go_ns.checked_add(h.due_ns)
-            {
+            let step = timing
+                .ramp
+                .and_then(|r| r.step(h.due_ns, timing.warmup_ns))
+                .and_then(|i| self.steps.get_mut(i));
+            let latency = (timing.timed.contains(&h.publisher))
+                .then(|| timing.go_ns.checked_add(h.due_ns))
+                .flatten()
+                .map(|due| now_ns.saturating_sub(due).max(1));
+            if let Some(ns) = latency {
                 // A latency past the histogram's range is clamped, not lost.
-                self.latency_ns
-                    .saturating_record(now_ns.saturating_sub(due).max(1));
+                self.latency_ns.saturating_record(ns);
+            }
+            if let Some(step) = step {
+                step.delivered += 1;
+                if let Some(ns) = latency {
+                    step.latency_ns.saturating_record(ns);
+                }
             }
         }
     }
@@ -388,6 +430,7 @@ mod tests {
             go_ns: 0,
             warmup_ns: 0,
             timed: 0..u16::MAX,
+            ramp: None,
         }
     }
 
@@ -400,7 +443,7 @@ mod tests {
 
     #[test]
     fn loss_duplicates_and_reordering_are_exact() {
-        let mut t = Tally::new(1);
+        let mut t = Tally::new(1, None);
         for seq in [0, 1, 3, 2, 2, 5, 6] {
             t.note(msg(0, seq), 40, 20, &timing());
         }
@@ -423,7 +466,7 @@ mod tests {
 
     #[test]
     fn a_sequence_number_far_ahead_is_foreign_and_costs_no_memory() {
-        let mut t = Tally::new(1);
+        let mut t = Tally::new(1, None);
         t.note(msg(0, 0), 40, 20, &timing());
         t.note(msg(0, 1 << 48), 40, 20, &timing());
         t.note(msg(0, 1), 40, 20, &timing());
@@ -433,8 +476,8 @@ mod tests {
 
     #[test]
     fn fan_out_expects_every_message_at_every_subscriber() {
-        let mut a = Tally::new(2);
-        let mut b = Tally::new(2);
+        let mut a = Tally::new(2, None);
+        let mut b = Tally::new(2, None);
         for seq in 0..100 {
             a.note(msg(0, seq), 40, 20, &timing());
             a.note(msg(1, seq), 40, 20, &timing());
@@ -454,8 +497,8 @@ mod tests {
 
     #[test]
     fn a_queue_expects_each_message_once_over_all_consumers() {
-        let mut a = Tally::new(1);
-        let mut b = Tally::new(1);
+        let mut a = Tally::new(1, None);
+        let mut b = Tally::new(1, None);
         for seq in 0..1000 {
             if seq % 2 == 0 { &mut a } else { &mut b }.note(msg(0, seq), 40, 20, &timing());
         }
@@ -474,7 +517,7 @@ mod tests {
         for delivery in [Delivery::FanOut, Delivery::Queue] {
             // Two publishers, four subscribers; shard 0 ran publisher 0
             // and subscribers 0-1, shard 1 the rest.
-            let mut tallies: Vec<Tally> = (0..4).map(|_| Tally::new(2)).collect();
+            let mut tallies: Vec<Tally> = (0..4).map(|_| Tally::new(2, None)).collect();
             for p in 0..2u16 {
                 for seq in 0..50 {
                     for (i, t) in tallies.iter_mut().enumerate() {
@@ -513,11 +556,12 @@ mod tests {
 
     #[test]
     fn only_messages_due_in_the_window_are_measured() {
-        let mut t = Tally::new(2);
+        let mut t = Tally::new(2, None);
         let timing = Timing {
             go_ns: 1_000,
             warmup_ns: 4_000,
             timed: 0..1,
+            ramp: None,
         };
         t.note(msg(0, 0), 64, 1_000, &timing); // warm-up (due 1_010)
         let mut late = msg(0, 1);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::bench::merge::Saved;
 use crate::bench::payload::HEADER;
 use crate::bench::report::{self, Report};
+use crate::bench::schedule::Ramp;
 use crate::bench::tally::{Delivery, Stream};
 use crate::bench::{self, Plan, Shard, Span};
 use crate::cli::{BenchArgs, BenchCommand, Global, MAX_DURATION, MergeArgs, ReachArgs};
@@ -183,11 +184,23 @@ fn check(args: &BenchArgs) -> Result<()> {
             bytes(MEMORY_BUDGET as usize)
         )));
     }
-    if !(args.rate.is_finite() && args.rate >= 0.0) {
-        return Err(Error::usage(format!(
-            "--rate {} must be 0 or more",
-            args.rate
-        )));
+    match (args.rate.to, args.ramp) {
+        (Some(_), None) => {
+            return Err(Error::usage(
+                "--rate A..B ramps the rate: say over how long with --ramp DURATION",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Error::usage(
+                "--ramp needs the rates to ramp between: --rate A..B",
+            ));
+        }
+        (Some(to), Some(over)) if to == 0.0 && args.rate.from == 0.0 || over.is_zero() => {
+            return Err(Error::usage(
+                "a --ramp must last more than 0 and go above 0 msgs/s",
+            ));
+        }
+        _ => {}
     }
     if args.count == Some(0) {
         return Err(Error::usage("--count must be at least 1"));
@@ -236,24 +249,24 @@ fn check_files(args: &BenchArgs) -> Result<()> {
 /// the run ends before it (a --rate 0.01 over 1s waited 100s), and each
 /// message's due time must be a number of nanoseconds.
 fn check_schedule(args: &BenchArgs) -> Result<()> {
-    if args.rate == 0.0 {
+    if args.rate.from == 0.0 || args.ramp.is_some() {
         return Ok(());
     }
-    let every = args.pubs as f64 / args.rate;
+    let rate = args.rate.from;
+    let every = args.pubs as f64 / rate;
     match args.count {
         None if every > args.duration.as_secs_f64() => Err(Error::usage(format!(
             "--rate {} over {} publisher(s) is one message every {}s from each, longer than --duration {}: raise --rate or --duration",
-            args.rate,
+            rate,
             args.pubs,
             format!("{every:.3}")
                 .trim_end_matches('0')
                 .trim_end_matches('.'),
             humantime::format_duration(args.duration)
         ))),
-        Some(n) if (n.max(args.pubs as u64) as f64 / args.rate) > MAX_DURATION.as_secs_f64() => {
+        Some(n) if (n.max(args.pubs as u64) as f64 / rate) > MAX_DURATION.as_secs_f64() => {
             Err(Error::usage(format!(
-                "--count {n} at --rate {} takes longer than a year: raise --rate or lower --count",
-                args.rate
+                "--count {n} at --rate {rate} takes longer than a year: raise --rate or lower --count"
             )))
         }
         _ => Ok(()),
@@ -352,10 +365,19 @@ fn plan(
         pubs: args.pubs,
         subs: args.subs,
         size: args.size,
-        rate: args.rate,
-        span: match args.count {
-            Some(n) => Span::Count(n),
-            None => Span::Duration(args.duration),
+        rate: args.rate.from,
+        ramp: match (args.rate.to, args.ramp) {
+            (Some(to), Some(over)) => Some(Ramp {
+                to,
+                over,
+                steps: args.ramp_steps,
+            }),
+            _ => None,
+        },
+        span: match (args.count, args.ramp) {
+            (_, Some(over)) => Span::Duration(over),
+            (Some(n), None) => Span::Count(n),
+            (None, None) => Span::Duration(args.duration),
         },
         warmup: args.warmup,
         drain: args.drain,

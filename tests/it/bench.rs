@@ -668,6 +668,53 @@ fn three_shards_of_a_queue_merge_into_the_run_one_machine_makes() {
     shards_add_up_to_the_whole_run(&url, &["--protocol", "stomp", "-t", "/queue/shards"], 3);
 }
 
+/// `--rate A..B --ramp D`: the publishers send the integral of the ramp
+/// exactly (a warm-up at A, then A climbing to B over D), and the report
+/// has a row per step whose deliveries add up to the measured window's,
+/// at the rates asked for; a ramp's shards merge step by step.
+#[test]
+fn a_ramp_sends_its_integral_and_reports_each_step() {
+    let broker = Broker::start();
+    let url = broker.url("ramp");
+    let run = [
+        url.as_str(),
+        "--rate",
+        "1000..3000",
+        "--ramp",
+        "2s",
+        "--ramp-steps",
+        "4",
+        "--warmup",
+        "1s",
+        "--subs",
+        "2",
+        "--pubs",
+        "2",
+        "--json",
+    ];
+    let r = consistent_run(&run, 2.0);
+    // 1,000 in the warm-up, then (1,000 + 3,000) / 2 × 2 s.
+    assert_eq!(n(&r, "sent"), 5000.0, "{r}");
+    let steps = r["ramp"]["steps"].as_array().expect("ramp.steps");
+    let rates: Vec<f64> = steps.iter().map(|s| n(s, "rate")).collect();
+    assert_eq!(rates, [1250.0, 1750.0, 2250.0, 2750.0]);
+    let delivered: f64 = steps.iter().map(|s| n(s, "delivered")).sum();
+    assert_eq!(delivered, n(&r, "throughput.delivered"), "{r}");
+    assert_eq!(delivered, 4000.0 * 2.0, "{r}");
+    for s in steps {
+        // Each step's messages, every subscriber's: its rate × 0.5 s × 2,
+        // give or take the one message a publisher's step boundary splits.
+        let asked = n(s, "rate") * 0.5 * 2.0;
+        assert!((n(s, "delivered") - asked).abs() <= 4.0, "{s}");
+        assert!(n(s, "latency_us.count") > 0.0, "{s}");
+    }
+
+    let out = bench(&["--rate", "100..200"]);
+    assert!(assert_code(&out, 2).contains("--ramp DURATION"));
+    let out = bench(&["--rate", "100", "--ramp", "2s"]);
+    assert!(assert_code(&out, 2).contains("--rate A..B"));
+}
+
 /// `--shard`/`--shards`: bad values and a shard without a start are exit 2
 /// before anything connects; a shard's report leaves loss to the merge.
 #[test]
