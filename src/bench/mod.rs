@@ -34,7 +34,7 @@ mod subscriber;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -142,8 +142,26 @@ struct Shared {
     sent: AtomicU64,
     received: AtomicU64,
     skipped: AtomicU64,
+    /// Connections opened so far.
+    connected: AtomicU64,
+    /// Where the run is, for the progress line: [`Phase`] as a number.
+    phase: AtomicU8,
+    /// When publishing began, and when the measured window ends (u64::MAX
+    /// until known, and for a --count run), in ns since the run began.
+    go_ns: AtomicU64,
+    end_ns: AtomicU64,
     /// Set to stop the publishers early.
     stop: AtomicBool,
+}
+
+/// The phases of a run, as the progress line shows them (warm-up and
+/// measure are told apart by the clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Phase {
+    Connect,
+    Publish,
+    Drain,
 }
 
 impl Shared {
@@ -154,6 +172,10 @@ impl Shared {
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            connected: AtomicU64::new(0),
+            phase: AtomicU8::new(Phase::Connect as u8),
+            go_ns: AtomicU64::new(u64::MAX),
+            end_ns: AtomicU64::new(u64::MAX),
             stop: AtomicBool::new(false),
         }
     }
@@ -161,6 +183,10 @@ impl Shared {
     /// Nanoseconds since the run began.
     fn now_ns(&self) -> u64 {
         self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
     }
 }
 
@@ -172,10 +198,12 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     let shared = Arc::new(Shared::new());
     let mut errors = BTreeMap::new();
     let mut connect_ns = tally::new_histogram();
+    let progress = Progress::start(&plan, Arc::clone(&shared));
 
     // Start: the idle connections, then everyone, subscribers listening first.
-    let (idle, idle_connections) = open_idle(&plan, &mut connect_ns, &mut errors).await;
-    let (subscribers, publishers) = connect(&plan, &mut connect_ns, &mut interrupt).await?;
+    let (idle, idle_connections) = open_idle(&plan, &shared, &mut connect_ns, &mut errors).await;
+    let (subscribers, publishers) =
+        connect(&plan, &shared, &mut connect_ns, &mut interrupt).await?;
     let subscribers = Subscribers::spawn(subscribers, &plan, &shared);
 
     // Warm up: once every subscriber listens, publish; what is due before
@@ -184,8 +212,8 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
         start_publishing(publishers, &plan, &shared, &subscribers, &mut interrupt).await?;
 
     // Measure, until the publishers are done or the run is interrupted.
-    let progress = Progress::start(plan.progress, Arc::clone(&shared));
     let (publishers, interrupted) = publishers.join(&shared, &mut interrupt).await?;
+    shared.set_phase(Phase::Drain);
 
     // Stop: the subscribers wait for what is still on its way.
     let drain = if interrupted {
@@ -249,6 +277,7 @@ async fn wait_for_start(go_ns: u64, shared: &Shared, interrupt: &mut Interrupt) 
 /// Connect every subscriber, then every publisher.
 async fn connect(
     plan: &Plan,
+    shared: &Shared,
     connect_ns: &mut Histogram<u64>,
     interrupt: &mut Interrupt,
 ) -> Result<(Vec<Session>, Vec<Session>)> {
@@ -256,10 +285,10 @@ async fn connect(
         plan.shard.part(plan.subs).len(),
         plan.shard.part(plan.pubs).len(),
     );
-    let subscribers = connect_all(&plan.subscribe, subs, connect_ns, interrupt)
+    let subscribers = connect_all(&plan.subscribe, subs, shared, connect_ns, interrupt)
         .await
         .map_err(|e| e.context("a subscriber could not connect"))?;
-    let publishers = connect_all(&plan.publish, pubs, connect_ns, interrupt)
+    let publishers = connect_all(&plan.publish, pubs, shared, connect_ns, interrupt)
         .await
         .map_err(|e| e.context("a publisher could not connect"))?;
     verbose!("{subs} subscriber(s) and {pubs} publisher(s) connected");
@@ -294,6 +323,13 @@ async fn start_publishing(
         Some(go_ns) => wait_for_start(go_ns, shared, interrupt).await?,
     };
     let window_ns = go_ns + plan.warmup.as_nanos() as u64;
+    shared.go_ns.store(go_ns, Ordering::Relaxed);
+    if let Span::Duration(d) = plan.span {
+        shared
+            .end_ns
+            .store(window_ns + d.as_nanos() as u64, Ordering::Relaxed);
+    }
+    shared.set_phase(Phase::Publish);
     // The subscribers learn when publishing begins before anything is sent.
     subscribers.start(go_ns);
     publishers.go(go_ns);
@@ -304,6 +340,7 @@ async fn start_publishing(
 async fn connect_all(
     connection: &Connection,
     n: usize,
+    shared: &Shared,
     connect_ns: &mut Histogram<u64>,
     interrupt: &mut Interrupt,
 ) -> Result<Vec<Session>> {
@@ -327,6 +364,7 @@ async fn connect_all(
             joined.map_err(|e| Error::local(format!("a connect task failed: {e}")))?;
         connect_ns.saturating_record(took.as_nanos().max(1) as u64);
         sessions[i] = Some(session?);
+        shared.connected.fetch_add(1, Ordering::Relaxed);
     }
     Ok(sessions.into_iter().flatten().collect())
 }
@@ -336,6 +374,7 @@ async fn connect_all(
 /// `--connections`).
 async fn open_idle(
     plan: &Plan,
+    shared: &Shared,
     connect_ns: &mut Histogram<u64>,
     errors: &mut BTreeMap<String, u64>,
 ) -> (Vec<Session>, Option<IdleConnections>) {
@@ -363,6 +402,7 @@ async fn open_idle(
             Ok((Ok(s), took)) => {
                 connect_ns.saturating_record(took.as_nanos().max(1) as u64);
                 sessions.push(s);
+                shared.connected.fetch_add(1, Ordering::Relaxed);
             }
             Ok((Err(e), _)) => {
                 count_error(errors, &e);

@@ -550,7 +550,7 @@ impl Report {
         let _ = writeln!(
             out,
             "  {:<10} {:>14} {:>14} {:>10}",
-            "", "messages", "msgs/s", "MB/s"
+            "measured", "messages", "msgs/s", "MB/s"
         );
         let mut rate_row = |label: &str, count: u64, per_s: f64, bytes_per_s: f64| {
             let _ = writeln!(
@@ -561,25 +561,30 @@ impl Report {
                 bytes_per_s / 1e6
             );
         };
+        // The rows count the measured window, as their rates do; the loss
+        // accounting below counts every message, the warm-up's too.
         rate_row(
             "published",
-            self.counts.sent,
+            t.published,
             t.published_msgs_per_s,
             t.published_bytes_per_s,
         );
-        rate_row(
-            "delivered",
-            self.counts.received,
-            t.msgs_per_s,
-            t.bytes_per_s,
-        );
+        rate_row("delivered", t.delivered, t.msgs_per_s, t.bytes_per_s);
+        let _ = writeln!(out);
         let lost = if self.shard.is_some() {
+            let _ = writeln!(
+                out,
+                "  all messages, warm-up included: sent {} · received {}",
+                group(self.counts.sent),
+                group(self.counts.received)
+            );
             "known once merged (`pubcat bench merge`)".to_string()
         } else {
             let _ = writeln!(
                 out,
-                "  {:<10} {:>14}",
-                "expected",
+                "  all messages, warm-up included: sent {} · received {} · expected {}",
+                group(self.counts.sent),
+                group(self.counts.received),
                 group(self.counts.expected)
             );
             group(self.counts.lost)
