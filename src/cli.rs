@@ -1188,6 +1188,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Write the latency of each second of the measured window to FILE, as
+    /// an HdrHistogram interval log (for HistogramLogProcessor, hdr-plot).
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
+    pub hlog: Option<PathBuf>,
+
     /// Hold a figure to a bound (repeatable): 'p99<5ms', 'lost==0',
     /// 'msgs_per_s>100000'; exit 5 naming the gate that failed. Figures:
     /// min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with

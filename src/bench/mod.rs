@@ -22,6 +22,7 @@
 //! shows as latency instead of hiding in a slower send rate.
 
 pub mod gate;
+pub mod hlog;
 pub mod merge;
 pub mod payload;
 pub mod report;
@@ -99,6 +100,8 @@ pub struct Plan {
     /// Time the messages of other shards' publishers too, against their
     /// clocks (`--cross-host-latency`).
     pub cross_host_latency: bool,
+    /// Write each second's latencies there (`--hlog`).
+    pub hlog: Option<std::path::PathBuf>,
 }
 
 /// Shard `index` of `count`: the run on one of `count` machines, each
@@ -204,7 +207,8 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     let (idle, idle_connections) = open_idle(&plan, &shared, &mut connect_ns, &mut errors).await;
     let (subscribers, publishers) =
         connect(&plan, &shared, &mut connect_ns, &mut interrupt).await?;
-    let subscribers = Subscribers::spawn(subscribers, &plan, &shared);
+    let hlog = plan.hlog.clone().map(hlog::Collector::start);
+    let subscribers = Subscribers::spawn(subscribers, &plan, &shared, hlog.as_ref());
 
     // Warm up: once every subscriber listens, publish; what is due before
     // the measured window is not measured.
@@ -224,6 +228,12 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     let sent = publishers.iter().map(|p| p.sent).collect();
     let subscribers = subscribers.finish(Arc::new(sent), drain).await?;
     progress.finish();
+    if let Some(hlog) = hlog {
+        let start = shared.epoch_wall + Duration::from_nanos(window_ns);
+        if let Err(e) = hlog.finish(start).await {
+            crate::warn!("{e}");
+        }
+    }
     drop(idle);
 
     // Aggregate.

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::hlog;
 use super::payload;
-use super::tally::{Delivery, Tally, Timing};
+use super::tally::{self, Delivery, Tally, Timing};
 use super::{BURST, Plan, Shared, closed_error};
 use crate::error::{Error, Result};
 use crate::session::{Incoming, Session};
@@ -43,7 +44,13 @@ pub(super) struct Subscribers {
 
 impl Subscribers {
     /// A task for each session, listening from now on.
-    pub(super) fn spawn(sessions: Vec<Session>, plan: &Plan, shared: &Arc<Shared>) -> Subscribers {
+    /// With `hlog`, each sends its seconds' latencies there.
+    pub(super) fn spawn(
+        sessions: Vec<Session>,
+        plan: &Plan,
+        shared: &Arc<Shared>,
+        hlog: Option<&hlog::Collector>,
+    ) -> Subscribers {
         let local = plan.shard.part(plan.pubs);
         let timed = if plan.cross_host_latency {
             0..plan.pubs
@@ -67,10 +74,14 @@ impl Subscribers {
         for (i, session) in sessions.into_iter().enumerate() {
             let (shared, phase, heard) = (Arc::clone(shared), phase_rx.clone(), Arc::clone(&heard));
             let plan = plan.clone();
+            let seconds = hlog.map(|c| Seconds {
+                to: c.sender(),
+                at: 0,
+            });
             tasks.spawn(async move {
                 (
                     i,
-                    subscriber(i, session, &plan, &shared, phase, &heard).await,
+                    subscriber(i, session, &plan, &shared, phase, &heard, seconds).await,
                 )
             });
         }
@@ -123,6 +134,38 @@ impl Subscribers {
     }
 }
 
+/// With `--hlog`: where a subscriber sends each second's latencies, and
+/// which second it is recording.
+struct Seconds {
+    to: mpsc::UnboundedSender<hlog::Second>,
+    at: u64,
+}
+
+impl Seconds {
+    /// Checked once per burst: when `now_ns` is in a later second of the
+    /// measured window than the one recorded, hand that one on.
+    fn tick(&mut self, tally: &mut Tally, now_ns: u64, timing: &Timing) {
+        let window = timing.go_ns.saturating_add(timing.warmup_ns);
+        if now_ns < window {
+            return;
+        }
+        let second = (now_ns - window) / 1_000_000_000;
+        if second != self.at {
+            self.send(tally);
+            self.at = second;
+        }
+    }
+
+    /// Hand on the second being recorded, if anything was.
+    fn send(&mut self, tally: &mut Tally) {
+        if let Some(h) = tally.interval.replace(tally::new_histogram())
+            && !h.is_empty()
+        {
+            let _ = self.to.send((self.at, h));
+        }
+    }
+}
+
 /// One subscriber, from connected to closed.
 async fn subscriber(
     index: usize,
@@ -131,8 +174,12 @@ async fn subscriber(
     shared: &Shared,
     mut phase: watch::Receiver<Phase>,
     heard: &[AtomicBool],
+    mut seconds: Option<Seconds>,
 ) -> SubResult {
     let mut tally = Tally::new(plan.pubs, plan.ramp.as_ref());
+    if seconds.is_some() {
+        tally.interval = Some(tally::new_histogram());
+    }
     // Whether this subscriber can tell it has everything: only when every
     // publisher ran here, and for a queue every consumer too; otherwise it
     // waits for --drain of silence.
@@ -178,6 +225,9 @@ async fn subscriber(
             _ = tokio::time::sleep_until(deadline) => break None,
             first = session.next() => {
                 let mut now = shared.now_ns();
+                if let Some(s) = &mut seconds {
+                    s.tick(&mut tally, now, &current.timing);
+                }
                 let mut handled = 0;
                 let mut note = |incoming: &Incoming<'_>| {
                     match incoming {
@@ -232,6 +282,9 @@ async fn subscriber(
             }
         }
     };
+    if let Some(s) = &mut seconds {
+        s.send(&mut tally);
+    }
     if error.is_none() {
         session.set_close_wait(Duration::from_secs(2));
         let _ = session.close(|_| Ok(())).await;

@@ -128,6 +128,9 @@ pub struct Tally {
     pub foreign: u64,
     /// With `--ramp`, each step's.
     pub steps: Vec<Step>,
+    /// With `--hlog`, the latencies of the current second (the subscriber
+    /// hands it on when the second turns).
+    pub interval: Option<Histogram<u64>>,
 }
 
 impl Tally {
@@ -136,6 +139,7 @@ impl Tally {
             steps: (0..ramp.map_or(0, |r| r.steps))
                 .map(|_| Step::new())
                 .collect(),
+            interval: None,
             streams: vec![Stream::default(); publishers],
             received: 0,
             measured: 0,
@@ -182,6 +186,9 @@ impl Tally {
             if let Some(ns) = latency {
                 // A latency past the histogram's range is clamped, not lost.
                 self.latency_ns.saturating_record(ns);
+                if let Some(second) = &mut self.interval {
+                    second.saturating_record(ns);
+                }
             }
             if let Some(step) = step {
                 step.delivered += 1;

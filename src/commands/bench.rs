@@ -209,6 +209,11 @@ fn check(args: &BenchArgs) -> Result<()> {
         return Err(Error::usage("--duration must be more than 0"));
     }
     check_schedule(args)?;
+    // Written at the end: a path that cannot be is said before the run.
+    if let Some(path) = &args.hlog {
+        std::fs::File::create(path)
+            .map_err(|e| Error::usage(format!("cannot write --hlog {}: {e}", path.display())))?;
+    }
     if !(args.max_regression.is_finite() && args.max_regression >= 0.0) {
         return Err(Error::usage(
             "--max-regression must be a percentage, 0 or more",
@@ -389,6 +394,7 @@ fn plan(
             .or_else(|| args.start_in.map(|d| std::time::SystemTime::now() + d)),
         shard,
         cross_host_latency: args.cross_host_latency,
+        hlog: args.hlog.clone(),
     })
 }
 

@@ -41,31 +41,34 @@ for name in ("latency_us", "connect_us"):
         "p99": h.get_value_at_percentile(99) / 1e3,
         "p999": h.get_value_at_percentile(99.9) / 1e3,
     }
+if len(sys.argv) > 1:
+    from hdrh.log import HistogramLogReader
+    reader = HistogramLogReader(sys.argv[1], HdrHistogram(1, 3600 * 10**9, 3))
+    seconds = []
+    while (h := reader.get_next_interval_histogram()) is not None:
+        seconds.append(h.get_total_count())
+    out["hlog"] = seconds
 print(json.dumps(out))
 "#;
 
 /// An independent decoder (HdrHistogram's Python port) reads the report's
-/// histograms and gets the very percentiles the report printed.
+/// histograms and gets the very percentiles the report printed, and reads
+/// `--hlog`'s interval log: its seconds hold every latency the report
+/// counted.
 #[test]
 #[ignore = "needs python's hdrhistogram and kubernetes-validate: `bash tests/peers/tools.sh start` installs them"]
 fn python_hdrhistogram_reads_the_reports_histograms() {
+    let dir = tempfile::tempdir().unwrap();
+    let hlog = dir.path().join("run.hlog");
     let out = pubcat()
-        .args([
-            "bench",
-            "--duration",
-            "2s",
-            "--rate",
-            "5000",
-            "--subs",
-            "3",
-            "--json",
-        ])
+        .args(["bench", "--duration", "2s", "--rate", "5000", "--subs", "3"])
+        .args(["--json", "--hlog", hlog.to_str().unwrap()])
         .output()
         .unwrap();
     assert_code(&out, 0);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut python = Command::new("python3")
-        .args(["-c", DECODE])
+        .args(["-c", DECODE, hlog.to_str().unwrap()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -79,6 +82,18 @@ fn python_hdrhistogram_reads_the_reports_histograms() {
         String::from_utf8_lossy(&decoded.stderr)
     );
     let decoded: Value = serde_json::from_slice(&decoded.stdout).unwrap();
+    let seconds: Vec<u64> = decoded["hlog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(seconds.len() >= 2, "{seconds:?}");
+    assert_eq!(
+        seconds.iter().sum::<u64>(),
+        report["latency_us"]["count"].as_u64().unwrap(),
+        "{seconds:?}"
+    );
     assert!(
         report["latency_us"]["count"].as_u64().unwrap() > 5000,
         "{report}"

@@ -715,6 +715,66 @@ fn a_ramp_sends_its_integral_and_reports_each_step() {
     assert!(assert_code(&out, 2).contains("--rate A..B"));
 }
 
+/// `--hlog`: a histogram per second of the measured window, in the
+/// HdrHistogram interval log format (read back with the hdrhistogram
+/// crate's parser), together holding every latency the report counted; a
+/// file that cannot be written is exit 2 before the run.
+#[test]
+fn hlog_writes_a_histogram_per_second() {
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.hlog");
+    let out = bench(&[
+        "--duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--rate",
+        "5000",
+        "--subs",
+        "2",
+        "--json",
+        "--hlog",
+        path.to_str().unwrap(),
+    ]);
+    assert_code(&out, 0);
+    let r = report(&out);
+    let text = std::fs::read(&path).unwrap();
+    let mut seconds = Vec::new();
+    let mut total = 0;
+    for entry in IntervalLogIterator::new(&text) {
+        match entry.unwrap() {
+            LogEntry::Interval(i) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(i.encoded_histogram())
+                    .unwrap();
+                let h: hdrhistogram::Histogram<u64> =
+                    hdrhistogram::serialization::Deserializer::new()
+                        .deserialize(&mut bytes.as_slice())
+                        .unwrap();
+                seconds.push(i.start_timestamp().as_secs());
+                assert_eq!(i.duration().as_secs(), 1);
+                total += h.len();
+            }
+            LogEntry::StartTime(t) | LogEntry::BaseTime(t) => {
+                let start = n(&r, "window.start_unix_ms") / 1e3;
+                assert!((t.as_secs_f64() - start).abs() < 0.01, "{t:?} for {start}");
+            }
+        }
+    }
+    assert!(
+        seconds.len() >= 3 && seconds.len() <= 5,
+        "{seconds:?}: {}",
+        String::from_utf8_lossy(&text)
+    );
+    assert!(seconds.windows(2).all(|w| w[0] < w[1]), "{seconds:?}");
+    assert_eq!(total as f64, n(&r, "latency_us.count"));
+
+    let out = bench(&["--hlog", "/nonexistent-dir/run.hlog"]);
+    assert!(assert_code(&out, 2).contains("cannot write --hlog"));
+}
+
 /// `--shard`/`--shards`: bad values and a shard without a start are exit 2
 /// before anything connects; a shard's report leaves loss to the merge.
 #[test]
