@@ -722,6 +722,7 @@ Register-ArgumentCompleter -Native -CommandName 'pubcat' -ScriptBlock {
             [CompletionResult]::new('--pubs', '--pubs', [CompletionResultType]::ParameterName, 'Publishers, each its own connection')
             [CompletionResult]::new('--subs', '--subs', [CompletionResultType]::ParameterName, 'Subscribers, each its own connection')
             [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Message size in bytes (K, M suffixes), at least 36')
+            [CompletionResult]::new('--payload-file', '--payload-file', [CompletionResultType]::ParameterName, 'Send this file''s bytes as each message, with pubcat''s 36-byte header (publisher, sequence, due time) appended: at the end, or as a last member "pubcat" of a JSON object, so it stays JSON')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible); A..B with --ramp')
             [CompletionResult]::new('--ramp', '--ramp', [CompletionResultType]::ParameterName, 'With --rate A..B: climb from A to B over this long (the measured window, after a warm-up at A), and report latency per step: where it turns up is the knee')
             [CompletionResult]::new('--ramp-steps', '--ramp-steps', [CompletionResultType]::ParameterName, 'The steps a --ramp is reported in')

@@ -708,6 +708,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --pubs 'Publishers, each its own connection'
             cand --subs 'Subscribers, each its own connection'
             cand --size 'Message size in bytes (K, M suffixes), at least 36'
+            cand --payload-file 'Send this file''s bytes as each message, with pubcat''s 36-byte header (publisher, sequence, due time) appended: at the end, or as a last member "pubcat" of a JSON object, so it stays JSON'
             cand --rate 'Messages per second over all publishers, sent on schedule whether or not the server keeps up (0 = as fast as possible); A..B with --ramp'
             cand --ramp 'With --rate A..B: climb from A to B over this long (the measured window, after a warm-up at A), and report latency per step: where it turns up is the knee'
             cand --ramp-steps 'The steps a --ramp is reported in'

@@ -1115,6 +1115,17 @@ pub struct BenchArgs {
     #[arg(long, value_name = "BYTES", default_value = "64", value_parser = byte_size)]
     pub size: usize,
 
+    /// Send this file's bytes as each message, with pubcat's 36-byte header
+    /// (publisher, sequence, due time) appended: at the end, or as a last
+    /// member "pubcat" of a JSON object, so it stays JSON.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "size",
+        hide_short_help = true
+    )]
+    pub payload_file: Option<PathBuf>,
+
     /// Messages per second over all publishers, sent on schedule whether or
     /// not the server keeps up (0 = as fast as possible); A..B with --ramp.
     #[arg(long, value_name = "PER_SECOND", default_value = "0", value_parser = rate_range)]

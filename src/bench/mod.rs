@@ -102,6 +102,9 @@ pub struct Plan {
     pub cross_host_latency: bool,
     /// Write each second's latencies there (`--hlog`).
     pub hlog: Option<std::path::PathBuf>,
+    /// The user's payload (`--payload-file`), sent with the header
+    /// appended; `size` is then its size with it.
+    pub payload: Option<Arc<[u8]>>,
 }
 
 /// Shard `index` of `count`: the run on one of `count` machines, each

@@ -11,6 +11,11 @@
 //! ```
 //! (without the spaces). Kind `m` is a measured message, `p` a probe sent
 //! before the run to learn that every subscriber is listening.
+//!
+//! With `--payload-file`, the user's payload is sent with the header
+//! appended: at its very end, or, when the payload is a JSON object, as the
+//! value of one more member, `"pubcat":"pcb…"`, so that it stays JSON for
+//! a server that parses it. [`decode`] looks at the start, then the end.
 
 use bytes::{Bytes, BytesMut};
 
@@ -44,6 +49,8 @@ pub struct Header {
 /// messages); a large one gets an arena to itself.
 pub struct Writer {
     template: Vec<u8>,
+    /// Where the header goes in the template.
+    at: usize,
     arena: BytesMut,
     /// What each arena allocation holds: whole messages, at least one.
     arena_bytes: usize,
@@ -57,14 +64,23 @@ const ARENA_MESSAGES: usize = 1024;
 /// `--size 100M` once asked for 100 GB up front, and the allocation failed.
 const ARENA_BYTES: usize = 1 << 20;
 
+/// The member a JSON object payload carries the header in.
+const JSON_MEMBER: &[u8] = b"\"pubcat\":\"";
+
 impl Writer {
-    /// `size` must be at least [`HEADER`].
-    pub fn new(publisher: u16, size: usize) -> Writer {
-        let size = size.max(HEADER);
-        let mut template = vec![PAD; size];
-        template[..3].copy_from_slice(MAGIC);
+    /// Messages of `size` bytes (at least [`HEADER`]), the header then
+    /// padding; or the user's `payload` with the header appended.
+    pub fn new(publisher: u16, size: usize, payload: Option<&[u8]>) -> Writer {
+        let (template, at) = match payload {
+            Some(user) => template_for(user),
+            None => (vec![PAD; size.max(HEADER)], 0),
+        };
+        let size = template.len();
+        let mut template = template;
+        template[at..at + 3].copy_from_slice(MAGIC);
         Writer {
             template,
+            at,
             arena: BytesMut::new(),
             arena_bytes: size * (ARENA_BYTES / size).clamp(1, ARENA_MESSAGES),
             publisher,
@@ -78,7 +94,7 @@ impl Writer {
         }
         let start = self.arena.len();
         self.arena.extend_from_slice(&self.template);
-        let head = &mut self.arena[start..start + HEADER];
+        let head = &mut self.arena[start + self.at..start + self.at + HEADER];
         head[3] = match kind {
             Kind::Message => b'm',
             Kind::Probe => b'p',
@@ -88,6 +104,35 @@ impl Writer {
         put_hex(&mut head[20..36], due_ns);
         self.arena.split_to(start + size).freeze()
     }
+}
+
+/// The user's payload with room for the header, and where it is: the
+/// last member of a JSON object, or else the end.
+fn template_for(user: &[u8]) -> (Vec<u8>, usize) {
+    let trimmed = user.trim_ascii_end();
+    let object = trimmed.starts_with(b"{")
+        && trimmed.ends_with(b"}")
+        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed).is_ok();
+    if !object {
+        let mut t = user.to_vec();
+        t.resize(user.len() + HEADER, PAD);
+        return (t, user.len());
+    }
+    let inside = trimmed[1..trimmed.len() - 1].trim_ascii();
+    let mut t = trimmed[..trimmed.len() - 1].trim_ascii_end().to_vec();
+    if !inside.is_empty() {
+        t.push(b',');
+    }
+    t.extend_from_slice(JSON_MEMBER);
+    let at = t.len();
+    t.resize(at + HEADER, PAD);
+    t.extend_from_slice(b"\"}");
+    (t, at)
+}
+
+/// How many bytes a `--payload-file` payload of `user` becomes.
+pub fn size_with(user: &[u8]) -> usize {
+    template_for(user).0.len()
 }
 
 /// `v` as lowercase hex filling `out`, whose length is even: a byte, two
@@ -125,9 +170,22 @@ fn get_hex(s: &[u8]) -> Option<u64> {
 /// The header of a bench payload; None for anything else (another client's
 /// traffic on the same topic, a mangled body).
 pub fn decode(body: &[u8]) -> Option<Header> {
-    if body.len() < HEADER || &body[..3] != MAGIC {
+    if body.len() < HEADER {
         return None;
     }
+    if &body[..3] == MAGIC {
+        return decode_at(&body[..HEADER]);
+    }
+    // A user's payload: the header at the end, or inside `"…"}` there.
+    let end = body.len();
+    [end - HEADER, end.saturating_sub(HEADER + 2)]
+        .into_iter()
+        .find(|&at| body[at..].starts_with(MAGIC))
+        .and_then(|at| decode_at(&body[at..at + HEADER]))
+}
+
+/// A header of exactly [`HEADER`] bytes.
+fn decode_at(body: &[u8]) -> Option<Header> {
     let kind = match body[3] {
         b'm' => Kind::Message,
         b'p' => Kind::Probe,
@@ -144,6 +202,31 @@ pub fn decode(body: &[u8]) -> Option<Header> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A user's payload keeps its bytes and carries the header at its end;
+    /// a JSON object stays JSON, with the header as one more member.
+    #[test]
+    fn a_users_payload_carries_the_header_at_its_end() {
+        for (user, json) in [
+            (&b"plain text \x00\xff"[..], false),
+            (b"{\"a\": [1, {\"b\": 2}]}\n", true),
+            (b"{ }", true),
+            (b"{not json}", false),
+            (b"", false),
+        ] {
+            let mut w = Writer::new(3, 64, Some(user));
+            let body = w.payload(Kind::Message, 42, 7);
+            assert_eq!(body.len(), size_with(user));
+            let h = decode(&body).unwrap_or_else(|| panic!("{body:?}"));
+            assert_eq!((h.publisher, h.seq, h.due_ns), (3, 42, 7));
+            if json {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert!(v["pubcat"].as_str().unwrap().starts_with("pcbm"), "{v}");
+            } else {
+                assert!(body.starts_with(user), "{body:?}");
+            }
+        }
+    }
 
     #[test]
     fn hex_is_lowercase_and_zero_padded() {
@@ -162,7 +245,7 @@ mod tests {
 
     #[test]
     fn payloads_round_trip_at_the_asked_size() {
-        let mut w = Writer::new(7, 64);
+        let mut w = Writer::new(7, 64, None);
         for seq in [0, 1, 0xfff, (1 << 48) - 1] {
             let p = w.payload(Kind::Message, seq, 123_456_789);
             assert_eq!(p.len(), 64);
@@ -177,24 +260,24 @@ mod tests {
                 })
             );
         }
-        let probe = Writer::new(0, HEADER).payload(Kind::Probe, 3, 0);
+        let probe = Writer::new(0, HEADER, None).payload(Kind::Probe, 3, 0);
         assert_eq!(probe.len(), HEADER);
         assert_eq!(decode(&probe).map(|h| h.kind), Some(Kind::Probe));
     }
 
     #[test]
     fn an_arena_is_a_megabyte_or_one_message() {
-        assert_eq!(Writer::new(0, 64).arena_bytes, 64 * 1024);
-        assert_eq!(Writer::new(0, 4096).arena_bytes, 1 << 20);
-        assert_eq!(Writer::new(0, 700_000).arena_bytes, 700_000);
-        let mut w = Writer::new(0, 3 << 20);
+        assert_eq!(Writer::new(0, 64, None).arena_bytes, 64 * 1024);
+        assert_eq!(Writer::new(0, 4096, None).arena_bytes, 1 << 20);
+        assert_eq!(Writer::new(0, 700_000, None).arena_bytes, 700_000);
+        let mut w = Writer::new(0, 3 << 20, None);
         let p = w.payload(Kind::Message, 1, 2);
         assert_eq!((p.len(), decode(&p).map(|h| h.seq)), (3 << 20, Some(1)));
     }
 
     #[test]
     fn payloads_outlive_their_arena() {
-        let mut w = Writer::new(1, 100);
+        let mut w = Writer::new(1, 100, None);
         let all: Vec<Bytes> = (0..3000).map(|i| w.payload(Kind::Message, i, i)).collect();
         for (i, p) in all.iter().enumerate() {
             assert_eq!(decode(p).map(|h| h.seq), Some(i as u64));

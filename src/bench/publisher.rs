@@ -122,7 +122,11 @@ pub(super) async fn probe(
     shared: &Shared,
     interrupt: &mut Interrupt,
 ) -> Result<()> {
-    let mut writer = Writer::new(plan.shard.part(plan.pubs).start as u16, plan.size);
+    let mut writer = Writer::new(
+        plan.shard.part(plan.pubs).start as u16,
+        plan.size,
+        plan.payload.as_deref(),
+    );
     let deadline = tokio::time::Instant::now() + PROBE_WAIT;
     for n in 0.. {
         if subscribers.listening() {
@@ -222,7 +226,7 @@ async fn publisher(
                 .map_or(u64::MAX, |due| go_ns.saturating_add(due))
         })
     };
-    let mut writer = Writer::new(id as u16, plan.size);
+    let mut writer = Writer::new(id as u16, plan.size, plan.payload.as_deref());
     let outcome: Result<()> = async {
         // Fed but not flushed yet, and the due time of the first of them.
         let mut unflushed = 0;

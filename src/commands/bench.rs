@@ -36,10 +36,11 @@ const EMBEDDED_MAX_MESSAGE: usize = 16 << 20;
 /// subscriber a tally of every publisher.
 const MEMORY_BUDGET: u128 = 4 << 30;
 
-pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Result<Outcome> {
+pub async fn run(global: &Global, mut args: BenchArgs, interrupt: Interrupt) -> Result<Outcome> {
     if let Some(BenchCommand::Merge(m)) = &args.command {
         return merge(m);
     }
+    let payload = load_payload(&mut args)?;
     check(&args)?;
     let shard = shard(&args)?;
     let baseline = match &args.compare {
@@ -81,7 +82,8 @@ pub async fn run(global: &Global, args: BenchArgs, interrupt: Interrupt) -> Resu
     };
 
     let connections = capped_connections(&args, embedded);
-    let plan = plan(global, &args, &url, &reach, connections, shard)?;
+    let mut plan = plan(global, &args, &url, &reach, connections, shard)?;
+    plan.payload = payload;
     verbose!(
         "bench: publishing to {}, subscribing to {}",
         crate::log::redact_url(&plan.publish.endpoint.url),
@@ -395,7 +397,37 @@ fn plan(
         shard,
         cross_host_latency: args.cross_host_latency,
         hlog: args.hlog.clone(),
+        payload: None,
     })
+}
+
+/// `--payload-file`: its bytes, and `--size` set to what each message
+/// will be with the header. A file larger than a message may be is
+/// refused before it is read whole.
+fn load_payload(args: &mut BenchArgs) -> Result<Option<std::sync::Arc<[u8]>>> {
+    let Some(path) = &args.payload_file else {
+        return Ok(None);
+    };
+    let cannot = |e: std::io::Error| {
+        Error::usage(format!(
+            "cannot read --payload-file {}: {e}",
+            path.display()
+        ))
+    };
+    let most = args.reach.max_message_size;
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, most as u64 + 1), &mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > most {
+        return Err(Error::usage(format!(
+            "--payload-file {} is larger than --max-message-size ({}), the largest message a subscriber accepts",
+            path.display(),
+            self::bytes(most)
+        )));
+    }
+    args.size = crate::bench::payload::size_with(&bytes);
+    Ok(Some(bytes.into()))
 }
 
 /// This run's shard: --shard I/N, or --shards N with the index a Kubernetes

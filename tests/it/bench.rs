@@ -775,6 +775,62 @@ fn hlog_writes_a_histogram_per_second() {
     assert!(assert_code(&out, 2).contains("cannot write --hlog"));
 }
 
+/// `--payload-file`: each message is the user's bytes with the header
+/// appended; a JSON object stays JSON, with the header as its last member
+/// (what another subscriber of the topic sees), and every message is
+/// checked as before.
+#[test]
+fn a_payload_file_is_sent_with_the_header_appended() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("event.json");
+    std::fs::write(&json, br#"{"event": "deploy", "ok": true}"#).unwrap();
+    let watcher = crate::common::start_subscriber(&broker, "payload", {
+        let mut c = pubcat();
+        c.args(["sub", &broker.url("payload"), "--output", "raw", "-n", "3"]);
+        c
+    });
+    let r = consistent_run(
+        &[
+            &broker.url("payload"),
+            "--payload-file",
+            json.to_str().unwrap(),
+            "--duration",
+            "1s",
+            "--rate",
+            "1000",
+            "--subs",
+            "2",
+            "--json",
+        ],
+        2.0,
+    );
+    let seen = watcher.wait_with_output().unwrap();
+    for line in String::from_utf8(seen.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(
+            (&v["event"], &v["ok"]),
+            (&Value::from("deploy"), &Value::from(true))
+        );
+        assert!(v["pubcat"].as_str().unwrap().starts_with("pcb"), "{v}");
+    }
+    let text = dir.path().join("text");
+    std::fs::write(&text, b"hello").unwrap();
+    // 31 bytes, less its `}`, then `,"pubcat":"`, the header and `"}`.
+    assert_eq!(n(&r, "config.size"), 31.0 - 1.0 + 11.0 + 36.0 + 2.0, "{r}");
+    let r = consistent_run(
+        &[
+            "--payload-file",
+            text.to_str().unwrap(),
+            "--duration",
+            "1s",
+            "--json",
+        ],
+        4.0,
+    );
+    assert_eq!(n(&r, "config.size"), 5.0 + 36.0, "{r}");
+}
+
 /// `--shard`/`--shards`: bad values and a shard without a start are exit 2
 /// before anything connects; a shard's report leaves loss to the merge.
 #[test]
