@@ -86,7 +86,7 @@ _pubcat() {
             return 0
             ;;
         pubcat__subcmd__bench)
-            opts="-t -H -k -n -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --payload-file --rate --ramp --ramp-steps --duration --count --warmup --start-at --start-in --shard --shards --cross-host-latency --drain --connections --json --hlog --gate --compare --max-regression --event --verbose --quiet --color --help merge"
+            opts="-t -H -k -n -v -q -h --topic --header --token --transport --protocol --connect-timeout --ping-interval --dead-after --poll-timeout --subprotocol --max-message-size --insecure --ca --vhost --user --password --heartbeat --qos --retain --message-expiry --client-id --clean --session-expiry --mqtt-version --will-topic --will-message --will-qos --will-retain --queue-group --nkey --creds --namespace --auth --path --emit --ack-reply --sockjs-transport --sockjs-heartbeat --pubs --subs --size --payload-file --rate --ramp --ramp-steps --duration --count --warmup --start-at --start-in --shard --shards --cross-host-latency --drain --connections --bind --json --hlog --gate --compare --max-regression --event --verbose --quiet --color --help merge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +305,10 @@ _pubcat() {
                     return 0
                     ;;
                 --connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

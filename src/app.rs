@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> Result<Outcome, Error> {
         }
         Command::Reply(args) => commands::request::reply(&global, args, Interrupt::install()).await,
         Command::Tail(args) => commands::tail::run(&global, args, Interrupt::install()).await,
-        Command::Bench(args) => commands::bench::run(&global, args, Interrupt::install()).await,
+        Command::Bench(args) => commands::bench::run(&global, *args, Interrupt::install()).await,
         Command::Completions(args) => commands::completions::run(&args).map(|()| Outcome::Done),
         Command::Man { command } => {
             commands::completions::man(command.as_deref()).map(|()| Outcome::Done)

@@ -174,7 +174,7 @@ pub enum Command {
     /// measured from when a message was due, not when it went out. Without a
     /// URL, an embedded broker is started in-process. Any loss exits 5.
     #[command(after_help = BENCH_EXAMPLES, args_conflicts_with_subcommands = true)]
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
 
     /// Run the embedded broker: ws, SSE, long-poll and HTTP publish on one port;
     /// topics are URL paths.
@@ -1195,6 +1195,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
     pub connections: usize,
 
+    /// Spread the connections over these local source addresses, in turn
+    /// (127.0.0.2,127.0.0.3 or a CIDR such as 127.0.0.0/28): each address
+    /// has its own ~28,000 ephemeral ports toward one server port.
+    #[arg(long, value_name = "ADDRESSES", value_parser = source_addresses, hide_short_help = true)]
+    pub bind: Option<SourceAddresses>,
+
     /// Print one JSON document (schema in the README) instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -1515,6 +1521,60 @@ fn rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
     Ok(t)
 }
 
+/// The most addresses `--bind` takes (a /16).
+const MOST_SOURCE_ADDRESSES: usize = 1 << 16;
+
+/// `--bind`'s addresses (one value, so a newtype: clap takes a `Vec` for
+/// a flag given many times).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceAddresses(pub Vec<std::net::IpAddr>);
+
+/// `--bind`: addresses and IPv4 CIDR blocks, comma-separated (a block's
+/// network and broadcast addresses left out, but for /31 and /32).
+fn source_addresses(s: &str) -> Result<SourceAddresses, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('/') {
+            None => out.push(
+                part.parse()
+                    .map_err(|_| format!("`{part}` is not an IP address"))?,
+            ),
+            Some((ip, bits)) => {
+                let ip: std::net::Ipv4Addr = ip
+                    .parse()
+                    .map_err(|_| format!("`{part}` is not an IPv4 block like 127.0.0.0/28 (list IPv6 addresses one by one)"))?;
+                let bits: u32 = bits
+                    .parse()
+                    .ok()
+                    .filter(|b| *b <= 32)
+                    .ok_or_else(|| format!("`{part}`: the prefix length must be 0 to 32"))?;
+                let size = 1u64 << (32 - bits);
+                let first = u64::from(u32::from(ip)) & !(size - 1);
+                let (from, to) = if size > 2 {
+                    (first + 1, first + size - 1)
+                } else {
+                    (first, first + size)
+                };
+                if (to - from) as usize + out.len() > MOST_SOURCE_ADDRESSES {
+                    return Err(format!(
+                        "`{part}` is more than {MOST_SOURCE_ADDRESSES} addresses"
+                    ));
+                }
+                out.extend(
+                    (from..to).map(|a| std::net::IpAddr::from(std::net::Ipv4Addr::from(a as u32))),
+                );
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("no addresses".into());
+    }
+    if out.len() > MOST_SOURCE_ADDRESSES {
+        return Err(format!("more than {MOST_SOURCE_ADDRESSES} addresses"));
+    }
+    Ok(SourceAddresses(out))
+}
+
 fn shard(s: &str) -> Result<Shard, String> {
     let (i, n) = s
         .split_once('/')
@@ -1673,6 +1733,25 @@ pub fn byte_size(s: &str) -> Result<usize, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn source_addresses_are_listed_or_a_block() {
+        let ips = |s: &str| -> Vec<String> {
+            source_addresses(s)
+                .unwrap()
+                .0
+                .iter()
+                .map(|i| i.to_string())
+                .collect()
+        };
+        assert_eq!(ips("127.0.0.2, 127.0.0.3"), ["127.0.0.2", "127.0.0.3"]);
+        assert_eq!(ips("127.0.0.0/30"), ["127.0.0.1", "127.0.0.2"]);
+        assert_eq!(ips("10.0.0.7/32"), ["10.0.0.7"]);
+        assert_eq!(ips("::1"), ["::1"]);
+        for bad in ["127.0.0.0/8", "::1/64", "127.0.0.1/33", "nonsense", ","] {
+            assert!(source_addresses(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn cli_is_well_formed() {

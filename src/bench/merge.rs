@@ -119,6 +119,18 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
                 end_unix_ms: w.end_unix_ms.max(r.window.end_unix_ms),
             },
         });
+        if !std::ptr::eq(s, first) {
+            for a in &r.source_addresses {
+                match merged
+                    .source_addresses
+                    .iter_mut()
+                    .find(|m| m.address == a.address)
+                {
+                    Some(m) => m.connections += a.connections,
+                    None => merged.source_addresses.push(a.clone()),
+                }
+            }
+        }
         if r.url != merged.url {
             merged.url = "(several URLs)".into();
         }

@@ -105,6 +105,56 @@ pub struct Plan {
     /// The user's payload (`--payload-file`), sent with the header
     /// appended; `size` is then its size with it.
     pub payload: Option<Arc<[u8]>>,
+    /// Local addresses to connect from, in turn (`--bind`); empty: the
+    /// system's choice.
+    pub bind: Vec<std::net::IpAddr>,
+}
+
+/// `--bind`: the local addresses connections are spread over, in turn,
+/// and how many connections each one opened.
+struct Sources {
+    addresses: Vec<std::net::IpAddr>,
+    next: std::sync::atomic::AtomicUsize,
+    opened: Vec<AtomicU64>,
+}
+
+impl Sources {
+    fn new(addresses: Vec<std::net::IpAddr>) -> Sources {
+        Sources {
+            opened: addresses.iter().map(|_| AtomicU64::new(0)).collect(),
+            addresses,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// `base`, from the next address in turn (which one, to count it).
+    fn pick(&self, base: &Connection) -> (Connection, Option<usize>) {
+        let mut c = base.clone();
+        if self.addresses.is_empty() {
+            return (c, None);
+        }
+        let k = self.next.fetch_add(1, Ordering::Relaxed) % self.addresses.len();
+        c.transport.local_address = Some(self.addresses[k]);
+        (c, Some(k))
+    }
+
+    /// A connection from address `k` opened.
+    fn opened(&self, k: Option<usize>) {
+        if let Some(k) = k {
+            self.opened[k].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn counts(&self) -> Vec<report::SourceAddress> {
+        self.addresses
+            .iter()
+            .zip(&self.opened)
+            .map(|(a, n)| report::SourceAddress {
+                address: a.to_string(),
+                connections: n.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
 }
 
 /// Shard `index` of `count`: the run on one of `count` machines, each
@@ -158,6 +208,7 @@ struct Shared {
     end_ns: AtomicU64,
     /// Set to stop the publishers early.
     stop: AtomicBool,
+    sources: Sources,
 }
 
 /// The phases of a run, as the progress line shows them (warm-up and
@@ -171,8 +222,9 @@ enum Phase {
 }
 
 impl Shared {
-    fn new() -> Shared {
+    fn new(plan: &Plan) -> Shared {
         Shared {
+            sources: Sources::new(plan.bind.clone()),
             epoch: Instant::now(),
             epoch_wall: std::time::SystemTime::now(),
             sent: AtomicU64::new(0),
@@ -201,7 +253,7 @@ impl Shared {
 /// The flag is true when the run was interrupted (the report covers what
 /// ran until then).
 pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)> {
-    let shared = Arc::new(Shared::new());
+    let shared = Arc::new(Shared::new(&plan));
     let mut errors = BTreeMap::new();
     let mut connect_ns = tally::new_histogram();
     let progress = Progress::start(&plan, Arc::clone(&shared));
@@ -241,6 +293,7 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
 
     // Aggregate.
     let outcomes = Outcomes {
+        sources: shared.sources.counts(),
         publishers,
         subscribers,
         window_ns,
@@ -359,11 +412,11 @@ async fn connect_all(
 ) -> Result<Vec<Session>> {
     let mut tasks = JoinSet::new();
     for i in 0..n {
-        let connection = connection.clone();
+        let (connection, source) = shared.sources.pick(connection);
         tasks.spawn(async move {
             let started = Instant::now();
             let s = Session::connect(&connection).await;
-            (i, s, started.elapsed())
+            (i, s, started.elapsed(), source)
         });
     }
     let mut sessions: Vec<Option<Session>> = (0..n).map(|_| None).collect();
@@ -373,11 +426,12 @@ async fn connect_all(
             _ = interrupt.wait() => return Err(Error::new(Kind::Interrupted, "interrupted while connecting")),
         };
         let Some(joined) = joined else { break };
-        let (i, session, took) =
+        let (i, session, took, source) =
             joined.map_err(|e| Error::local(format!("a connect task failed: {e}")))?;
         connect_ns.saturating_record(took.as_nanos().max(1) as u64);
         sessions[i] = Some(session?);
         shared.connected.fetch_add(1, Ordering::Relaxed);
+        shared.sources.opened(source);
     }
     Ok(sessions.into_iter().flatten().collect())
 }
@@ -400,24 +454,25 @@ async fn open_idle(
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for _ in 0..count {
-        let (connection, gate) = (plan.idle.clone(), Arc::clone(&gate));
+        let ((connection, source), gate) = (shared.sources.pick(&plan.idle), Arc::clone(&gate));
         tasks.spawn(async move {
             let _permit = gate.acquire().await;
             let t = Instant::now();
             let s = Session::connect(&connection).await;
-            (s, t.elapsed())
+            (s, t.elapsed(), source)
         });
     }
     let mut sessions = Vec::with_capacity(count);
     let mut first_error: Option<Error> = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((Ok(s), took)) => {
+            Ok((Ok(s), took, source)) => {
                 connect_ns.saturating_record(took.as_nanos().max(1) as u64);
                 sessions.push(s);
                 shared.connected.fetch_add(1, Ordering::Relaxed);
+                shared.sources.opened(source);
             }
-            Ok((Err(e), _)) => {
+            Ok((Err(e), _, _)) => {
                 count_error(errors, &e);
                 first_error.get_or_insert(e);
             }

@@ -60,6 +60,15 @@ pub struct Report {
     /// Present with `--ramp`: latency step by step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ramp: Option<RampReport>,
+    /// With `--bind`: the connections each local address opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_addresses: Vec<SourceAddress>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SourceAddress {
+    pub address: String,
+    pub connections: u64,
 }
 
 /// A ramp, step by step.
@@ -387,6 +396,8 @@ pub(super) struct Outcomes {
     pub(super) idle_connections: Option<IdleConnections>,
     /// The errors counted so far (opening the idle connections), by kind.
     pub(super) errors: BTreeMap<String, u64>,
+    /// With `--bind`, each address's connections.
+    pub(super) sources: Vec<SourceAddress>,
 }
 
 impl Report {
@@ -402,6 +413,7 @@ impl Report {
             connect_ns,
             idle_connections,
             mut errors,
+            sources,
         } = run;
         let mut tallies = Vec::with_capacity(subscribers.len());
         for s in subscribers {
@@ -472,6 +484,7 @@ impl Report {
             window,
             idle_connections,
             ramp,
+            source_addresses: sources,
         })
     }
 
@@ -644,6 +657,18 @@ impl Report {
         );
         if let Some(r) = &self.ramp {
             r.table(&mut out);
+        }
+        if !self.source_addresses.is_empty() {
+            let each: Vec<String> = self
+                .source_addresses
+                .iter()
+                .map(|s| format!("{} {}", s.address, group(s.connections)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\n  connections by source address: {}",
+                each.join(", ")
+            );
         }
         let k = &self.connect_us;
         let _ = writeln!(
@@ -974,6 +999,7 @@ pub(super) mod tests {
             window: Window::default(),
             idle_connections: None,
             ramp: None,
+            source_addresses: Vec::new(),
         }
     }
 

@@ -398,6 +398,7 @@ fn plan(
         cross_host_latency: args.cross_host_latency,
         hlog: args.hlog.clone(),
         payload: None,
+        bind: args.bind.clone().map(|b| b.0).unwrap_or_default(),
     })
 }
 

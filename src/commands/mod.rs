@@ -190,6 +190,7 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
             transport: conn.sockjs.sockjs_transport,
             heartbeat: conn.sockjs.sockjs_heartbeat.max(Duration::from_millis(1)),
         },
+        local_address: None,
     };
     Ok(Connection {
         endpoint,

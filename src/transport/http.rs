@@ -29,6 +29,7 @@ pub fn client(url: &Url, opts: &Options) -> Result<reqwest::Client> {
     };
     reqwest::Client::builder()
         .connect_timeout(opts.connect_timeout)
+        .local_address(opts.local_address)
         .tcp_nodelay(true)
         .default_headers(headers)
         .tls_backend_preconfigured((*tls).clone())

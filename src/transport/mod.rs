@@ -50,6 +50,8 @@ pub struct Options {
     pub ws_write_buffer: Option<usize>,
     /// The SockJS session, when the transport is SockJS.
     pub sockjs: sockjs::SockJsOptions,
+    /// Connect from this local address (bench's `--bind`).
+    pub local_address: Option<std::net::IpAddr>,
 }
 
 /// Sleep until `at`, or for ever without one: a `select!` arm for a timer

@@ -370,7 +370,7 @@ async fn connect_inner(
     } else {
         None
     };
-    let tcp = tcp_connect(host_bare, port).await?;
+    let tcp = tcp_connect(host_bare, port, opts.local_address).await?;
     let io: Pin<Box<dyn Io>> = if let Some(config) = tls_config {
         let name = rustls::pki_types::ServerName::try_from(host_bare.to_string())
             .map_err(|e| Error::usage(format!("`{host}` is not a valid TLS server name: {e}")))?;
@@ -556,15 +556,22 @@ fn refused_with_status(shown: &str, status: u16, after: &[u8]) -> Error {
     )
 }
 
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream> {
+/// Connect to `host`, from `local` when given (then only to the host's
+/// addresses of its family).
+async fn tcp_connect(host: &str, port: u16, local: Option<std::net::IpAddr>) -> Result<TcpStream> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| Error::connect(format!("could not resolve host `{host}`: {e}")))?
+        .filter(|a| local.is_none_or(|l| l.is_ipv4() == a.is_ipv4()))
         .collect();
     let mut last_err: Option<io::Error> = None;
     for addr in &addrs {
         trace!("TCP connect {addr}");
-        match TcpStream::connect(addr).await {
+        let connected = match local {
+            None => TcpStream::connect(addr).await,
+            Some(ip) => connect_from(ip, *addr).await,
+        };
+        match connected {
             Ok(stream) => {
                 // Nagle would hold small frames back ~40 ms waiting for ACKs.
                 stream
@@ -585,8 +592,27 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream> {
             "connection refused by {shown} (is the server running? `pubcat serve` starts one)"
         )),
         Some(e) => Error::connect(format!("could not connect to {shown}: {e}")),
-        None => Error::connect(format!("host `{host}` resolved to no address")),
+        None => match local {
+            Some(ip) => Error::connect(format!(
+                "host `{host}` has no {} address to connect to from {ip}",
+                if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+            )),
+            None => Error::connect(format!("host `{host}` resolved to no address")),
+        },
     })
+}
+
+/// A TCP connection to `to` from `ip` (any free port of it).
+async fn connect_from(ip: std::net::IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
+    let socket = if ip.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket
+        .bind(SocketAddr::new(ip, 0))
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot bind to {ip}: {e}")))?;
+    socket.connect(to).await
 }
 
 fn build_request(url: &Url, opts: &Options, offered: &[String]) -> Result<http::Request<()>> {

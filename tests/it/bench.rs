@@ -831,6 +831,78 @@ fn a_payload_file_is_sent_with_the_header_appended() {
     assert_eq!(n(&r, "config.size"), 5.0 + 36.0, "{r}");
 }
 
+/// `--bind`: connections are spread over the local addresses in turn (the
+/// broker sees them come from those addresses), over WebSocket and HTTP,
+/// and the report counts each address's; an address this machine does not
+/// have is exit 3 naming it.
+#[test]
+fn bind_spreads_connections_over_source_addresses() {
+    let broker = Broker::start_with(&["-v"]);
+    let r = consistent_run(
+        &[
+            &broker.url("bind"),
+            "--bind",
+            "127.0.0.2,127.0.0.3",
+            "--connections",
+            "20",
+            "--subs",
+            "2",
+            "--duration",
+            "1s",
+            "--rate",
+            "1000",
+            "--json",
+        ],
+        2.0,
+    );
+    let counts: Vec<(String, f64)> = r["source_addresses"]
+        .as_array()
+        .expect("source_addresses")
+        .iter()
+        .map(|a| {
+            (
+                a["address"].as_str().unwrap().to_string(),
+                n(a, "connections"),
+            )
+        })
+        .collect();
+    // 20 idle, 2 subscribers and a publisher, in turn.
+    assert_eq!(
+        counts,
+        [
+            ("127.0.0.2".to_string(), 12.0),
+            ("127.0.0.3".to_string(), 11.0)
+        ]
+    );
+    // The broker logs each connection's address.
+    broker.wait_for_log("ws connect 127.0.0.2:");
+    broker.wait_for_log("ws connect 127.0.0.3:");
+    let sse = consistent_run(
+        &[
+            &broker.url("bind-sse").replace("ws://", "http://"),
+            "--bind",
+            "127.0.0.4/32",
+            "--subs",
+            "1",
+            "--duration",
+            "1s",
+            "--json",
+        ],
+        1.0,
+    );
+    assert_eq!(n(&sse["source_addresses"][0], "connections"), 2.0, "{sse}");
+
+    let out = bench(&[
+        &broker.url("bind"),
+        "--bind",
+        "192.0.2.1",
+        "--duration",
+        "1s",
+    ]);
+    let stderr = assert_code(&out, 3);
+    assert!(stderr.contains("cannot bind to 192.0.2.1"), "{stderr}");
+}
+
 /// `--shard`/`--shards`: bad values and a shard without a start are exit 2
 /// before anything connects; a shard's report leaves loss to the merge.
 #[test]
