@@ -724,7 +724,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand --connections 'Open N more connections first and hold them, idle, during the run: reports the connect rate and the memory each one costs'
             cand --bind 'Spread the connections over these local source addresses, in turn (127.0.0.2,127.0.0.3 or a CIDR such as 127.0.0.0/28): each address has its own ~28,000 ephemeral ports toward one server port'
             cand --hlog 'Write the latency of each second of the measured window to FILE, as an HdrHistogram interval log (for HistogramLogProcessor, hdr-plot)'
-            cand --gate 'Hold a figure to a bound (repeatable): ''p99<5ms'', ''lost==0'', ''msgs_per_s>100000''; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s; sent, received, lost, duplicated, reordered, errors'
+            cand --gate 'Hold a figure to a bound (repeatable): ''p99<5ms'', ''lost==0'', ''msgs_per_s>100000''; exit 5 naming the gate that failed. Figures: min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with a unit: ns, us, ms, s); msgs_per_s, bytes_per_s, published_msgs_per_s, knee_msgs_per_s (with --ramp); sent, received, lost, duplicated, reordered, errors'
             cand --compare 'Compare with a report saved by --json; exit 5 when throughput fell or p99 latency rose by more than --max-regression'
             cand --max-regression 'The regression --compare tolerates, in percent'
             cand --event 'Socket.IO: the event publishers emit, and the one subscribers count (the server must pass it on to them, e.g. a `broadcast` handler)'

@@ -1214,8 +1214,8 @@ pub struct BenchArgs {
     /// 'msgs_per_s>100000'; exit 5 naming the gate that failed. Figures:
     /// min, p50, p90, p99, p999, max, mean, connect_p50, connect_p99 (with
     /// a unit: ns, us, ms, s); msgs_per_s, bytes_per_s,
-    /// published_msgs_per_s; sent, received, lost, duplicated, reordered,
-    /// errors.
+    /// published_msgs_per_s, knee_msgs_per_s (with --ramp); sent, received,
+    /// lost, duplicated, reordered, errors.
     #[arg(long, value_name = "GATE", value_parser = gate)]
     pub gate: Vec<Gate>,
 

@@ -3,7 +3,7 @@
 //! a latency figure (`min`, `p50`, `p90`, `p99`, `p999`, `max`, `mean`,
 //! and `connect_p50`, `connect_p99`) takes a time with its unit (`ns`,
 //! `us`, `ms`, `s`); a rate (`msgs_per_s`, `bytes_per_s`,
-//! `published_msgs_per_s`) or a count (`sent`, `received`, `lost`,
+//! `published_msgs_per_s`, and with `--ramp` `knee_msgs_per_s`) or a count (`sent`, `received`, `lost`,
 //! `duplicated`, `reordered`, `errors`) a plain number.
 
 use super::report::Report;
@@ -37,7 +37,12 @@ enum Op {
 }
 
 const LATENCY: [&str; 7] = ["min", "p50", "p90", "p99", "p999", "max", "mean"];
-const RATES: [&str; 3] = ["msgs_per_s", "bytes_per_s", "published_msgs_per_s"];
+const RATES: [&str; 4] = [
+    "msgs_per_s",
+    "bytes_per_s",
+    "published_msgs_per_s",
+    "knee_msgs_per_s",
+];
 const COUNTS: [&str; 6] = [
     "sent",
     "received",
@@ -115,6 +120,14 @@ impl Gate {
                 };
                 (v, format!("connect_{p} is {}", show_micros(v)))
             }
+            Figure::Rate("knee_msgs_per_s") => match &r.ramp {
+                None => return (false, "no --ramp in this run, so no knee".into()),
+                Some(ramp) => match ramp.knee_msgs_per_s {
+                    Some(v) => (v, format!("knee_msgs_per_s is {v:.0}")),
+                    // No knee up to the top of the ramp: at least that.
+                    None => (ramp.to, format!("no knee up to {:.0} msgs/s", ramp.to)),
+                },
+            },
             Figure::Rate(name) => {
                 let t = &r.throughput;
                 let v = match name {
@@ -206,6 +219,26 @@ fn show_micros(us: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The knee of a ramp: where it is, or the top of the ramp when none
+    /// was found; a run without a ramp fails the gate, saying so.
+    #[test]
+    fn the_knee_gates_a_ramp() {
+        let gate = Gate::parse("knee_msgs_per_s>=50000").unwrap();
+        let mut r = report();
+        assert!(!gate.check(&r).0);
+        assert!(gate.check(&r).1.contains("no --ramp"));
+        r.ramp = Some(crate::bench::report::RampReport {
+            from: 1000.0,
+            to: 80_000.0,
+            over_s: 10.0,
+            steps: Vec::new(),
+            knee_msgs_per_s: Some(42_000.0),
+        });
+        assert_eq!(gate.check(&r), (false, "knee_msgs_per_s is 42000".into()));
+        r.ramp.as_mut().unwrap().knee_msgs_per_s = None;
+        assert_eq!(gate.check(&r), (true, "no knee up to 80000 msgs/s".into()));
+    }
 
     fn report() -> Report {
         let mut r = crate::bench::report::tests::sample();
