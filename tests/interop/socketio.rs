@@ -75,6 +75,9 @@ struct Running {
     child: Child,
     out: Arc<Mutex<Vec<String>>>,
     err: Arc<Mutex<Vec<String>>>,
+    /// The threads reading stdout and stderr: joined once the child has
+    /// exited, so what it wrote last is there.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -92,6 +95,7 @@ impl Running {
             .unwrap();
         let out = Arc::new(Mutex::new(Vec::new()));
         let err = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         for (stream, sink) in [
             (
                 Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -99,13 +103,18 @@ impl Running {
             ),
             (Box::new(child.stderr.take().unwrap()), err.clone()),
         ] {
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     sink.lock().unwrap().push(line);
                 }
-            });
+            }));
         }
-        Running { child, out, err }
+        Running {
+            child,
+            out,
+            err,
+            readers,
+        }
     }
 
     fn pubcat(args: &[&str]) -> Running {
@@ -150,10 +159,15 @@ impl Running {
         }
     }
 
+    /// The exit code, once the child has exited and all it wrote is read.
     fn wait(&mut self) -> i32 {
-        wait_with_timeout(&mut self.child, LIMIT)
+        let code = wait_with_timeout(&mut self.child, LIMIT)
             .code()
-            .unwrap_or(-1)
+            .unwrap_or(-1);
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        code
     }
 
     /// Ctrl-C, then the exit code.
