@@ -16,24 +16,43 @@
 //!
 //! The minimal client is this same executable run with PUBCAT_BENCH_ROLE set,
 //! so it reads stdin and writes stdout through pipes exactly as pubcat does.
-//! PUBCAT_BENCH_ROLE=serve runs only the sink and source servers (their URLs
-//! are printed), for profiling a client by hand.
+//!
+//! Subscribers read from a source that must be faster than any of them, or
+//! the figures measure the source: an in-process tokio-tungstenite server
+//! topped out near 5.8 M msg/s, and both clients read at its pace ("1.00×")
+//! though the minimal one could take 1.6 times as many. So the source is a
+//! process of its own (this executable, PUBCAT_BENCH_ROLE=source) that
+//! encodes the 1,000,000 frames once at start and writes the whole stream
+//! into each connection in one `write_all` after the handshake, on one
+//! thread. The proof that it is not the limit is printed beside the
+//! figures: a null reader (PUBCAT_BENCH_ROLE=null: the handshake, then
+//! every byte read and dropped, no frame parsed) and the source's own CPU
+//! seconds while it sent to each reader, with each reader's CPU seconds
+//! (user + system, from `getrusage` of the children), since a rate alone
+//! hides how much work a reader did for it.
+//!
+//! PUBCAT_BENCH_ROLE=serve runs only the sink and the source (their URLs are
+//! printed), for profiling a client by hand.
 
 mod common;
 
-use std::io::{BufWriter, Write};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::net::{Shutdown, SocketAddr};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data as OpData, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
-use common::{baseline, count_output, current_thread, env_or, median, rotated, stdin_chunks};
+use common::{
+    baseline, count_output, current_thread, env_or, median, own_cpu_secs, rotated, stdin_chunks,
+};
 
 const SIZE: usize = 64;
 
@@ -46,11 +65,16 @@ fn main() {
         Ok("pub") => return minimal_pub(),
         Ok("sub") => return minimal_sub(),
         Ok("gen") => return minimal_gen(),
+        Ok("source") => return source(),
+        Ok("null") => return null_reader(),
         // The servers alone, to profile a client against by hand.
         Ok("serve") => {
-            let servers = Servers::start(env_or("PUBCAT_BENCH_MESSAGES", 1_000_000));
+            let n = env_or("PUBCAT_BENCH_MESSAGES", 1_000_000);
+            let servers = Servers::start();
+            let me = std::env::current_exe().expect("current exe");
+            let source = Source::start(&me, n);
             println!("sink ws://{}/sink", servers.sink);
-            println!("source ws://{}/source", servers.source);
+            println!("source {}", source.url);
             loop {
                 std::thread::park();
             }
@@ -60,9 +84,10 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let n = env_or("PUBCAT_BENCH_MESSAGES", 1_000_000);
     let runs = env_or("PUBCAT_BENCH_RUNS", 3);
-    let servers = Servers::start(n);
+    let servers = Servers::start();
     let pubcat = env!("CARGO_BIN_EXE_pubcat");
     let me = std::env::current_exe().expect("current exe");
+    let source = Source::start(&me, n);
     let baseline = baseline();
 
     let dir = std::env::temp_dir().join(format!("pubcat-bench-{}", std::process::id()));
@@ -78,7 +103,6 @@ fn main() {
     std::fs::write(&hi, "hi\n").expect("hi file");
 
     let sink = format!("ws://{}/sink", servers.sink);
-    let source = format!("ws://{}/source", servers.source);
     let mut failed = false;
 
     let mut contenders: Vec<(&str, MakeCommand)> = vec![
@@ -122,6 +146,10 @@ fn main() {
     // Publish: stdin from the file, done when the sink has counted n.
     let mut publish: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     let mut receive: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut receive_cpu: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut source_cpu: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    // The null reader: the source's own rate, into a reader that does nothing.
+    let (mut null_rate, mut null_cpu, mut null_source_cpu) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         for (i, name, mut command) in in_turn(&contenders, "pub", run) {
             command
@@ -134,14 +162,30 @@ fn main() {
             }
             publish[i].push(n as f64 / secs);
         }
-        // Subscribe: stdout into a pipe we read and check.
+        // Subscribe: stdout into a pipe we read and check, from the source
+        // process; the null reader first, as the source's own rate.
+        let counted = count_output(
+            Command::new(&me)
+                .env("PUBCAT_BENCH_ROLE", "null")
+                .env("PUBCAT_BENCH_N", n.to_string())
+                .arg(&source.url),
+        );
+        if !counted.status.success() {
+            eprintln!("FAIL: null reader: {counted}");
+            failed = true;
+        }
+        null_rate.push(n as f64 / counted.secs);
+        null_cpu.push(counted.cpu_secs);
+        null_source_cpu.push(source.served());
         for (i, name, mut command) in in_turn(&contenders, "sub", run) {
-            let counted = count_output(command.arg(&source));
+            let counted = count_output(command.arg(&source.url));
             if !counted.is_complete(n, SIZE + 1) {
                 eprintln!("FAIL: {name} subscribe: {counted}");
                 failed = true;
             }
             receive[i].push(n as f64 / counted.secs);
+            receive_cpu[i].push(counted.cpu_secs);
+            source_cpu[i].push(source.served());
         }
     }
     // The load generator: no stdin, pre-built payloads, to the sink.
@@ -267,6 +311,33 @@ fn main() {
     if others.is_empty() {
         println!("websocat not on PATH: not compared (cargo install websocat --version '^1')");
     }
+    // The receive ceiling: each reader's rate beside the CPU it used, and
+    // the source's CPU while it sent to it. The null reader does nothing
+    // with what it reads, so its rate is the source's: above every
+    // client's, it shows the source is not what limits them.
+    println!();
+    println!("subscribe {SIZE}B x{n} from the source process (pre-encoded frames, one write):");
+    println!(
+        "{:<14} {:>15} {:>12} {:>12}",
+        "reader", "rate", "reader CPU", "source CPU"
+    );
+    let secs = |v: &[f64]| shown(v, &|s| format!("{s:.3} s"));
+    let reader = |name: &str, rates: &[f64], cpu: &[f64], source_cpu: &[f64]| {
+        println!(
+            "{name:<14} {:>15} {:>12} {:>12}",
+            shown(rates, &rate),
+            secs(cpu),
+            secs(source_cpu)
+        );
+    };
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        reader(name, &receive[i], &receive_cpu[i], &source_cpu[i]);
+    }
+    reader("null reader", &null_rate, &null_cpu, &null_source_cpu);
+    println!(
+        "(CPU = user + system seconds of that process for the whole run, the source's while it sent; null reader = reads the socket and discards the bytes)"
+    );
+    source.stop();
     if failed {
         eprintln!("FAIL: a run lost messages or failed; see above");
         std::process::exit(1);
@@ -332,30 +403,23 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
     })
 }
 
-/// The in-process servers: a sink that counts what each connection sent
-/// and a source that sends n messages to each connection.
+/// The in-process sink: it counts what each connection sent.
 struct Servers {
     sink: SocketAddr,
-    source: SocketAddr,
     sink_counts: mpsc::Receiver<usize>,
     _rt: tokio::runtime::Runtime,
 }
 
 impl Servers {
-    fn start(n: usize) -> Servers {
+    fn start() -> Servers {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
         let (tx, rx) = mpsc::channel();
-        let (sink, source) = rt.block_on(async {
-            let sink = listen().await;
-            let source = listen().await;
-            (sink, source)
-        });
+        let sink = rt.block_on(listen());
         let sink_addr = sink.local_addr().expect("addr");
-        let source_addr = source.local_addr().expect("addr");
         rt.spawn(async move {
             while let Ok((tcp, _)) = sink.accept().await {
                 let tx = tx.clone();
@@ -374,34 +438,59 @@ impl Servers {
                 });
             }
         });
-        rt.spawn(async move {
-            let body = Utf8Bytes::from("x".repeat(SIZE));
-            while let Ok((tcp, _)) = source.accept().await {
-                let body = body.clone();
-                tokio::spawn(async move {
-                    let _ = tcp.set_nodelay(true);
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                        return;
-                    };
-                    for i in 0..n {
-                        if ws.feed(Message::Text(body.clone())).await.is_err() {
-                            return;
-                        }
-                        if i % 1024 == 1023 && ws.flush().await.is_err() {
-                            return;
-                        }
-                    }
-                    let _ = ws.close(None).await;
-                    while let Some(Ok(_)) = ws.next().await {}
-                });
-            }
-        });
         Servers {
             sink: sink_addr,
-            source: source_addr,
             sink_counts: rx,
             _rt: rt,
         }
+    }
+}
+
+/// The source subscribers read from: this executable in the role
+/// "source", a process of its own, so that what it spends is not taken
+/// from the client measured, and nothing of it is shared with the
+/// minimal client's runtime.
+struct Source {
+    url: String,
+    child: Child,
+    /// The source's CPU seconds for each connection it served, in order.
+    served: mpsc::Receiver<f64>,
+}
+
+impl Source {
+    fn start(me: &Path, n: usize) -> Source {
+        let mut child = Command::new(me)
+            .env("PUBCAT_BENCH_ROLE", "source")
+            .env("PUBCAT_BENCH_N", n.to_string())
+            // It ends when this closes: when the bench ends, however.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn source");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let url = lines.next().and_then(|l| l.ok()).expect("the source's URL");
+        let (tx, served) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(|l| l.ok()) {
+                let cpu = line.parse().unwrap_or(f64::NAN);
+                if tx.send(cpu).is_err() {
+                    return;
+                }
+            }
+        });
+        Source { url, child, served }
+    }
+
+    /// The source's CPU seconds for the connection it served last.
+    fn served(&self) -> f64 {
+        self.served
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or(f64::NAN)
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
     }
 }
 
@@ -480,7 +569,7 @@ fn minimal_sub() {
     let n = env_or("PUBCAT_BENCH_N", 1_000_000);
     current_thread().block_on(async {
         let mut ws = minimal_connect(&url).await;
-        let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let mut out = BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
         let mut got = 0;
         while got < n {
             match ws.next().await {
@@ -502,4 +591,119 @@ fn minimal_sub() {
         let _ = ws.close(None).await;
         while let Some(Ok(_)) = ws.next().await {}
     });
+}
+
+/// A text frame of SIZE bytes from the server: a two-byte header (SIZE is
+/// below 126), unmasked.
+const FRAME: usize = SIZE + 2;
+/// What the source sends each connection: n frames, then a close frame
+/// (a two-byte header, the two-byte code).
+fn stream_len(n: usize) -> usize {
+    n * FRAME + 4
+}
+
+/// The source: every message encoded once, at start, into one byte stream
+/// (n text frames, then a close frame) that is written whole into each
+/// connection after its handshake: one connection at a time, on one
+/// thread. Prints its URL, then for each connection served the CPU seconds
+/// the write took; ends when its stdin closes.
+fn source() {
+    let n = env_or("PUBCAT_BENCH_N", 1_000_000);
+    let mut stream = Vec::with_capacity(stream_len(n));
+    let body = Bytes::from("x".repeat(SIZE));
+    for _ in 0..n {
+        Frame::message(body.clone(), OpCode::Data(OpData::Text), true)
+            .format(&mut stream)
+            .expect("encode");
+    }
+    let close = CloseFrame {
+        code: CloseCode::Normal,
+        reason: Utf8Bytes::default(),
+    };
+    Frame::close(Some(close))
+        .format(&mut stream)
+        .expect("encode");
+    assert_eq!(stream.len(), stream_len(n), "the frames' size");
+
+    let listener = current_thread()
+        .block_on(listen())
+        .into_std()
+        .expect("listener");
+    listener.set_nonblocking(false).expect("blocking listener");
+    let mut out = std::io::stdout().lock();
+    let addr = listener.local_addr().expect("addr");
+    writeln!(out, "ws://{addr}/source").expect("write URL");
+    out.flush().expect("flush URL");
+    // The bench holds our stdin: when it ends, so do we.
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    for tcp in listener.incoming() {
+        let Ok(tcp) = tcp else { continue };
+        let cpu = serve_source(tcp, &stream).unwrap_or(f64::NAN);
+        if writeln!(out, "{cpu}").and_then(|()| out.flush()).is_err() {
+            return;
+        }
+    }
+}
+
+/// One connection: the handshake, the whole stream in one write, then what
+/// the client sends (its close) until it hangs up. The CPU seconds the
+/// write took, or None if the connection failed.
+fn serve_source(tcp: std::net::TcpStream, stream: &[u8]) -> Option<f64> {
+    tcp.set_nodelay(true).ok()?;
+    let mut ws = tungstenite::accept(tcp).ok()?;
+    let tcp = ws.get_mut();
+    let before = own_cpu_secs();
+    tcp.write_all(stream).ok()?;
+    let cpu = own_cpu_secs() - before;
+    let _ = tcp.shutdown(Shutdown::Write);
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = [0u8; 4096];
+    while matches!(tcp.read(&mut buf), Ok(k) if k > 0) {}
+    Some(cpu)
+}
+
+/// The null reader: the handshake by hand, then every byte read and
+/// dropped until the source has sent all: no frame is parsed and nothing
+/// printed, so its rate is the source's own.
+fn null_reader() {
+    let url = std::env::args().next_back().expect("url");
+    let n = env_or("PUBCAT_BENCH_N", 1_000_000);
+    let addr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .expect("host");
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_nodelay(true).expect("nodelay");
+    write!(
+        tcp,
+        "GET /source HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .expect("request");
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    // What came after the answer's blank line.
+    let mut got = loop {
+        let k = tcp.read(&mut buf).expect("read answer");
+        head.extend_from_slice(&buf[..k]);
+        if let Some(end) = memchr::memmem::find(&head, b"\r\n\r\n") {
+            assert!(head.starts_with(b"HTTP/1.1 101"), "the source refused");
+            break head.len() - (end + 4);
+        }
+        assert!(k > 0, "the source closed during the handshake");
+    };
+    loop {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => got += k,
+        }
+    }
+    if got != stream_len(n) {
+        eprintln!("null reader: {got} bytes, expected {}", stream_len(n));
+        std::process::exit(1);
+    }
 }

@@ -132,10 +132,19 @@ pub fn count_output_with(cmd: &mut Command, stdin: Stdio) -> Counted {
 /// User and system CPU seconds of every child waited for so far: the
 /// difference across one wait is that child's.
 fn children_cpu_secs() -> f64 {
+    cpu_secs(libc::RUSAGE_CHILDREN)
+}
+
+/// User and system CPU seconds this process has used so far.
+pub fn own_cpu_secs() -> f64 {
+    cpu_secs(libc::RUSAGE_SELF)
+}
+
+fn cpu_secs(who: libc::c_int) -> f64 {
     // SAFETY: getrusage only writes the struct it is given.
     let usage = unsafe {
         let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        libc::getrusage(who, &mut usage);
         usage
     };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
