@@ -88,10 +88,12 @@ impl Duplex {
     }
 
     /// The next message if one is already buffered, without waiting.
+    /// Inlined into the receive loops, SockJS kept out of line.
+    #[inline(always)]
     pub fn next_ready(&mut self) -> Option<Result<Received>> {
         match self {
             Duplex::Ws(ws) => ws.next_ready(),
-            Duplex::SockJs(s) => Box::pin(s.next()).now_or_never(),
+            Duplex::SockJs(s) => sockjs_ready(s),
         }
     }
 
@@ -214,4 +216,9 @@ impl Duplex {
             s.check_heartbeats(on);
         }
     }
+}
+/// What a SockJS session already has, out of the receive loops' way.
+#[inline(never)]
+fn sockjs_ready(s: &mut SockJs) -> Option<Result<Received>> {
+    Box::pin(s.next()).now_or_never()
 }

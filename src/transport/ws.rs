@@ -96,7 +96,9 @@ impl WsLink {
     }
 
     /// The next message if one is already buffered, without waiting. No
-    /// future is built: draining a burst calls this once per message.
+    /// future is built: draining a burst calls this once per message, and
+    /// it is inlined there (see `Session::drain_ready`).
+    #[inline(always)]
     pub fn next_ready(&mut self) -> Option<Result<Received>> {
         match self.poll_next(&mut Context::from_waker(std::task::Waker::noop())) {
             Poll::Ready(r) => Some(r),
@@ -104,35 +106,70 @@ impl WsLink {
         }
     }
 
+    #[inline(always)]
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Received>> {
+        if !self.inbox.is_empty()
+            && let Some(received) = self.take_inbox()
+        {
+            return Poll::Ready(received);
+        }
+        // Each frame is looked at where tungstenite left it: taken from
+        // the inbox or from it into one variable, it was copied whole, and
+        // reading the copy back stalled the CPU on every message.
         loop {
-            let frame = match self.inbox.pop_front() {
-                Some(frame) => frame,
-                None => std::task::ready!(Pin::new(&mut *self.ws).poll_next(cx)),
-            };
-            self.heard = true;
-            match frame {
-                Some(Ok(Message::Text(text))) => {
-                    trace!("recv text {} bytes", text.len());
-                    return Poll::Ready(Ok(Received::Text(text)));
-                }
-                Some(Ok(Message::Binary(body))) => {
-                    trace!("recv binary {} bytes", body.len());
-                    return Poll::Ready(Ok(Received::Binary(body)));
-                }
-                Some(Ok(Message::Ping(p))) => trace!("recv ping {} bytes (pong queued)", p.len()),
-                Some(Ok(Message::Pong(p))) => trace!("recv pong {} bytes", p.len()),
-                Some(Ok(Message::Close(frame))) => return Poll::Ready(self.closed(frame)),
-                Some(Ok(Message::Frame(_))) => {}
-                // The stream ends after a completed close handshake.
-                None | Some(Err(WsError::ConnectionClosed)) => {
-                    return Poll::Ready(Ok(Received::Closed {
-                        reason: "connection closed".into(),
-                        clean: self.closing,
-                    }));
-                }
-                Some(Err(e)) => return Poll::Ready(Err(stream_error(&self.url, e))),
+            let frame = std::task::ready!(Pin::new(&mut *self.ws).poll_next(cx));
+            if let Some(received) = self.received(frame) {
+                return Poll::Ready(received);
             }
+        }
+    }
+
+    /// What was read while a write was blocked, in order: a message or a
+    /// close if there is one.
+    #[cold]
+    #[inline(never)]
+    fn take_inbox(&mut self) -> Option<Result<Received>> {
+        while let Some(frame) = self.inbox.pop_front() {
+            if let Some(received) = self.received(frame) {
+                return Some(received);
+            }
+        }
+        None
+    }
+
+    /// A frame as what the link hands up; None for those it swallows
+    /// (pings, whose pong tungstenite queues, and pongs).
+    #[inline(always)]
+    fn received(
+        &mut self,
+        frame: Option<std::result::Result<Message, WsError>>,
+    ) -> Option<Result<Received>> {
+        self.heard = true;
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                trace!("recv text {} bytes", text.len());
+                Some(Ok(Received::Text(text)))
+            }
+            Some(Ok(Message::Binary(body))) => {
+                trace!("recv binary {} bytes", body.len());
+                Some(Ok(Received::Binary(body)))
+            }
+            Some(Ok(Message::Ping(p))) => {
+                trace!("recv ping {} bytes (pong queued)", p.len());
+                None
+            }
+            Some(Ok(Message::Pong(p))) => {
+                trace!("recv pong {} bytes", p.len());
+                None
+            }
+            Some(Ok(Message::Close(frame))) => Some(self.closed(frame)),
+            Some(Ok(Message::Frame(_))) => None,
+            // The stream ends after a completed close handshake.
+            None | Some(Err(WsError::ConnectionClosed)) => Some(Ok(Received::Closed {
+                reason: "connection closed".into(),
+                clean: self.closing,
+            })),
+            Some(Err(e)) => Some(Err(stream_error(&self.url, e))),
         }
     }
 
