@@ -100,7 +100,7 @@ impl<W: Write> Printer<W> {
             colored::control::set_override(true);
         }
         Printer {
-            out: BufWriter::with_capacity(64 * 1024, out),
+            out: BufWriter::with_capacity(256 * 1024, out),
             layout: layout.into(),
             color,
             width,
