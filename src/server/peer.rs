@@ -5,10 +5,7 @@
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -22,7 +19,7 @@ pub(super) const GO_AWAY: (u16, &str) = (3000, "Go away!");
 /// connection.
 const QUEUE: usize = 1024;
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+type Ws = super::upgrade::ServerWs;
 
 /// The client's end: a WebSocket carrying STOMP frames, or a SockJS
 /// session (its messages are STOMP frames).

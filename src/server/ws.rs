@@ -47,9 +47,6 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -61,7 +58,7 @@ use super::chaos::Chaos;
 use super::shutdown::Shutdown;
 use super::store::StoreError;
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+type Ws = super::upgrade::ServerWs;
 
 /// Messages taken from the queue per write batch: enough to amortize the
 /// flush, small enough that shutdown and drops are noticed between batches.
