@@ -28,19 +28,27 @@ pub fn line(out: &mut impl Write, msg: &Message, terminal: bool) -> io::Result<(
 /// Text as `line` writes a body: `\r` and `\n` escaped, invalid UTF-8
 /// replaced, and on a `terminal` other control characters as `\xNN`.
 /// `--format` writes every field it substitutes this way.
+/// ASCII is checked first, as `session::is_text` does: for short bodies it
+/// is cheaper than `from_utf8` alone, whose fast path wants aligned words.
 #[inline]
 pub fn text(out: &mut impl Write, body: &[u8], terminal: bool) -> io::Result<()> {
-    match std::str::from_utf8(body) {
-        Ok(text) if terminal && has_controls(body) => escape_controls(out, text),
-        Ok(_) => escape_newlines(out, body),
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            if terminal {
-                escape_controls(out, &text)
-            } else {
-                escape_newlines(out, text.as_bytes())
-            }
-        }
+    if !body.is_ascii() && std::str::from_utf8(body).is_err() {
+        return not_utf8(out, body, terminal);
+    }
+    if terminal && has_controls(body) {
+        return escape_controls(out, &String::from_utf8_lossy(body));
+    }
+    escape_newlines(out, body)
+}
+
+/// Invalid UTF-8 replaced, then escaped as valid text is.
+#[cold]
+fn not_utf8(out: &mut impl Write, body: &[u8], terminal: bool) -> io::Result<()> {
+    let text = String::from_utf8_lossy(body);
+    if terminal {
+        escape_controls(out, &text)
+    } else {
+        escape_newlines(out, text.as_bytes())
     }
 }
 
