@@ -146,6 +146,16 @@ pub struct Session {
     unconfirmed: Option<String>,
 }
 
+/// The WebSocket subprotocols a dialect offers.
+pub fn subprotocols(dialect: &Dialect) -> &'static [&'static str] {
+    match dialect {
+        Dialect::Stomp(_) => &stomp::SUBPROTOCOLS,
+        Dialect::Mqtt(_) => &mqtt::SUBPROTOCOLS,
+        Dialect::RawWithIds => &[meta::SUBPROTOCOL],
+        _ => &[],
+    }
+}
+
 /// How long to wait for the server's answer to our close, by default.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
@@ -163,12 +173,7 @@ impl Session {
                 ))
             }
             (dialect, Transport::Ws | Transport::Sockjs) => {
-                let subprotocols: &[&str] = match dialect {
-                    Dialect::Stomp(_) => &stomp::SUBPROTOCOLS,
-                    Dialect::Mqtt(_) => &mqtt::SUBPROTOCOLS,
-                    Dialect::RawWithIds => &[meta::SUBPROTOCOL],
-                    _ => &[],
-                };
+                let subprotocols = subprotocols(dialect);
                 let duplex = if endpoint.transport == Transport::Sockjs {
                     Duplex::sockjs(&endpoint.url, opts).await?
                 } else {

@@ -354,19 +354,40 @@ pub async fn connect_offering(
     opts: &Options,
     protocols: &[&str],
 ) -> Result<(Ws, http::HeaderMap)> {
+    let (offered, required) = offer(opts, protocols);
+    within_connect_timeout(url, opts, connect_inner(url, opts, &offered, required)).await
+}
+
+/// [`connect_offering`] that keeps the raw stream rather than a
+/// tungstenite socket (and its buffers): for a caller that reads and
+/// writes the frames itself (bench's idle connections). Also returns what
+/// came after the `101`'s head, the start of the first frames.
+pub async fn connect_raw(
+    url: &Url,
+    opts: &Options,
+    protocols: &[&str],
+) -> Result<(Pin<Box<dyn Io>>, Vec<u8>)> {
+    let (offered, required) = offer(opts, protocols);
+    let opening = handshaken(url, opts, &offered, required);
+    let (io, _, tail) = within_connect_timeout(url, opts, opening).await?;
+    Ok((io, tail))
+}
+
+/// The subprotocols to offer and whether the server must choose one: the
+/// user's `--subprotocol`s must be chosen, a dialect's may be declined.
+fn offer(opts: &Options, protocols: &[&str]) -> (Vec<String>, bool) {
     if !opts.subprotocols.is_empty() || protocols.is_empty() {
-        return open(url, opts).await;
+        return (opts.subprotocols.clone(), true);
     }
-    let offered: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();
-    within_connect_timeout(url, opts, connect_inner(url, opts, &offered, false)).await
+    (protocols.iter().map(|p| p.to_string()).collect(), false)
 }
 
 /// TCP, TLS and the handshake, all within `--connect-timeout`.
-async fn within_connect_timeout(
+async fn within_connect_timeout<T>(
     url: &Url,
     opts: &Options,
-    connecting: impl std::future::Future<Output = Result<(Ws, http::HeaderMap)>>,
-) -> Result<(Ws, http::HeaderMap)> {
+    connecting: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
     let started = Instant::now();
     match tokio::time::timeout(opts.connect_timeout, connecting).await {
         Ok(result) => {
@@ -394,6 +415,28 @@ async fn connect_inner(
     offered: &[String],
     required: bool,
 ) -> Result<(Ws, http::HeaderMap)> {
+    let (io, headers, tail) = handshaken(url, opts, offered, required).await?;
+    let mut config = WebSocketConfig::default()
+        .max_message_size(Some(opts.max_message_size))
+        .max_frame_size(Some(opts.max_message_size));
+    if let Some(size) = opts.ws_read_buffer {
+        config = config.read_buffer_size(size);
+    }
+    if let Some(size) = opts.ws_write_buffer {
+        config = config.write_buffer_size(size);
+    }
+    let ws = WebSocketStream::from_partially_read(io, tail, Role::Client, Some(config)).await;
+    Ok((ws, headers))
+}
+
+/// TCP, TLS and the opening handshake: the stream, the `101`'s headers and
+/// what came after them.
+async fn handshaken(
+    url: &Url,
+    opts: &Options,
+    offered: &[String],
+    required: bool,
+) -> Result<(Pin<Box<dyn Io>>, http::HeaderMap, Vec<u8>)> {
     let host = url
         .host_str()
         .ok_or_else(|| Error::usage(format!("URL `{}` has no host", redact_url(url))))?;
@@ -437,19 +480,8 @@ async fn connect_inner(
             redact_header(name.as_str(), value.to_str().unwrap_or("<binary>"))
         );
     }
-    let mut config = WebSocketConfig::default()
-        .max_message_size(Some(opts.max_message_size))
-        .max_frame_size(Some(opts.max_message_size));
-    if let Some(size) = opts.ws_read_buffer {
-        config = config.read_buffer_size(size);
-    }
-    if let Some(size) = opts.ws_write_buffer {
-        config = config.write_buffer_size(size);
-    }
     let shown = redact_url(url);
-    let (io, headers, tail) = handshake(io, request, offered, required, &shown).await?;
-    let ws = WebSocketStream::from_partially_read(io, tail, Role::Client, Some(config)).await;
-    Ok((ws, headers))
+    handshake(io, request, offered, required, &shown).await
 }
 
 /// Most bytes of a `101`'s head: far more than any server sends.
