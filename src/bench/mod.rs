@@ -7,6 +7,7 @@
 //! - [`publisher`], the publisher loop and the probes;
 //! - [`subscriber`], the subscriber loop;
 //! - [`tally`], what a subscriber saw, checked message by message;
+//! - [`idle`], the idle connections of `--connections`, held cheaply;
 //! - [`monitor`], the live progress line;
 //! - [`report`], the numbers: aggregated from every connection's results,
 //!   printed, and compared with a baseline;
@@ -29,6 +30,7 @@ pub mod report;
 pub mod schedule;
 pub mod tally;
 
+mod idle;
 mod monitor;
 mod publisher;
 mod subscriber;
@@ -39,7 +41,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Kind, Result};
@@ -48,16 +49,13 @@ use crate::shutdown::Interrupt;
 use crate::verbose;
 use monitor::Progress;
 use publisher::Publishers;
-use report::{IdleConnections, Outcomes, Report, count_error};
+use report::{Outcomes, Report};
 use subscriber::Subscribers;
 use tally::Delivery;
 
 /// Messages a connection takes from its buffer before it goes back to its
 /// timers (and, for a subscriber, updates the shared counters).
 const BURST: usize = 4096;
-
-/// Idle connections opened at once.
-const CONNECT_CONCURRENCY: usize = 256;
 
 /// How long the run goes on.
 #[derive(Clone, Copy, Debug)]
@@ -259,7 +257,7 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
     let progress = Progress::start(&plan, Arc::clone(&shared));
 
     // Start: the idle connections, then everyone, subscribers listening first.
-    let (idle, idle_connections) = open_idle(&plan, &shared, &mut connect_ns, &mut errors).await;
+    let idle = idle::Idle::open(&plan, &shared, &mut connect_ns, &mut errors).await;
     let (subscribers, publishers) =
         connect(&plan, &shared, &mut connect_ns, &mut interrupt).await?;
     let hlog = plan.hlog.clone().map(hlog::Collector::start);
@@ -289,7 +287,7 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
             crate::warn!("{e}");
         }
     }
-    drop(idle);
+    let idle_connections = idle.finish();
 
     // Aggregate.
     let outcomes = Outcomes {
@@ -434,73 +432,6 @@ async fn connect_all(
         shared.sources.opened(source);
     }
     Ok(sessions.into_iter().flatten().collect())
-}
-
-/// Open the `--connections` idle sessions, a bounded number at a time,
-/// measuring the connect rate and what they cost in memory (None without
-/// `--connections`).
-async fn open_idle(
-    plan: &Plan,
-    shared: &Shared,
-    connect_ns: &mut Histogram<u64>,
-    errors: &mut BTreeMap<String, u64>,
-) -> (Vec<Session>, Option<IdleConnections>) {
-    let count = plan.shard.part(plan.connections).len();
-    if count == 0 {
-        return (Vec::new(), None);
-    }
-    let rss_before = crate::limits::rss_bytes();
-    let started = Instant::now();
-    let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
-    let mut tasks = JoinSet::new();
-    for _ in 0..count {
-        let ((connection, source), gate) = (shared.sources.pick(&plan.idle), Arc::clone(&gate));
-        tasks.spawn(async move {
-            let _permit = gate.acquire().await;
-            let t = Instant::now();
-            let s = Session::connect(&connection).await;
-            (s, t.elapsed(), source)
-        });
-    }
-    let mut sessions = Vec::with_capacity(count);
-    let mut first_error: Option<Error> = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((Ok(s), took, source)) => {
-                connect_ns.saturating_record(took.as_nanos().max(1) as u64);
-                sessions.push(s);
-                shared.connected.fetch_add(1, Ordering::Relaxed);
-                shared.sources.opened(source);
-            }
-            Ok((Err(e), _, _)) => {
-                count_error(errors, &e);
-                first_error.get_or_insert(e);
-            }
-            Err(e) => count_error(errors, &Error::local(e.to_string())),
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
-    if let Some(e) = first_error {
-        crate::warn!(
-            "{} of {} idle connections failed; the first: {e}",
-            count - sessions.len(),
-            count
-        );
-    }
-    let rss_after = crate::limits::rss_bytes();
-    let per = match (rss_before, rss_after) {
-        (Some(b), Some(a)) if !sessions.is_empty() => {
-            a.saturating_sub(b) as f64 / sessions.len() as f64
-        }
-        _ => 0.0,
-    };
-    let idle = IdleConnections {
-        asked: count,
-        opened: sessions.len(),
-        connect_per_s: report::per_second(sessions.len() as u64, secs),
-        rss_bytes_per_connection: per,
-    };
-    (sessions, Some(idle))
 }
 
 /// The server closed a `who`'s connection: a clean close is a lost

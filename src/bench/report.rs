@@ -378,6 +378,9 @@ pub struct IdleConnections {
     /// Growth of this process's resident memory per open connection (with
     /// an embedded broker, its side of each connection is included).
     pub rss_bytes_per_connection: f64,
+    /// Closed by the server during the run.
+    #[serde(default)]
+    pub closed: u64,
 }
 
 /// What a run leaves to aggregate: the outcome of every connection.
@@ -682,7 +685,7 @@ impl Report {
         if let Some(i) = &self.idle_connections {
             let _ = writeln!(
                 out,
-                "  idle connections: {} of {} open, {} connects/s, {:.1} KB of memory each{}",
+                "  idle connections: {} of {} open, {} connects/s, {:.1} KB of memory each{}{}",
                 group(i.opened as u64),
                 group(i.asked as u64),
                 group(i.connect_per_s.round() as u64),
@@ -691,6 +694,11 @@ impl Report {
                     " (client and embedded broker)"
                 } else {
                     ""
+                },
+                if i.closed > 0 {
+                    format!("; {} closed by the server", group(i.closed))
+                } else {
+                    String::new()
                 }
             );
         }

@@ -222,10 +222,87 @@ fn idle_connections_are_opened_held_and_measured() {
         1.0,
     );
     assert_eq!(r["idle_connections"]["opened"], 300, "{r}");
+    assert_eq!(r["idle_connections"]["closed"], 0, "{r}");
     assert!(n(&r, "idle_connections.connect_per_s") > 0.0);
     assert!(n(&r, "idle_connections.rss_bytes_per_connection") > 0.0);
     // 300 idle + 1 publisher + 1 subscriber.
     assert_eq!(n(&r, "connect_us.count"), 302.0, "{r}");
+}
+
+/// Idle connections are read while they are held: a server's ping is
+/// answered, and a server's close is answered and counted. A proxy in
+/// front of `pubcat serve` takes the two idle connections (bench opens
+/// them first) one after the other on its accepting thread: it passes the
+/// handshake through, pings, and closes the first with 1001; the second,
+/// once it answered, is passed through for the rest of the run. The
+/// subscriber and publisher are accepted only after that, so the close
+/// was counted (bench counts before it answers) before the run began.
+#[test]
+fn idle_connections_answer_pings_and_a_close_by_the_server_is_counted() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let broker = Broker::start();
+    let pongs = Arc::new(AtomicU64::new(0));
+    let echoed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (p, e) = (pongs.clone(), echoed.clone());
+    let mut accepted = 0;
+    let proxy = crate::common::proxy(broker.addr, move |mut client, mut server| {
+        accepted += 1;
+        if accepted <= 2 {
+            client
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let head = |from: &mut TcpStream, to: &mut TcpStream| {
+                let mut head = Vec::new();
+                let mut byte = [0u8];
+                while !head.ends_with(b"\r\n\r\n") && from.read_exact(&mut byte).is_ok() {
+                    head.push(byte[0]);
+                }
+                to.write_all(&head).unwrap();
+            };
+            // A client's 8-byte frame (2 payload bytes), unmasked.
+            let frame = |client: &mut TcpStream| {
+                let mut f = [0u8; 8];
+                client.read_exact(&mut f).ok()?;
+                Some([f[0], f[1] & 0x7f, f[6] ^ f[2], f[7] ^ f[3]])
+            };
+            head(&mut client, &mut server);
+            head(&mut server, &mut client);
+            client.write_all(&[0x89, 2, b'h', b'i']).unwrap();
+            if frame(&mut client) == Some([0x8A, 2, b'h', b'i']) {
+                p.fetch_add(1, Ordering::SeqCst);
+            }
+            if accepted == 1 {
+                client.write_all(&[0x88, 2, 0x03, 0xE9]).unwrap();
+                e.lock().unwrap().push(frame(&mut client));
+                return;
+            }
+        }
+        crate::common::pipe_both(&client, &server);
+    });
+    let out = bench(&[
+        &format!("ws://{proxy}/held"),
+        "--json",
+        "--connections",
+        "2",
+        "--duration",
+        "200ms",
+        "--warmup",
+        "0s",
+    ]);
+    let stderr = assert_code(&out, 0);
+    let r = report(&out);
+    assert_eq!(pongs.load(Ordering::SeqCst), 2, "{stderr}");
+    assert_eq!(*echoed.lock().unwrap(), [Some([0x88, 2, 0x03, 0xE9])]);
+    assert_eq!(r["idle_connections"]["opened"], 2, "{r}");
+    assert_eq!(r["idle_connections"]["closed"], 1, "{r}");
+    assert!(
+        stderr.contains(
+            "the server closed 1 of 2 idle connections during the run; the first: close 1001"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Runs on a shared machine vary by tens of percent, so the baselines here
