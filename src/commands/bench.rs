@@ -21,7 +21,8 @@ use crate::session::Connection;
 use crate::shutdown::Interrupt;
 use crate::{status, verbose, warn};
 
-/// Idle connections get small WebSocket buffers: tungstenite's 128 KiB
+/// Idle connections held as sessions (all but raw WebSockets, which keep
+/// only their stream) get small WebSocket buffers: tungstenite's 128 KiB
 /// defaults cost ~137 KB a connection, 4 KiB ~10 KB (performance.md).
 const IDLE_BUFFER: usize = 4096;
 
