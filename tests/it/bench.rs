@@ -229,78 +229,124 @@ fn idle_connections_are_opened_held_and_measured() {
     assert_eq!(n(&r, "connect_us.count"), 302.0, "{r}");
 }
 
-/// Idle connections are read while they are held: a server's ping is
-/// answered, and a server's close is answered and counted. A proxy in
-/// front of `pubcat serve` takes the two idle connections (bench opens
-/// them first) one after the other on its accepting thread: it passes the
-/// handshake through, pings, and closes the first with 1001; the second,
-/// once it answered, is passed through for the rest of the run. The
-/// subscriber and publisher are accepted only after that, so the close
-/// was counted (bench counts before it answers) before the run began.
-#[test]
-fn idle_connections_answer_pings_and_a_close_by_the_server_is_counted() {
+/// A proxy in front of `pubcat serve` that takes the first `idle`
+/// connections (bench opens its idle connections first) one after the
+/// other on its accepting thread: it passes the handshake through, then
+/// `play`s connection i (from 1) and passes it through for the rest of the
+/// run if that answers true. Later connections (the subscribers and
+/// publishers) are accepted only once every play is over.
+fn idle_proxy(
+    broker: &Broker,
+    idle: usize,
+    play: impl Fn(usize, &mut std::net::TcpStream) -> bool + Send + 'static,
+) -> SocketAddr {
     use std::io::{Read, Write};
-    use std::net::TcpStream;
-
-    let broker = Broker::start();
-    let pongs = Arc::new(AtomicU64::new(0));
-    let echoed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (p, e) = (pongs.clone(), echoed.clone());
     let mut accepted = 0;
-    let proxy = crate::common::proxy(broker.addr, move |mut client, mut server| {
+    crate::common::proxy(broker.addr, move |mut client, server| {
         accepted += 1;
-        if accepted <= 2 {
+        if accepted <= idle {
             client
                 .set_read_timeout(Some(std::time::Duration::from_secs(10)))
                 .unwrap();
-            let head = |from: &mut TcpStream, to: &mut TcpStream| {
+            for (mut from, mut to) in [(&client, &server), (&server, &client)] {
                 let mut head = Vec::new();
                 let mut byte = [0u8];
                 while !head.ends_with(b"\r\n\r\n") && from.read_exact(&mut byte).is_ok() {
                     head.push(byte[0]);
                 }
                 to.write_all(&head).unwrap();
-            };
-            // A client's 8-byte frame (2 payload bytes), unmasked.
-            let frame = |client: &mut TcpStream| {
-                let mut f = [0u8; 8];
-                client.read_exact(&mut f).ok()?;
-                Some([f[0], f[1] & 0x7f, f[6] ^ f[2], f[7] ^ f[3]])
-            };
-            head(&mut client, &mut server);
-            head(&mut server, &mut client);
-            client.write_all(&[0x89, 2, b'h', b'i']).unwrap();
-            if frame(&mut client) == Some([0x8A, 2, b'h', b'i']) {
-                p.fetch_add(1, Ordering::SeqCst);
             }
-            if accepted == 1 {
-                client.write_all(&[0x88, 2, 0x03, 0xE9]).unwrap();
-                e.lock().unwrap().push(frame(&mut client));
+            if !play(accepted, &mut client) {
                 return;
             }
         }
         crate::common::pipe_both(&client, &server);
-    });
-    let out = bench(&[
-        &format!("ws://{proxy}/held"),
-        "--json",
-        "--connections",
-        "2",
-        "--duration",
-        "200ms",
-        "--warmup",
-        "0s",
-    ]);
+    })
+}
+
+/// A 200 ms `bench --json` of `url` with `extra` flags that exits 0: its
+/// report and stderr.
+fn short_run(url: &str, extra: &[&str]) -> (Value, String) {
+    let run = [url, "--json", "--duration", "200ms", "--warmup", "0s"];
+    let out = bench(&[&run[..], extra].concat());
     let stderr = assert_code(&out, 0);
-    let r = report(&out);
-    assert_eq!(pongs.load(Ordering::SeqCst), 2, "{stderr}");
-    assert_eq!(*echoed.lock().unwrap(), [Some([0x88, 2, 0x03, 0xE9])]);
+    (report(&out), stderr)
+}
+
+/// A client's frame with at most 125 bytes of payload, unmasked: (the
+/// first byte, the payload); None when the client sent none.
+fn client_frame(client: &mut std::net::TcpStream) -> Option<(u8, Vec<u8>)> {
+    use std::io::Read;
+    let mut head = [0u8; 6];
+    client.read_exact(&mut head).ok()?;
+    let mut payload = vec![0u8; usize::from(head[1] & 0x7f)];
+    client.read_exact(&mut payload).ok()?;
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b ^= head[2 + i % 4];
+    }
+    Some((head[0], payload))
+}
+
+/// Idle connections are read while they are held: a server's ping is
+/// answered, and a server's close is answered and counted. The proxy pings
+/// both idle connections and closes the first with 1001; the second is
+/// passed through for the rest of the run. The close was counted (bench
+/// counts before it answers) before the run began.
+#[test]
+fn idle_connections_answer_pings_and_a_close_by_the_server_is_counted() {
+    use std::io::Write;
+    let broker = Broker::start();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let frames = seen.clone();
+    let proxy = idle_proxy(&broker, 2, move |i, client| {
+        client.write_all(&[0x89, 2, b'h', b'i']).unwrap();
+        frames.lock().unwrap().push(client_frame(client));
+        if i == 1 {
+            client.write_all(&[0x88, 2, 0x03, 0xE9]).unwrap();
+            frames.lock().unwrap().push(client_frame(client));
+        }
+        i > 1
+    });
+    let (r, stderr) = short_run(&format!("ws://{proxy}/held"), &["--connections", "2"]);
+    let pong = Some((0x8A, b"hi".to_vec()));
+    let close = Some((0x88, vec![0x03, 0xE9]));
+    assert_eq!(*seen.lock().unwrap(), [pong.clone(), close, pong]);
     assert_eq!(r["idle_connections"]["opened"], 2, "{r}");
     assert_eq!(r["idle_connections"]["closed"], 1, "{r}");
     assert!(
         stderr.contains(
             "the server closed 1 of 2 idle connections during the run; the first: close 1001"
         ),
+        "{stderr}"
+    );
+}
+
+/// Idle connections keep alive as sessions do: a ping every
+/// --ping-interval, and a server that answers nothing is given up and
+/// counted. The proxy reads the idle connection's ping, never answers,
+/// and waits for it to end before the run goes on.
+#[test]
+fn an_idle_connection_pings_and_a_server_that_never_answers_is_counted_dead() {
+    use std::io::Read;
+    let broker = Broker::start();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let frames = seen.clone();
+    let proxy = idle_proxy(&broker, 1, move |_, client| {
+        frames.lock().unwrap().push(client_frame(client));
+        let ended = matches!(client.read(&mut [0u8; 64]), Ok(0));
+        frames
+            .lock()
+            .unwrap()
+            .push(ended.then_some((0, Vec::new())));
+        false
+    });
+    let url = format!("ws://{proxy}/dead");
+    let (r, stderr) = short_run(&url, &["--connections", "1", "--ping-interval", "1s"]);
+    let ping = Some((0x89, b"pubcat".to_vec()));
+    assert_eq!(*seen.lock().unwrap(), [ping, Some((0, Vec::new()))]);
+    assert_eq!(r["idle_connections"]["closed"], 1, "{r}");
+    assert!(
+        stderr.contains("no answer from the server for 1s: connection considered dead"),
         "{stderr}"
     );
 }
