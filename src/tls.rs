@@ -32,15 +32,23 @@ use crate::error::{Error, Result};
 pub struct TlsOptions {
     pub ca: Option<PathBuf>,
     pub insecure: bool,
+    /// The configuration built once for many connections (bench's idle
+    /// ones), `ca` and `insecure` in it: each connection keeps its
+    /// configuration, the root store with it, for as long as it is open.
+    pub built: Option<Arc<ClientConfig>>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Build the client configuration. `alpn` lists the protocols to offer
-/// (WebSocket needs `http/1.1` only).
+/// Build the client configuration, or take the one built already. `alpn`
+/// lists the protocols to offer (WebSocket needs `http/1.1` only; every
+/// caller offers just that).
 pub fn client_config(opts: &TlsOptions, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>> {
+    if let Some(built) = &opts.built {
+        return Ok(Arc::clone(built));
+    }
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::local(format!("TLS setup failed: {e}")))?;

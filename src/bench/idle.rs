@@ -101,7 +101,12 @@ impl Idle {
                 measured: None,
             };
         }
-        let base = plan.idle.clone();
+        let mut base = plan.idle.clone();
+        if matches!(base.endpoint.url.scheme(), "wss" | "https") {
+            // One TLS configuration for all (a failure is each connection's).
+            let tls = &mut base.transport.tls;
+            tls.built = crate::tls::client_config(tls, &[b"http/1.1"]).ok();
+        }
         let every = base.transport.ping_interval;
         let rss_before = crate::limits::rss_bytes();
         let started = Instant::now();

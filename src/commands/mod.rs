@@ -177,6 +177,7 @@ pub fn connection_to(url: &str, conn: &ReachArgs, role: Role, wants: Wants) -> R
         tls: TlsOptions {
             ca: conn.tls.ca.clone(),
             insecure: conn.tls.insecure,
+            built: None,
         },
         content_type: wants.content_type,
         poll_timeout: conn.poll_timeout,
