@@ -287,6 +287,21 @@ fn client_frame(client: &mut std::net::TcpStream) -> Option<(u8, Vec<u8>)> {
     Some((head[0], payload))
 }
 
+/// Over TLS too, idle connections are held as bare streams: through the
+/// transport's connect (`--ca` trusted), on one TLS configuration.
+#[test]
+fn idle_connections_over_tls_are_opened_and_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let broker = Broker::start_with(&["-v", "--tls-self-signed", "--tls-ca-out", ca]);
+    broker.wait_for_log(&format!("--ca {ca}"));
+    let url = format!("wss://127.0.0.1:{}/held", broker.addr.port());
+    let (r, stderr) = short_run(&url, &["--ca", ca, "--connections", "20"]);
+    assert_eq!(r["idle_connections"]["opened"], 20, "{r}\n{stderr}");
+    assert_eq!(r["idle_connections"]["closed"], 0, "{r}\n{stderr}");
+}
+
 /// Idle connections are read while they are held: a server's ping is
 /// answered, and a server's close is answered and counted. The proxy pings
 /// both idle connections and closes the first with 1001; the second is
