@@ -356,12 +356,23 @@ fn an_idle_connection_pings_and_a_server_that_never_answers_is_counted_dead() {
         false
     });
     let url = format!("ws://{proxy}/dead");
-    let (r, stderr) = short_run(&url, &["--connections", "1", "--ping-interval", "1s"]);
+    // Long enough that the publisher and subscriber, which keep alive at
+    // the same interval, are done before a slow answer could matter; they
+    // wait for the proxy to be done with the idle connection meanwhile.
+    let flags = [
+        "--connections",
+        "1",
+        "--ping-interval",
+        "3s",
+        "--connect-timeout",
+        "60s",
+    ];
+    let (r, stderr) = short_run(&url, &flags);
     let ping = Some((0x89, b"pubcat".to_vec()));
     assert_eq!(*seen.lock().unwrap(), [ping, Some((0, Vec::new()))]);
     assert_eq!(r["idle_connections"]["closed"], 1, "{r}");
     assert!(
-        stderr.contains("no answer from the server for 1s: connection considered dead"),
+        stderr.contains("no answer from the server for 3s: connection considered dead"),
         "{stderr}"
     );
 }
