@@ -1035,6 +1035,8 @@ fn bind_spreads_connections_over_source_addresses() {
             "1",
             "--duration",
             "1s",
+            "--rate",
+            "500",
             "--json",
         ],
         1.0,
