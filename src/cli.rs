@@ -300,9 +300,13 @@ Examples:
   pubcat bench ws://127.0.0.1:7878/load --connections 10000            # connection scale
   pubcat bench stomp+ws://127.0.0.1:15674/ws -t /topic/load --user guest --password guest
   pubcat bench http://127.0.0.1:18080/pubsub/load   # Nchan: POST in, SSE out
+  pubcat bench --rate 10000..500000 --ramp 30s      # latency step by step: the knee
+  pubcat bench ws://host:7878/load --shard 0/3 --start-at 2026-12-05T10:00:00Z --json > s0.json
+  pubcat bench merge s0.json s1.json s2.json --gate 'p99<20ms'   # three machines, one report
 
-Exit codes: 0 every message delivered; 5 a message was lost, or --compare
-found a regression; 3/4 a connection failed or the server refused.";
+Exit codes: 0 every message delivered; 5 a message was lost, a --gate
+failed or --compare found a regression; 3/4 a connection failed or the
+server refused.";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
