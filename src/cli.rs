@@ -1162,8 +1162,8 @@ pub struct BenchArgs {
 
     /// Start the measured window at this instant (RFC 3339, e.g.
     /// 2026-12-05T10:00:00Z), the warm-up before it: runs on several
-    /// machines measure the same seconds. Exit 1 when connecting took past
-    /// it.
+    /// machines measure the same seconds. Exit 2 when the warm-up would
+    /// already have begun, 1 when connecting took past it.
     #[arg(long, value_name = "TIME", value_parser = rfc3339, conflicts_with = "start_in", hide_short_help = true)]
     pub start_at: Option<std::time::SystemTime>,
 

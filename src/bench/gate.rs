@@ -54,9 +54,12 @@ const COUNTS: [&str; 6] = [
 
 impl Gate {
     /// True for a figure only the merged report of a run's shards has
-    /// (`lost`: the other shards' subscribers count too).
+    /// (`lost`, the knee: the other shards' subscribers count too).
     pub fn needs_merge(&self) -> bool {
-        self.figure == Figure::Count("lost")
+        matches!(
+            self.figure,
+            Figure::Count("lost") | Figure::Rate("knee_msgs_per_s")
+        )
     }
 
     /// Parse `--gate`'s text; the error says what is wrong and what is known.

@@ -16,7 +16,8 @@
 use std::collections::BTreeMap;
 
 use super::report::{
-    Connect, Latency, RampReport, Report, ShardInfo, Window, decode_hdr, fan, per_second,
+    Connect, IdleConnections, Latency, RampReport, Report, ShardInfo, Window, decode_hdr, fan,
+    per_second,
 };
 use super::schedule::Ramp;
 use super::tally::{self, Delivery, Step, new_histogram};
@@ -87,6 +88,27 @@ pub fn merge(saved: &[Saved], force: bool) -> Result<Report, String> {
             tally::add(&mut merged.streams, &r.streams);
         }
         merged.latency_us.across_hosts |= r.latency_us.across_hosts;
+        if let Some(i) = &r.idle_connections {
+            let m = merged.idle_connections.get_or_insert(IdleConnections {
+                asked: 0,
+                opened: 0,
+                connect_per_s: 0.0,
+                rss_bytes_per_connection: 0.0,
+                closed: 0,
+            });
+            // Memory per connection weighted by the connections opened;
+            // the machines opened theirs side by side, so rates add.
+            let opened = m.opened + i.opened;
+            if opened > 0 {
+                m.rss_bytes_per_connection = (m.rss_bytes_per_connection * m.opened as f64
+                    + i.rss_bytes_per_connection * i.opened as f64)
+                    / opened as f64;
+            }
+            m.asked += i.asked;
+            m.opened = opened;
+            m.connect_per_s += i.connect_per_s;
+            m.closed += i.closed;
+        }
         if let Some(rr) = &r.ramp {
             let (shape, steps) = rr.parts().map_err(|e| format!("{}: {e}", s.name))?;
             match &mut ramp {

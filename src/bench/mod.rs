@@ -269,7 +269,12 @@ pub async fn run(plan: Plan, mut interrupt: Interrupt) -> Result<(Report, bool)>
         start_publishing(publishers, &plan, &shared, &subscribers, &mut interrupt).await?;
 
     // Measure, until the publishers are done or the run is interrupted.
-    let (publishers, interrupted) = publishers.join(&shared, &mut interrupt).await?;
+    let (publishers, mut interrupted) = publishers.join(&shared, &mut interrupt).await?;
+    // The other shards' publishers go on to the end of the window whether
+    // or not this shard has any: until then, a silence is not the end.
+    if !interrupted && !plan.shard.is_whole() {
+        interrupted = wait_for_the_end(&plan, &shared, window_ns, &mut interrupt).await;
+    }
     shared.set_phase(Phase::Drain);
 
     // Stop: the subscribers wait for what is still on its way.
@@ -335,6 +340,32 @@ async fn wait_for_start(go_ns: u64, shared: &Shared, interrupt: &mut Interrupt) 
     tokio::select! {
         _ = tokio::time::sleep(Duration::from_nanos(go_ns - now)) => Ok(go_ns),
         _ = interrupt.wait() => Err(Error::new(crate::error::Kind::Interrupted, "interrupted")),
+    }
+}
+
+/// Wait until every shard's publishers are due to be done: the end of a
+/// --duration window, or of a paced --count; true when interrupted. (An
+/// unpaced --count has no end to wait for: the subscribers wait for
+/// --drain of silence.)
+async fn wait_for_the_end(
+    plan: &Plan,
+    shared: &Shared,
+    window_ns: u64,
+    interrupt: &mut Interrupt,
+) -> bool {
+    let end_ns = match plan.span {
+        Span::Duration(d) => window_ns.saturating_add(d.as_nanos() as u64),
+        Span::Count(n) if plan.rate > 0.0 => {
+            let per_publisher = n.div_ceil(plan.pubs as u64) as f64;
+            let secs = per_publisher / (plan.rate / plan.pubs as f64);
+            window_ns.saturating_add((secs * 1e9) as u64)
+        }
+        Span::Count(_) => return false,
+    };
+    let wait = Duration::from_nanos(end_ns.saturating_sub(shared.now_ns()));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => false,
+        _ = interrupt.wait() => true,
     }
 }
 

@@ -110,7 +110,7 @@ impl Writer {
 /// last member of a JSON object, or else the end.
 fn template_for(user: &[u8]) -> (Vec<u8>, usize) {
     let trimmed = user.trim_ascii_end();
-    let object = trimmed.starts_with(b"{")
+    let object = trimmed.trim_ascii_start().starts_with(b"{")
         && trimmed.ends_with(b"}")
         && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed).is_ok();
     if !object {
@@ -118,7 +118,8 @@ fn template_for(user: &[u8]) -> (Vec<u8>, usize) {
         t.resize(user.len() + HEADER, PAD);
         return (t, user.len());
     }
-    let inside = trimmed[1..trimmed.len() - 1].trim_ascii();
+    let open = trimmed.len() - trimmed.trim_ascii_start().len();
+    let inside = trimmed[open + 1..trimmed.len() - 1].trim_ascii();
     let mut t = trimmed[..trimmed.len() - 1].trim_ascii_end().to_vec();
     if !inside.is_empty() {
         t.push(b',');
@@ -173,8 +174,10 @@ pub fn decode(body: &[u8]) -> Option<Header> {
     if body.len() < HEADER {
         return None;
     }
-    if &body[..3] == MAGIC {
-        return decode_at(&body[..HEADER]);
+    if &body[..3] == MAGIC
+        && let Some(header) = decode_at(&body[..HEADER])
+    {
+        return Some(header);
     }
     // A user's payload: the header at the end, or inside `"…"}` there.
     let end = body.len();
@@ -211,6 +214,8 @@ mod tests {
             (&b"plain text \x00\xff"[..], false),
             (b"{\"a\": [1, {\"b\": 2}]}\n", true),
             (b"{ }", true),
+            (b"  {\"c\": 1} ", true),
+            (b"pcb is how this one starts", false),
             (b"{not json}", false),
             (b"", false),
         ] {

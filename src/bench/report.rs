@@ -146,8 +146,9 @@ impl RampReport {
 }
 
 impl RampReport {
-    /// The steps, a row each, and the knee.
-    fn table(&self, out: &mut String) {
+    /// The steps, a row each, and the knee (a `shard`'s is known once
+    /// merged).
+    fn table(&self, out: &mut String, shard: bool) {
         let _ = writeln!(
             out,
             "\n  ramp {} -> {} msgs/s over {} s, by step (latency ms, 2 significant digits)",
@@ -179,6 +180,7 @@ impl RampReport {
             );
         }
         let _ = match self.knee_msgs_per_s {
+            None if shard => writeln!(out, "  knee: known once merged (`pubcat bench merge`)"),
             Some(k) => writeln!(
                 out,
                 "  knee: about {} msgs/s (p99 up 4x and 1 ms from the steps before, or deliveries 5% short)",
@@ -306,7 +308,12 @@ impl Latency {
     /// From a histogram of nanoseconds, in microseconds.
     pub(super) fn from_ns(h: &Histogram<u64>) -> Latency {
         if h.is_empty() {
-            return Latency::default();
+            // The histogram still goes in, empty: a shard that timed
+            // nothing is merged as such.
+            return Latency {
+                hdr: encode_hdr(h),
+                ..Latency::default()
+            };
         }
         let us = |ns: u64| ns as f64 / 1e3;
         Latency {
@@ -466,7 +473,13 @@ impl Report {
                     let _ = all.latency_ns.add(&one.latency_ns);
                 }
             }
-            RampReport::of(&r, plan.rate, &steps, fan(plan.delivery, plan.subs))
+            let subs = plan.shard.part(plan.subs).len();
+            let mut ramp = RampReport::of(&r, plan.rate, &steps, fan(plan.delivery, subs));
+            if !plan.shard.is_whole() {
+                // Known once merged: the other shards' deliveries count.
+                ramp.knee_msgs_per_s = None;
+            }
+            ramp
         });
         let mut latency_us = Latency::from_ns(&latency);
         latency_us.across_hosts = plan.cross_host_latency && !plan.shard.is_whole();
@@ -659,7 +672,7 @@ impl Report {
             ms(l.max)
         );
         if let Some(r) = &self.ramp {
-            r.table(&mut out);
+            r.table(&mut out, self.shard.is_some());
         }
         if !self.source_addresses.is_empty() {
             let each: Vec<String> = self

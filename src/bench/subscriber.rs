@@ -158,7 +158,7 @@ impl Seconds {
 
     /// Hand on the second being recorded, if anything was.
     fn send(&mut self, tally: &mut Tally) {
-        if let Some(h) = tally.interval.replace(tally::new_histogram())
+        if let Some(h) = tally.interval.replace(tally::step_histogram())
             && !h.is_empty()
         {
             let _ = self.to.send((self.at, h));
@@ -178,7 +178,7 @@ async fn subscriber(
 ) -> SubResult {
     let mut tally = Tally::new(plan.pubs, plan.ramp.as_ref());
     if seconds.is_some() {
-        tally.interval = Some(tally::new_histogram());
+        tally.interval = Some(tally::step_histogram());
     }
     // Whether this subscriber can tell it has everything: only when every
     // publisher ran here, and for a queue every consumer too; otherwise it

@@ -262,7 +262,14 @@ pub fn streams(
     tallies: &[Tally],
     delivery: Delivery,
 ) -> Vec<StreamCounts> {
-    let most = tallies.iter().map(|t| t.streams.len()).max().unwrap_or(0);
+    // Every stream a subscriber heard, and every publisher this run ran
+    // (a shard may have no subscribers of its own).
+    let most = tallies
+        .iter()
+        .map(|t| t.streams.len())
+        .chain(publishers.iter().map(|(id, _)| usize::from(*id) + 1))
+        .max()
+        .unwrap_or(0);
     let mut out = Vec::new();
     for p in 0..most {
         let sent = publishers

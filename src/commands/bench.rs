@@ -26,6 +26,10 @@ use crate::{status, verbose, warn};
 /// defaults cost ~137 KB a connection, 4 KiB ~10 KB (performance.md).
 const IDLE_BUFFER: usize = 4096;
 
+/// A ramp step's (or a second's, for --hlog) histogram: 2 significant
+/// digits from 1 ns to an hour.
+const STEP_HISTOGRAM_BYTES: u128 = 37 << 10;
+
 /// File descriptors kept for everything but connections.
 const SPARE_FILES: u64 = 64;
 
@@ -157,17 +161,23 @@ fn check(args: &BenchArgs) -> Result<()> {
     }
     // The broker refuses larger messages, and the subscribers would too:
     // every message would be lost, after allocating for it.
+    let size = match &args.payload_file {
+        Some(path) => format!(
+            "--payload-file {} with its {HEADER}-byte header ({} bytes)",
+            path.display(),
+            args.size
+        ),
+        None => format!("--size {}", args.size),
+    };
     if args.url.is_none() && args.size > EMBEDDED_MAX_MESSAGE {
         return Err(Error::usage(format!(
-            "--size {} is larger than the embedded broker takes ({}): bench a server by its URL (`pubcat serve --max-message-size` raises its limit) for larger messages",
-            args.size,
+            "{size} is larger than the embedded broker takes ({}): bench a server by its URL (`pubcat serve --max-message-size` raises its limit) for larger messages",
             bytes(EMBEDDED_MAX_MESSAGE)
         )));
     }
     if args.size > args.reach.max_message_size {
         return Err(Error::usage(format!(
-            "--size {} is larger than --max-message-size ({}), the largest message a subscriber accepts: raise --max-message-size to bench larger ones",
-            args.size,
+            "{size} is larger than --max-message-size ({}), the largest message a subscriber accepts: raise --max-message-size to bench larger ones",
             bytes(args.reach.max_message_size)
         )));
     }
@@ -175,11 +185,17 @@ fn check(args: &BenchArgs) -> Result<()> {
         return Err(Error::usage("--pubs must be between 1 and 65535"));
     }
     check_files(args)?;
+    // Per subscriber too: a histogram per ramp step, and with --hlog the
+    // second's and the one on its way to the collector.
+    let per_subscriber_histograms = args.ramp.map_or(0, |_| args.ramp_steps as u128)
+        * STEP_HISTOGRAM_BYTES
+        + u128::from(args.hlog.is_some()) * 2 * STEP_HISTOGRAM_BYTES;
     let least = (args.pubs as u128 + args.subs as u128) * args.size as u128
-        + args.subs as u128 * args.pubs as u128 * std::mem::size_of::<Stream>() as u128;
+        + args.subs as u128 * args.pubs as u128 * std::mem::size_of::<Stream>() as u128
+        + args.subs as u128 * per_subscriber_histograms;
     if least > MEMORY_BUDGET {
         return Err(Error::usage(format!(
-            "--pubs {} and --subs {} of --size {} need {} before the first message is sent (a message per connection, a tally per subscriber and publisher), more than the {} a bench may take: use fewer connections or smaller messages",
+            "--pubs {} and --subs {} of --size {} need {} before the first message is sent (a message per connection, a tally per subscriber and publisher, histograms per --ramp-steps and --hlog), more than the {} a bench may take: use fewer connections, smaller messages or fewer steps",
             args.pubs,
             args.subs,
             args.size,
@@ -212,6 +228,24 @@ fn check(args: &BenchArgs) -> Result<()> {
         return Err(Error::usage("--duration must be more than 0"));
     }
     check_schedule(args)?;
+    // The warm-up comes before the start asked for: it must not be past.
+    let lead = match (args.start_at, args.start_in) {
+        (Some(at), _) => Some(
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or_default(),
+        ),
+        (None, Some(d)) => Some(d),
+        (None, None) => None,
+    };
+    if let Some(lead) = lead
+        && lead <= args.warmup
+    {
+        return Err(Error::usage(format!(
+            "the {} warm-up begins before --start-at/--start-in, {} from now, so it would have begun already: start later or shorten --warmup",
+            humantime::format_duration(args.warmup),
+            humantime::format_duration(Duration::from_millis(lead.as_millis() as u64))
+        )));
+    }
     // Written at the end: a path that cannot be is said before the run.
     if let Some(path) = &args.hlog {
         std::fs::File::create(path)

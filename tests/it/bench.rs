@@ -681,35 +681,10 @@ fn shards_add_up_to_the_whole_run(url: &str, extra: &[&str], subs: u64) {
     run.extend(extra);
     let whole = consistent_or_queue(&bench(&run), subs);
 
-    let at = chrono::Utc::now() + chrono::Duration::seconds(4);
-    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let shards: Vec<std::process::Child> = (0..3)
-        .map(|i| {
-            pubcat()
-                .arg("bench")
-                .args(&run)
-                .args([
-                    "--shard",
-                    &format!("{i}/3"),
-                    "--start-at",
-                    &at,
-                    "--cross-host-latency",
-                ])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut paths = Vec::new();
-    let mut reports = Vec::new();
-    for (i, child) in shards.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        assert_code(&out, 0);
-        let r = report(&out);
-        assert_eq!(r["shard"]["index"], i, "{r}");
+    let (reports, paths, merged) = run_shards(&run, 3, &["--cross-host-latency"], dir.path());
+    for (i, r) in reports.iter().enumerate() {
         assert_eq!(
-            (n(&r, "shard.pubs"), n(&r, "shard.subs")),
+            (n(r, "shard.pubs"), n(r, "shard.subs")),
             (1.0, subs as f64 / 3.0),
             "{r}"
         );
@@ -717,18 +692,7 @@ fn shards_add_up_to_the_whole_run(url: &str, extra: &[&str], subs: u64) {
         for s in r["streams"].as_array().unwrap() {
             assert_eq!(s["sent"].is_u64(), s["publisher"] == i, "{r}");
         }
-        let path = dir.path().join(format!("shard{i}.json"));
-        std::fs::write(&path, &out.stdout).unwrap();
-        paths.push(path.to_str().unwrap().to_string());
-        reports.push(r);
     }
-    let out = pubcat()
-        .args(["bench", "merge", "--json"])
-        .args(&paths)
-        .output()
-        .unwrap();
-    assert_code(&out, 0);
-    let merged = report(&out);
 
     for field in ["sent", "received", "expected", "lost", "duplicated"] {
         assert_eq!(merged[field], whole[field], "{field}: {merged}");
@@ -782,6 +746,128 @@ fn shards_add_up_to_the_whole_run(url: &str, extra: &[&str], subs: u64) {
         .unwrap();
     let stderr = assert_code(&out, 2);
     assert!(stderr.contains("shard 2/3 is missing"), "{stderr}");
+}
+
+/// `pubcat bench RUN` as `n` shards (processes started together with one
+/// `--start-at` 4 s ahead, and `extra`), each exiting 0 with its report
+/// saved in `dir`: the reports, their paths, and `bench merge` of them.
+fn run_shards(
+    run: &[&str],
+    n: usize,
+    extra: &[&str],
+    dir: &std::path::Path,
+) -> (Vec<Value>, Vec<String>, Value) {
+    let at = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let shards: Vec<std::process::Child> = (0..n)
+        .map(|i| {
+            pubcat()
+                .arg("bench")
+                .args(run)
+                .args(["--shard", &format!("{i}/{n}"), "--start-at", &at])
+                .args(extra)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut paths = Vec::new();
+    let mut reports = Vec::new();
+    for (i, child) in shards.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_code(&out, 0);
+        let r = report(&out);
+        assert_eq!(r["shard"]["index"], i, "{r}");
+        let path = dir.join(format!("shard{i}.json"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        paths.push(path.to_str().unwrap().to_string());
+        reports.push(r);
+    }
+    let out = pubcat()
+        .args(["bench", "merge", "--json"])
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let merged = report(&out);
+    (reports, paths, merged)
+}
+
+/// Shards that have no publishers, or no subscribers, of their own: the
+/// one without subscribers still reports what its publishers sent (and
+/// its empty histogram merges), the one without publishers listens until
+/// the window is over even through a silent warm-up longer than --drain,
+/// and the merge counts every delivery.
+#[test]
+fn shards_without_publishers_or_subscribers_of_their_own_add_up() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Shard 0: publisher 0, no subscriber; shard 1: publisher 1, the subscriber.
+    let url = broker.url("lopsided");
+    let run = [
+        url.as_str(),
+        "--pubs",
+        "2",
+        "--subs",
+        "1",
+        "--rate",
+        "400",
+        "--duration",
+        "1s",
+        "--warmup",
+        "1s",
+        "--drain",
+        "1s",
+        "--json",
+    ];
+    let (reports, _, merged) = run_shards(&run, 2, &[], dir.path());
+    // 200 msgs/s each, through 1 s of warm-up and 1 s measured.
+    assert_eq!(n(&reports[0], "sent"), 400.0, "{}", reports[0]);
+    assert_eq!(n(&reports[0], "latency_us.count"), 0.0);
+    assert_eq!(
+        (
+            n(&merged, "sent"),
+            n(&merged, "expected"),
+            n(&merged, "lost")
+        ),
+        (800.0, 800.0, 0.0),
+        "{merged}"
+    );
+    // Shard 0: the subscriber, no publisher; nothing is sent in a warm-up
+    // from 0 msgs/s, 2 s of silence, twice --drain.
+    let url = broker.url("silent-start");
+    let run = [
+        url.as_str(),
+        "--pubs",
+        "1",
+        "--subs",
+        "2",
+        "--rate",
+        "0..400",
+        "--ramp",
+        "2s",
+        "--warmup",
+        "2s",
+        "--drain",
+        "1s",
+        "--json",
+    ];
+    let (reports, _, merged) = run_shards(&run, 2, &["--cross-host-latency"], dir.path());
+    assert_eq!(n(&reports[0], "shard.pubs"), 0.0);
+    assert_eq!(n(&reports[0], "received"), 400.0, "{}", reports[0]);
+    assert_eq!(
+        (
+            n(&merged, "sent"),
+            n(&merged, "expected"),
+            n(&merged, "lost")
+        ),
+        (400.0, 800.0, 0.0),
+        "{merged}"
+    );
+    // A shard's ramp leaves the knee to the merge; the merge finds none.
+    assert!(reports[0]["ramp"]["knee_msgs_per_s"].is_null());
+    assert!(merged["ramp"]["knee_msgs_per_s"].is_null(), "{merged}");
 }
 
 /// A fan-out run's report is consistent; a queue's delivers each message
@@ -1065,7 +1151,7 @@ fn shard_flags_are_checked() {
         (&["--shard", "1"], "not I/N"),
         (&["--shard", "0/3"], "needs --start-at"),
         (
-            &["--shard", "0/3", "--start-in", "1s", "--gate", "lost==0"],
+            &["--shard", "0/3", "--start-in", "5s", "--gate", "lost==0"],
             "gate on `pubcat bench merge`",
         ),
         (&["--shards", "3"], "JOB_COMPLETION_INDEX"),
@@ -1079,7 +1165,7 @@ fn shard_flags_are_checked() {
         let stderr = assert_code(&out, 2);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
-    let out = bench(&["--shard", "0/2", "--start-in", "1s"]);
+    let out = bench(&["--shard", "0/2", "--start-in", "5s"]);
     let stderr = assert_code(&out, 2);
     assert!(stderr.contains("needs the URL"), "{stderr}");
     // JOB_COMPLETION_INDEX picks the shard, as a Kubernetes Indexed Job sets it.
@@ -1144,8 +1230,8 @@ fn gates_pass_or_fail_the_run_by_name() {
 
 /// `--start-in` and `--start-at`: the measured window starts at the asked
 /// instant (on this machine's clock, as the report records it); a start
-/// whose warm-up would have had to begin already is exit 1, and a time
-/// already past exit 2.
+/// whose warm-up would have had to begin already, and a time already
+/// past, are exit 2 before anything connects.
 #[test]
 fn the_measured_window_starts_when_asked() {
     let asked = std::time::SystemTime::now()
@@ -1172,9 +1258,10 @@ fn the_measured_window_starts_when_asked() {
         "{start} for {asked}"
     );
 
-    let out = bench(&["--start-in", "1ms", "--warmup", "2s", "--duration", "1s"]);
-    let stderr = assert_code(&out, 1);
-    assert!(stderr.contains("start later"), "{stderr}");
+    // A start so near that its warm-up would have begun: said at once.
+    let out = bench(&["--start-in", "1s", "--warmup", "2s", "--duration", "1s"]);
+    let stderr = assert_code(&out, 2);
+    assert!(stderr.contains("shorten --warmup"), "{stderr}");
     let out = bench(&["--start-at", "2000-01-01T00:00:00Z"]);
     let stderr = assert_code(&out, 2);
     assert!(stderr.contains("that time has passed"), "{stderr}");
