@@ -716,7 +716,7 @@ set edit:completion:arg-completer[pubcat] = {|@words|
             cand -n 'Measure this many messages in all (split over the publishers) instead of a --duration'
             cand --count 'Measure this many messages in all (split over the publishers) instead of a --duration'
             cand --warmup 'Publish this long before measuring (those messages are checked for loss too, but not timed)'
-            cand --start-at 'Start the measured window at this instant (RFC 3339, e.g. 2026-12-05T10:00:00Z), the warm-up before it: runs on several machines measure the same seconds. Exit 1 when connecting took past it'
+            cand --start-at 'Start the measured window at this instant (RFC 3339, e.g. 2026-12-05T10:00:00Z), the warm-up before it: runs on several machines measure the same seconds. Exit 2 when the warm-up would already have begun, 1 when connecting took past it'
             cand --start-in 'Start the measured window this long from now (as --start-at)'
             cand --shard 'Run shard I of N (from 0): this machine''s part of the publishers, subscribers, idle connections and rate, the others'' run by the same command with another I; `bench merge` adds their reports up. Needs --start-at or --start-in'
             cand --shards 'Run as one of N shards, shard $JOB_COMPLETION_INDEX (as a Kubernetes Indexed Job sets it): --shard $JOB_COMPLETION_INDEX/N'
