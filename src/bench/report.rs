@@ -179,6 +179,12 @@ impl RampReport {
                 }
             );
         }
+        if self.steps.iter().any(|s| s.latency_us.count < 1000) {
+            let _ = writeln!(
+                out,
+                "  (under 1,000 messages in a step, its p99 is nearly its slowest message: a longer --ramp or fewer --ramp-steps steadies the knee)"
+            );
+        }
         let _ = match self.knee_msgs_per_s {
             None if shard => writeln!(out, "  knee: known once merged (`pubcat bench merge`)"),
             Some(k) => writeln!(
