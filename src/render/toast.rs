@@ -190,8 +190,15 @@ fn body(msg: &Message, inside: usize) -> Vec<Line> {
         return vec![vec![("(empty)".into(), Style::Dim)]];
     }
     let text = String::from_utf8_lossy(&msg.body);
-    match serde_json::from_str::<Value>(&text) {
-        Ok(v @ (Value::Object(_) | Value::Array(_))) => json(&v, inside),
+    // Only an object or an array is laid out: text that cannot start one
+    // is not parsed at all.
+    let structured = text
+        .trim_start()
+        .starts_with(['{', '['])
+        .then(|| serde_json::from_str::<Value>(&text).ok())
+        .flatten();
+    match structured {
+        Some(v @ (Value::Object(_) | Value::Array(_))) => json(&v, inside),
         // A file sent whole ends with a line feed: not a line of its own.
         _ => text
             .strip_suffix('\n')
@@ -508,6 +515,17 @@ mod tests {
             body_lines(&card_text(80, &m)),
             [r#"│ {"status": "ready", "n": [1, true, null]}"#]
         );
+    }
+
+    /// JSON after leading space is laid out; text that only looks like it,
+    /// and a JSON scalar, stay text as they came.
+    #[test]
+    fn only_an_object_or_array_is_laid_out_as_json() {
+        let card = |body: &[u8]| body_lines(&card_text(80, &msg("t", body, false))).join("\n");
+        assert_eq!(card(b" \n{\"a\":1}"), r#"│ {"a": 1}"#);
+        assert_eq!(card(b"{not json"), "│ {not json");
+        assert_eq!(card(b"\"quoted\""), r#"│ "quoted""#);
+        assert_eq!(card(b"42"), "│ 42");
     }
 
     #[test]
