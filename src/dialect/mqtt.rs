@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use url::Url;
 
 pub use crate::codec::mqtt::QoS;
@@ -37,7 +37,7 @@ use crate::codec::mqtt::{
 };
 use crate::error::{Error, Kind, Result};
 use crate::message::Message;
-use crate::transport::duplex::{Data, Duplex, Received};
+use crate::transport::duplex::{Data, Duplex};
 use crate::{status, trace, verbose};
 
 pub use super::Incoming;
@@ -748,45 +748,33 @@ impl MqttClient {
 
     /// The next decoded packet; None when the connection closed.
     async fn next_packet(&mut self) -> Result<Option<Packet>> {
-        loop {
-            match Packet::decode(&self.buf, self.version, self.max_packet) {
-                Ok(Some((packet, used))) => {
-                    self.buf.advance(used);
-                    if verbose_packets() {
-                        trace!("recv {}", describe(&packet));
-                    }
-                    return Ok(Some(packet));
+        let stream = super::Stream {
+            unit: "MQTT packet",
+            binary_only: Some("MQTT travels in binary frames"),
+        };
+        let (version, max) = (self.version, self.max_packet);
+        // Cancel-safe: a draining caller drops this when nothing is
+        // buffered.
+        match super::next_unit(&mut self.link, &mut self.buf, &self.url, &stream, |b| {
+            Packet::decode(b, version, max)
+        })
+        .await?
+        {
+            super::Unit::Decoded(packet) => {
+                if verbose_packets() {
+                    trace!("recv {}", describe(&packet));
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(Error::server(format!(
-                        "{} sent a malformed MQTT packet: {e}",
+                Ok(Some(packet))
+            }
+            super::Unit::Closed { reason, .. } => {
+                self.server_closed = true;
+                if !self.closing {
+                    return Err(Error::connect(format!(
+                        "{} closed the connection ({reason})",
                         self.shown()
                     )));
                 }
-            }
-            // Cancel-safe: a draining caller drops this when nothing is
-            // buffered.
-            match self.link.next().await? {
-                Received::Binary(b) => self.buf.extend_from_slice(&b),
-                Received::Text(t) => {
-                    return Err(Error::server(format!(
-                        "{} sent a text frame ({} bytes): MQTT travels in binary frames",
-                        self.shown(),
-                        t.len()
-                    )));
-                }
-                Received::Closed { reason, clean } => {
-                    self.server_closed = true;
-                    if !self.closing {
-                        return Err(Error::connect(format!(
-                            "{} closed the connection ({reason})",
-                            self.shown()
-                        )));
-                    }
-                    let _ = clean;
-                    return Ok(None);
-                }
+                Ok(None)
             }
         }
     }

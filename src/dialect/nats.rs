@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use url::Url;
 
 use crate::codec::nats::{
@@ -27,7 +27,7 @@ use crate::codec::nats::{
 use crate::codec::nkey::NKey;
 use crate::error::{Error, Kind, Result};
 use crate::message::Message;
-use crate::transport::duplex::{Data, Duplex, Received};
+use crate::transport::duplex::{Data, Duplex};
 use crate::{status, trace, verbose, warn};
 
 pub use super::Incoming;
@@ -498,37 +498,32 @@ impl NatsClient {
     /// The next decoded operation. None when the socket closed while we
     /// were closing it.
     async fn next_op(&mut self) -> Result<Option<ServerOp>> {
-        loop {
-            match ServerOp::decode(&self.buf, self.max_in) {
-                Ok(Some((op, used))) => {
-                    self.buf.advance(used);
-                    if verbose_ops() {
-                        trace!("recv {}", describe_op(&op));
-                    }
-                    return Ok(Some(op));
+        let stream = super::Stream {
+            unit: "NATS operation",
+            binary_only: None,
+        };
+        let max = self.max_in;
+        match super::next_unit(&mut self.link, &mut self.buf, &self.url, &stream, |b| {
+            ServerOp::decode(b, max)
+        })
+        .await?
+        {
+            super::Unit::Decoded(op) => {
+                if verbose_ops() {
+                    trace!("recv {}", describe_op(&op));
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(Error::server(format!(
-                        "{} sent a malformed NATS operation: {e}",
+                Ok(Some(op))
+            }
+            super::Unit::Closed { reason, clean } => {
+                self.server_closed = true;
+                self.server_closed_cleanly = clean;
+                if !self.closing {
+                    return Err(Error::connect(format!(
+                        "{} closed the connection ({reason})",
                         self.shown()
                     )));
                 }
-            }
-            match self.link.next().await? {
-                Received::Binary(b) => self.buf.extend_from_slice(&b),
-                Received::Text(t) => self.buf.extend_from_slice(t.as_bytes()),
-                Received::Closed { reason, clean } => {
-                    self.server_closed = true;
-                    self.server_closed_cleanly = clean;
-                    if !self.closing {
-                        return Err(Error::connect(format!(
-                            "{} closed the connection ({reason})",
-                            self.shown()
-                        )));
-                    }
-                    return Ok(None);
-                }
+                Ok(None)
             }
         }
     }
