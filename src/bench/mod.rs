@@ -200,10 +200,9 @@ struct Shared {
     connected: AtomicU64,
     /// Where the run is, for the progress line: [`Phase`] as a number.
     phase: AtomicU8,
-    /// When publishing began, and when the measured window ends (u64::MAX
-    /// until known, and for a --count run), in ns since the run began.
+    /// When publishing began, in ns since the run began (u64::MAX until
+    /// known).
     go_ns: AtomicU64,
-    end_ns: AtomicU64,
     /// Set to stop the publishers early.
     stop: AtomicBool,
     sources: Sources,
@@ -231,7 +230,6 @@ impl Shared {
             connected: AtomicU64::new(0),
             phase: AtomicU8::new(Phase::Connect as u8),
             go_ns: AtomicU64::new(u64::MAX),
-            end_ns: AtomicU64::new(u64::MAX),
             stop: AtomicBool::new(false),
         }
     }
@@ -419,11 +417,6 @@ async fn start_publishing(
     };
     let window_ns = go_ns + plan.warmup.as_nanos() as u64;
     shared.go_ns.store(go_ns, Ordering::Relaxed);
-    if let Span::Duration(d) = plan.span {
-        shared
-            .end_ns
-            .store(window_ns + d.as_nanos() as u64, Ordering::Relaxed);
-    }
     shared.set_phase(Phase::Publish);
     // The subscribers learn when publishing begins before anything is sent.
     subscribers.start(go_ns);

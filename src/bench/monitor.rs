@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Phase, Plan, Shared};
+use super::{Phase, Plan, Shared, Span};
 
 /// The live line on stderr.
 pub(super) struct Progress {
@@ -30,6 +30,11 @@ impl Progress {
             + plan.shard.part(plan.subs).len()
             + plan.shard.part(plan.connections).len()) as u64;
         let warmup_ns = plan.warmup.as_nanos() as u64;
+        // How long the measured window lasts (None for a --count run).
+        let measure_ns = match plan.span {
+            Span::Duration(d) => Some(d.as_nanos() as u64),
+            Span::Count(_) => None,
+        };
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} {wide_msg}")
@@ -65,10 +70,7 @@ impl Progress {
                         if now < window {
                             Shown::Warmup(left(window))
                         } else {
-                            match shared.end_ns.load(Ordering::Relaxed) {
-                                u64::MAX => Shown::Measure(None),
-                                end => Shown::Measure(Some(left(end))),
-                            }
+                            Shown::Measure(measure_ns.map(|d| left(window.saturating_add(d))))
                         }
                     }
                 };
